@@ -1,0 +1,96 @@
+import { dlopen, FFIType, type Pointer } from "bun:ffi";
+import { join } from "node:path";
+import { loadNativeLibraries } from "./native";
+
+const { ptr, i32, u32, u64, i64, usize, cstring, bool } = FFIType;
+
+/** libbpf and runtime-shim entry points used by fgs. */
+const SYMBOLS = {
+  // runtime shim (bpf/runtime/fgs_runtime.c)
+  fgs_log_init: { args: [i32], returns: FFIType.void },
+  fgs_log_take: { args: [ptr, usize], returns: usize },
+  fgs_object_open: { args: [ptr, usize, ptr, ptr], returns: ptr },
+  fgs_attach: { args: [ptr, ptr], returns: ptr },
+  fgs_attach_tracepoint: { args: [ptr, ptr, ptr, ptr], returns: ptr },
+  fgs_attach_raw_tracepoint: { args: [ptr, ptr, ptr], returns: ptr },
+  fgs_attach_kprobe: { args: [ptr, i32, ptr, ptr], returns: ptr },
+  fgs_attach_kprobe_multi: { args: [ptr, ptr, usize, i32, ptr], returns: ptr },
+  fgs_attach_trace: { args: [ptr, ptr], returns: ptr },
+  fgs_errno: { args: [i32], returns: i32 },
+  fgs_boot_to_realtime_offset_ns: { args: [], returns: i64 },
+  fgs_boottime_ns: { args: [], returns: i64 },
+  fgs_reader_new: { args: [i32, i32, ptr], returns: ptr },
+  fgs_reader_add: { args: [ptr, i32], returns: i32 },
+  fgs_reader_start: { args: [ptr], returns: i32 },
+  fgs_reader_stop: { args: [ptr], returns: FFIType.void },
+  fgs_reader_records: { args: [ptr], returns: u64 },
+  fgs_reader_bytes: { args: [ptr], returns: u64 },
+  fgs_reader_write_errors: { args: [ptr], returns: u64 },
+  fgs_socketpair: { args: [ptr], returns: i32 },
+  fgs_close: { args: [i32], returns: i32 },
+  fgs_shutdown_write: { args: [i32], returns: i32 },
+  // libbpf
+  libbpf_major_version: { args: [], returns: u32 },
+  libbpf_minor_version: { args: [], returns: u32 },
+  libbpf_num_possible_cpus: { args: [], returns: i32 },
+  libbpf_probe_bpf_prog_type: { args: [i32, ptr], returns: i32 },
+  bpf_object__load: { args: [ptr], returns: i32 },
+  bpf_object__close: { args: [ptr], returns: FFIType.void },
+  bpf_object__find_map_by_name: { args: [ptr, ptr], returns: ptr },
+  bpf_object__find_program_by_name: { args: [ptr, ptr], returns: ptr },
+  bpf_object__next_program: { args: [ptr, ptr], returns: ptr },
+  bpf_object__next_map: { args: [ptr, ptr], returns: ptr },
+  bpf_map__fd: { args: [ptr], returns: i32 },
+  bpf_map__name: { args: [ptr], returns: cstring },
+  bpf_map__reuse_fd: { args: [ptr, i32], returns: i32 },
+  bpf_map__set_max_entries: { args: [ptr, u32], returns: i32 },
+  bpf_map__key_size: { args: [ptr], returns: u32 },
+  bpf_map__value_size: { args: [ptr], returns: u32 },
+  bpf_map__type: { args: [ptr], returns: i32 },
+  bpf_map__initial_value: { args: [ptr, ptr], returns: ptr },
+  bpf_map__set_initial_value: { args: [ptr, ptr, usize], returns: i32 },
+  bpf_program__name: { args: [ptr], returns: cstring },
+  bpf_program__section_name: { args: [ptr], returns: cstring },
+  bpf_program__set_autoload: { args: [ptr, bool], returns: i32 },
+  bpf_program__set_attach_target: { args: [ptr, i32, ptr], returns: i32 },
+  bpf_program__set_type: { args: [ptr, i32], returns: i32 },
+  bpf_program__set_expected_attach_type: { args: [ptr, i32], returns: i32 },
+  bpf_program__fd: { args: [ptr], returns: i32 },
+  bpf_link__destroy: { args: [ptr], returns: i32 },
+  bpf_map_update_elem: { args: [i32, ptr, ptr, u64], returns: i32 },
+  bpf_map_lookup_elem: { args: [i32, ptr, ptr], returns: i32 },
+  bpf_map_delete_elem: { args: [i32, ptr], returns: i32 },
+  bpf_map_get_next_key: { args: [i32, ptr, ptr], returns: i32 },
+} as const;
+
+export type Libbpf = ReturnType<typeof openLibbpf>;
+
+function openLibbpf() {
+  const dir = loadNativeLibraries();
+  return dlopen(join(dir, "libfgs_runtime.so"), SYMBOLS).symbols;
+}
+
+let instance: Libbpf | undefined;
+
+/** The process-wide libbpf binding (dlopen is process-wide by nature). */
+export function libbpf(): Libbpf {
+  if (!instance) {
+    instance = openLibbpf();
+    instance.fgs_log_init(process.env.FGS_LIBBPF_DEBUG ? 1 : 0);
+  }
+  return instance;
+}
+
+export type { Pointer };
+
+/** NUL-terminated C string for FFI arguments (kept alive by the caller). */
+export function cString(s: string): Buffer {
+  return Buffer.from(`${s}\0`, "utf8");
+}
+
+/** Drains libbpf's captured log (warnings, verifier output). */
+export function takeLibbpfLog(): string {
+  const buf = Buffer.alloc(256 * 1024);
+  const n = Number(libbpf().fgs_log_take(buf, buf.length));
+  return buf.subarray(0, n).toString("utf8");
+}

@@ -1,0 +1,195 @@
+import type { Pointer } from "bun:ffi";
+import { libbpf, cString, takeLibbpfLog } from "./libbpf";
+import { BpfError } from "./errors";
+import { BpfMap } from "./map";
+
+export interface OpenOptions {
+  /** Maps to share with an already-loaded object, by name → fd (e.g. "events", "execve_map"). */
+  reuseMaps?: ReadonlyMap<string, number>;
+  /** Max entries to set before load (e.g. ring buffer size), by map name. */
+  maxEntries?: ReadonlyMap<string, number>;
+  /** Programs to load; others get autoload off. Default: all. */
+  programs?: readonly string[];
+}
+
+/** An attachment; destroy() detaches it. Safe to call twice. */
+export class BpfLink {
+  private ptr: Pointer | null;
+  constructor(
+    readonly description: string,
+    ptr: Pointer,
+  ) {
+    this.ptr = ptr;
+  }
+  get attached(): boolean {
+    return this.ptr !== null;
+  }
+  destroy(): void {
+    if (this.ptr === null) return;
+    libbpf().bpf_link__destroy(this.ptr);
+    this.ptr = null;
+  }
+}
+
+function errPtr(): Int32Array {
+  return new Int32Array(1);
+}
+
+function linkOrThrow(what: string, p: Pointer | null, err: Int32Array): BpfLink {
+  if (p === null) throw new BpfError(`attach ${what}`, err[0], takeLibbpfLog());
+  return new BpfLink(what, p);
+}
+
+export class BpfProgram {
+  constructor(
+    readonly name: string,
+    readonly ptr: Pointer,
+  ) {}
+
+  get sectionName(): string {
+    return String(libbpf().bpf_program__section_name(this.ptr));
+  }
+  get fd(): number {
+    return libbpf().bpf_program__fd(this.ptr);
+  }
+
+  /** Attaches by the program's SEC() name (tp/..., tp_btf/..., raw_tp/..., kprobe/...). */
+  attach(): BpfLink {
+    const err = errPtr();
+    return linkOrThrow(`${this.name} (${this.sectionName})`, libbpf().fgs_attach(this.ptr, err), err);
+  }
+  attachTracepoint(category: string, event: string): BpfLink {
+    const err = errPtr();
+    const p = libbpf().fgs_attach_tracepoint(this.ptr, cString(category), cString(event), err);
+    return linkOrThrow(`tracepoint ${category}/${event}`, p, err);
+  }
+  attachRawTracepoint(event: string): BpfLink {
+    const err = errPtr();
+    return linkOrThrow(`raw tracepoint ${event}`, libbpf().fgs_attach_raw_tracepoint(this.ptr, cString(event), err), err);
+  }
+  attachKprobe(func: string, retprobe: boolean): BpfLink {
+    const err = errPtr();
+    const p = libbpf().fgs_attach_kprobe(this.ptr, retprobe ? 1 : 0, cString(func), err);
+    return linkOrThrow(`${retprobe ? "kretprobe" : "kprobe"} ${func}`, p, err);
+  }
+  /** fentry/fexit: the target must be set with setAttachTarget before load. */
+  attachTrace(): BpfLink {
+    const err = errPtr();
+    return linkOrThrow(`trace ${this.name}`, libbpf().fgs_attach_trace(this.ptr, err), err);
+  }
+  setAttachTarget(func: string): void {
+    const rc = libbpf().bpf_program__set_attach_target(this.ptr, 0, cString(func));
+    if (rc < 0) throw new BpfError(`set attach target ${func}`, libbpf().fgs_errno(rc), takeLibbpfLog());
+  }
+  setAutoload(on: boolean): void {
+    libbpf().bpf_program__set_autoload(this.ptr, on);
+  }
+}
+
+/** One BPF ELF object: open from bytes, configure, load, attach, close. */
+export class BpfObject {
+  private closed = false;
+  private readonly links: BpfLink[] = [];
+
+  private constructor(
+    readonly name: string,
+    private readonly ptr: Pointer,
+    // libbpf keeps pointers into the ELF image until close: keep it alive.
+    private readonly image: Uint8Array,
+  ) {}
+
+  static open(name: string, image: Uint8Array, options: OpenOptions = {}): BpfObject {
+    const err = errPtr();
+    const nameBuf = cString(name);
+    const p = libbpf().fgs_object_open(image, image.byteLength, nameBuf, err);
+    if (p === null) throw new BpfError(`open BPF object ${name}`, err[0], takeLibbpfLog());
+    const obj = new BpfObject(name, p, image);
+    try {
+      obj.configure(options);
+    } catch (e) {
+      obj.close();
+      throw e;
+    }
+    return obj;
+  }
+
+  private configure(options: OpenOptions): void {
+    for (const [map, fd] of options.reuseMaps ?? []) {
+      const m = this.mapPtr(map);
+      if (m === null) continue;
+      const rc = libbpf().bpf_map__reuse_fd(m, fd);
+      if (rc < 0) throw new BpfError(`reuse map ${map} in ${this.name}`, libbpf().fgs_errno(rc), takeLibbpfLog());
+    }
+    for (const [map, entries] of options.maxEntries ?? []) {
+      const m = this.mapPtr(map);
+      if (m !== null) libbpf().bpf_map__set_max_entries(m, entries);
+    }
+    if (options.programs) {
+      const wanted = new Set(options.programs);
+      for (const prog of this.programs()) prog.setAutoload(wanted.has(prog.name));
+    }
+  }
+
+  load(): void {
+    takeLibbpfLog();
+    const rc = libbpf().bpf_object__load(this.ptr);
+    if (rc < 0) throw new BpfError(`load BPF object ${this.name}`, libbpf().fgs_errno(rc), takeLibbpfLog());
+  }
+
+  *programs(): Generator<BpfProgram> {
+    let p: Pointer | null = null;
+    for (;;) {
+      p = libbpf().bpf_object__next_program(this.ptr, p);
+      if (p === null) return;
+      yield new BpfProgram(String(libbpf().bpf_program__name(p)), p);
+    }
+  }
+
+  program(name: string): BpfProgram {
+    const p = libbpf().bpf_object__find_program_by_name(this.ptr, cString(name));
+    if (p === null) throw new Error(`BPF object ${this.name} has no program ${name}`);
+    return new BpfProgram(name, p);
+  }
+
+  private mapPtr(name: string): Pointer | null {
+    return libbpf().bpf_object__find_map_by_name(this.ptr, cString(name));
+  }
+
+  hasMap(name: string): boolean {
+    return this.mapPtr(name) !== null;
+  }
+
+  map(name: string): BpfMap {
+    const m = this.mapPtr(name);
+    if (m === null) throw new Error(`BPF object ${this.name} has no map ${name}`);
+    const l = libbpf();
+    return new BpfMap(name, l.bpf_map__fd(m), l.bpf_map__key_size(m), l.bpf_map__value_size(m));
+  }
+
+  /** Writes a global of a .data/.bss/.rodata section before load. */
+  setInitialValue(section: string, bytes: Uint8Array): void {
+    const m = this.mapPtr(section);
+    if (m === null) throw new Error(`BPF object ${this.name} has no section ${section}`);
+    const rc = libbpf().bpf_map__set_initial_value(m, bytes, bytes.byteLength);
+    if (rc < 0) throw new BpfError(`set ${section} of ${this.name}`, libbpf().fgs_errno(rc));
+  }
+
+  /** Attaches and remembers the link so close() detaches it. */
+  track(link: BpfLink): BpfLink {
+    this.links.push(link);
+    return link;
+  }
+
+  detachAll(): void {
+    for (const link of this.links.splice(0)) link.destroy();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.detachAll();
+    libbpf().bpf_object__close(this.ptr);
+    this.closed = true;
+    void this.image;
+  }
+}
+
