@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+// Test program run inside the vmtest guest: one small, well-known binary
+// (/bin/vmtest-helper) whose actions the guest tests watch.
+//   vmtest-helper open PATH       open PATH read-only, read a little, close
+//   vmtest-helper connect PORT    TCP connect to 127.0.0.1:PORT
+//   vmtest-helper exit CODE       exit with CODE
+//   vmtest-helper sleep MS        sleep MS milliseconds
+// Exit status: 0 when the action worked, 1 when it failed (errno printed).
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failure(const char *what)
+{
+	printf("%s: errno %d (%s)\n", what, errno, strerror(errno));
+	return 1;
+}
+
+static int do_open(const char *path)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return failure("open");
+	if (read(fd, buf, sizeof(buf)) < 0)
+		return failure("read");
+	close(fd);
+	return 0;
+}
+
+static int do_connect(const char *port)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	addr.sin_port = htons((unsigned short)atoi(port));
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+		return failure("connect");
+	close(fd);
+	return 0;
+}
+
+static int do_sleep(const char *ms)
+{
+	long n = atol(ms);
+	struct timespec ts = { .tv_sec = n / 1000, .tv_nsec = (n % 1000) * 1000000L };
+
+	return nanosleep(&ts, NULL) == 0 ? 0 : failure("nanosleep");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "open") == 0)
+		return do_open(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "connect") == 0)
+		return do_connect(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "exit") == 0)
+		return atoi(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "sleep") == 0)
+		return do_sleep(argv[2]);
+	fprintf(stderr, "usage: vmtest-helper open PATH|connect PORT|exit CODE|sleep MS\n");
+	return 2;
+}
