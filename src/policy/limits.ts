@@ -1,0 +1,32 @@
+/** Documented limits of a TracingPolicy, enforced at AddTracingPolicy.
+ * The kernel-side tables (bpf/generic/config.h) are sized from the same numbers;
+ * tests/policy-validate.test.ts checks each one. */
+export const LIMITS = {
+  policyNameLength: 253,
+  callLength: 128,
+  tracepointNameLength: 64,
+  hooksPerPolicy: 32,
+  argsPerHook: 6,
+  /* kprobe / syscall argument positions (6 registers) */
+  kprobeArgIndexMax: 5,
+  /* field positions in a tracepoint format file */
+  tracepointArgIndexMax: 63,
+  selectorsPerHook: 5,
+  matchPIDsPerSelector: 2,
+  matchArgsPerSelector: 5,
+  matchReturnArgsPerSelector: 2,
+  matchBinariesPerSelector: 1,
+  matchNamespacesPerSelector: 10,
+  matchNamespaceChangesPerSelector: 1,
+  matchCapabilitiesPerSelector: 3,
+  matchCapabilityChangesPerSelector: 3,
+  matchActionsPerSelector: 3,
+  /* values of one numeric matcher (pids, integers, namespace inodes) */
+  numericValuesPerMatcher: 8,
+  /* values of one string matcher or of matchBinaries */
+  stringValuesPerMatcher: 16,
+  /* bytes of one string value (the kernel compares at most this many) */
+  stringValueLength: 255,
+  /* bytes of one binary path (execve_map keeps 256 with the NUL) */
+  binaryPathLength: 255,
+} as const;

@@ -1,0 +1,104 @@
+/** The normalized policy the rest of the agent works with: aliases resolved,
+ * values parsed, defaults filled. Produced by parsePolicies() only. */
+import type { ArgOperator, ArgType, CapSetType, NamespaceType, PolicyKind, SetOperator } from "./names";
+
+export interface PolicyArg {
+  /** kprobe: argument position; tracepoint: field position in the format file */
+  readonly index: number;
+  readonly type: ArgType;
+  /** 1-based position of the argument holding a buffer's size; 0 = none */
+  readonly sizeArgIndex: number;
+  readonly returnCopy: boolean;
+}
+
+export interface PidMatcher {
+  readonly operator: SetOperator;
+  readonly values: readonly number[];
+  readonly followForks: boolean;
+  readonly isNamespacePID: boolean;
+}
+
+export type ArgMatcher =
+  | { readonly kind: "int"; readonly index: number; readonly operator: ArgOperator; readonly values: readonly bigint[] }
+  | { readonly kind: "text"; readonly index: number; readonly operator: ArgOperator; readonly values: readonly string[] };
+
+export interface BinariesMatcher {
+  readonly operator: SetOperator;
+  readonly values: readonly string[];
+}
+
+/** A namespace value: an inode number, or the host's namespace of that type. */
+export type NamespaceValue = number | "host_ns";
+
+export interface NamespaceMatcher {
+  readonly namespace: NamespaceType;
+  readonly operator: SetOperator;
+  readonly values: readonly NamespaceValue[];
+}
+
+export interface NamespaceChangesMatcher {
+  readonly operator: SetOperator;
+  readonly values: readonly NamespaceType[];
+}
+
+export interface CapabilitiesMatcher {
+  readonly type: CapSetType;
+  readonly operator: SetOperator;
+  readonly isNamespaceCapability: boolean;
+  /** capability numbers */
+  readonly values: readonly number[];
+}
+
+export type PolicyAction =
+  | { readonly action: "Post" }
+  | { readonly action: "Sigkill" }
+  | { readonly action: "Override"; readonly argError: number }
+  /** fdFromReturn: the new fd is the hook's return value (return: true, returnArg fd) */
+  | { readonly action: "FollowFD"; readonly argFd: number; readonly argName: number; readonly fdFromReturn: boolean }
+  | { readonly action: "UnfollowFD"; readonly argFd: number }
+  | { readonly action: "CopyFD"; readonly argFd: number; readonly argName: number; readonly fdFromReturn: boolean };
+
+export interface Selector {
+  readonly matchPIDs: readonly PidMatcher[];
+  readonly matchArgs: readonly ArgMatcher[];
+  readonly matchReturnArgs: readonly ArgMatcher[];
+  readonly matchBinaries: readonly BinariesMatcher[];
+  readonly matchNamespaces: readonly NamespaceMatcher[];
+  readonly matchNamespaceChanges: readonly NamespaceChangesMatcher[];
+  readonly matchCapabilities: readonly CapabilitiesMatcher[];
+  readonly matchCapabilityChanges: readonly CapabilitiesMatcher[];
+  /** never empty: Post when the document lists none */
+  readonly matchActions: readonly PolicyAction[];
+}
+
+export interface KprobeHook {
+  readonly kind: "kprobe";
+  /** the field path of this hook in the document, for errors at attach time */
+  readonly path: string;
+  readonly call: string;
+  readonly syscall: boolean;
+  readonly return: boolean;
+  readonly args: readonly PolicyArg[];
+  readonly returnArg: { readonly index: number; readonly type: ArgType } | null;
+  readonly selectors: readonly Selector[];
+}
+
+export interface TracepointHook {
+  readonly kind: "tracepoint";
+  readonly path: string;
+  readonly subsystem: string;
+  readonly event: string;
+  readonly args: readonly PolicyArg[];
+  readonly selectors: readonly Selector[];
+}
+
+export type Hook = KprobeHook | TracepointHook;
+
+export interface Policy {
+  readonly name: string;
+  readonly kind: PolicyKind;
+  readonly namespace: string | null;
+  readonly hooks: readonly Hook[];
+  /** the document's YAML text, kept for DeleteTracingPolicy by content */
+  readonly source: string;
+}

@@ -1,0 +1,193 @@
+/** valibot schema of a TracingPolicy document as users write it (before
+ * normalization). Every object is strict: unknown fields are errors. Messages
+ * are the reason part of "<field path>: <reason>". */
+import * as v from "valibot";
+import {
+  ACTIONS, ARG_OPERATORS, ARG_TYPES, CAP_SET_TYPES, KINDS, NAMESPACES, SET_OPERATORS,
+} from "./names";
+import { LIMITS } from "./limits";
+
+type Issue = v.BaseIssue<unknown>;
+
+export function describeValue(x: unknown): string {
+  if (x === undefined) return "nothing";
+  if (x === null) return "null";
+  if (typeof x === "string") return JSON.stringify(x);
+  if (Array.isArray(x)) return "a list";
+  if (typeof x === "object") return "a mapping";
+  return String(x);
+}
+
+function isMissingKey(issue: Issue): boolean {
+  const last = issue.path?.[issue.path.length - 1];
+  return issue.input === undefined && last !== undefined && last.origin === "key";
+}
+
+function strictObj<E extends v.ObjectEntries>(entries: E) {
+  const keys = Object.keys(entries).join(", ");
+  const message = (issue: Issue): string => {
+    if (issue.expected === "never") return `unknown field (expected one of ${keys})`;
+    if (isMissingKey(issue)) return "required field is missing";
+    return `expected a mapping, got ${describeValue(issue.input)}`;
+  };
+  /* valibot takes a list for an object; YAML users mean different things by them */
+  const notList = v.custom<Record<string, unknown>>((x) => !Array.isArray(x), message);
+  return v.pipe(notList, v.strictObject(entries, message));
+}
+
+const typeMessage = (what: string) => (issue: Issue): string =>
+  isMissingKey(issue) ? "required field is missing" : `expected ${what}, got ${describeValue(issue.input)}`;
+
+const str = (maxLength: number) =>
+  v.pipe(
+    v.string(typeMessage("a string")),
+    v.minLength(1, "must not be empty"),
+    v.maxLength(maxLength, (i: Issue) => `too long (${String(i.received)} characters, at most ${maxLength})`),
+  );
+
+const bool = () => v.boolean(typeMessage("true or false"));
+
+const int = (min: number, max: number) => {
+  const range = (i: Issue) => `must be an integer from ${min} to ${max}, got ${describeValue(i.input)}`;
+  return v.pipe(v.number(typeMessage("an integer")), v.integer(range), v.minValue(min, range), v.maxValue(max, range));
+};
+
+const choice = <T extends readonly string[]>(word: string, options: T) =>
+  v.picklist(options, (i: Issue) =>
+    isMissingKey(i) ? "required field is missing" : `unknown ${word} ${describeValue(i.input)} (expected one of ${options.join(", ")})`);
+
+const list = <T extends v.GenericSchema>(item: T, max: number, what: string) =>
+  v.pipe(
+    v.array(item, typeMessage("a list")),
+    v.maxLength(max, (i: Issue) => `too many ${what} (${(i.input as unknown[]).length}, at most ${max})`),
+  );
+
+const opt = <T extends v.GenericSchema>(s: T) => v.nullish(s);
+
+const scalarValue = v.union(
+  [v.string(), v.number()],
+  (i: Issue) => `expected a string or a number, got ${describeValue(i.input)}`,
+);
+
+const ArgSchema = strictObj({
+  index: int(0, LIMITS.tracepointArgIndexMax),
+  type: choice("type", ARG_TYPES),
+  sizeArgIndex: opt(int(0, LIMITS.kprobeArgIndexMax + 1)),
+  returnCopy: opt(bool()),
+});
+
+const ReturnArgSchema = strictObj({
+  index: opt(int(0, LIMITS.kprobeArgIndexMax)),
+  type: choice("type", ARG_TYPES),
+});
+
+const PidSchema = strictObj({
+  operator: choice("operator", SET_OPERATORS),
+  values: list(scalarValue, LIMITS.numericValuesPerMatcher, "values"),
+  followForks: opt(bool()),
+  isNamespacePID: opt(bool()),
+});
+
+const ArgMatchSchema = strictObj({
+  index: int(0, LIMITS.tracepointArgIndexMax),
+  operator: choice("operator", ARG_OPERATORS),
+  values: list(scalarValue, LIMITS.stringValuesPerMatcher, "values"),
+});
+
+const BinariesSchema = strictObj({
+  operator: choice("operator", SET_OPERATORS),
+  values: list(scalarValue, LIMITS.stringValuesPerMatcher, "values"),
+});
+
+const NamespaceSchema = strictObj({
+  namespace: choice("namespace", NAMESPACES),
+  operator: choice("operator", SET_OPERATORS),
+  values: list(scalarValue, LIMITS.numericValuesPerMatcher, "values"),
+});
+
+const NamespaceChangesSchema = strictObj({
+  operator: choice("operator", SET_OPERATORS),
+  values: list(scalarValue, NAMESPACES.length, "values"),
+});
+
+const CapabilitiesSchema = strictObj({
+  type: opt(choice("capability set", CAP_SET_TYPES)),
+  operator: choice("operator", SET_OPERATORS),
+  isNamespaceCapability: opt(bool()),
+  values: list(scalarValue, 64, "values"),
+});
+
+const ActionSchema = strictObj({
+  action: choice("action", ACTIONS),
+  argFd: opt(int(0, LIMITS.kprobeArgIndexMax)),
+  argName: opt(int(0, LIMITS.kprobeArgIndexMax)),
+  argError: opt(int(-4095, 0)),
+});
+
+const SelectorSchema = strictObj({
+  matchPIDs: opt(list(PidSchema, LIMITS.matchPIDsPerSelector, "matchPIDs")),
+  matchArgs: opt(list(ArgMatchSchema, LIMITS.matchArgsPerSelector, "matchArgs")),
+  matchReturnArgs: opt(list(ArgMatchSchema, LIMITS.matchReturnArgsPerSelector, "matchReturnArgs")),
+  matchBinaries: opt(list(BinariesSchema, LIMITS.matchBinariesPerSelector, "matchBinaries")),
+  matchNamespaces: opt(list(NamespaceSchema, LIMITS.matchNamespacesPerSelector, "matchNamespaces")),
+  matchNamespaceChanges: opt(list(NamespaceChangesSchema, LIMITS.matchNamespaceChangesPerSelector, "matchNamespaceChanges")),
+  matchCapabilities: opt(list(CapabilitiesSchema, LIMITS.matchCapabilitiesPerSelector, "matchCapabilities")),
+  matchCapabilityChanges: opt(list(CapabilitiesSchema, LIMITS.matchCapabilityChangesPerSelector, "matchCapabilityChanges")),
+  matchActions: opt(list(ActionSchema, LIMITS.matchActionsPerSelector, "matchActions")),
+});
+
+const selectors = opt(list(SelectorSchema, LIMITS.selectorsPerHook, "selectors"));
+
+const KprobeSchema = strictObj({
+  call: str(LIMITS.callLength),
+  syscall: opt(bool()),
+  return: opt(bool()),
+  args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
+  returnArg: opt(ReturnArgSchema),
+  selectors,
+});
+
+const TracepointSchema = strictObj({
+  subsystem: str(LIMITS.tracepointNameLength),
+  event: str(LIMITS.tracepointNameLength),
+  args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
+  selectors,
+});
+
+const MetadataSchema = strictObj({
+  name: str(LIMITS.policyNameLength),
+  namespace: opt(str(63)),
+  labels: opt(v.record(v.string(), v.string(), typeMessage("a mapping of strings"))),
+  annotations: opt(v.record(v.string(), v.string(), typeMessage("a mapping of strings"))),
+});
+
+export const PolicyDocumentSchema = strictObj({
+  apiVersion: v.string(typeMessage("a string")),
+  kind: choice("kind", KINDS),
+  metadata: MetadataSchema,
+  spec: strictObj({
+    kprobes: opt(list(KprobeSchema, LIMITS.hooksPerPolicy, "kprobes")),
+    tracepoints: opt(list(TracepointSchema, LIMITS.hooksPerPolicy, "tracepoints")),
+  }),
+});
+
+export type PolicyDocument = v.InferOutput<typeof PolicyDocumentSchema>;
+export type KprobeDoc = NonNullable<PolicyDocument["spec"]["kprobes"]>[number];
+export type TracepointDoc = NonNullable<PolicyDocument["spec"]["tracepoints"]>[number];
+export type ArgDoc = NonNullable<KprobeDoc["args"]>[number];
+export type SelectorDoc = NonNullable<KprobeDoc["selectors"]>[number];
+export type ArgMatchDoc = NonNullable<SelectorDoc["matchArgs"]>[number];
+export type ActionDoc = NonNullable<SelectorDoc["matchActions"]>[number];
+export type CapabilitiesDoc = NonNullable<SelectorDoc["matchCapabilities"]>[number];
+export type ScalarValue = string | number;
+
+/** "spec.kprobes[0].args[1].type" from a valibot issue path. */
+export function issuePath(issue: Issue): string {
+  let out = "";
+  for (const item of issue.path ?? []) {
+    const key = (item as { key: unknown }).key;
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}

@@ -1,0 +1,349 @@
+/** Checks that need more than the schema (cross references, value syntax,
+ * operator/type fit) and turns a schema-valid document into the model. */
+import type { IssueList } from "./errors";
+import { LIMITS } from "./limits";
+import type {
+  ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, KprobeHook, NamespaceChangesMatcher,
+  NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector, TracepointHook,
+} from "./model";
+import {
+  API_VERSION, INT_OPERATORS, INT_TYPES, SIZED_BUFFER_TYPES, TEXT_OPERATORS, TEXT_TYPES,
+  normalizeArgOperator, normalizeArgType, type ArgType, type NamespaceType,
+} from "./names";
+import type {
+  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, PolicyDocument, ScalarValue,
+  SelectorDoc, TracepointDoc,
+} from "./schema";
+import { describeValue } from "./schema";
+import {
+  intRange, parseCapability, parseInteger, parseNamespaceType, parseNamespaceValue, parsePid, utf8Length,
+} from "./values";
+
+const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const CALL_RE = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+const TRACEPOINT_RE = /^[A-Za-z0-9_]+$/;
+const FD_TYPES: ReadonlySet<ArgType> = new Set(["int", "fd", "uint32", "sint32", "long"]);
+const NAME_TYPES: ReadonlySet<ArgType> = new Set(["string", "filename", "file", "path", "char_buf"]);
+
+/** What selectors of one hook may refer to. */
+interface HookView {
+  readonly kind: "kprobe" | "tracepoint";
+  readonly args: readonly PolicyArg[];
+  readonly returnType: ArgType | null;
+  readonly returnIndex: number;
+}
+
+export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
+  if (doc.apiVersion !== API_VERSION) {
+    issues.add("apiVersion", `unsupported ${describeValue(doc.apiVersion)} (expected ${API_VERSION})`);
+  }
+  if (!NAME_RE.test(doc.metadata.name)) {
+    issues.add("metadata.name", `${describeValue(doc.metadata.name)} is not a valid name (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)`);
+  }
+  const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0);
+  if (count === 0) issues.add("spec", "no hooks (expected kprobes or tracepoints)");
+  if (count > LIMITS.hooksPerPolicy) issues.add("spec", `too many hooks (${count}, at most ${LIMITS.hooksPerPolicy})`);
+}
+
+export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
+  const kprobes = (doc.spec.kprobes ?? []).map((k, i) => buildKprobe(k, `spec.kprobes[${i}]`, issues));
+  const tps = (doc.spec.tracepoints ?? []).map((t, i) => buildTracepoint(t, `spec.tracepoints[${i}]`, issues));
+  return [...kprobes, ...tps];
+}
+
+function buildKprobe(doc: KprobeDoc, path: string, issues: IssueList): KprobeHook {
+  if (!CALL_RE.test(doc.call)) issues.add(`${path}.call`, `${describeValue(doc.call)} is not a kernel function name`);
+  const args = buildArgs(doc.args ?? [], path, "kprobe", issues);
+  const ret = doc.return ?? false;
+  const returnArg = buildReturnArg(doc, path, issues);
+  const view: HookView = { kind: "kprobe", args, returnType: returnArg?.type ?? null, returnIndex: returnArg?.index ?? 0 };
+  const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
+  return { kind: "kprobe", path, call: doc.call, syscall: doc.syscall ?? false, return: ret, args, returnArg, selectors };
+}
+
+function buildReturnArg(doc: KprobeDoc, path: string, issues: IssueList): KprobeHook["returnArg"] {
+  if (doc.return === true && !doc.returnArg) {
+    issues.add(`${path}.returnArg`, "required when return is true");
+    return null;
+  }
+  if (!doc.returnArg) return null;
+  if (doc.return !== true) {
+    issues.add(`${path}.returnArg`, "set but return is not true");
+    return null;
+  }
+  const type = normalizeArgType(doc.returnArg.type);
+  if (SIZED_BUFFER_TYPES.has(type)) {
+    issues.add(`${path}.returnArg.type`, `${type} cannot be a return value (it needs a size)`);
+  }
+  return { index: doc.returnArg.index ?? 0, type };
+}
+
+function buildTracepoint(doc: TracepointDoc, path: string, issues: IssueList): TracepointHook {
+  if (!TRACEPOINT_RE.test(doc.subsystem)) issues.add(`${path}.subsystem`, `${describeValue(doc.subsystem)} is not a tracepoint subsystem name`);
+  if (!TRACEPOINT_RE.test(doc.event)) issues.add(`${path}.event`, `${describeValue(doc.event)} is not a tracepoint event name`);
+  const args = buildArgs(doc.args ?? [], path, "tracepoint", issues);
+  const view: HookView = { kind: "tracepoint", args, returnType: null, returnIndex: 0 };
+  const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
+  return { kind: "tracepoint", path, subsystem: doc.subsystem, event: doc.event, args, selectors };
+}
+
+function buildArgs(docs: readonly ArgDoc[], hookPath: string, kind: HookView["kind"], issues: IssueList): PolicyArg[] {
+  return docs.map((a, i) => buildArg(a, `${hookPath}.args[${i}]`, kind, issues));
+}
+
+function buildArg(doc: ArgDoc, path: string, kind: HookView["kind"], issues: IssueList): PolicyArg {
+  const type = normalizeArgType(doc.type);
+  const sizeArgIndex = doc.sizeArgIndex ?? 0;
+  const returnCopy = doc.returnCopy ?? false;
+  if (kind === "kprobe" && doc.index > LIMITS.kprobeArgIndexMax) {
+    issues.add(`${path}.index`, `must be an integer from 0 to ${LIMITS.kprobeArgIndexMax}, got ${doc.index}`);
+  }
+  checkBufferOptions(type, sizeArgIndex, returnCopy, kind, path, issues);
+  return { index: doc.index, type, sizeArgIndex, returnCopy };
+}
+
+function checkBufferOptions(type: ArgType, size: number, returnCopy: boolean, kind: HookView["kind"], path: string, issues: IssueList): void {
+  const sized = SIZED_BUFFER_TYPES.has(type);
+  if (size > 0 && !sized) issues.add(`${path}.sizeArgIndex`, `only char_buf and char_iovec take a size (type is ${type})`);
+  if (returnCopy && !sized) issues.add(`${path}.returnCopy`, `only char_buf and char_iovec can be copied at return (type is ${type})`);
+  if (returnCopy && kind === "tracepoint") issues.add(`${path}.returnCopy`, "tracepoints have no return");
+  if (type === "char_iovec" && size === 0) issues.add(path, "char_iovec needs sizeArgIndex (the argument holding the iovec count)");
+  if (type === "char_buf" && size === 0 && !returnCopy) {
+    issues.add(path, "char_buf needs sizeArgIndex, or returnCopy to use the return value as the size");
+  }
+}
+
+function buildSelectors(docs: readonly SelectorDoc[], path: string, view: HookView, issues: IssueList): Selector[] {
+  return docs.map((s, i) => buildSelector(s, `${path}[${i}]`, view, issues));
+}
+
+function buildSelector(doc: SelectorDoc, path: string, view: HookView, issues: IssueList): Selector {
+  const each = <D, M>(list: readonly D[] | null | undefined, field: string, fn: (d: D, p: string) => M): M[] =>
+    (list ?? []).map((d, i) => fn(d, `${path}.${field}[${i}]`));
+  const actions = each(doc.matchActions, "matchActions", (d, p) => buildAction(d, p, view, issues));
+  return {
+    matchPIDs: each(doc.matchPIDs, "matchPIDs", (d, p) => buildPids(d, p, issues)),
+    matchArgs: each(doc.matchArgs, "matchArgs", (d, p) => buildArgMatcher(d, p, view, issues)),
+    matchReturnArgs: buildReturnMatchers(doc, path, view, issues),
+    matchBinaries: each(doc.matchBinaries, "matchBinaries", (d, p) => buildBinaries(d, p, issues)),
+    matchNamespaces: each(doc.matchNamespaces, "matchNamespaces", (d, p) => buildNamespaces(d, p, issues)),
+    matchNamespaceChanges: each(doc.matchNamespaceChanges, "matchNamespaceChanges", (d, p) => buildNsChanges(d, p, issues)),
+    matchCapabilities: each(doc.matchCapabilities, "matchCapabilities", (d, p) => buildCaps(d, p, issues)),
+    matchCapabilityChanges: each(doc.matchCapabilityChanges, "matchCapabilityChanges", (d, p) => buildCaps(d, p, issues)),
+    matchActions: actions.length > 0 ? actions : [{ action: "Post" }],
+  };
+}
+
+function nonEmpty(values: readonly ScalarValue[], path: string, issues: IssueList): void {
+  if (values.length === 0) issues.add(`${path}.values`, "must not be empty");
+}
+
+function buildPids(doc: NonNullable<SelectorDoc["matchPIDs"]>[number], path: string, issues: IssueList): PidMatcher {
+  nonEmpty(doc.values, path, issues);
+  const values = doc.values.map((raw, i) => {
+    const pid = parsePid(raw);
+    if (pid === null) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not a pid`);
+    return pid ?? 0;
+  });
+  return { operator: doc.operator, values, followForks: doc.followForks ?? false, isNamespacePID: doc.isNamespacePID ?? false };
+}
+
+function buildReturnMatchers(doc: SelectorDoc, path: string, view: HookView, issues: IssueList): ArgMatcher[] {
+  const list = doc.matchReturnArgs ?? [];
+  if (list.length === 0) return [];
+  if (view.returnType === null) {
+    const hint = view.kind === "kprobe" ? " (set return: true and returnArg)" : "";
+    issues.add(`${path}.matchReturnArgs`, `the hook has no return value${hint}`);
+    return [];
+  }
+  const returnType = view.returnType;
+  return list.map((m, i) => {
+    const p = `${path}.matchReturnArgs[${i}]`;
+    if (m.index !== view.returnIndex) issues.add(`${p}.index`, `must be ${view.returnIndex} (the return value)`);
+    return buildMatcherValues(m, p, returnType, `the return value`, issues);
+  });
+}
+
+function buildArgMatcher(doc: ArgMatchDoc, path: string, view: HookView, issues: IssueList): ArgMatcher {
+  const arg = view.args.find((a) => a.index === doc.index);
+  if (!arg) {
+    const declared = view.args.map((a) => a.index).join(", ") || "none";
+    issues.add(`${path}.index`, `${doc.index} is not a declared argument (declared: ${declared})`);
+    return { kind: "int", index: doc.index, operator: "Equal", values: [] };
+  }
+  return buildMatcherValues(doc, path, arg.type, `argument ${doc.index}`, issues);
+}
+
+function buildMatcherValues(doc: ArgMatchDoc, path: string, type: ArgType, what: string, issues: IssueList): ArgMatcher {
+  const operator = normalizeArgOperator(doc.operator);
+  nonEmpty(doc.values, path, issues);
+  if (INT_TYPES.has(type)) {
+    checkOperator(operator, INT_OPERATORS, type, what, path, issues);
+    return { kind: "int", index: doc.index, operator, values: intValues(doc, operator, type, path, issues) };
+  }
+  if (TEXT_TYPES.has(type)) {
+    checkOperator(operator, TEXT_OPERATORS, type, what, path, issues);
+    return { kind: "text", index: doc.index, operator, values: textValues(doc.values, path, issues) };
+  }
+  issues.add(`${path}.index`, `${what} is of type ${type}, which cannot be matched`);
+  return { kind: "int", index: doc.index, operator, values: [] };
+}
+
+function checkOperator(op: string, allowed: ReadonlySet<string>, type: ArgType, what: string, path: string, issues: IssueList): void {
+  if (!allowed.has(op)) {
+    issues.add(`${path}.operator`, `${op} does not apply to ${what} of type ${type} (expected one of ${[...allowed].join(", ")})`);
+  }
+}
+
+function intValues(doc: ArgMatchDoc, op: string, type: ArgType, path: string, issues: IssueList): bigint[] {
+  if ((op === "GT" || op === "LT") && doc.values.length > 1) {
+    issues.add(`${path}.values`, `${op} takes exactly one value, got ${doc.values.length}`);
+  }
+  if (doc.values.length > LIMITS.numericValuesPerMatcher) {
+    issues.add(`${path}.values`, `too many values (${doc.values.length}, at most ${LIMITS.numericValuesPerMatcher} for integers)`);
+  }
+  const [lo, hi] = intRange(op === "Mask" ? "uint64" : type);
+  return doc.values.map((raw, i) => {
+    const value = parseInteger(raw);
+    if (value === null) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not a number (decimal or 0x-hex)`);
+    else if (value < lo || value > hi) issues.add(`${path}.values[${i}]`, `${raw} is out of range for ${type} (${lo} to ${hi})`);
+    return value ?? 0n;
+  });
+}
+
+function textValues(values: readonly ScalarValue[], path: string, issues: IssueList): string[] {
+  return values.map((raw, i) => {
+    const text = String(raw);
+    const bytes = utf8Length(text);
+    if (bytes === 0) issues.add(`${path}.values[${i}]`, "must not be empty");
+    if (bytes > LIMITS.stringValueLength) {
+      issues.add(`${path}.values[${i}]`, `too long (${bytes} bytes, at most ${LIMITS.stringValueLength})`);
+    }
+    return text;
+  });
+}
+
+function buildBinaries(doc: NonNullable<SelectorDoc["matchBinaries"]>[number], path: string, issues: IssueList): BinariesMatcher {
+  nonEmpty(doc.values, path, issues);
+  const values = doc.values.map((raw, i) => {
+    const text = String(raw);
+    if (!text.startsWith("/")) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not an absolute path`);
+    const bytes = utf8Length(text);
+    if (bytes > LIMITS.binaryPathLength) {
+      issues.add(`${path}.values[${i}]`, `too long (${bytes} bytes, at most ${LIMITS.binaryPathLength})`);
+    }
+    return text;
+  });
+  return { operator: doc.operator, values };
+}
+
+function buildNamespaces(doc: NonNullable<SelectorDoc["matchNamespaces"]>[number], path: string, issues: IssueList): NamespaceMatcher {
+  nonEmpty(doc.values, path, issues);
+  const values = doc.values.map((raw, i) => {
+    const v = parseNamespaceValue(raw);
+    if (v === null) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not a namespace inode number or host_ns`);
+    return v ?? 0;
+  });
+  return { namespace: doc.namespace, operator: doc.operator, values };
+}
+
+function buildNsChanges(doc: NonNullable<SelectorDoc["matchNamespaceChanges"]>[number], path: string, issues: IssueList): NamespaceChangesMatcher {
+  nonEmpty(doc.values, path, issues);
+  const values: NamespaceType[] = [];
+  doc.values.forEach((raw, i) => {
+    const ns = parseNamespaceType(raw);
+    if (ns === null) issues.add(`${path}.values[${i}]`, `unknown namespace ${describeValue(raw)} (expected one of Uts, Ipc, Mnt, Pid, PidForChildren, Net, Time, TimeForChildren, Cgroup, User)`);
+    else values.push(ns);
+  });
+  return { operator: doc.operator, values };
+}
+
+function buildCaps(doc: CapabilitiesDoc, path: string, issues: IssueList): CapabilitiesMatcher {
+  nonEmpty(doc.values, path, issues);
+  const values: number[] = [];
+  doc.values.forEach((raw, i) => {
+    const cap = parseCapability(raw);
+    if (cap === null) issues.add(`${path}.values[${i}]`, `unknown capability ${describeValue(raw)} (expected a name such as CAP_SYS_ADMIN)`);
+    else values.push(cap);
+  });
+  return { type: doc.type ?? "Effective", operator: doc.operator, isNamespaceCapability: doc.isNamespaceCapability ?? false, values };
+}
+
+function buildAction(doc: ActionDoc, path: string, view: HookView, issues: IssueList): PolicyAction {
+  rejectUnusedActionFields(doc, path, issues);
+  switch (doc.action) {
+    case "Post":
+    case "Sigkill":
+      return { action: doc.action };
+    case "Override":
+      return buildOverride(doc, path, view, issues);
+    case "UnfollowFD":
+      return { action: "UnfollowFD", argFd: fdArg(doc.argFd, `${path}.argFd`, view, issues) };
+    case "FollowFD":
+    case "CopyFD":
+      return buildFdAction(doc, doc.action, path, view, issues);
+  }
+}
+
+const ACTION_FIELDS: Readonly<Record<ActionDoc["action"], readonly string[]>> = {
+  Post: [], Sigkill: [], Override: ["argError"], UnfollowFD: ["argFd"],
+  FollowFD: ["argFd", "argName"], CopyFD: ["argFd", "argName"],
+};
+
+function rejectUnusedActionFields(doc: ActionDoc, path: string, issues: IssueList): void {
+  for (const field of ["argFd", "argName", "argError"] as const) {
+    if (doc[field] !== undefined && doc[field] !== null && !ACTION_FIELDS[doc.action].includes(field)) {
+      issues.add(`${path}.${field}`, `not used by ${doc.action}`);
+    }
+  }
+}
+
+function buildOverride(doc: ActionDoc, path: string, view: HookView, issues: IssueList): PolicyAction {
+  if (view.kind !== "kprobe") issues.add(`${path}.action`, "Override is only available on kprobes");
+  if (doc.argError === undefined || doc.argError === null || doc.argError === 0) {
+    issues.add(`${path}.argError`, "required for Override (a negative errno such as -1)");
+  }
+  return { action: "Override", argError: doc.argError ?? 0 };
+}
+
+/** FollowFD/CopyFD: the new fd is the return value when the hook returns an fd. */
+function buildFdAction(doc: ActionDoc, action: "FollowFD" | "CopyFD", path: string, view: HookView, issues: IssueList): PolicyAction {
+  const fdFromReturn = view.returnType === "fd";
+  if (action === "FollowFD") {
+    const argName = nameArg(doc.argName, `${path}.argName`, view, issues);
+    const argFd = fdFromReturn ? -1 : fdArg(doc.argFd, `${path}.argFd`, view, issues);
+    return { action, argFd, argName, fdFromReturn };
+  }
+  const argFd = fdArg(doc.argFd, `${path}.argFd`, view, issues);
+  const argName = fdFromReturn ? -1 : fdArg(doc.argName, `${path}.argName`, view, issues);
+  return { action, argFd, argName, fdFromReturn };
+}
+
+function declaredArg(index: number | null | undefined, path: string, view: HookView, issues: IssueList): PolicyArg | null {
+  if (index === undefined || index === null) {
+    issues.add(path, "required field is missing");
+    return null;
+  }
+  const arg = view.args.find((a) => a.index === index);
+  if (!arg) {
+    const declared = view.args.map((a) => a.index).join(", ") || "none";
+    issues.add(path, `${index} is not a declared argument (declared: ${declared})`);
+  }
+  return arg ?? null;
+}
+
+function fdArg(index: number | null | undefined, path: string, view: HookView, issues: IssueList): number {
+  const arg = declaredArg(index, path, view, issues);
+  if (arg && !FD_TYPES.has(arg.type)) {
+    issues.add(path, `argument ${arg.index} is of type ${arg.type}, expected an fd (fd or int)`);
+  }
+  return arg?.index ?? -1;
+}
+
+function nameArg(index: number | null | undefined, path: string, view: HookView, issues: IssueList): number {
+  const arg = declaredArg(index, path, view, issues);
+  if (arg && !NAME_TYPES.has(arg.type)) {
+    issues.add(path, `argument ${arg.index} is of type ${arg.type}, expected a name (string, filename, file, path or char_buf)`);
+  }
+  return arg?.index ?? -1;
+}
