@@ -11,6 +11,7 @@ LIBDIR=/usr/lib/x86_64-linux-gnu
 build_bpf() {
   mkdir -p bpf/build
   make -s -C bpf
+  "$BUN" scripts/pack-bpf.ts
 }
 
 build_native() {

@@ -1,0 +1,104 @@
+import { hostname } from "node:os";
+import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
+import type { EventSource, HealthReport, PolicyService } from "../api/deps";
+import type { Logger } from "../log/logger";
+import { ProtocolListener } from "../server/listener";
+import { createApiHandler } from "../server/routes";
+import type { ServerAddress } from "../server/address";
+import { SensorManager } from "../sensors/manager";
+
+/** The bus the pipeline publishes into and GetEvents streams read from. */
+export interface EventBus extends EventSource {
+  publish(event: GetEventsResponse): void;
+  /** Ends every stream (agent shutdown). */
+  close(): void;
+  /** One line for GetHealth details. */
+  describe(): string;
+}
+
+/** A running pipeline stage with a life cycle (reader, sensors, exporters). */
+export interface Component {
+  readonly name: string;
+  stop(): Promise<void>;
+  /** One line for GetHealth details. */
+  describe?(): string;
+  healthy?(): boolean;
+}
+
+export interface AgentParts {
+  address: ServerAddress;
+  log: Logger;
+  version: string;
+  nodeName?: string;
+  bus: EventBus;
+  sensors: SensorManager;
+  policies?: PolicyService;
+  /** Started before the server; stopped after it, in reverse order. */
+  components: Component[];
+}
+
+/** The agent: explicit parts, no global state, so tests can start one on a random port. */
+export class Agent {
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly parts: AgentParts,
+    private readonly listener: ProtocolListener,
+    readonly address: string,
+  ) {}
+
+  static async start(parts: AgentParts): Promise<Agent> {
+    const handler = createApiHandler({
+      version: parts.version,
+      sensors: parts.sensors,
+      events: parts.bus,
+      policies: parts.policies,
+      health: () => Agent.health(parts),
+    });
+    const listener = new ProtocolListener(handler);
+    const address = await listener.listen(parts.address);
+    parts.log.info("serving FineGuidanceSensors", { address, services: ["tetragon.FineGuidanceSensors", "fgs.FineGuidanceSensors"] });
+    return new Agent(parts, listener, address);
+  }
+
+  get nodeName(): string {
+    return this.parts.nodeName ?? hostname();
+  }
+
+  get port(): number | undefined {
+    return this.listener.port;
+  }
+
+  private static health(parts: AgentParts): HealthReport {
+    const sensors = parts.sensors.list().map((s) => `${s.name}=${s.enabled ? "enabled" : "disabled"}`);
+    const lines = [
+      `sensors: ${sensors.join(" ") || "none"}`,
+      ...parts.components.map((c) => c.describe?.()).filter((l): l is string => !!l),
+      parts.bus.describe(),
+    ];
+    const healthy = parts.components.every((c) => c.healthy?.() ?? true);
+    return { status: healthy ? 1 /* RUNNING */ : 3 /* ERROR */, details: lines.join("; ") };
+  }
+
+  /** Closes streams, stops the server, detaches every BPF program. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const { log } = this.parts;
+    log.info("stopping agent");
+    this.parts.bus.close();
+    await this.listener.close();
+    for (const err of await this.parts.sensors.shutdown()) log.error("sensor shutdown failed", { error: err.message });
+    for (const c of [...this.parts.components].reverse()) {
+      try {
+        await c.stop();
+      } catch (e) {
+        log.error("component stop failed", { component: c.name, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    log.info("agent stopped");
+  }
+}

@@ -1,0 +1,107 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { existsSync, unlinkSync } from "node:fs";
+import type { ServerAddress } from "./address";
+import { formatServerAddress } from "./address";
+
+type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** One listening address for every protocol: HTTP/2 with prior knowledge
+ * (gRPC, gRPC-web, Connect over h2c) and HTTP/1.1 (gRPC-web, Connect). Under
+ * Bun, http2's allowHTTP1 is broken, so we peek at the first bytes ourselves. */
+export class ProtocolListener {
+  private readonly tcp: net.Server;
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Set<http2.Http2Session>();
+
+  constructor(handler: Handler) {
+    this.h1 = http.createServer(handler);
+    this.h2 = http2.createServer({}, handler);
+    this.h2.on("session", (s) => {
+      this.sessions.add(s);
+      s.on("close", () => this.sessions.delete(s));
+    });
+    this.tcp = net.createServer((socket) => this.route(socket));
+  }
+
+  private route(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    let seen = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      seen = Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, H2_PREFACE.length);
+      const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (isH2 && seen.length < H2_PREFACE.length) return; // need more bytes to decide
+      socket.off("data", onData);
+      socket.pause();
+      socket.unshift(seen);
+      (isH2 ? this.h2 : this.h1).emit("connection", socket);
+      socket.resume();
+    };
+    socket.on("data", onData);
+  }
+
+  /** Resolves once listening; rejects with a clear message when the address is busy. */
+  async listen(address: ServerAddress): Promise<string> {
+    if (address.kind === "unix") await removeStaleSocket(address.path);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => reject(listenError(address, err));
+      this.tcp.once("error", onError);
+      const done = () => {
+        this.tcp.off("error", onError);
+        resolve();
+      };
+      if (address.kind === "unix") this.tcp.listen(address.path, done);
+      else this.tcp.listen(address.port, address.host, done);
+    });
+    return this.boundAddress(address);
+  }
+
+  private boundAddress(address: ServerAddress): string {
+    const a = this.tcp.address();
+    if (address.kind === "unix" || a === null || typeof a === "string") return formatServerAddress(address);
+    return formatServerAddress({ kind: "tcp", host: address.host, port: a.port });
+  }
+
+  get port(): number | undefined {
+    const a = this.tcp.address();
+    return a && typeof a !== "string" ? a.port : undefined;
+  }
+
+  /** Stops accepting, ends HTTP/2 sessions (GOAWAY) and closes every socket. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    for (const s of this.sessions) s.close();
+    for (const s of this.sockets) s.end();
+    await Promise.race([closed, Bun.sleep(1000)]);
+    for (const s of this.sockets) s.destroy();
+  }
+}
+
+function listenError(address: ServerAddress, err: NodeJS.ErrnoException): Error {
+  const where = formatServerAddress(address);
+  if (err.code === "EADDRINUSE") return new Error(`cannot listen on ${where}: address already in use (is another agent running?)`);
+  if (err.code === "EACCES") return new Error(`cannot listen on ${where}: permission denied`);
+  return new Error(`cannot listen on ${where}: ${err.code ?? err.message}`);
+}
+
+/** A socket file left by a crashed agent is removed; a live one makes listen fail. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const c = net.connect(path);
+    c.once("connect", () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => resolve(false));
+  });
+  if (!alive) unlinkSync(path);
+}
