@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Process lifecycle sensor: exec, fork (new thread group) and exit of the
+ * whole thread group, each sent as one record on the events ring buffer;
+ * execve_map keeps the per-process state other programs read. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "maps.h"
+#include "lib/path.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* include/linux/sched/signal.h, unchanged since 2.6 */
+#define FGS_SIGNAL_GROUP_EXIT 0x00000004
+#define FGS_AUID_UNSET 0xffffffffU
+#define FGS_PID_LEVEL_MASK 31  /* pid namespaces nest at most 32 deep */
+
+struct fgs_exec_buf {
+	struct fgs_exec_record rec;
+	__u8 data[FGS_EXEC_DATA_MAX]; /* must follow rec: sent together */
+};
+
+/* One per CPU: records are built here, then copied to the ring buffer.
+ * Being a map value type also keeps every record layout in the BTF. */
+struct fgs_process_scratch {
+	struct fgs_exec_buf exec;
+	struct fgs_process_state state;
+	struct fgs_clone_record clone;
+	struct fgs_exit_record exit;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fgs_process_scratch);
+} process_scratch SEC(".maps");
+
+static __always_inline struct fgs_process_scratch *fgs_scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&process_scratch, &zero);
+}
+
+static __always_inline void fgs_read_caps(struct fgs_caps *caps, const struct cred *cred)
+{
+	/* kernel_cap_t is u32[2] before 6.3 and u64 after: 8 bytes either way. */
+	bpf_core_read(&caps->effective, sizeof(__u64), &cred->cap_effective);
+	bpf_core_read(&caps->permitted, sizeof(__u64), &cred->cap_permitted);
+	bpf_core_read(&caps->inheritable, sizeof(__u64), &cred->cap_inheritable);
+}
+
+static __always_inline struct upid fgs_task_upid(struct task_struct *task)
+{
+	struct upid up = {};
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	__u32 level = BPF_CORE_READ(pid, level);
+
+	bpf_core_read(&up, sizeof(up), &pid->numbers[level & FGS_PID_LEVEL_MASK]);
+	return up;
+}
+
+static __always_inline void fgs_read_ns(struct fgs_namespaces *ns, struct task_struct *task)
+{
+	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	struct upid up = fgs_task_upid(task);
+
+	ns->uts = BPF_CORE_READ(nsp, uts_ns, ns.inum);
+	ns->ipc = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
+	ns->mnt = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+	ns->pid = BPF_CORE_READ(up.ns, ns.inum);
+	ns->pid_for_children = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
+	ns->net = BPF_CORE_READ(nsp, net_ns, ns.inum);
+	if (bpf_core_field_exists(nsp->time_ns)) {
+		ns->time = BPF_CORE_READ(nsp, time_ns, ns.inum);
+		ns->time_for_children = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+	} else {
+		ns->time = 0;
+		ns->time_for_children = 0;
+	}
+	ns->cgroup = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
+	ns->user = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+}
+
+static __always_inline __u32 fgs_read_auid(struct task_struct *task, __u32 *flags)
+{
+	if (!bpf_core_field_exists(task->loginuid))
+		return FGS_AUID_UNSET;
+	*flags |= FGS_PROC_AUID;
+	return BPF_CORE_READ(task, loginuid.val);
+}
+
+/* Copies a walked path to dst (at most FGS_PATH_MAX bytes); returns its length. */
+static __always_inline __u32 fgs_copy_path(__u8 *dst, struct fgs_path_res *p)
+{
+	__u64 len = p->len;
+
+	fgs_barrier_var(len);
+	if (!p->buf || len > FGS_PATH_MAX)
+		return 0;
+	bpf_probe_read_kernel(dst, len, &p->buf->data[p->start & FGS_PATH_MASK]);
+	return len;
+}
+
+static __always_inline __u32 fgs_exec_cwd(struct fgs_exec_buf *b, struct task_struct *task,
+					  struct fgs_config *cfg)
+{
+	struct fgs_path_res p;
+	__u32 len;
+
+	if ((cfg->flags & FGS_CFG_NO_CWD) || !BPF_CORE_READ(task, fs)) {
+		b->rec.flags |= FGS_PROC_NO_CWD;
+		return 0;
+	}
+	p = fgs_path_walk(BPF_CORE_READ(task, fs, pwd.mnt), BPF_CORE_READ(task, fs, pwd.dentry), task);
+	if (p.flags & (FGS_PATH_ERROR | FGS_PATH_TRUNCATED | FGS_PATH_UNREACHABLE))
+		b->rec.flags |= FGS_PROC_ERROR_CWD;
+	len = fgs_copy_path(b->data, &p);
+	if (len == 1 && b->data[0] == '/')
+		b->rec.flags |= FGS_PROC_ROOT_CWD;
+	return len;
+}
+
+/* Number of leading "./" pairs in the staged filename. */
+static __always_inline __u32 fgs_dot_slash_prefix(const char *s)
+{
+	__u32 k = 0;
+
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		if (s[k] != '.' || s[k + 1] != '/')
+			break;
+		k += 2;
+	}
+	return k;
+}
+
+/* A #! script (or binfmt_misc): the kernel replaced bprm->file with the
+ * interpreter but keeps the name given to execve in bprm->filename. The
+ * binary is that name, made absolute with the cwd captured in data[0, cwd). */
+static __always_inline __u32 fgs_exec_script_binary(struct fgs_exec_buf *b, __u64 cwd,
+						     struct fgs_path_buf *pb, __u64 name_len)
+{
+	const char *name = &pb->data[FGS_PATH_MAX];
+	__u64 skip = 0, head = 0, tail;
+	__u8 *dst;
+
+	fgs_barrier_var(cwd);
+	if (cwd > FGS_PATH_MAX || name_len > FGS_PATH_MAX)
+		return 0;
+	dst = &b->data[cwd];
+	if (name[0] != '/') {
+		if (b->rec.flags & (FGS_PROC_NO_CWD | FGS_PROC_ERROR_CWD))
+			b->rec.flags |= FGS_PROC_ERROR_FILENAME;
+		skip = fgs_dot_slash_prefix(name);
+		head = cwd == 1 ? 0 : cwd; /* cwd "/" */
+		fgs_barrier_var(head);
+		if (head > FGS_PATH_MAX - 1)
+			return 0;
+		bpf_probe_read_kernel(dst, head, b->data);
+		dst[head] = '/';
+		head += 1;
+	}
+	tail = name_len > skip ? name_len - skip : 0;
+	if (head + tail > FGS_PATH_MAX) {
+		b->rec.flags |= FGS_PROC_TRUNC_FILENAME;
+		tail = FGS_PATH_MAX - head;
+	}
+	fgs_barrier_var(tail);
+	fgs_barrier_var(head);
+	fgs_barrier_var(skip);
+	if (tail > FGS_PATH_MAX || head > FGS_PATH_MAX || skip > 16)
+		return 0;
+	bpf_probe_read_kernel(dst + head, tail, name + skip);
+	return head + tail;
+}
+
+/* execveat(fd, "", AT_EMPTY_PATH) and fexecve name the file "/dev/fd/N". */
+static __always_inline int fgs_is_dev_fd(const char *s)
+{
+	const char *p = "/dev/fd/";
+
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		if (s[i] != p[i])
+			return 0;
+	return 1;
+}
+
+static __always_inline __u32 fgs_exec_binary(struct fgs_exec_buf *b, struct task_struct *task,
+					     struct linux_binprm *bprm, __u32 cwd)
+{
+	const char *filename = BPF_CORE_READ(bprm, filename);
+	struct fgs_path_buf *pb = fgs_path_buffer();
+	struct fgs_path_res p;
+	struct file *file;
+	long n;
+
+	if (!pb)
+		return 0;
+	n = bpf_probe_read_kernel_str(&pb->data[FGS_PATH_MAX], FGS_PATH_MAX, filename);
+	if (n <= 0) {
+		b->rec.flags |= FGS_PROC_ERROR_FILENAME;
+		return 0;
+	}
+	if (n >= 8 && fgs_is_dev_fd(&pb->data[FGS_PATH_MAX]))
+		b->rec.flags |= FGS_PROC_EXECVEAT;
+	if (BPF_CORE_READ(bprm, interp) != filename) {
+		b->rec.flags |= FGS_PROC_SCRIPT;
+		if (n >= FGS_PATH_MAX)
+			b->rec.flags |= FGS_PROC_TRUNC_FILENAME;
+		return fgs_exec_script_binary(b, cwd, pb, n - 1);
+	}
+	file = BPF_CORE_READ(bprm, file);
+	p = fgs_path_walk(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), task);
+	if (p.flags & FGS_PATH_TRUNCATED)
+		b->rec.flags |= FGS_PROC_TRUNC_FILENAME;
+	if (p.flags & (FGS_PATH_ERROR | FGS_PATH_UNREACHABLE))
+		b->rec.flags |= FGS_PROC_ERROR_FILENAME;
+	if (p.flags & FGS_PATH_UNLINKED)
+		b->rec.flags |= FGS_PROC_UNLINKED;
+	if (cwd > FGS_PATH_MAX)
+		return 0;
+	return fgs_copy_path(&b->data[cwd], &p);
+}
+
+static __always_inline __u32 fgs_exec_args(struct fgs_exec_buf *b, struct task_struct *task,
+					   struct fgs_config *cfg, __u64 pos)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start = BPF_CORE_READ(mm, arg_start);
+	unsigned long end = BPF_CORE_READ(mm, arg_end);
+	__u64 limit = cfg->max_argv_bytes ? cfg->max_argv_bytes : FGS_ARGS_DEFAULT;
+	__u64 total = end > start ? end - start : 0;
+	__u64 n;
+
+	if (limit > FGS_ARGS_MAX)
+		limit = FGS_ARGS_MAX;
+	b->rec.args_total = total > 0xffffffffULL ? 0xffffffffU : (__u32)total;
+	n = total > limit ? limit : total;
+	if (total > n)
+		b->rec.flags |= FGS_PROC_TRUNC_ARGS;
+	fgs_barrier_var(n);
+	fgs_barrier_var(pos);
+	if (n > FGS_ARGS_MAX || pos > FGS_PATH_MAX * 2)
+		return 0;
+	if (bpf_probe_read_user(&b->data[pos], n, (void *)start)) {
+		b->rec.flags |= FGS_PROC_ERROR_ARGS;
+		return 0;
+	}
+	return n;
+}
+
+static __always_inline __u32 fgs_exec_cgroup(struct fgs_exec_buf *b, struct task_struct *task,
+					     __u32 pos)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	struct fgs_path_res p;
+
+	b->rec.cgroup_id = BPF_CORE_READ(kn, id);
+	p = fgs_kernfs_path(kn);
+	if (p.flags)
+		b->rec.flags |= FGS_PROC_TRUNC_CGROUP;
+	if (pos > FGS_PATH_MAX * 2 + FGS_ARGS_MAX)
+		return 0;
+	return fgs_copy_path(&b->data[pos], &p);
+}
+
+static __always_inline void fgs_exec_ids(struct fgs_exec_record *r, struct task_struct *task,
+					 pid_t old_pid)
+{
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct fgs_process_state *ps;
+
+	r->tgid = BPF_CORE_READ(task, tgid);
+	r->tid = old_pid;
+	r->parent_tgid = BPF_CORE_READ(parent, tgid);
+	r->start_boottime = BPF_CORE_READ(task, start_boottime);
+	r->flags = FGS_PROC_EXECVE;
+	ps = bpf_map_lookup_elem(&execve_map, &r->parent_tgid);
+	if (ps) {
+		r->parent_ktime = ps->ktime;
+	} else {
+		r->parent_ktime = 0;
+		r->flags |= FGS_PROC_PARENT_MISS;
+	}
+	r->uid = BPF_CORE_READ(cred, uid.val);
+	r->euid = BPF_CORE_READ(cred, euid.val);
+	r->gid = BPF_CORE_READ(cred, gid.val);
+	r->egid = BPF_CORE_READ(cred, egid.val);
+	r->auid = fgs_read_auid(task, &r->flags);
+	r->nspid = fgs_task_upid(task).nr;
+	fgs_read_caps(&r->caps, cred);
+	fgs_read_ns(&r->ns, task);
+}
+
+/* execve_map entry of an exec: identity, credentials and the binary's head. */
+static __always_inline void fgs_exec_state(struct fgs_process_scratch *s)
+{
+	struct fgs_exec_record *r = &s->exec.rec;
+	struct fgs_process_state *st = &s->state;
+	__u32 n = r->binary_len;
+
+	__builtin_memset(st, 0, sizeof(*st));
+	st->ktime = r->hdr.ktime;
+	st->parent_ktime = r->parent_ktime;
+	st->parent_tgid = r->parent_tgid;
+	st->flags = r->flags;
+	st->uid = r->uid;
+	st->euid = r->euid;
+	st->auid = r->auid;
+	st->binary_len = n;
+	st->caps = r->caps;
+	st->ns = r->ns;
+	if (n > FGS_BINARY_STATE - 1)
+		n = FGS_BINARY_STATE - 1;
+	if (r->cwd_len > FGS_PATH_MAX)
+		return;
+	bpf_probe_read_kernel(st->binary, n, &s->exec.data[r->cwd_len]);
+	bpf_map_update_elem(&execve_map, &r->tgid, st, BPF_ANY);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(fgs_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct fgs_process_scratch *s = fgs_scratch();
+	struct fgs_config cfg = fgs_read_config();
+	struct fgs_exec_buf *b;
+	__u32 cwd, bin, args, cg, size;
+
+	if (!s)
+		return 0;
+	b = &s->exec;
+	b->rec.hdr.op = FGS_OP_EXEC;
+	b->rec.hdr.ktime = bpf_ktime_get_boot_ns();
+	fgs_exec_ids(&b->rec, task, old_pid);
+
+	/* Each length is re-checked so the verifier knows every offset's bound. */
+	cwd = fgs_exec_cwd(b, task, &cfg);
+	if (cwd > FGS_PATH_MAX)
+		return 0;
+	bin = fgs_exec_binary(b, task, bprm, cwd);
+	if (bin > FGS_PATH_MAX)
+		return 0;
+	args = fgs_exec_args(b, task, &cfg, cwd + bin);
+	if (args > FGS_ARGS_MAX)
+		return 0;
+	cg = fgs_exec_cgroup(b, task, cwd + bin + args);
+	if (cg > FGS_PATH_MAX)
+		return 0;
+	b->rec.cwd_len = cwd;
+	b->rec.binary_len = bin;
+	b->rec.args_len = args;
+	b->rec.cgroup_len = cg;
+	b->rec.pad = 0;
+	size = sizeof(b->rec) + cwd + bin + args + cg;
+	if (size > sizeof(*b))
+		return 0;
+	b->rec.hdr.size = size;
+	fgs_output(b, size, FGS_OP_EXEC);
+	fgs_exec_state(s);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(fgs_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct fgs_process_scratch *s;
+	struct fgs_process_state *ps;
+	struct fgs_clone_record *r;
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+
+	if (tgid != (__u32)BPF_CORE_READ(child, pid)) /* a new thread */
+		return 0;
+	s = fgs_scratch();
+	if (!s)
+		return 0;
+	r = &s->clone;
+	r->hdr.op = FGS_OP_CLONE;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ktime = bpf_ktime_get_boot_ns();
+	r->tgid = tgid;
+	r->parent_tgid = BPF_CORE_READ(child, real_parent, tgid);
+	r->start_boottime = BPF_CORE_READ(child, start_boottime);
+	r->nspid = fgs_task_upid(child).nr;
+	r->flags = FGS_PROC_CLONE;
+
+	ps = bpf_map_lookup_elem(&execve_map, &r->parent_tgid);
+	if (ps) {
+		s->state = *ps;
+		r->parent_ktime = ps->ktime;
+	} else {
+		__builtin_memset(&s->state, 0, sizeof(s->state));
+		r->parent_ktime = 0;
+		r->flags |= FGS_PROC_PARENT_MISS;
+	}
+	s->state.ktime = r->start_boottime;
+	s->state.parent_ktime = r->parent_ktime;
+	s->state.parent_tgid = r->parent_tgid;
+	s->state.flags = (s->state.flags & ~(FGS_PROC_EXECVE | FGS_PROC_PROCFS | FGS_PROC_PARENT_MISS)) |
+			 r->flags;
+	bpf_map_update_elem(&execve_map, &tgid, &s->state, BPF_ANY);
+	fgs_output(r, sizeof(*r), FGS_OP_CLONE);
+	return 0;
+}
+
+static __always_inline __u32 fgs_exit_code(struct task_struct *task)
+{
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+
+	if (BPF_CORE_READ(sig, flags) & FGS_SIGNAL_GROUP_EXIT)
+		return BPF_CORE_READ(sig, group_exit_code);
+	return BPF_CORE_READ(task, exit_code);
+}
+
+/* 6.16 added a group_dead argument; only the task is read, on every kernel. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(fgs_exit, struct task_struct *task)
+{
+	struct fgs_process_scratch *s;
+	struct fgs_process_state *ps;
+	struct fgs_exit_record *r;
+	__u32 tgid;
+
+	/* do_exit decrements live before this tracepoint: 0 means the last
+	 * thread of the group is going, i.e. the process exits. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	s = fgs_scratch();
+	if (!s)
+		return 0;
+	tgid = BPF_CORE_READ(task, tgid);
+	r = &s->exit;
+	r->hdr.op = FGS_OP_EXIT;
+	r->hdr.size = sizeof(*r);
+	r->hdr.ktime = bpf_ktime_get_boot_ns();
+	r->tgid = tgid;
+	r->tid = BPF_CORE_READ(task, pid);
+	r->start_boottime = BPF_CORE_READ(task, start_boottime);
+	r->exit_code = fgs_exit_code(task);
+	ps = bpf_map_lookup_elem(&execve_map, &tgid);
+	if (ps) {
+		r->ktime = ps->ktime;
+		r->flags = ps->flags;
+	} else {
+		r->ktime = r->start_boottime;
+		r->flags = FGS_PROC_MISS;
+	}
+	fgs_output(r, sizeof(*r), FGS_OP_EXIT);
+	bpf_map_delete_elem(&execve_map, &tgid);
+	return 0;
+}
