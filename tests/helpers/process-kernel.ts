@@ -1,0 +1,103 @@
+import { spawnSync } from "bun";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BpfObject } from "../../src/bpf/object";
+import type { BpfMap } from "../../src/bpf/map";
+import { RingBufferReader } from "../../src/reader/ring-reader";
+import { decodeRecord, type ProcessRecord } from "../../src/decode/process";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+
+/** Builds bpf/build/*.bpf.o if stale (make is a no-op otherwise) and returns one object's bytes. */
+export function bpfObjectBytes(name: string): Uint8Array {
+  const make = spawnSync(["make", "-s", "-C", join(ROOT, "bpf")], { stderr: "pipe" });
+  if (make.exitCode !== 0) throw new Error(`make -C bpf failed:\n${make.stderr.toString()}`);
+  return new Uint8Array(readFileSync(join(ROOT, "bpf", "build", `${name}.bpf.o`)));
+}
+
+type Predicate = (r: ProcessRecord) => boolean;
+
+interface Waiter {
+  pred: Predicate;
+  resolve: (r: ProcessRecord) => void;
+}
+
+/** The process sensor's programs loaded and attached on the real kernel, with
+ * every decoded record kept (tests filter by the pids they spawned). */
+export class ProcessProbe {
+  readonly records: ProcessRecord[] = [];
+  private waiters: Waiter[] = [];
+  private done: Promise<void>;
+
+  private constructor(
+    readonly object: BpfObject,
+    private readonly reader: RingBufferReader,
+  ) {
+    this.done = this.pump();
+  }
+
+  static start(options: { ringBufferBytes?: number } = {}): ProcessProbe {
+    const maxEntries = new Map<string, number>();
+    if (options.ringBufferBytes) maxEntries.set("events", options.ringBufferBytes);
+    const object = BpfObject.open("process", bpfObjectBytes("process"), { maxEntries });
+    try {
+      object.load();
+      for (const prog of object.programs()) object.track(prog.attach());
+      return new ProcessProbe(object, RingBufferReader.start(object.map("events").fd));
+    } catch (e) {
+      object.close();
+      throw e;
+    }
+  }
+
+  private async pump(): Promise<void> {
+    for await (const bytes of this.reader.records()) {
+      const rec = decodeRecord(bytes.slice());
+      if (!rec) continue;
+      this.records.push(rec);
+      this.waiters = this.waiters.filter((w) => !(w.pred(rec) && (w.resolve(rec), true)));
+    }
+    this.reader.closeReadSide();
+  }
+
+  map(name: string): BpfMap {
+    return this.object.map(name);
+  }
+
+  /** The first record (already seen or still to come) matching pred. */
+  waitFor(pred: Predicate, timeoutMs = 5000, what = "record"): Promise<ProcessRecord> {
+    const seen = this.records.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.pred !== pred);
+        reject(new Error(`no ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push({
+        pred,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      });
+    });
+  }
+
+  /** Records of the given thread-group ids, in arrival order. */
+  of(...tgids: number[]): ProcessRecord[] {
+    const set = new Set(tgids);
+    return this.records.filter((r) => set.has(r.tgid));
+  }
+
+  /** Drops the records kept so far (long tests keep memory flat). */
+  clear(): void {
+    this.records.length = 0;
+  }
+
+  async stop(): Promise<void> {
+    this.object.detachAll();
+    this.reader.stop();
+    await Promise.race([this.done, Bun.sleep(2000)]);
+    this.object.close();
+  }
+}
