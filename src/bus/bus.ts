@@ -1,0 +1,123 @@
+/** Fan-out of published events to GetEvents streams. publish() never blocks
+ * and never throws; each stream filters, aggregates and queues on its own, so
+ * a slow stream only ever hurts itself. Order is publish order per stream,
+ * hence per process (an exec before its exit). */
+import type { GetEventsRequest, GetEventsResponse } from "../../gen/tetragon/tetragon_pb.ts";
+import { compileFilters } from "../filters/index.ts";
+import type { AncestryLookup } from "../filters/index.ts";
+import { aggregationSettings } from "./aggregate.ts";
+import { Subscription } from "./subscription.ts";
+import type { StreamStats } from "./subscription.ts";
+
+export const DEFAULT_QUEUE_CAPACITY = 10_000;
+
+export interface EventBusOptions {
+  /** Per-stream queue bound (events); default 10,000. */
+  readonly queueCapacity?: number;
+  /** Process-cache parent lookup for pid_set filters. */
+  readonly ancestry?: AncestryLookup;
+}
+
+export interface SubscribeOptions {
+  /** Overrides the bus-wide queue capacity for this stream. */
+  readonly queueCapacity?: number;
+}
+
+export type EventsRequest = Pick<GetEventsRequest, "allowList" | "denyList" | "aggregationOptions">;
+
+export interface BusStats {
+  readonly subscribers: number;
+  readonly published: number;
+  /** Streams ended because their queue filled, since start. */
+  readonly overflowedStreams: number;
+  /** Events missed by those streams, since start. */
+  readonly missedEvents: number;
+  readonly streams: readonly StreamStats[];
+}
+
+export class EventBus {
+  private readonly subs = new Set<Subscription>();
+  private readonly capacity: number;
+  private nextId = 1;
+  private published = 0;
+  private overflowed = 0;
+  private missed = 0;
+  private closed = false;
+
+  constructor(private readonly options: EventBusOptions = {}) {
+    this.capacity = positive(options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY, "queueCapacity");
+  }
+
+  publish(ev: GetEventsResponse): void {
+    this.published++;
+    for (const sub of this.subs) {
+      try {
+        sub.offer(ev);
+      } catch {
+        // offer() does not throw; a publisher must never fail because of a stream.
+      }
+    }
+  }
+
+  /** Validates filters synchronously (ConnectError InvalidArgument) and
+   * registers the stream at once, so nothing published after this call is
+   * missed even if the reader starts late. */
+  subscribe(request: EventsRequest, signal?: AbortSignal, options: SubscribeOptions = {}): AsyncIterable<GetEventsResponse> {
+    const predicate = compileFilters(request, { ancestry: this.options.ancestry });
+    const aggregation = request.aggregationOptions && aggregationSettings(request.aggregationOptions);
+    const capacity = positive(options.queueCapacity ?? this.capacity, "queueCapacity");
+    const sub = new Subscription(this.nextId++, predicate, capacity, aggregation, (s) => {
+      // The signal is the RPC's and may outlive the stream.
+      signal?.removeEventListener("abort", onAbort);
+      this.detach(s);
+    });
+    const onAbort = (): void => sub.end();
+    if (this.closed || signal?.aborted === true) {
+      sub.end();
+      return sub;
+    }
+    this.subs.add(sub);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    return sub;
+  }
+
+  private detach(sub: Subscription): void {
+    if (!this.subs.delete(sub)) return;
+    const s = sub.stats();
+    if (s.state === "overflowed") {
+      this.overflowed++;
+      this.missed += s.missed;
+    }
+  }
+
+  /** Ends every stream; later subscriptions end immediately. */
+  close(): void {
+    this.closed = true;
+    for (const sub of [...this.subs]) sub.end();
+  }
+
+  stats(): BusStats {
+    return {
+      subscribers: this.subs.size,
+      published: this.published,
+      overflowedStreams: this.overflowed,
+      missedEvents: this.missed,
+      streams: [...this.subs].map((s) => s.stats()),
+    };
+  }
+
+  /** One line for GetHealth details. */
+  describe(): string {
+    const s = this.stats();
+    const queued = s.streams.reduce((n, st) => Math.max(n, st.queued), 0);
+    return (
+      `bus: subscribers=${s.subscribers} published=${s.published} queue_capacity=${this.capacity} ` +
+      `max_queued=${queued} overflowed_streams=${s.overflowedStreams} missed_events=${s.missedEvents}`
+    );
+  }
+}
+
+function positive(n: number, what: string): number {
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`${what} must be a positive integer, got ${n}`);
+  return n;
+}
