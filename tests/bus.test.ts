@@ -1,0 +1,210 @@
+import { describe, expect, test } from "bun:test";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  FilterSchema,
+  GetEventsRequestSchema,
+  GetEventsResponseSchema,
+  ProcessExecSchema,
+  ProcessExitSchema,
+  ProcessSchema,
+} from "../gen/tetragon/tetragon_pb";
+import type { GetEventsRequest, GetEventsResponse } from "../gen/tetragon/tetragon_pb";
+import { EventBus } from "../src/bus/index";
+
+function event(pid: number, kind: "exec" | "exit", args = ""): GetEventsResponse {
+  const process = create(ProcessSchema, { pid, execId: `id-${pid}`, binary: `/bin/p${pid}`, arguments: args });
+  const value = kind === "exec" ? create(ProcessExecSchema, { process }) : create(ProcessExitSchema, { process });
+  const ev =
+    kind === "exec"
+      ? { case: "processExec" as const, value: value as ReturnType<typeof create<typeof ProcessExecSchema>> }
+      : { case: "processExit" as const, value: value as ReturnType<typeof create<typeof ProcessExitSchema>> };
+  return create(GetEventsResponseSchema, { event: ev });
+}
+
+const request = (pids: number[] = []): GetEventsRequest =>
+  create(GetEventsRequestSchema, { allowList: pids.length ? [create(FilterSchema, { pid: pids })] : [] });
+
+const pidOf = (ev: GetEventsResponse): number | undefined =>
+  ev.event.case === "processExec" || ev.event.case === "processExit" ? ev.event.value.process?.pid : undefined;
+
+/** Reads n responses, failing after timeoutMs. */
+async function take(iter: AsyncIterator<GetEventsResponse>, n: number, timeoutMs = 5000): Promise<GetEventsResponse[]> {
+  const out: GetEventsResponse[] = [];
+  const deadline = Bun.sleep(timeoutMs).then(() => "timeout" as const);
+  while (out.length < n) {
+    const r = await Promise.race([iter.next(), deadline]);
+    if (r === "timeout") throw new Error(`timed out after ${out.length}/${n} responses`);
+    if (r.done === true) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+const iterate = (it: AsyncIterable<GetEventsResponse>): AsyncIterator<GetEventsResponse> => it[Symbol.asyncIterator]();
+
+describe("EventBus basics", () => {
+  test("delivers in publish order, so a process's exec comes before its exit", async () => {
+    const bus = new EventBus();
+    const it = iterate(bus.subscribe(request()));
+    bus.publish(event(1, "exec"));
+    bus.publish(event(2, "exec"));
+    bus.publish(event(1, "exit"));
+    bus.publish(event(2, "exit"));
+    const got = await take(it, 4);
+    expect(got.map((e) => `${e.event.case}:${pidOf(e)}`)).toEqual(["processExec:1", "processExec:2", "processExit:1", "processExit:2"]);
+  });
+
+  test("subscribing registers at once: events published before the first read are kept", async () => {
+    const bus = new EventBus();
+    const sub = bus.subscribe(request([7]));
+    bus.publish(event(7, "exec"));
+    bus.publish(event(8, "exec"));
+    bus.publish(event(7, "exit"));
+    expect((await take(iterate(sub), 2)).map((e) => e.event.case)).toEqual(["processExec", "processExit"]);
+  });
+
+  test("invalid filters throw InvalidArgument from subscribe, before any stream exists", () => {
+    const bus = new EventBus();
+    const bad = create(GetEventsRequestSchema, { allowList: [create(FilterSchema, { binaryRegex: ["a(b"] })] });
+    let err: unknown;
+    try {
+      bus.subscribe(bad);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toContain('"a(b"');
+    expect(bus.stats().subscribers).toBe(0);
+  });
+
+  test("abort ends the stream and unsubscribes; close ends every stream", async () => {
+    const bus = new EventBus();
+    const ac = new AbortController();
+    const a = iterate(bus.subscribe(request(), ac.signal));
+    const b = iterate(bus.subscribe(request()));
+    expect(bus.stats().subscribers).toBe(2);
+    const pending = a.next();
+    ac.abort();
+    expect((await pending).done).toBe(true);
+    expect(bus.stats().subscribers).toBe(1);
+    bus.close();
+    expect((await b.next()).done).toBe(true);
+    expect(bus.stats().subscribers).toBe(0);
+    expect((await iterate(bus.subscribe(request())).next()).done).toBe(true);
+  });
+
+  test("breaking out of for-await unsubscribes", async () => {
+    const bus = new EventBus();
+    const stream = bus.subscribe(request());
+    bus.publish(event(1, "exec"));
+    for await (const ev of stream) {
+      expect(pidOf(ev)).toBe(1);
+      break;
+    }
+    expect(bus.stats().subscribers).toBe(0);
+  });
+
+  test("publish never throws, even for an empty response", () => {
+    const bus = new EventBus();
+    bus.subscribe(request([1]));
+    bus.subscribe(create(GetEventsRequestSchema, { allowList: [create(FilterSchema, { binaryRegex: ["x"] })] }));
+    expect(() => bus.publish(create(GetEventsResponseSchema, {}))).not.toThrow();
+  });
+});
+
+describe("slow and silent clients", () => {
+  test("a silent stream ends with resource_exhausted while 100,000 events flow; others get everything", async () => {
+    const bus = new EventBus({ queueCapacity: 10_000 });
+    const silent = iterate(bus.subscribe(request()));
+    const active = iterate(bus.subscribe(request()));
+    const filtered = iterate(bus.subscribe(request([3])));
+    const total = 100_000;
+    let received = 0;
+    let inOrder = true;
+    const reader = (async () => {
+      for (let r = await active.next(); !r.done; r = await active.next()) {
+        if (pidOf(r.value) !== received % 1000) inOrder = false;
+        if (++received === total) return;
+      }
+    })();
+    let maxQueued = 0;
+    const before = heapMiB();
+    for (let k = 0; k < total; k++) {
+      // ~1 KiB of distinct payload per event: 100 MiB if anything kept them all.
+      bus.publish(event(k % 1000, "exec", `${k}:`.padEnd(1024, "x")));
+      if (k % 1000 === 999) {
+        for (const s of bus.stats().streams) maxQueued = Math.max(maxQueued, s.queued);
+        await Bun.sleep(0); // the pipeline yields between ring-buffer reads too
+      }
+    }
+    await reader;
+    expect(received).toBe(total);
+    expect(inOrder).toBe(true);
+    expect(maxQueued).toBeLessThanOrEqual(10_000);
+
+    let err: unknown;
+    try {
+      await silent.next();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((err as ConnectError).rawMessage).toContain("10001 events were not delivered");
+    expect((await silent.next()).done).toBe(true);
+
+    const stats = bus.stats();
+    expect(stats.subscribers).toBe(2);
+    expect(stats.overflowedStreams).toBe(1);
+    expect(stats.missedEvents).toBe(10_001);
+    expect(bus.describe()).toContain("overflowed_streams=1");
+    expect((await take(filtered, 100)).every((e) => pidOf(e) === 3)).toBe(true);
+    Bun.gc(true);
+    expect(heapMiB() - before).toBeLessThan(60);
+  });
+
+  test("a slow stream within its queue bound loses nothing", async () => {
+    const bus = new EventBus({ queueCapacity: 500 });
+    const it = iterate(bus.subscribe(request()));
+    for (let k = 0; k < 500; k++) bus.publish(event(k, "exec"));
+    await Bun.sleep(20);
+    const got = await take(it, 500);
+    expect(got.map(pidOf)).toEqual(Array.from({ length: 500 }, (_, k) => k));
+  });
+
+  test("a per-stream capacity overrides the bus default", async () => {
+    const bus = new EventBus();
+    const it = iterate(bus.subscribe(request(), undefined, { queueCapacity: 3 }));
+    for (let k = 0; k < 5; k++) bus.publish(event(k, "exec"));
+    await expect(it.next()).rejects.toThrow(/queue of 3 events filled; 4 events were not delivered/);
+  });
+});
+
+describe("many clients", () => {
+  test("100 concurrent streams, each with its own filter", async () => {
+    const bus = new EventBus();
+    const streams = Array.from({ length: 100 }, (_, k) => iterate(bus.subscribe(request(k < 50 ? [k] : [k, k - 50]))));
+    const readers = streams.map((it, k) => take(it, k < 50 ? 20 : 40, 10_000).then((evs) => ({ k, evs })));
+    for (let round = 0; round < 20; round++) {
+      for (let pid = 0; pid < 100; pid++) bus.publish(event(pid, round % 2 === 0 ? "exec" : "exit"));
+      await Bun.sleep(0);
+    }
+    for (const { k, evs } of await Promise.all(readers)) {
+      const want = k < 50 ? [k] : [k - 50, k];
+      expect(evs.length).toBe(want.length * 20);
+      expect(new Set(evs.map(pidOf))).toEqual(new Set(want));
+      // exec, exit alternate per process
+      const own = evs.filter((e) => pidOf(e) === k).map((e) => e.event.case);
+      expect(own).toEqual(Array.from({ length: 20 }, (_, r) => (r % 2 === 0 ? "processExec" : "processExit")));
+    }
+    expect(bus.stats().subscribers).toBe(100);
+    bus.close();
+  });
+});
+
+function heapMiB(): number {
+  Bun.gc(true);
+  return process.memoryUsage().heapUsed / 2 ** 20;
+}
