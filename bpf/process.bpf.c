@@ -85,11 +85,10 @@ static __always_inline void fgs_read_ns(struct fgs_namespaces *ns, struct task_s
 	ns->user = BPF_CORE_READ(task, cred, user_ns, ns.inum);
 }
 
-static __always_inline __u32 fgs_read_auid(struct task_struct *task, __u32 *flags)
+static __always_inline __u32 fgs_read_auid(struct task_struct *task)
 {
 	if (!bpf_core_field_exists(task->loginuid))
 		return FGS_AUID_UNSET;
-	*flags |= FGS_PROC_AUID;
 	return BPF_CORE_READ(task, loginuid.val);
 }
 
@@ -281,6 +280,10 @@ static __always_inline void fgs_exec_ids(struct fgs_exec_record *r, struct task_
 	r->parent_tgid = BPF_CORE_READ(parent, tgid);
 	r->start_boottime = BPF_CORE_READ(task, start_boottime);
 	r->flags = FGS_PROC_EXECVE;
+	/* The first exec after a fork is flagged clone, as users expect. */
+	ps = bpf_map_lookup_elem(&execve_map, &r->tgid);
+	if (ps && (ps->flags & FGS_PROC_CLONE))
+		r->flags |= FGS_PROC_CLONE;
 	ps = bpf_map_lookup_elem(&execve_map, &r->parent_tgid);
 	if (ps) {
 		r->parent_ktime = ps->ktime;
@@ -292,7 +295,7 @@ static __always_inline void fgs_exec_ids(struct fgs_exec_record *r, struct task_
 	r->euid = BPF_CORE_READ(cred, euid.val);
 	r->gid = BPF_CORE_READ(cred, gid.val);
 	r->egid = BPF_CORE_READ(cred, egid.val);
-	r->auid = fgs_read_auid(task, &r->flags);
+	r->auid = fgs_read_auid(task);
 	r->nspid = fgs_task_upid(task).nr;
 	fgs_read_caps(&r->caps, cred);
 	fgs_read_ns(&r->ns, task);
@@ -309,7 +312,7 @@ static __always_inline void fgs_exec_state(struct fgs_process_scratch *s)
 	st->ktime = r->hdr.ktime;
 	st->parent_ktime = r->parent_ktime;
 	st->parent_tgid = r->parent_tgid;
-	st->flags = r->flags;
+	st->flags = r->flags & ~FGS_PROC_CLONE;
 	st->uid = r->uid;
 	st->euid = r->euid;
 	st->auid = r->auid;

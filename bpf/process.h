@@ -10,7 +10,7 @@
 #define FGS_PROC_EXECVE          (1U << 0)
 #define FGS_PROC_EXECVEAT        (1U << 1)
 #define FGS_PROC_PROCFS          (1U << 2)  /* learned from /proc by user space */
-#define FGS_PROC_CLONE           (1U << 3)
+#define FGS_PROC_CLONE           (1U << 3)  /* a fork, or the first exec after one */
 #define FGS_PROC_TRUNC_FILENAME  (1U << 4)
 #define FGS_PROC_TRUNC_ARGS      (1U << 5)
 #define FGS_PROC_ERROR_FILENAME  (1U << 6)
@@ -23,7 +23,7 @@
 #define FGS_PROC_SCRIPT          (1U << 13) /* binfmt handed over to an interpreter */
 #define FGS_PROC_TRUNC_CGROUP    (1U << 14)
 #define FGS_PROC_UNLINKED        (1U << 15) /* binary's dentry no longer linked */
-#define FGS_PROC_AUID            (1U << 16) /* auid read from the task (CONFIG_AUDIT) */
+#define FGS_PROC_AUID            (1U << 16) /* auid read from /proc (user space) */
 
 /* Capture limits. Paths are built in a buffer of FGS_PATH_MAX bytes. */
 #define FGS_PATH_MAX        4096

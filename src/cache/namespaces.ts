@@ -1,0 +1,54 @@
+import { readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { NAMESPACE_FIELDS, type NamespaceInums } from "../decode/process";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { NamespacesSchema } from "../../gen/tetragon/tetragon_pb";
+
+/** Namespace inode numbers of a process from /proc/PID/ns (0 where unreadable). */
+export function readNamespaceInums(procRoot: string, pid: number | "self"): NamespaceInums {
+  const ns = {} as NamespaceInums;
+  for (const name of NAMESPACE_FIELDS) {
+    ns[name] = 0;
+    try {
+      const m = /\[(\d+)\]$/.exec(readlinkSync(join(procRoot, String(pid), "ns", name)));
+      if (m) ns[name] = Number(m[1]);
+    } catch {
+      // a namespace type this kernel lacks (time before 5.6), or the process is gone
+    }
+  }
+  return ns;
+}
+
+/** pid 1's namespaces. Where pid 1's links cannot be read (a hardened init
+ * denies even root), kthreadd's stand in: kernel threads keep the initial
+ * namespaces, which are pid 1's on a host. */
+export function readHostNamespaces(procRoot: string): NamespaceInums {
+  const init = readNamespaceInums(procRoot, 1);
+  const kthreadd = readNamespaceInums(procRoot, 2);
+  for (const name of NAMESPACE_FIELDS) if (init[name] === 0) init[name] = kthreadd[name];
+  return init;
+}
+
+type NamespacesInit = MessageInitShape<typeof NamespacesSchema>;
+
+const MESSAGE_FIELD: Record<(typeof NAMESPACE_FIELDS)[number], keyof NamespacesInit> = {
+  uts: "uts",
+  ipc: "ipc",
+  mnt: "mnt",
+  pid: "pid",
+  pid_for_children: "pidForChildren",
+  net: "net",
+  time: "time",
+  time_for_children: "timeForChildren",
+  cgroup: "cgroup",
+  user: "user",
+};
+
+/** The Namespaces message: is_host when equal to pid 1's namespace at agent start. */
+export function namespacesInit(ns: NamespaceInums, host: NamespaceInums): NamespacesInit {
+  const out: NamespacesInit = {};
+  for (const name of NAMESPACE_FIELDS) {
+    Object.assign(out, { [MESSAGE_FIELD[name]]: { inum: ns[name], isHost: ns[name] !== 0 && ns[name] === host[name] } });
+  }
+  return out;
+}
