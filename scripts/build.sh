@@ -31,7 +31,7 @@ build_executable() {
   if [ -n "$(git status --porcelain 2>/dev/null | grep -v '^??' || true)" ]; then commit="$commit-dirty"; fi
   version=$(node -p 'require("./package.json").version')
   mkdir -p dist
-  "$BUN" build --compile --minify-syntax --sourcemap=inline \
+  "$BUN" build --compile --minify-syntax \
     --define "FGS_BUILD_COMMIT=\"$commit\"" --define "FGS_BUILD_VERSION=\"$version\"" \
     src/main.ts --outfile dist/fgs >/dev/null
   echo "built dist/fgs ($(du -h dist/fgs | cut -f1), version $version, commit $commit)"

@@ -13,7 +13,7 @@ bash scripts/build.sh
 
 log=$(mktemp)
 status=0
-./node_modules/.bin/bun test "$@" 2>&1 | tee "$log" || status=$?
+./node_modules/.bin/bun test --timeout 120000 "$@" 2>&1 | tee "$log" || status=$?
 passed=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 failed=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 

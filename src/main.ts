@@ -1,10 +1,13 @@
-import { runAgentCommand } from "./agent/command";
-import { runClient } from "./cli/index";
-
-/** `fgs agent …` runs the agent; every other command is a client of it. */
+/** `fgs agent …` runs the agent; every other command is a client of it. Each
+ * side is imported only when used, so a client never loads BPF code. */
 async function main(argv: readonly string[]): Promise<number> {
-  if (argv[0] === "agent") return runAgentCommand(argv.slice(1));
+  if (argv[0] === "agent") {
+    const { runAgentCommand } = await import("./agent/command");
+    return runAgentCommand(argv.slice(1));
+  }
+  const { runClient } = await import("./cli/index");
   return runClient([...argv], { stdout: process.stdout, stderr: process.stderr });
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exit(code);

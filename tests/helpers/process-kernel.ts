@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { BpfObject } from "../../src/bpf/object";
 import type { BpfMap } from "../../src/bpf/map";
 import { RingBufferReader } from "../../src/reader/ring-reader";
-import { decodeRecord, type ProcessRecord } from "../../src/decode/process";
+import { decodeRecord, encodeConfig, type ProcessConfig, type ProcessRecord } from "../../src/decode/process";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 
@@ -36,6 +36,10 @@ export class ProcessProbe {
     this.done = this.pump();
   }
 
+  /** Called for every record; set keep=false to not retain records (long runs). */
+  onRecord: ((r: ProcessRecord) => void) | undefined;
+  keep = true;
+
   static start(options: { ringBufferBytes?: number } = {}): ProcessProbe {
     const maxEntries = new Map<string, number>();
     if (options.ringBufferBytes) maxEntries.set("events", options.ringBufferBytes);
@@ -54,7 +58,8 @@ export class ProcessProbe {
     for await (const bytes of this.reader.records()) {
       const rec = decodeRecord(bytes.slice());
       if (!rec) continue;
-      this.records.push(rec);
+      this.onRecord?.(rec);
+      if (this.keep) this.records.push(rec);
       this.waiters = this.waiters.filter((w) => !(w.pred(rec) && (w.resolve(rec), true)));
     }
     this.reader.closeReadSide();
@@ -62,6 +67,11 @@ export class ProcessProbe {
 
   map(name: string): BpfMap {
     return this.object.map(name);
+  }
+
+  /** Writes the kernel-side capture settings (fgs_config). */
+  configure(c: ProcessConfig): void {
+    this.map("fgs_config").update(new Uint8Array(4), encodeConfig(c));
   }
 
   /** The first record (already seen or still to come) matching pred. */

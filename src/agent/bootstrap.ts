@@ -1,0 +1,112 @@
+import { hostname } from "node:os";
+import type { Logger, LogLevel } from "../log/logger";
+import type { ServerAddress } from "../server/address";
+import { loadEmbeddedObjects, type ObjectImages } from "../bpf/objects";
+import { systemClock, type Clock } from "../bpf/clock";
+import { RingBufferReader } from "../reader/ring-reader";
+import { decodeRecord, OP_CLONE, OP_EXEC, OP_EXIT } from "../decode/process";
+import { OP_TEST, testEvent } from "../decode/test";
+import { ProcessCache, type ProcessCacheOptions } from "../cache/index";
+import { EventBus } from "../bus/index";
+import type { AncestryLookup } from "../filters/index";
+import { ProcessSensor } from "../sensors/process-sensor";
+import { SensorManager } from "../sensors/manager";
+import { baseSensorConfig, kernelConfigSettings } from "../sensors/base-config";
+import { FileExporter } from "../export/file-exporter";
+import { buildInfo } from "../cli/build-info";
+import { Agent, type Component } from "./agent";
+import { Pipeline } from "./pipeline";
+import { prepareKernelEnvironment, type KernelEnvironment } from "./kernel-env";
+
+export interface AgentOptions {
+  address: ServerAddress;
+  logLevel: LogLevel;
+  policyPaths: readonly string[];
+  nodeName?: string;
+  exportFile?: string;
+  ringBufferBytes?: number;
+}
+
+/** Parts built so far; on a failed start, everything in here is torn down. */
+interface Assembly {
+  sensors: SensorManager;
+  components: Component[];
+}
+
+function cacheAncestry(cache: ProcessCache): AncestryLookup {
+  return {
+    parentOf(execId) {
+      const parent = cache.lookupExecId(execId)?.parent;
+      return parent ? { pid: parent.tgid, execId: parent.execId } : undefined;
+    },
+  };
+}
+
+class KernelHealth implements Component {
+  readonly name = "kernel";
+  constructor(
+    private readonly env: KernelEnvironment,
+    private readonly base: ProcessSensor,
+    private readonly cache: ProcessCache,
+  ) {}
+  describe(): string {
+    const lost = [...this.base.lostByOp()].map(([op, n]) => `op${op}=${n}`);
+    const c = this.cache.stats();
+    return `kernel ${this.env.release}: lost_events=${lost.length ? lost.join(",") : "0"}; cache: entries=${c.entries} live=${c.live} misses=${c.misses}`;
+  }
+  async stop(): Promise<void> {}
+}
+
+function buildProcessPipeline(images: ObjectImages, options: AgentOptions, log: Logger, clock: Clock, a: Assembly) {
+  const base = ProcessSensor.load(images, log, { ringBufferBytes: options.ringBufferBytes });
+  a.sensors.add(base);
+  // The cache reads `ancestors` from this object on every exec: the sensor config toggles it.
+  const cacheOptions: ProcessCacheOptions = { nodeName: options.nodeName ?? hostname(), clock, ancestors: false };
+  const cache = new ProcessCache(cacheOptions);
+  base.setConfigKeys(
+    baseSensorConfig({
+      ancestors: { get: () => cacheOptions.ancestors ?? false, set: (v) => void (cacheOptions.ancestors = v) },
+      ...kernelConfigSettings(base.map("fgs_config")),
+    }),
+  );
+  const bus = new EventBus({ ancestry: cacheAncestry(cache) });
+  const pipeline = new Pipeline(RingBufferReader.start(base.map("events").fd), bus, log);
+  a.components.push(pipeline);
+  const onProcessRecord = (rec: Uint8Array) => {
+    const decoded = decodeRecord(rec);
+    return decoded ? cache.handle(decoded) : undefined;
+  };
+  for (const op of [OP_EXEC, OP_CLONE, OP_EXIT]) pipeline.on(op, onProcessRecord);
+  pipeline.on(OP_TEST, (rec) => testEvent(rec, { nodeName: cache.nodeName, bootNsToTimestamp: clock.bootNsToTimestamp }));
+  return { base, cache, bus, pipeline };
+}
+
+/** Builds the agent from its parts: kernel checks, BPF objects, reader,
+ * pipeline, cache, bus, sensors, server. Nothing half-started survives a failure. */
+export async function startAgent(options: AgentOptions, log: Logger): Promise<Agent> {
+  const env = prepareKernelEnvironment(log);
+  log.info("kernel", { release: env.release, btf: env.btf, tracefs: env.tracefs, kprobes: env.kprobes, missing: env.missing });
+  for (const m of env.missing) log.warn("kernel lacks a feature", { missing: m });
+  const a: Assembly = { sensors: new SensorManager(), components: [] };
+  try {
+    const clock = systemClock();
+    const { base, cache, bus, pipeline } = buildProcessPipeline(loadEmbeddedObjects(), options, log, clock, a);
+    await base.enable();
+    pipeline.start();
+    const walk = cache.walkProcFs(base.map("execve_map"));
+    log.info("learned running processes from /proc", { ...walk });
+    a.components.push(new KernelHealth(env, base, cache));
+    if (options.exportFile) a.components.push(new FileExporter(options.exportFile, bus, log));
+    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, components: a.components });
+  } catch (e) {
+    await a.sensors.shutdown();
+    for (const c of a.components.reverse()) await c.stop().catch(() => {});
+    throw e;
+  }
+}
+
+/** GetVersion's answer: package version and the git commit baked in at build. */
+export function agentVersion(): string {
+  const { version, commit } = buildInfo();
+  return `${version}+${commit}`;
+}

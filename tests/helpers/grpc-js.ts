@@ -1,0 +1,25 @@
+// A real gRPC client stack (grpc-js + proto-loader on our .proto files), the
+// way clients generated from the original schema talk to the agent.
+import * as grpc from "@grpc/grpc-js";
+import * as loader from "@grpc/proto-loader";
+import { join } from "node:path";
+import { ROOT } from "./agent";
+
+type AnyClient = grpc.Client & Record<string, (req: object, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
+
+export function grpcJsClient(pkg: "tetragon" | "fgs", address: string): AnyClient {
+  const file = pkg === "tetragon" ? "tetragon/tetragon.proto" : "fgs/fgs.proto";
+  const def = loader.loadSync(join(ROOT, "proto", file), { includeDirs: [join(ROOT, "proto")], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const ns = grpc.loadPackageDefinition(def)[pkg] as grpc.GrpcObject;
+  const Ctor = ns.FineGuidanceSensors as grpc.ServiceClientConstructor;
+  return new Ctor(address, grpc.credentials.createInsecure()) as unknown as AnyClient;
+}
+
+export function grpcUnary<T>(client: AnyClient, method: string, req: object): Promise<T> {
+  return new Promise((resolve, reject) => client[method](req, (err, res) => (err ? reject(err) : resolve(res as T))));
+}
+
+export function grpcStream(client: AnyClient, method: string, req: object): grpc.ClientReadableStream<unknown> {
+  const fn = client[method] as unknown as (r: object) => grpc.ClientReadableStream<unknown>;
+  return fn.call(client, req);
+}
