@@ -9,12 +9,9 @@ import { EXIT_OK } from "../errors";
 import { whenStreamFails, writeLine, type OutputStream } from "../io";
 import { formatCompactLine, formatJsonLine } from "../output";
 import type { Command } from "./command";
+import { aggregationFromFlags, FILTER_EXAMPLES, FILTER_FLAGS, filtersFromFlags } from "./getevents-filters";
 
-/**
- * Flags of `fgs getevents`. Filter flags (issue 4: --binary REGEX, --pid N,
- * --pid-set N, --event-types ..., --deny-...) go here, as repeatable
- * FlagSpecs with a `validate` hook, and into buildGetEventsRequest below.
- */
+/** Flags of `fgs getevents`: output, then the filter flags (./getevents-filters.ts). */
 export const GETEVENTS_FLAGS: readonly FlagSpec[] = [
   {
     name: "output",
@@ -31,12 +28,12 @@ export const GETEVENTS_FLAGS: readonly FlagSpec[] = [
     defaultValue: "auto",
     description: "Colour the compact output: auto colours only on a terminal (and not when NO_COLOR is set)",
   },
+  ...FILTER_FLAGS,
 ];
 
-/** The request the flags ask for. Today: every event, no filters. */
-export function buildGetEventsRequest(_args: ParsedArguments): GetEventsRequest {
-  // TODO(issue 4): allow_list / deny_list from the filter flags.
-  return create(GetEventsRequestSchema, {});
+/** The request the flags ask for: filters and aggregation (docs/filters.md). */
+export function buildGetEventsRequest(args: ParsedArguments): GetEventsRequest {
+  return create(GetEventsRequestSchema, { ...filtersFromFlags(args), aggregationOptions: aggregationFromFlags(args) });
 }
 
 export type EventFormatter = (response: GetEventsResponse) => string;
@@ -60,7 +57,12 @@ export const getEventsCommand: Command = {
   summary: "Stream the agent's events, one per line, until the agent ends the stream or you stop it",
   positionals: [],
   flags: GETEVENTS_FLAGS,
-  examples: ["fgs getevents", "fgs getevents -o compact", "fgs getevents -o json | jq .process_exec.process.binary"],
+  examples: [
+    "fgs getevents",
+    "fgs getevents -o compact",
+    "fgs getevents -o json | jq .process_exec.process.binary",
+    ...FILTER_EXAMPLES,
+  ],
   async run({ args, io, agent }) {
     const format = eventFormatter(args, io.stdout);
     const abort = new AbortController();
