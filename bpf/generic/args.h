@@ -1,0 +1,321 @@
+/* Encoding of one argument into the record: a gen_arg_hdr, then its payload.
+ * Every payload write is at most GEN_PAYLOAD_MAX bytes at an offset below
+ * GEN_DATA_SOFT, inside a buffer sized for both (struct gen_event_buf). */
+#ifndef FGS_GENERIC_ARGS_H
+#define FGS_GENERIC_ARGS_H
+
+#define GEN_PAYLOAD_MASK (GEN_PAYLOAD_MAX - 1)
+#define GEN_SOFT_MASK    (GEN_DATA_SOFT - 1)
+#define GEN_IOVEC_MAX    8
+#define GEN_AF_INET      2
+#define GEN_AF_INET6     10
+
+#define gen_barrier_var(x) asm volatile("" : "+r"(x))
+
+/* n capped at GEN_PAYLOAD_MAX, bounded on the very 64-bit register the
+ * caller hands to a helper (a 32-bit copy would lose the bound). */
+static __always_inline __u64 gen_clamp_payload(__u64 n)
+{
+	__u64 v = n;
+
+	if (v > GEN_PAYLOAD_MAX)
+		v = GEN_PAYLOAD_MAX;
+	gen_barrier_var(v);
+	if (v > GEN_PAYLOAD_MAX)
+		v = GEN_PAYLOAD_MAX;
+	return v;
+}
+
+/* A string from user or kernel memory; returns its length without the NUL. */
+static __always_inline long gen_read_str(__u8 *dst, __u64 ptr, int user_first, __u8 *flags)
+{
+	long n;
+
+	if (user_first) {
+		n = bpf_probe_read_user_str(dst, GEN_PAYLOAD_MAX, (void *)ptr);
+		if (n < 0)
+			n = bpf_probe_read_kernel_str(dst, GEN_PAYLOAD_MAX, (void *)ptr);
+	} else {
+		n = bpf_probe_read_kernel_str(dst, GEN_PAYLOAD_MAX, (void *)ptr);
+		if (n < 0)
+			n = bpf_probe_read_user_str(dst, GEN_PAYLOAD_MAX, (void *)ptr);
+	}
+	if (n <= 0) {
+		*flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	if (n == GEN_PAYLOAD_MAX)
+		*flags |= GEN_AF_TRUNCATED;
+	return n - 1;
+}
+
+/* A char array inside a tracepoint record: at most size bytes, up to a NUL. */
+static __always_inline long gen_read_inline_str(__u8 *dst, __u64 ptr, __s64 size, struct gen_arg_hdr *h)
+{
+	__u64 n = gen_clamp_payload(size < 0 ? 0 : size);
+	long rc;
+
+	if (n == 0)
+		return 0;
+	rc = bpf_probe_read_kernel_str(dst, n, (void *)ptr);
+	if (rc <= 0) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	return rc - 1;
+}
+
+static __always_inline long gen_read_mem(__u8 *dst, __u64 n, __u64 ptr, int user_first)
+{
+	long rc;
+
+	if (user_first) {
+		rc = bpf_probe_read_user(dst, n, (void *)ptr);
+		if (rc < 0)
+			rc = bpf_probe_read_kernel(dst, n, (void *)ptr);
+	} else {
+		rc = bpf_probe_read_kernel(dst, n, (void *)ptr);
+		if (rc < 0)
+			rc = bpf_probe_read_user(dst, n, (void *)ptr);
+	}
+	return rc;
+}
+
+/* A buffer of size bytes; value becomes the original size. */
+static __always_inline __u32 gen_read_buf(__u8 *dst, __u64 ptr, __s64 size, int user_first,
+					  struct gen_arg_hdr *h)
+{
+	__u64 n;
+
+	if (size < 0)
+		size = 0;
+	h->value = size;
+	n = gen_clamp_payload(size);
+	if (n < size)
+		h->flags |= GEN_AF_TRUNCATED;
+	if (n && gen_read_mem(dst, n, ptr, user_first) < 0) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	return n;
+}
+
+struct gen_iovec {
+	__u64 base;
+	__u64 len;
+};
+
+/* The iovecs' bytes back to back, at most GEN_IOVEC_MAX of them. */
+static __always_inline __u32 gen_read_iovec(__u8 *dst, __u64 iov, __u64 cnt, int user_first,
+					    struct gen_arg_hdr *h)
+{
+	__u32 copied = 0, i;
+	__u64 total = 0;
+
+	for (i = 0; i < GEN_IOVEC_MAX; i++) {
+		struct gen_iovec v = {};
+		__u64 room, n;
+
+		if (i >= cnt)
+			break;
+		if (gen_read_mem((__u8 *)&v, sizeof(v), iov + i * sizeof(v), user_first) < 0) {
+			h->flags |= GEN_AF_ERROR;
+			break;
+		}
+		total += v.len;
+		room = GEN_PAYLOAD_MAX - copied;
+		n = gen_clamp_payload(v.len < room ? v.len : room);
+		if (n && gen_read_mem(dst + (copied & GEN_PAYLOAD_MASK), n, v.base, user_first) < 0) {
+			h->flags |= GEN_AF_ERROR;
+			break;
+		}
+		copied += n;
+		if (copied >= GEN_PAYLOAD_MAX)
+			break;
+	}
+	if (cnt > GEN_IOVEC_MAX || total > copied)
+		h->flags |= GEN_AF_TRUNCATED;
+	h->value = total;
+	return copied > GEN_PAYLOAD_MAX ? GEN_PAYLOAD_MAX : copied;
+}
+
+/* Copies a walked path (lib/path.h) into the payload. */
+static __always_inline __u32 gen_copy_path(__u8 *dst, struct fgs_path_res *res, struct gen_arg_hdr *h)
+{
+	__u64 len = res->len;
+
+	if (res->flags & FGS_PATH_ERROR) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	if (res->flags & FGS_PATH_TRUNCATED)
+		h->flags |= GEN_AF_TRUNCATED;
+	if (res->flags & FGS_PATH_UNLINKED)
+		h->flags |= GEN_AF_UNLINKED;
+	len = gen_clamp_payload(len);
+	bpf_probe_read_kernel(dst, len, &res->buf->data[res->start & FGS_PATH_MASK]);
+	return len;
+}
+
+static __always_inline __u32 gen_read_path(__u8 *dst, const struct path *p, struct gen_arg_hdr *h)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fgs_path_res res = fgs_path_walk(BPF_CORE_READ(p, mnt), BPF_CORE_READ(p, dentry), task);
+
+	return gen_copy_path(dst, &res, h);
+}
+
+static __always_inline __u32 gen_read_file(__u8 *dst, struct file *f, struct gen_arg_hdr *h)
+{
+	if (!f) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	return gen_read_path(dst, &f->f_path, h);
+}
+
+static __always_inline struct file *gen_fd_file(__u32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+
+	if (fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* An fd: its name as FollowFD recorded it, else the task's open file. */
+static __always_inline __u32 gen_read_fd(__u8 *dst, __u64 raw, struct gen_arg_hdr *h)
+{
+	struct gen_fd_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = (__u32)raw };
+	struct gen_fd_name *name = bpf_map_lookup_elem(&gen_fd_names, &key);
+	struct file *f;
+	__u64 n;
+
+	h->value = (__s64)(__s32)raw;
+	if (name) {
+		n = name->len & (GEN_FD_NAME_MAX - 1);
+		h->flags |= GEN_AF_FD_FOLLOW | (name->flags & GEN_AF_TRUNCATED);
+		bpf_probe_read_kernel(dst, n, name->name);
+		return n;
+	}
+	if ((__s32)raw < 0)
+		return 0;
+	f = gen_fd_file((__u32)raw);
+	if (!f)
+		return 0;
+	h->flags |= GEN_AF_FD_TABLE;
+	return gen_read_file(dst, f, h);
+}
+
+static __always_inline __u32 gen_read_cred(__u8 *dst, const struct cred *cred, struct gen_arg_hdr *h)
+{
+	struct gen_cred *c = (struct gen_cred *)dst;
+	__u64 caps[3] = {};
+
+	if (!cred) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	gen_read_cred_caps(caps, cred);
+	c->effective = caps[GEN_CAP_EFFECTIVE];
+	c->inheritable = caps[GEN_CAP_INHERITABLE];
+	c->permitted = caps[GEN_CAP_PERMITTED];
+	return sizeof(*c);
+}
+
+static __always_inline __u32 gen_read_sock(__u8 *dst, struct sock *sk, struct gen_arg_hdr *h)
+{
+	struct gen_sock *s = (struct gen_sock *)dst;
+
+	__builtin_memset(s, 0, sizeof(*s));
+	if (!sk) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	s->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	s->type = BPF_CORE_READ(sk, sk_type);
+	s->protocol = BPF_CORE_READ(sk, sk_protocol);
+	s->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	s->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	s->mark = BPF_CORE_READ(sk, sk_mark);
+	s->priority = BPF_CORE_READ(sk, sk_priority);
+	if (s->family == GEN_AF_INET) {
+		bpf_core_read(s->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(s->daddr, 4, &sk->__sk_common.skc_daddr);
+	} else if (s->family == GEN_AF_INET6) {
+		bpf_core_read(s->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(s->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+	return sizeof(*s);
+}
+
+static __always_inline void gen_skb_ports(struct gen_skb *s, unsigned char *head, __u16 th)
+{
+	__u16 ports[2] = {};
+
+	if (th == (__u16)~0U || (s->proto != 6 && s->proto != 17 && s->proto != 132))
+		return;
+	bpf_probe_read_kernel(ports, sizeof(ports), head + th);
+	s->sport = bpf_ntohs(ports[0]);
+	s->dport = bpf_ntohs(ports[1]);
+}
+
+static __always_inline __u32 gen_read_skb(__u8 *dst, struct sk_buff *skb, struct gen_arg_hdr *h)
+{
+	struct gen_skb *s = (struct gen_skb *)dst;
+	unsigned char *head;
+	__u16 nh, proto;
+	__u8 ver = 0;
+
+	__builtin_memset(s, 0, sizeof(*s));
+	if (!skb) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	s->hash = BPF_CORE_READ(skb, hash);
+	s->len = BPF_CORE_READ(skb, len);
+	s->priority = BPF_CORE_READ(skb, priority);
+	s->mark = BPF_CORE_READ(skb, mark);
+	head = BPF_CORE_READ(skb, head);
+	nh = BPF_CORE_READ(skb, network_header);
+	proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	bpf_probe_read_kernel(&ver, 1, head + nh);
+	if (proto == 0x0800 || (proto == 0 && (ver >> 4) == 4)) {
+		struct iphdr ip = {};
+
+		bpf_probe_read_kernel(&ip, sizeof(ip), head + nh);
+		s->family = GEN_AF_INET;
+		s->proto = ip.protocol;
+		__builtin_memcpy(s->saddr, &ip.saddr, 4);
+		__builtin_memcpy(s->daddr, &ip.daddr, 4);
+	} else if (proto == 0x86DD || (proto == 0 && (ver >> 4) == 6)) {
+		struct ipv6hdr ip6 = {};
+
+		bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh);
+		s->family = GEN_AF_INET6;
+		s->proto = ip6.nexthdr;
+		bpf_probe_read_kernel(s->saddr, 16, &ip6.saddr);
+		bpf_probe_read_kernel(s->daddr, 16, &ip6.daddr);
+	}
+	gen_skb_ports(s, head, BPF_CORE_READ(skb, transport_header));
+	return sizeof(*s);
+}
+
+/* Integers: sign or zero extension from the field's width. */
+static __always_inline __u64 gen_int_value(__u8 type, __u64 raw)
+{
+	switch (type) {
+	case GEN_T_INT:
+		return (__u64)(__s64)(__s32)raw;
+	case GEN_T_UINT32:
+		return (__u32)raw;
+	default:
+		return raw;
+	}
+}
+
+#endif

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Policy hooks on kernel functions through fentry/fexit, for kernels with
+ * BTF trampolines but no kprobes. The attach target is set before load, so
+ * one object is loaded per hook. */
+#include "generic/gen_hook.h"
+#include "generic/regs.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline __u64 gen_func_arg(void *ctx, __u32 n)
+{
+	__u64 v = 0;
+
+	bpf_get_func_arg(ctx, n, &v);
+	return v;
+}
+
+static __always_inline void gen_fetch_func_args(void *ctx, struct gen_hook_cfg *cfg, struct gen_raw *raw)
+{
+	__u32 i;
+
+	for (i = 0; i < GEN_MAX_ARGS; i++) {
+		struct gen_arg_cfg *a = &cfg->args[i];
+
+		if (i >= cfg->nargs)
+			break;
+		raw->arg[i] = gen_func_arg(ctx, a->slot);
+		raw->size[i] = a->size_slot ? gen_func_arg(ctx, a->size_slot - 1) : 0;
+	}
+}
+
+SEC("fentry")
+int gen_fentry_enter(void *ctx)
+{
+	struct gen_hook_cfg *cfg = gen_config();
+	struct gen_scratch *s = gen_scratch();
+
+	if (!cfg || !s)
+		return 0;
+	if (cfg->flags & GEN_HF_SYSCALL)
+		gen_fetch_regs(cfg, &s->p.raw, (struct pt_regs *)gen_func_arg(ctx, 0), 1);
+	else
+		gen_fetch_func_args(ctx, cfg, &s->p.raw);
+	gen_entry(cfg, s);
+	return 0;
+}
+
+SEC("fexit")
+int gen_fexit_exit(void *ctx)
+{
+	struct gen_hook_cfg *cfg = gen_config();
+	__u64 ret = 0;
+
+	if (!cfg)
+		return 0;
+	bpf_get_func_ret(ctx, &ret);
+	gen_exit(cfg, (__s64)ret);
+	return 0;
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Policy hooks on tracepoints: any tracepoint (arguments at the offsets of its
+ * format file) and the syscall tracepoints (sys_enter_* for the arguments,
+ * sys_exit_* for the return value). One object is loaded per hook. */
+#include "generic/gen_hook.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline __u64 gen_tp_field(void *ctx, __u16 off, __u16 size, __u8 flags)
+{
+	/* The address is only handed to probe-read; ctx itself is never dereferenced at a variable offset. */
+	void *at = (char *)ctx + off;
+	__u64 v = 0;
+
+	switch (size) {
+	case 1: {
+		__u8 b = 0;
+
+		bpf_probe_read_kernel(&b, 1, at);
+		return (flags & GEN_CF_SIGNED) ? (__u64)(__s64)(__s8)b : b;
+	}
+	case 2: {
+		__u16 w = 0;
+
+		bpf_probe_read_kernel(&w, 2, at);
+		return (flags & GEN_CF_SIGNED) ? (__u64)(__s64)(__s16)w : w;
+	}
+	case 4: {
+		__u32 d = 0;
+
+		bpf_probe_read_kernel(&d, 4, at);
+		return (flags & GEN_CF_SIGNED) ? (__u64)(__s64)(__s32)d : d;
+	}
+	default:
+		bpf_probe_read_kernel(&v, 8, at);
+		return v;
+	}
+}
+
+static __always_inline void gen_tp_fetch(void *ctx, struct gen_arg_cfg *a, struct gen_raw *raw, __u32 i)
+{
+	__u64 size = a->size_fsize ? gen_tp_field(ctx, a->size_off, a->size_fsize, 0) : 0;
+	__u64 v;
+
+	if (a->flags & GEN_CF_INLINE) {
+		v = (__u64)ctx + a->off;
+		size = a->fsize;
+	} else if (a->flags & GEN_CF_DATA_LOC) {
+		__u32 loc = gen_tp_field(ctx, a->off, 4, 0);
+
+		v = (__u64)ctx + (loc & 0xffff);
+		size = loc >> 16;
+	} else {
+		v = gen_tp_field(ctx, a->off, a->fsize, a->flags);
+	}
+	raw->arg[i] = v;
+	raw->size[i] = size;
+}
+
+SEC("tracepoint")
+int gen_tp_enter(void *ctx)
+{
+	struct gen_hook_cfg *cfg = gen_config();
+	struct gen_scratch *s = gen_scratch();
+	__u32 i;
+
+	if (!cfg || !s)
+		return 0;
+	for (i = 0; i < GEN_MAX_ARGS; i++) {
+		if (i >= cfg->nargs)
+			break;
+		gen_tp_fetch(ctx, &cfg->args[i], &s->p.raw, i);
+	}
+	gen_entry(cfg, s);
+	return 0;
+}
+
+SEC("tracepoint")
+int gen_tp_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct gen_hook_cfg *cfg = gen_config();
+
+	if (cfg)
+		gen_exit(cfg, ctx->ret);
+	return 0;
+}
