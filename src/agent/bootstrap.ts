@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { Logger, LogLevel } from "../log/logger";
 import type { ServerAddress } from "../server/address";
-import { loadEmbeddedObjects, type ObjectImages } from "../bpf/objects";
+import { loadEmbeddedObjects, objectImage, type ObjectImages } from "../bpf/objects";
 import { systemClock, type Clock } from "../bpf/clock";
 import { RingBufferReader } from "../reader/ring-reader";
 import { decodeRecord, OP_CLONE, OP_EXEC, OP_EXIT } from "../decode/process";
@@ -11,6 +11,7 @@ import { EventBus } from "../bus/index";
 import type { AncestryLookup } from "../filters/index";
 import { ProcessSensor } from "../sensors/process-sensor";
 import { SensorManager } from "../sensors/manager";
+import { TestSensor, TEST_OBJECT_NAME } from "../sensors/test-sensor";
 import { baseSensorConfig, kernelConfigSettings } from "../sensors/base-config";
 import { FileExporter } from "../export/file-exporter";
 import { buildInfo } from "../cli/build-info";
@@ -90,7 +91,10 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
   const a: Assembly = { sensors: new SensorManager(), components: [] };
   try {
     const clock = systemClock();
-    const { base, cache, bus, pipeline } = buildProcessPipeline(loadEmbeddedObjects(), options, log, clock, a);
+    const images = loadEmbeddedObjects();
+    const { base, cache, bus, pipeline } = buildProcessPipeline(images, options, log, clock, a);
+    // Loaded but not attached: operators enable it to check the kernel → client path.
+    a.sensors.add(TestSensor.load(objectImage(images, TEST_OBJECT_NAME), base.sharedMapFds(), log));
     await base.enable();
     pipeline.start();
     const walk = cache.walkProcFs(base.map("execve_map"));
