@@ -173,6 +173,23 @@ describe("pid_set", () => {
     expect(pass([{ eventSet: [EventType.PROCESS_EXIT] }], deny, stream)).toEqual([false, false, false, true]);
   });
 
+  test("a member re-parented to init (its parent exited) that then execs still matches; a reused pid does not", () => {
+    // root(10) → a(30) → fork b(31, no event: a clone) → sleep(32); a exits; b execs echo with init as parent
+    const root = proc(10, { binary: "/bin/sh" });
+    const a = proc(30, { binary: "/bin/sh", parent: root });
+    const bClone = proc(31, { binary: "/bin/sh", parent: a });
+    const sleep = proc(32, { binary: "/bin/sleep", parent: bClone });
+    const echo = { ...proc(31, { binary: "/bin/echo", parent: init }), execId: "echo-31" };
+    const reused = { ...proc(31, { binary: "/bin/other", parent: init }), execId: "other-31" };
+    const cache = new Map<string, ProcessRef>([[bClone.execId, { pid: 30, execId: a.execId }]]);
+    const ancestry: AncestryLookup = { parentOf: (id) => cache.get(id) };
+    const stream = [exec(a, root), exec(sleep, bClone), exit(a, root), exec(echo, init), exit(echo, init), exec(reused, init)];
+    expect(pass([{ pidSet: [10] }], [], stream, ancestry)).toEqual([true, true, true, true, true, false]);
+    // the same when the filter only lets exits through: membership is learned from every event
+    const exitsOnly = [{ pidSet: [10], eventSet: [EventType.PROCESS_EXIT] }];
+    expect(pass(exitsOnly, [], stream, ancestry)).toEqual([false, false, true, false, true, false]);
+  });
+
   test("combined with other fields", () => {
     const stream = [exec(child, shell), exec(grandchild, child), exit(grandchild, child)];
     expect(pass([{ pidSet: [10], binaryRegex: ["cat"], eventSet: [EventType.PROCESS_EXIT] }], [], stream)).toEqual([

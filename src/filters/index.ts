@@ -35,7 +35,7 @@ export function compileFilters(lists: FilterLists, deps: FilterDeps = {}): Event
   const deny = lists.denyList.map((f, k) => buildFilter(f, deps, `deny_list[${k}]`, learners));
   if (allow.length === 0 && deny.length === 0) return () => true;
   return (ev) => {
-    for (const m of learners) m.learn(ev);
+    for (const m of learners) m.observe(ev);
     return (allow.length === 0 || allow.some((p) => p(ev))) && !deny.some((p) => p(ev));
   };
 }
@@ -45,7 +45,7 @@ export function compileFilter(filter: Filter, deps: FilterDeps = {}, where = "fi
   const learners: PidSetMatcher[] = [];
   const predicate = buildFilter(filter, deps, where, learners);
   return (ev) => {
-    for (const m of learners) m.learn(ev);
+    for (const m of learners) m.observe(ev);
     return predicate(ev);
   };
 }

@@ -30,37 +30,74 @@ class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
-/** One matcher per filter per stream: it sees every published event in
- * order through learn() (even ones the stream does not get), remembering child→parent links
- * from them, so a descendant still matches after the cache dropped an exited
- * ancestor. The cache lookup covers processes that existed before the stream. */
+/** One matcher per filter per stream. observe() must see every published
+ * event in order (even ones the stream does not get): it remembers
+ * child→parent links, so a descendant still matches after the cache dropped
+ * an exited ancestor, and the pids of live members, so a member that is
+ * re-parented (its parent exited) and then execs still matches although its
+ * exec names the reaper as parent. The cache lookup covers processes that
+ * existed before the stream. */
 export class PidSetMatcher {
   private readonly pids: ReadonlySet<number>;
   private readonly parents = new BoundedMap<string, ProcessRef>(REMEMBER);
   private readonly members = new BoundedMap<string, true>(REMEMBER);
+  /** pid → exec_id of a live member with that pid, until its exit. */
+  private readonly livePids = new BoundedMap<number, string>(REMEMBER);
+  private readonly exited = new BoundedMap<string, true>(REMEMBER);
+  private last: { ev: GetEventsResponse; member: boolean } | undefined;
 
   constructor(pids: readonly number[], private readonly ancestry?: AncestryLookup) {
     this.pids = new Set(pids);
   }
 
-  matches(ev: GetEventsResponse): boolean {
+  /** Learns from the event and returns whether its process is in the set. */
+  observe(ev: GetEventsResponse): boolean {
+    this.learnParent(ev);
+    const member = this.isMember(ev);
     const proc = processOf(ev);
-    if (proc === undefined || proc.execId === "") return proc?.pid !== undefined && this.pids.has(proc.pid);
-    const path: string[] = [];
+    if (ev.event.case === "processExit" && proc !== undefined) {
+      this.exited.set(proc.execId, true);
+      if (proc.pid !== undefined && this.livePids.get(proc.pid) === proc.execId) this.livePids.delete(proc.pid);
+    }
+    this.last = { ev, member };
+    return member;
+  }
+
+  /** Membership of the event last observed (observes it when it was not). */
+  matches(ev: GetEventsResponse): boolean {
+    return this.last?.ev === ev ? this.last.member : this.observe(ev);
+  }
+
+  private isMember(ev: GetEventsResponse): boolean {
+    const proc = processOf(ev);
+    if (proc === undefined) return false;
+    if (proc.execId === "") return proc.pid !== undefined && this.pids.has(proc.pid);
+    if (proc.pid !== undefined && this.livePids.has(proc.pid)) {
+      this.remember([{ pid: proc.pid, execId: proc.execId }]);
+      return true;
+    }
+    const path: ProcessRef[] = [];
     let cur: ProcessRef | undefined = { pid: proc.pid ?? -1, execId: proc.execId };
     for (let depth = 0; cur !== undefined && depth < MAX_DEPTH; depth++) {
       if (this.pids.has(cur.pid) || this.members.has(cur.execId)) {
-        for (const id of path) this.members.set(id, true);
+        this.remember(path);
         return true;
       }
-      path.push(cur.execId);
+      path.push(cur);
       cur = this.parents.get(cur.execId) ?? this.ancestry?.parentOf(cur.execId);
     }
     return false;
   }
 
-  /** Remember the child→parent link an event carries. Call for every event. */
-  learn(ev: GetEventsResponse): void {
+  private remember(path: readonly ProcessRef[]): void {
+    for (const p of path) {
+      this.members.set(p.execId, true);
+      // A pid names a member only while it lives: an exited one may be reused.
+      if (!this.exited.has(p.execId)) this.livePids.set(p.pid, p.execId);
+    }
+  }
+
+  private learnParent(ev: GetEventsResponse): void {
     const proc = processOf(ev);
     const parent = parentOf(ev);
     if (proc === undefined || parent === undefined || parent.execId === "" || parent.pid === undefined) return;
