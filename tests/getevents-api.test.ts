@@ -10,6 +10,7 @@ import {
   PodSchema,
   ProcessExecSchema,
   ProcessExitSchema,
+  ProcessKprobeSchema,
   ProcessSchema,
   TestSchema,
 } from "../gen/tetragon/tetragon_pb";
@@ -263,4 +264,36 @@ describe("many clients over gRPC", () => {
       expect(r.events.map(label)).toEqual(["exec", "exit", "exec", "exit", "exec"].map((kind) => `${kind}${1000 + k}`));
     });
   }, 30_000);
+});
+
+describe("aggregation over the wire", () => {
+  beforeAll(() => startAgent());
+  afterAll(() => agent.stop());
+
+  test("identical kprobes arrive once with aggregation_info.count; an exit passes through after them", async () => {
+    const p = create(ProcessSchema, { pid: 77, execId: "agg-77", binary: "/bin/agg" });
+    const kp = (fn: string) =>
+      create(GetEventsResponseSchema, { event: { case: "processKprobe", value: create(ProcessKprobeSchema, { process: p, functionName: fn }) } });
+    const request = { aggregation_options: { window_size: "0.200s", channel_buffer_size: "100" } };
+    const grpcReq = { aggregation_options: { window_size: { seconds: 0, nanos: 200_000_000 }, channel_buffer_size: 100 } };
+    const g = grpcGetEvents(grpcReq).result;
+    const c = connectJsonGetEvents(request);
+    await waitForSubscribers(2);
+    for (let k = 0; k < 5; k++) bus.publish(kp("fd_install"));
+    bus.publish(kp("security_file_open"));
+    await Bun.sleep(400); // the window ends: both aggregates go out
+    for (let k = 0; k < 3; k++) bus.publish(kp("fd_install"));
+    bus.publish(exit(p)); // flushes the pending aggregate first
+    await Bun.sleep(100);
+    bus.close();
+    const summary = (evs: Json[]) =>
+      evs.map((e) => {
+        const fn = get(e, "process_kprobe", "function_name") ?? get(e, "processKprobe", "functionName");
+        const count = get(e, "aggregation_info", "count") ?? get(e, "aggregationInfo", "count");
+        return fn === undefined ? label(e) : `${fn} x${count}`;
+      });
+    const want = ["fd_install x5", "security_file_open x1", "fd_install x3", "exit77"];
+    expect(summary((await g).events)).toEqual(want);
+    expect(summary((await c).events)).toEqual(want);
+  });
 });

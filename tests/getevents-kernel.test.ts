@@ -168,3 +168,39 @@ describe("test sensor end to end", () => {
     expect(fromPid(after.pid)).toEqual([]);
   }, 30_000);
 });
+
+describe("sensor config over gRPC", () => {
+  test("base sensor keys round-trip; errors name the allowed values", async () => {
+    const client = agent.client();
+    expect((await client.getSensorConfig({ name: "process", cfgkey: "argv-max-bytes" })).cfgval).toBe("4096");
+    await client.setSensorConfig({ name: "process", cfgkey: "argv-max-bytes", cfgval: "128" });
+    try {
+      expect((await client.getSensorConfig({ name: "process", cfgkey: "argv-max-bytes" })).cfgval).toBe("128");
+      const before = await subscribers();
+      const stream = grpc({ allowList: [{ binaryRegex: ["/fgs-argv-true$"], eventSet: [EventType.PROCESS_EXEC] }] });
+      await waitForSubscribers(before + 1);
+      const bin = join(dir, "fgs-argv-true");
+      copyFileSync("/bin/true", bin);
+      Bun.spawnSync(["chmod", "+x", bin]);
+      Bun.spawnSync([bin, "y".repeat(1000)]);
+      await until(() => stream.events.length > 0);
+      stream.stop();
+      const p = stream.events[0]?.event.case === "processExec" ? stream.events[0].event.value.process : undefined;
+      expect(p?.arguments.length).toBeLessThan(128);
+      expect(p?.flags).toContain("truncArgs");
+    } finally {
+      await client.setSensorConfig({ name: "process", cfgkey: "argv-max-bytes", cfgval: "4096" });
+    }
+    const errors: [string, string, string, string][] = [
+      ["process", "argv-max-bytes", "99999", "64..16384"],
+      ["process", "ancestors", "maybe", "true, false"],
+      ["process", "no-such-key", "1", "ancestors, argv-max-bytes, cwd"],
+      ["no-such-sensor", "cwd", "true", "not_found"],
+    ];
+    for (const [name, cfgkey, cfgval, wanted] of errors) {
+      const err = await client.setSensorConfig({ name, cfgkey, cfgval }).catch((e: unknown) => e);
+      expect(String(err)).toContain(name === "process" ? "invalid_argument" : "not_found");
+      expect(String(err)).toContain(wanted);
+    }
+  }, 30_000);
+});
