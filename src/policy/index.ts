@@ -1,4 +1,7 @@
 export { parsePolicies, MAX_YAML_BYTES } from "./parse";
 export { PolicyError, type PolicyErrorCode } from "./errors";
 export { LIMITS } from "./limits";
+export { PolicyManager, type PolicyManagerOptions, type PolicySummary, type SensorRegistry } from "./manager";
+export { policyService, toConnectError } from "./service";
+export type { Mechanism } from "./loader";
 export type * from "./model";

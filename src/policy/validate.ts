@@ -145,7 +145,12 @@ function buildPids(doc: NonNullable<SelectorDoc["matchPIDs"]>[number], path: str
     if (pid === null) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not a pid`);
     return pid ?? 0;
   });
-  return { operator: doc.operator, values, followForks: doc.followForks ?? false, isNamespacePID: doc.isNamespacePID ?? false };
+  const followForks = doc.followForks ?? false;
+  const isNamespacePID = doc.isNamespacePID ?? false;
+  if (followForks && isNamespacePID) {
+    issues.add(`${path}.followForks`, "cannot be combined with isNamespacePID (ancestors are followed by host pid)");
+  }
+  return { operator: doc.operator, values, followForks, isNamespacePID };
 }
 
 function buildReturnMatchers(doc: SelectorDoc, path: string, view: HookView, issues: IssueList): ArgMatcher[] {
@@ -170,6 +175,9 @@ function buildArgMatcher(doc: ArgMatchDoc, path: string, view: HookView, issues:
     const declared = view.args.map((a) => a.index).join(", ") || "none";
     issues.add(`${path}.index`, `${doc.index} is not a declared argument (declared: ${declared})`);
     return { kind: "int", index: doc.index, operator: "Equal", values: [] };
+  }
+  if (arg.returnCopy) {
+    issues.add(`${path}.index`, `argument ${doc.index} is copied at return (returnCopy) and cannot be matched`);
   }
   return buildMatcherValues(doc, path, arg.type, `argument ${doc.index}`, issues);
 }

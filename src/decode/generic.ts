@@ -1,0 +1,281 @@
+/** Decoder of policy hook records (bpf/generic/records.h) into ProcessKprobe
+ * and ProcessTracepoint events. Offsets come from src/policy/layout.ts,
+ * which tests/policy-layout.test.ts checks against the compiled BTF. */
+import { create } from "@bufbuild/protobuf";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
+import {
+  GetEventsResponseSchema, KprobeArgumentSchema, KprobeCredSchema, KprobeFileSchema, KprobePathSchema,
+  KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, ProcessKprobeSchema, ProcessTracepointSchema,
+  ProcessSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
+  type Process,
+} from "../../gen/tetragon/tetragon_pb";
+import { ARG_HDR, ArgHdrFlag, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK } from "../policy/layout";
+
+export const OP_KPROBE = 5;
+export const OP_TRACEPOINT = 6;
+
+/** One encoded argument as the kernel sent it. */
+export interface RawArg {
+  readonly type: number;
+  readonly flags: number;
+  readonly value: bigint;
+  readonly payload: Uint8Array;
+}
+
+export interface GenericRecord {
+  readonly op: number;
+  readonly ktime: bigint;
+  readonly tgid: number;
+  readonly tid: number;
+  readonly hookId: number;
+  /** KprobeAction numbering */
+  readonly action: number;
+  /** matched selector + 1; 0 when the hook has none */
+  readonly selector: number;
+  readonly flags: number;
+  readonly ret: bigint;
+  readonly args: readonly (RawArg | null)[];
+  readonly returnArg: RawArg | null;
+}
+
+export class GenericRecordError extends Error {}
+
+function readArg(bytes: Uint8Array, v: DataView, dataStart: number, dataLen: number, off: number): RawArg | null {
+  if (off === GEN.noArg) return null;
+  const at = dataStart + off;
+  if (off + ARG_HDR.bytes > dataLen) throw new GenericRecordError(`argument at ${off} outside the record data (${dataLen} bytes)`);
+  const len = v.getUint32(at + ARG_HDR.len, true);
+  if (off + ARG_HDR.bytes + len > dataLen) throw new GenericRecordError(`argument payload at ${off} (${len} bytes) outside the record data`);
+  return {
+    type: v.getUint8(at + ARG_HDR.type),
+    flags: v.getUint8(at + ARG_HDR.flags),
+    value: v.getBigUint64(at + ARG_HDR.value, true),
+    payload: bytes.subarray(at + ARG_HDR.bytes, at + ARG_HDR.bytes + len),
+  };
+}
+
+export function decodeGenericRecord(bytes: Uint8Array): GenericRecord {
+  if (bytes.byteLength < RECORD.bytes) throw new GenericRecordError(`policy record too short: ${bytes.byteLength} bytes`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const op = v.getUint32(RECORD.op, true);
+  if (op !== OP_KPROBE && op !== OP_TRACEPOINT) throw new GenericRecordError(`not a policy record: op ${op}`);
+  const dataLen = Math.min(v.getUint32(RECORD.dataLen, true), bytes.byteLength - RECORD.bytes);
+  const nargs = Math.min(v.getUint8(RECORD.nargs), GEN.maxArgs);
+  const argAt = (slot: number) => readArg(bytes, v, RECORD.bytes, dataLen, v.getUint16(RECORD.argOff + 2 * slot, true));
+  const flags = v.getUint8(RECORD.flags);
+  return {
+    op,
+    ktime: v.getBigUint64(RECORD.ktime, true),
+    tgid: v.getUint32(RECORD.tgid, true),
+    tid: v.getUint32(RECORD.tid, true),
+    hookId: v.getUint32(RECORD.hookId, true),
+    action: v.getUint8(RECORD.action),
+    selector: v.getUint8(RECORD.selector),
+    flags,
+    ret: v.getBigInt64(RECORD.ret, true),
+    args: Array.from({ length: nargs }, (_, i) => argAt(i)),
+    returnArg: flags & RecordFlag.return ? argAt(GEN.retSlot) : null,
+  };
+}
+
+const text = new TextDecoder();
+const str = (b: Uint8Array) => text.decode(b);
+
+function arg(value: KprobeArgument["arg"]): KprobeArgument {
+  return create(KprobeArgumentSchema, { arg: value });
+}
+
+function bytesArg(a: RawArg): KprobeArgument {
+  if (a.flags & ArgHdrFlag.truncated) {
+    return arg({ case: "truncatedBytesArg", value: create(KprobeTruncatedBytesSchema, { bytesArg: a.payload.slice(), origSize: a.value }) });
+  }
+  return arg({ case: "bytesArg", value: a.payload.slice() });
+}
+
+function capList(mask: bigint): CapabilitiesType[] {
+  const out: CapabilitiesType[] = [];
+  for (let bit = 0; bit < 64; bit++) if (mask & (1n << BigInt(bit))) out.push(bit as CapabilitiesType);
+  return out;
+}
+
+const FAMILIES: Readonly<Record<number, string>> = { 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET" };
+const SOCK_TYPES: Readonly<Record<number, string>> = { 1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 5: "SOCK_SEQPACKET" };
+const PROTOCOLS: Readonly<Record<number, string>> = { 1: "IPPROTO_ICMP", 6: "IPPROTO_TCP", 17: "IPPROTO_UDP", 58: "IPPROTO_ICMPV6", 132: "IPPROTO_SCTP", 262: "IPPROTO_MPTCP" };
+
+/** The longest run (2 or more) of zero words, as [start, length]. */
+function zeroRun(words: readonly number[]): [number, number] {
+  let best: [number, number] = [-1, 0];
+  for (let i = 0; i < words.length; ) {
+    let j = i;
+    while (j < words.length && words[j] === 0) j++;
+    if (j - i > best[1] && j - i >= 2) best = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  return best;
+}
+
+function ipv6String(raw: Uint8Array): string {
+  const words = Array.from({ length: 8 }, (_, i) => (raw[2 * i]! << 8) | raw[2 * i + 1]!);
+  const [start, len] = zeroRun(words);
+  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(":");
+  if (start < 0) return hex(words);
+  return `${hex(words.slice(0, start))}::${hex(words.slice(start + len))}`;
+}
+
+function ipString(family: number, raw: Uint8Array): string {
+  if (family === 2) return Array.from(raw.subarray(0, 4)).join(".");
+  return family === 10 ? ipv6String(raw) : "";
+}
+
+function view(p: Uint8Array): DataView {
+  return new DataView(p.buffer, p.byteOffset, p.byteLength);
+}
+
+function sockArg(p: Uint8Array): KprobeArgument {
+  if (p.byteLength < SOCK.bytes) return arg({ case: undefined });
+  const v = view(p);
+  const family = v.getUint16(SOCK.family, true);
+  return arg({
+    case: "sockArg",
+    value: create(KprobeSockSchema, {
+      family: FAMILIES[family] ?? String(family),
+      type: SOCK_TYPES[v.getUint16(SOCK.type, true)] ?? String(v.getUint16(SOCK.type, true)),
+      protocol: PROTOCOLS[v.getUint16(SOCK.protocol, true)] ?? String(v.getUint16(SOCK.protocol, true)),
+      mark: v.getUint32(SOCK.mark, true),
+      priority: v.getUint32(SOCK.priority, true),
+      saddr: ipString(family, p.subarray(SOCK.saddr, SOCK.saddr + 16)),
+      daddr: ipString(family, p.subarray(SOCK.daddr, SOCK.daddr + 16)),
+      sport: v.getUint16(SOCK.sport, true),
+      dport: v.getUint16(SOCK.dport, true),
+    }),
+  });
+}
+
+function skbArg(p: Uint8Array): KprobeArgument {
+  if (p.byteLength < SKB.bytes) return arg({ case: undefined });
+  const v = view(p);
+  const family = v.getUint16(SKB.family, true);
+  return arg({
+    case: "skbArg",
+    value: create(KprobeSkbSchema, {
+      hash: v.getUint32(SKB.hash, true),
+      len: v.getUint32(SKB.len, true),
+      priority: v.getUint32(SKB.priority, true),
+      mark: v.getUint32(SKB.mark, true),
+      saddr: ipString(family, p.subarray(SKB.saddr, SKB.saddr + 16)),
+      daddr: ipString(family, p.subarray(SKB.daddr, SKB.daddr + 16)),
+      sport: v.getUint16(SKB.sport, true),
+      dport: v.getUint16(SKB.dport, true),
+      proto: v.getUint8(SKB.proto),
+      secPathLen: v.getUint32(SKB.secPathLen, true),
+      secPathOlen: v.getUint32(SKB.secPathOlen, true),
+    }),
+  });
+}
+
+function credArg(p: Uint8Array): KprobeArgument {
+  if (p.byteLength < CRED.bytes) return arg({ case: undefined });
+  const v = view(p);
+  return arg({
+    case: "credArg",
+    value: create(KprobeCredSchema, {
+      permitted: capList(v.getBigUint64(CRED.permitted, true)),
+      effective: capList(v.getBigUint64(CRED.effective, true)),
+      inheritable: capList(v.getBigUint64(CRED.inheritable, true)),
+    }),
+  });
+}
+
+function fileFlags(a: RawArg): string {
+  return a.flags & ArgHdrFlag.unlinked ? "unlinked" : "";
+}
+
+/** An fd is reported as the file it names when that is known, else as its number. */
+function fdArg(a: RawArg): KprobeArgument {
+  if (a.payload.byteLength === 0) return arg({ case: "intArg", value: Number(BigInt.asIntN(32, a.value)) });
+  return arg({ case: "fileArg", value: create(KprobeFileSchema, { path: str(a.payload), flags: fileFlags(a) }) });
+}
+
+/** One argument in the API's KprobeArgument oneof. */
+export function toKprobeArgument(a: RawArg | null): KprobeArgument {
+  if (!a) return arg({ case: undefined });
+  switch (a.type) {
+    case GenType.int:
+      return arg({ case: "intArg", value: Number(BigInt.asIntN(32, a.value)) });
+    case GenType.uint32:
+    case GenType.uint64:
+    case GenType.size:
+      return arg({ case: "sizeArg", value: a.value });
+    case GenType.sint64:
+    case GenType.long:
+      return arg({ case: "longArg", value: BigInt.asIntN(64, a.value) });
+    case GenType.string:
+    case GenType.filename:
+      return arg({ case: "stringArg", value: str(a.payload) });
+    case GenType.charBuf:
+    case GenType.charIovec:
+      return bytesArg(a);
+    case GenType.fd:
+      return fdArg(a);
+    case GenType.file:
+      return arg({ case: "fileArg", value: create(KprobeFileSchema, { path: str(a.payload), flags: fileFlags(a) }) });
+    case GenType.path:
+      return arg({ case: "pathArg", value: create(KprobePathSchema, { path: str(a.payload), flags: fileFlags(a) }) });
+    case GenType.skb:
+      return skbArg(a.payload);
+    case GenType.sock:
+      return sockArg(a.payload);
+    case GenType.cred:
+      return credArg(a.payload);
+    default:
+      return arg({ case: undefined });
+  }
+}
+
+/** What the decoder needs to know of the hook a record came from. */
+export interface HookDescription {
+  readonly kind: "kprobe" | "tracepoint";
+  /** kprobes: `call` as the policy wrote it */
+  readonly functionName: string;
+  readonly subsystem: string;
+  readonly event: string;
+  readonly policyName: string;
+}
+
+export interface GenericEventContext {
+  readonly nodeName: string;
+  bootNsToTimestamp(ns: bigint): { seconds: bigint; nanos: number };
+  hook(id: number): HookDescription | undefined;
+  /** The process and its parent from the process cache. */
+  describe(tgid: number): { process: Process; parent: Process | undefined } | undefined;
+}
+
+function processOf(rec: GenericRecord, ctx: GenericEventContext): { process: Process; parent: Process | undefined } {
+  return ctx.describe(rec.tgid) ?? { process: create(ProcessSchema, { pid: rec.tgid, flags: "miss" }), parent: undefined };
+}
+
+function eventOf(rec: GenericRecord, hook: HookDescription, ctx: GenericEventContext): GetEventsResponse["event"] {
+  const { process, parent } = processOf(rec, ctx);
+  const args = rec.args.map(toKprobeArgument);
+  if (hook.kind === "tracepoint") {
+    return { case: "processTracepoint", value: create(ProcessTracepointSchema, { process, parent, subsys: hook.subsystem, event: hook.event, args }) };
+  }
+  const value = create(ProcessKprobeSchema, {
+    process, parent, functionName: hook.functionName, args, action: rec.action as KprobeAction,
+    return: rec.returnArg ? toKprobeArgument(rec.returnArg) : undefined,
+  });
+  return { case: "processKprobe", value };
+}
+
+/** The API event of one record; undefined when its hook is gone (a policy
+ * deleted while records were in flight). */
+export function genericEvent(bytes: Uint8Array, ctx: GenericEventContext): GetEventsResponse | undefined {
+  const rec = decodeGenericRecord(bytes);
+  const hook = ctx.hook(rec.hookId);
+  if (!hook) return undefined;
+  return create(GetEventsResponseSchema, {
+    event: eventOf(rec, hook, ctx),
+    nodeName: ctx.nodeName,
+    time: create(TimestampSchema, ctx.bootNsToTimestamp(rec.ktime)),
+  });
+}

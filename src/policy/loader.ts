@@ -1,0 +1,296 @@
+/** Loads one hook of a policy into the kernel: picks the mechanism by trying
+ * what the running kernel offers (kprobe, then fentry, then for syscalls the
+ * syscall tracepoints), writes its configuration, attaches. */
+import { BpfObject, type BpfLink } from "../bpf/object";
+import { objectImage, type ObjectImages } from "../bpf/objects";
+import { u32Key } from "../bpf/map";
+import type { Logger } from "../log/logger";
+import { compileHook, type ArgPlacement, type CompiledHook, type CompileTarget } from "./compile";
+import { PolicyError } from "./errors";
+import { errorInjectable, hostNamespaces, kernelFeatures, kernelSymbolExists } from "./kernel";
+import type { Hook, KprobeHook, TracepointHook } from "./model";
+import { syscallBaseName, syscallSymbols } from "./syscalls";
+import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
+import { tracepointExists, tracepointFormat } from "./tracefs";
+
+export type Mechanism = "kprobe" | "fentry" | "tracepoint";
+
+export interface HookEnv {
+  readonly images: ObjectImages;
+  /** map name → fd reused by every hook object (events, execve_map, gen_fd_names, ...) */
+  readonly sharedMaps: ReadonlyMap<string, number>;
+  readonly log: Logger;
+}
+
+/** A hook loaded in the kernel; attach/detach switch it on and off. */
+export class LoadedHook {
+  private links: BpfLink[] = [];
+
+  constructor(
+    readonly id: number,
+    readonly hook: Hook,
+    readonly mechanism: Mechanism,
+    /** where it is attached, e.g. "syscalls/sys_enter_openat" or "__x64_sys_openat" */
+    readonly target: string,
+    private readonly object: BpfObject,
+    private readonly attachers: readonly (() => BpfLink)[],
+  ) {}
+
+  get attached(): boolean {
+    return this.links.length > 0;
+  }
+
+  attach(): void {
+    if (this.attached) return;
+    try {
+      for (const a of this.attachers) this.links.push(a());
+    } catch (e) {
+      this.detach();
+      throw e;
+    }
+  }
+
+  detach(): void {
+    for (const l of this.links.splice(0)) l.destroy();
+  }
+
+  close(): void {
+    this.detach();
+    this.object.close();
+  }
+
+  /** File descriptors of the hook's programs (tests find them in bpftool by id). */
+  programFds(): number[] {
+    return [...this.object.programs()].map((p) => p.fd).filter((fd) => fd >= 0);
+  }
+}
+
+interface Plan {
+  readonly mechanism: Mechanism;
+  readonly object: "generic_tp" | "generic_kprobe" | "generic_fentry";
+  readonly target: string;
+  readonly programs: readonly string[];
+  /** fentry: programs get this attach target before load */
+  readonly btfTarget?: string;
+  readonly syscallWrapper: boolean;
+  readonly userPointers: boolean;
+  place(index: number): ArgPlacement;
+  attachers(object: BpfObject): (() => BpfLink)[];
+}
+
+const slotPlacement = (index: number): ArgPlacement => ({ slot: index, off: 0, fsize: 0, flags: 0 });
+
+function writeConfig(object: BpfObject, compiled: CompiledHook): void {
+  object.map("gen_cfg").update(u32Key(0), compiled.config);
+  const one = new Uint8Array([1]);
+  const fill = (map: string, keys: readonly Uint8Array[]) => {
+    for (const k of keys) object.map(map).update(k, one);
+  };
+  fill("gen_str_eq", compiled.strEq);
+  fill("gen_str_prefix", compiled.strPrefix);
+  fill("gen_str_postfix", compiled.strPostfix);
+  fill("gen_binaries", compiled.binaries);
+}
+
+function openObject(plan: Plan, env: HookEnv): BpfObject {
+  const object = BpfObject.open(plan.object, objectImage(env.images, plan.object), {
+    reuseMaps: env.sharedMaps,
+    programs: plan.programs,
+  });
+  try {
+    if (plan.btfTarget) for (const p of plan.programs) object.program(p).setAttachTarget(plan.btfTarget);
+    object.load();
+    return object;
+  } catch (e) {
+    object.close();
+    throw e;
+  }
+}
+
+function build(plan: Plan, hook: Hook, id: number, env: HookEnv): LoadedHook {
+  const target: CompileTarget = {
+    hookId: id,
+    syscallWrapper: plan.syscallWrapper,
+    userPointers: plan.userPointers,
+    hostUserNs: hostNamespaces().get("User") ?? 0,
+    hostNamespaces: hostNamespaces(),
+    place: (i) => plan.place(i),
+  };
+  const compiled = compileHook(hook, target);
+  const object = openObject(plan, env);
+  try {
+    writeConfig(object, compiled);
+    const loaded = new LoadedHook(id, hook, plan.mechanism, plan.target, object, plan.attachers(object));
+    loaded.attach();
+    return loaded;
+  } catch (e) {
+    object.close();
+    throw e;
+  }
+}
+
+function reason(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n")[0]!;
+}
+
+/** Loads and attaches a hook, or throws a PolicyError naming the hook and why
+ * no mechanism could attach. Nothing stays loaded on failure. */
+export function loadHook(hook: Hook, id: number, env: HookEnv): LoadedHook {
+  const { plans, refusals } = hook.kind === "tracepoint" ? tracepointPlans(hook) : kprobePlans(hook);
+  const failures = [...refusals];
+  for (const plan of plans) {
+    try {
+      const loaded = build(plan, hook, id, env);
+      env.log.info("policy hook attached", { hook: hook.path, mechanism: plan.mechanism, target: plan.target });
+      return loaded;
+    } catch (e) {
+      if (e instanceof PolicyError) throw e;
+      failures.push(`${plan.mechanism} ${plan.target}: ${reason(e)}`);
+      env.log.debug("policy hook mechanism failed", { hook: hook.path, mechanism: plan.mechanism, error: reason(e) });
+    }
+  }
+  throw new PolicyError("failed_precondition", [`${hook.path} (${hookName(hook)}): cannot attach: ${failures.join("; ")}`]);
+}
+
+export function hookName(hook: Hook): string {
+  return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
+}
+
+function tracepointPlans(hook: TracepointHook): { plans: Plan[]; refusals: string[] } {
+  const fields = tracepointFormat(hook.subsystem, hook.event);
+  if (!fields) {
+    throw new PolicyError("invalid_argument", [`${hook.path}: tracepoint ${hook.subsystem}/${hook.event} does not exist (no events/${hook.subsystem}/${hook.event} in tracefs)`]);
+  }
+  hook.args.forEach((a, i) => placeTracepointArg(a, fields, `${hook.path}.args[${i}]`));
+  const plan: Plan = {
+    mechanism: "tracepoint",
+    object: "generic_tp",
+    target: `${hook.subsystem}/${hook.event}`,
+    programs: ["gen_tp_enter"],
+    syscallWrapper: false,
+    userPointers: hook.subsystem === "syscalls",
+    /* declared args were checked above; a size argument may name any field */
+    place: (index) => (fields[index] ? fieldPlacement(fields[index]!, index) : slotPlacement(index)),
+    attachers: (o) => [() => o.program("gen_tp_enter").attachTracepoint(hook.subsystem, hook.event)],
+  };
+  return { plans: [plan], refusals: [] };
+}
+
+interface KprobeTarget {
+  readonly syscall: string | null;
+  readonly symbol: string | null;
+  readonly wrapper: boolean;
+}
+
+function resolveKprobeTarget(hook: KprobeHook): KprobeTarget {
+  const base = syscallBaseName(hook.call, hook.syscall);
+  const isSyscall = base !== null && (hook.syscall || syscallSymbols(base).some((s) => kernelSymbolExists(s.symbol)) || tracepointExists("syscalls", `sys_enter_${base}`));
+  if (!isSyscall || base === null) {
+    return { syscall: null, symbol: kernelSymbolExists(hook.call) ? hook.call : null, wrapper: false };
+  }
+  const sym = syscallSymbols(base).find((s) => kernelSymbolExists(s.symbol));
+  return { syscall: base, symbol: sym?.symbol ?? null, wrapper: sym?.wrapper ?? false };
+}
+
+function kprobePlans(hook: KprobeHook): { plans: Plan[]; refusals: string[] } {
+  const t = resolveKprobeTarget(hook);
+  const override = hook.selectors.some((s) => s.matchActions.some((a) => a.action === "Override"));
+  const exit = hook.return || hook.args.some((a) => a.returnCopy);
+  const plans: Plan[] = [];
+  const refusals: string[] = [];
+  const add = (p: Plan | string) => (typeof p === "string" ? refusals.push(p) : plans.push(p));
+  add(kprobePlan(hook, t, override, exit));
+  add(fentryPlan(t, override, exit));
+  add(syscallTracepointPlan(hook, t, override, exit));
+  if (override && plans.length === 0) {
+    throw new PolicyError("failed_precondition", [`${overridePath(hook)}: Override on ${hook.call} is not possible: ${refusals.join("; ")}`]);
+  }
+  return { plans, refusals };
+}
+
+function overridePath(hook: KprobeHook): string {
+  const si = hook.selectors.findIndex((s) => s.matchActions.some((a) => a.action === "Override"));
+  const ai = hook.selectors[si]!.matchActions.findIndex((a) => a.action === "Override");
+  return `${hook.path}.selectors[${si}].matchActions[${ai}]`;
+}
+
+function kprobePlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: boolean): Plan | string {
+  const missing = kernelFeatures().kprobesMissing;
+  if (missing) return `kprobe: ${missing}`;
+  if (!t.symbol) return `kprobe: no kernel function ${hook.call} in /proc/kallsyms`;
+  if (override) {
+    const ok = errorInjectable(t.symbol);
+    if (ok === null) return "kprobe: the kernel has no error injection (CONFIG_FUNCTION_ERROR_INJECTION), needed by Override";
+    if (!ok) return `kprobe: ${t.symbol} does not allow error injection (not in /sys/kernel/debug/error_injection/list), needed by Override`;
+  }
+  const symbol = t.symbol;
+  const enter = override ? "gen_kprobe_override" : "gen_kprobe_enter";
+  return {
+    mechanism: "kprobe",
+    object: "generic_kprobe",
+    target: symbol,
+    programs: exit ? [enter, "gen_kretprobe_exit"] : [enter],
+    syscallWrapper: t.wrapper,
+    userPointers: t.syscall !== null,
+    place: slotPlacement,
+    attachers: (o) => [
+      () => o.program(enter).attachKprobe(symbol, false),
+      ...(exit ? [() => o.program("gen_kretprobe_exit").attachKprobe(symbol, true)] : []),
+    ],
+  };
+}
+
+function fentryPlan(t: KprobeTarget, override: boolean, exit: boolean): Plan | string {
+  if (override) return "fentry: cannot override a return value";
+  if (!kernelFeatures().btf) return "fentry: the kernel has no BTF (/sys/kernel/btf/vmlinux)";
+  if (!t.symbol) return "fentry: no such kernel function";
+  const programs = exit ? ["gen_fentry_enter", "gen_fexit_exit"] : ["gen_fentry_enter"];
+  return {
+    mechanism: "fentry",
+    object: "generic_fentry",
+    target: t.symbol,
+    programs,
+    btfTarget: t.symbol,
+    syscallWrapper: t.wrapper,
+    userPointers: t.syscall !== null,
+    place: slotPlacement,
+    attachers: (o) => programs.map((p) => () => o.program(p).attachTrace()),
+  };
+}
+
+function syscallTracepointPlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: boolean): Plan | string {
+  if (t.syscall === null) return "syscall tracepoints: not a syscall";
+  if (override) return "syscall tracepoints: cannot override a return value";
+  const enter = `sys_enter_${t.syscall}`;
+  const fields = tracepointFormat("syscalls", enter);
+  if (!fields) return `syscall tracepoints: no syscalls/${enter} in tracefs`;
+  const args = syscallArgFields(fields);
+  checkSyscallArgs(hook, t.syscall, args.length);
+  const syscall = t.syscall;
+  return {
+    mechanism: "tracepoint",
+    object: "generic_tp",
+    target: exit ? `syscalls/${enter}+sys_exit_${syscall}` : `syscalls/${enter}`,
+    programs: exit ? ["gen_tp_enter", "gen_tp_exit"] : ["gen_tp_enter"],
+    syscallWrapper: false,
+    userPointers: true,
+    place: (index) => args[index] ?? slotPlacement(index),
+    attachers: (o) => [
+      () => o.program("gen_tp_enter").attachTracepoint("syscalls", enter),
+      ...(exit ? [() => o.program("gen_tp_exit").attachTracepoint("syscalls", `sys_exit_${syscall}`)] : []),
+    ],
+  };
+}
+
+function checkSyscallArgs(hook: KprobeHook, syscall: string, count: number): void {
+  const bad = (n: number) => n >= count;
+  hook.args.forEach((a, i) => {
+    if (bad(a.index)) {
+      throw new PolicyError("invalid_argument", [`${hook.path}.args[${i}].index: ${syscall} has ${count} arguments (0 to ${count - 1})`]);
+    }
+    if (a.sizeArgIndex > 0 && bad(a.sizeArgIndex - 1)) {
+      throw new PolicyError("invalid_argument", [`${hook.path}.args[${i}].sizeArgIndex: ${syscall} has ${count} arguments (1 to ${count})`]);
+    }
+  });
+}

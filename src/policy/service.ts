@@ -1,0 +1,40 @@
+/** The agent's PolicyService (src/api/deps.ts) over a PolicyManager: policy
+ * errors become Connect errors with the matching code. */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { PolicyError, type PolicyErrorCode } from "./errors";
+import type { PolicyManager } from "./manager";
+
+const CODES: Readonly<Record<PolicyErrorCode, Code>> = {
+  invalid_argument: Code.InvalidArgument,
+  already_exists: Code.AlreadyExists,
+  not_found: Code.NotFound,
+  failed_precondition: Code.FailedPrecondition,
+};
+
+export function toConnectError(e: unknown): unknown {
+  return e instanceof PolicyError ? new ConnectError(e.message, CODES[e.code]) : e;
+}
+
+export interface PolicyService {
+  add(yaml: string): Promise<void>;
+  delete(yamlOrName: string): Promise<void>;
+}
+
+export function policyService(manager: PolicyManager): PolicyService {
+  return {
+    async add(yaml) {
+      try {
+        await manager.add(yaml);
+      } catch (e) {
+        throw toConnectError(e);
+      }
+    },
+    async delete(yamlOrName) {
+      try {
+        await manager.delete(yamlOrName);
+      } catch (e) {
+        throw toConnectError(e);
+      }
+    },
+  };
+}
