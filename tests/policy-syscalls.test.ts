@@ -59,3 +59,104 @@ describe("openat with a Prefix match on the path", () => {
     await h.manager.delete("openat-prefix");
   });
 });
+
+const followPolicy = (name: string) =>
+  policyYaml(name, `  kprobes:
+  - call: sys_openat
+    syscall: true
+    return: true
+    args:
+    - {index: 0, type: int}
+    - {index: 1, type: string}
+    returnArg: {index: 0, type: fd}
+    selectors:
+    - matchArgs: [{index: 1, operator: Prefix, values: ["${dir}"]}]
+      matchActions: [{action: FollowFD, argName: 1}]
+  - call: __x64_sys_write
+    args:
+    - {index: 0, type: fd}
+    - {index: 1, type: char_buf, sizeArgIndex: 3}
+    - {index: 2, type: size_t}
+    selectors:
+    - matchArgs: [{index: 0, operator: Prefix, values: ["${dir}"]}]
+  - call: write
+    syscall: true
+    args: [{index: 0, type: fd}]
+    selectors:
+    - matchArgs: [{index: 0, operator: Equal, values: ["${dir}/./followed.txt"]}]
+      matchActions: [{action: Post}]
+  - call: sys_close
+    args: [{index: 0, type: fd}]
+    selectors:
+    - matchArgs: [{index: 0, operator: Prefix, values: ["${dir}"]}]
+      matchActions: [{action: UnfollowFD, argFd: 0}]
+`);
+
+describe("write with FollowFD", () => {
+  test("names the file written, as openat named it", async () => {
+    const [sensor] = await h.manager.add(followPolicy("follow-write"));
+    expect(sensor!.mechanisms()).toBe(
+      "sys_openat=tracepoint syscalls/sys_enter_openat+sys_exit_openat, __x64_sys_write=tracepoint syscalls/sys_enter_write, " +
+        "write=tracepoint syscalls/sys_enter_write, sys_close=tracepoint syscalls/sys_enter_close",
+    );
+    /* "/./" survives in the name FollowFD recorded; the fd table would give the clean path */
+    const path = `${dir}/./followed.txt`;
+    const r = await python(`import os\nfd = os.open(${JSON.stringify(path)}, os.O_WRONLY | os.O_CREAT, 0o600)\nos.write(fd, b"hello")\nos.close(fd)\nos.write(1, b"x")`);
+    expect(r.exitCode).toBe(0);
+    await h.waitFor((e) => e.pid === r.pid && e.kind === "kprobe" && e.ev.functionName === "sys_close");
+    await h.settle();
+    const mine = h.of(r.pid).flatMap((e) => (e.kind === "kprobe" ? [e.ev] : []));
+    expect(mine.map((e) => e.functionName)).toEqual(["sys_openat", "__x64_sys_write", "write", "sys_close"]);
+    const [open, write, plain, close] = mine;
+    expect(open!.return?.arg).toEqual({ case: "fileArg", value: expect.objectContaining({ path: `${dir}/followed.txt` }) });
+    expect(open!.action).toBe(2); /* KPROBE_ACTION_FOLLOWFD */
+    expect(write!.args[0]!.arg).toEqual({ case: "fileArg", value: expect.objectContaining({ path }) });
+    expect(write!.args[1]!.arg).toEqual({ case: "bytesArg", value: new TextEncoder().encode("hello") });
+    expect(write!.args[2]!.arg).toEqual({ case: "sizeArg", value: 5n });
+    expect(plain!.args[0]!.arg.case).toBe("fileArg");
+    expect(close!.action).toBe(4); /* KPROBE_ACTION_UNFOLLOWFD */
+    await h.manager.delete("follow-write");
+  });
+});
+
+describe("Sigkill", () => {
+  test("kills the calling process in the kernel", async () => {
+    await h.manager.add(policyYaml("kill-symlink", `  kprobes:
+  - call: sys_symlink
+    syscall: true
+    args: [{index: 0, type: string}, {index: 1, type: string}]
+    selectors:
+    - matchArgs: [{index: 1, operator: Prefix, values: ["${dir}/kill-"]}]
+      matchActions: [{action: Sigkill}]
+`));
+    const r = await python(`import os\nos.symlink("target", ${JSON.stringify(`${dir}/kill-me`)})\nprint("survived")`);
+    expect(r.signalCode).toBe("SIGKILL");
+    expect(r.stdout).toBe("");
+    const e = await h.waitFor((x) => x.pid === r.pid);
+    expect(e.kind === "kprobe" && e.ev.action).toBe(3); /* KPROBE_ACTION_SIGKILL */
+    const spared = await python(`import os\nos.symlink("target", ${JSON.stringify(`${dir}/spare-me`)})\nprint("survived")`);
+    expect(spared.exitCode).toBe(0);
+    expect(spared.stdout).toBe("survived\n");
+    await h.manager.delete("kill-symlink");
+  });
+});
+
+describe("setuid with matchArgs", () => {
+  test("reports setuid(65534) and not setuid(0)", async () => {
+    await h.manager.add(policyYaml("setuid-nobody", `  kprobes:
+  - call: __x64_sys_setuid
+    syscall: true
+    args: [{index: 0, type: uint32}]
+    selectors:
+    - matchArgs: [{index: 0, operator: Equal, values: [65534]}]
+`));
+    const nobody = await python("import os\nos.setuid(65534)");
+    const root = await python("import os\nos.setuid(0)");
+    expect(nobody.exitCode).toBe(0);
+    const e = await h.waitFor((x) => x.pid === nobody.pid);
+    await h.settle();
+    expect(e.kind === "kprobe" && e.ev.args[0]!.arg).toEqual({ case: "sizeArg", value: 65534n });
+    expect(h.of(root.pid)).toEqual([]);
+    await h.manager.delete("setuid-nobody");
+  });
+});
