@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PolicyHarness, policyYaml, python } from "./fixtures/policies/harness";
+import { spawn } from "bun";
+import { PolicyHarness, policyYaml, python, run } from "./fixtures/policies/harness";
 
 let h: PolicyHarness;
 let dir: string;
@@ -12,7 +13,7 @@ let dir: string;
 beforeAll(() => {
   h = PolicyHarness.start();
   dir = realpathSync(mkdtempSync(join(tmpdir(), "fgs-policy-")));
-});
+}, 60_000);
 
 afterAll(async () => {
   await h.stop();
@@ -158,5 +159,137 @@ describe("setuid with matchArgs", () => {
     expect(e.kind === "kprobe" && e.ev.args[0]!.arg).toEqual({ case: "sizeArg", value: 65534n });
     expect(h.of(root.pid)).toEqual([]);
     await h.manager.delete("setuid-nobody");
+  });
+});
+
+describe("matchBinaries", () => {
+  test("reports getcwd from python3.11 only", async () => {
+    await h.manager.add(policyYaml("cwd-python", `  kprobes:
+  - call: sys_getcwd
+    syscall: true
+    args: [{index: 1, type: size_t}]
+    selectors:
+    - matchBinaries: [{operator: In, values: ["/usr/bin/python3.11"]}]
+`));
+    const py = await python("import os\nos.getcwd()");
+    const pwd = await run(["/bin/pwd"]);
+    expect(pwd.exitCode).toBe(0);
+    const e = await h.waitFor((x) => x.pid === py.pid);
+    await h.settle();
+    expect(e.kind === "kprobe" && e.ev.process?.binary).toBe("/usr/bin/python3.11");
+    expect(h.of(pwd.pid)).toEqual([]);
+    await h.manager.delete("cwd-python");
+  });
+
+  test("NotIn reports every other binary", async () => {
+    await h.manager.add(policyYaml("cwd-not-python", `  kprobes:
+  - call: sys_getcwd
+    syscall: true
+    selectors:
+    - matchBinaries: [{operator: NotIn, values: ["/usr/bin/python3.11"]}]
+`));
+    const py = await python("import os\nos.getcwd()");
+    const pwd = await run(["/bin/pwd"]);
+    await h.waitFor((x) => x.pid === pwd.pid);
+    await h.settle();
+    expect(h.of(py.pid)).toEqual([]);
+    await h.manager.delete("cwd-not-python");
+  });
+});
+
+describe("matchPIDs", () => {
+  test("followForks matches the children of a listed pid", async () => {
+    const parent = spawn(["/bin/sh", "-c", "read go; /usr/bin/python3 -c 'import os; os.uname(); print(os.getpid())'"], { stdin: "pipe", stdout: "pipe" });
+    const name = "uname-children";
+    await h.manager.add(policyYaml(name, `  kprobes:
+  - call: sys_newuname
+    syscall: true
+    selectors:
+    - matchPIDs: [{operator: In, values: [${parent.pid}], followForks: true}]
+`));
+    const outsider = await python("import os\nos.uname()");
+    parent.stdin.write("go\n");
+    parent.stdin.end();
+    const childPid = Number((await new Response(parent.stdout).text()).trim());
+    await parent.exited;
+    const e = await h.waitFor((x) => x.pid === childPid);
+    expect(e.kind === "kprobe" && e.ev.process?.binary).toBe("/usr/bin/python3.11");
+    expect(e.raw.event.case === "processKprobe" && e.raw.event.value.parent?.pid).toBe(parent.pid);
+    await h.settle();
+    expect(h.of(outsider.pid)).toEqual([]);
+    await h.manager.delete(name);
+  });
+
+  test("without followForks only the listed pid matches", async () => {
+    const parent = spawn(["/bin/sh", "-c", "read go; /usr/bin/python3 -c 'import os; os.uname(); print(os.getpid())'"], { stdin: "pipe", stdout: "pipe" });
+    await h.manager.add(policyYaml("uname-exact", `  kprobes:
+  - call: sys_newuname
+    syscall: true
+    selectors:
+    - matchPIDs: [{operator: In, values: [${parent.pid}]}]
+`));
+    parent.stdin.write("go\n");
+    parent.stdin.end();
+    const childPid = Number((await new Response(parent.stdout).text()).trim());
+    await parent.exited;
+    await h.settle();
+    expect(childPid).toBeGreaterThan(0);
+    expect(h.of(childPid)).toEqual([]);
+    await h.manager.delete("uname-exact");
+  });
+});
+
+describe("capability selectors", () => {
+  const getpriority = "import os\nos.getpriority(os.PRIO_PROCESS, 0)";
+  const dropThenGetpriority = "import os\nos.setuid(65534)\nos.getpriority(os.PRIO_PROCESS, 0)";
+
+  test("matchCapabilities In CAP_SYS_ADMIN: root yes, after setuid(65534) no", async () => {
+    await h.manager.add(policyYaml("prio-admin", `  kprobes:
+  - call: sys_getpriority
+    syscall: true
+    selectors:
+    - matchCapabilities: [{type: Effective, operator: In, values: [CAP_SYS_ADMIN]}]
+`));
+    const root = await python(getpriority);
+    const dropped = await python(dropThenGetpriority);
+    expect(dropped.exitCode).toBe(0);
+    await h.waitFor((x) => x.pid === root.pid);
+    await h.settle();
+    expect(h.of(dropped.pid)).toEqual([]);
+    await h.manager.delete("prio-admin");
+  });
+
+  test("matchCapabilityChanges: caps lost since exec", async () => {
+    await h.manager.add(policyYaml("prio-capchange", `  kprobes:
+  - call: sys_getpriority
+    syscall: true
+    selectors:
+    - matchCapabilityChanges: [{type: Effective, operator: In, values: [CAP_SYS_ADMIN]}]
+`));
+    const root = await python(getpriority);
+    const dropped = await python(dropThenGetpriority);
+    await h.waitFor((x) => x.pid === dropped.pid);
+    await h.settle();
+    expect(h.of(root.pid)).toEqual([]);
+    await h.manager.delete("prio-capchange");
+  });
+});
+
+describe("matchNamespaces", () => {
+  test("Mnt NotIn host_ns: only processes in another mount namespace", async () => {
+    await h.manager.add(policyYaml("uname-mntns", `  kprobes:
+  - call: sys_newuname
+    syscall: true
+    selectors:
+    - matchNamespaces: [{namespace: Mnt, operator: NotIn, values: [host_ns]}]
+`));
+    const host = await python("import os\nos.uname()");
+    const inner = await run(["/usr/bin/unshare", "-m", "/usr/bin/python3", "-c", "import os\nos.uname()\nprint(os.getpid())"]);
+    expect(inner.exitCode).toBe(0);
+    const innerPid = Number(inner.stdout.trim());
+    await h.waitFor((x) => x.pid === innerPid);
+    await h.settle();
+    expect(h.of(host.pid)).toEqual([]);
+    await h.manager.delete("uname-mntns");
   });
 });

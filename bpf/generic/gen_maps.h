@@ -72,6 +72,13 @@ struct gen_scratch {
 	struct gen_lpm_key lpm;
 	struct gen_bin_key bin;
 	__u8 tail[GEN_STR_MAX + 1];
+	/* unused: keeps the payload layouts in the BTF for tests/policy-layout.test.ts */
+	union {
+		struct gen_arg_hdr hdr;
+		struct gen_skb skb;
+		struct gen_sock sock;
+		struct gen_cred cred;
+	} layouts;
 };
 
 struct {

@@ -57,17 +57,19 @@ export function errorInjectable(symbol: string): boolean | null {
 
 let hostNs: Map<NamespaceType, number> | undefined;
 
-/** Namespace inode numbers of pid 1 ("host_ns"). */
+function namespaceInode(pid: number, ns: NamespaceType): number {
+  try {
+    return Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/${NAMESPACE_PROC_FILE[ns]}`))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Namespace inode numbers of the host ("host_ns"): pid 1's, or where a
+ * hardened init hides them, kthreadd's (kernel threads stay in the initial
+ * namespaces). */
 export function hostNamespaces(): ReadonlyMap<NamespaceType, number> {
   if (hostNs) return hostNs;
-  hostNs = new Map();
-  for (const ns of NAMESPACES) {
-    try {
-      const link = readlinkSync(`/proc/1/ns/${NAMESPACE_PROC_FILE[ns]}`);
-      hostNs.set(ns, Number(/\[(\d+)\]/.exec(link)?.[1] ?? 0));
-    } catch {
-      hostNs.set(ns, 0);
-    }
-  }
+  hostNs = new Map(NAMESPACES.map((ns) => [ns, namespaceInode(1, ns) || namespaceInode(2, ns)]));
   return hostNs;
 }
