@@ -285,12 +285,13 @@ function syscallTracepointPlan(hook: KprobeHook, t: KprobeTarget, override: bool
 
 function checkSyscallArgs(hook: KprobeHook, syscall: string, count: number): void {
   const bad = (n: number) => n >= count;
+  const takes = `${syscall} takes ${count} argument${count === 1 ? "" : "s"}`;
   hook.args.forEach((a, i) => {
     if (bad(a.index)) {
-      throw new PolicyError("invalid_argument", [`${hook.path}.args[${i}].index: ${syscall} has ${count} arguments (0 to ${count - 1})`]);
+      throw new PolicyError("invalid_argument", [`${hook.path}.args[${i}].index: ${takes} (index 0 to ${count - 1})`]);
     }
     if (a.sizeArgIndex > 0 && bad(a.sizeArgIndex - 1)) {
-      throw new PolicyError("invalid_argument", [`${hook.path}.args[${i}].sizeArgIndex: ${syscall} has ${count} arguments (1 to ${count})`]);
+      throw new PolicyError("invalid_argument", [`${hook.path}.args[${i}].sizeArgIndex: ${takes} (sizeArgIndex 1 to ${count})`]);
     }
   });
 }

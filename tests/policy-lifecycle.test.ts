@@ -1,0 +1,148 @@
+/** Policy lifecycle on the host kernel: enable/disable/remove as bpftool
+ * sees it, mechanism visibility, refusals that leave nothing loaded. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { PolicyError } from "../src/policy";
+import {
+  bpftoolAttachedProgIds, bpftoolProgIds, logLines, PolicyHarness, policyYaml, progIdOfFd, python,
+} from "./fixtures/policies/harness";
+
+let h: PolicyHarness;
+
+beforeAll(() => {
+  h = PolicyHarness.start();
+}, 60_000);
+
+afterAll(async () => {
+  await h.stop();
+});
+
+const unamePolicy = (name: string) =>
+  policyYaml(name, `  kprobes:
+  - call: sys_newuname
+    syscall: true
+    return: true
+    returnArg: {index: 0, type: int}
+  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_getpgid
+`);
+
+async function refusal(yaml: string): Promise<PolicyError> {
+  try {
+    await h.manager.add(yaml);
+  } catch (e) {
+    if (e instanceof PolicyError) return e;
+    throw e;
+  }
+  throw new Error("policy was accepted");
+}
+
+function genPrograms(): Set<number> {
+  const out = Bun.spawnSync(["bpftool", "prog", "list", "-j"]);
+  const progs = JSON.parse(out.stdout.toString()) as { id: number; name?: string }[];
+  return new Set(progs.filter((p) => p.name?.startsWith("gen_")).map((p) => p.id));
+}
+
+describe("enable, disable, remove", () => {
+  test("bpftool shows the programs attached, detached, then gone", async () => {
+    const [sensor] = await h.manager.add(unamePolicy("lifecycle"));
+    expect(h.sensors.list().map((s) => s.name)).toContain("lifecycle");
+    const ids = sensor!.hooks.flatMap((hk) => hk.programFds()).map(progIdOfFd);
+    expect(ids.length).toBe(3); /* enter + exit of newuname, enter of getpgid */
+    for (const id of ids) expect(bpftoolProgIds().has(id)).toBe(true);
+    for (const id of ids) expect(bpftoolAttachedProgIds().has(id)).toBe(true);
+
+    const on = await python("import os\nos.uname()\nos.getpgid(0)");
+    await h.waitFor((e) => e.pid === on.pid && e.kind === "tracepoint");
+    await h.waitFor((e) => e.pid === on.pid && e.kind === "kprobe");
+
+    await h.sensors.disable("lifecycle");
+    expect(sensor!.enabled).toBe(false);
+    for (const id of ids) expect(bpftoolAttachedProgIds().has(id)).toBe(false);
+    const off = await python("import os\nos.uname()\nos.getpgid(0)");
+    await h.settle();
+    expect(h.of(off.pid)).toEqual([]);
+
+    await h.sensors.enable("lifecycle");
+    for (const id of ids) expect(bpftoolAttachedProgIds().has(id)).toBe(true);
+    const again = await python("import os\nos.uname()");
+    await h.waitFor((e) => e.pid === again.pid);
+
+    await h.sensors.remove("lifecycle");
+    const listed = bpftoolProgIds();
+    for (const id of ids) expect(listed.has(id)).toBe(false);
+    expect(h.manager.list()).toEqual([]);
+    expect(h.sensors.has("lifecycle")).toBe(false);
+  });
+
+  test("the mechanism is a sensor config key and a log line", async () => {
+    await h.manager.add(unamePolicy("visible"));
+    expect(h.sensors.getConfig("visible", "mechanism")).toBe(
+      "sys_newuname=tracepoint syscalls/sys_enter_newuname+sys_exit_newuname, syscalls/sys_enter_getpgid=tracepoint syscalls/sys_enter_getpgid",
+    );
+    const line = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "policy hook attached" && l.hook === "spec.kprobes[0]" && l.mechanism === "tracepoint");
+    expect(line?.target).toBe("syscalls/sys_enter_newuname+sys_exit_newuname");
+    await expect(h.sensors.setConfig("visible", "mechanism", "kprobe")).rejects.toThrow("read-only");
+    await h.manager.delete(unamePolicy("visible"));
+    expect(h.sensors.has("visible")).toBe(false);
+  });
+
+  test("a duplicate name is refused", async () => {
+    await h.manager.add(unamePolicy("twice"));
+    const e = await refusal(unamePolicy("twice"));
+    expect(e.code).toBe("already_exists");
+    expect(e.message).toBe(`metadata.name: a sensor named "twice" already exists (delete it first)`);
+    await h.manager.delete("twice");
+  });
+
+  test("deleting an unknown policy is refused", async () => {
+    await expect(h.manager.delete("no-such-policy")).rejects.toThrow(`tracing policy "no-such-policy" not found`);
+  });
+});
+
+describe("refusals leave nothing loaded", () => {
+  test("a kernel function without kprobes or fentry names the hook and what is missing", async () => {
+    const before = genPrograms();
+    const e = await refusal(policyYaml("fd-install", `  kprobes:
+  - call: fd_install
+    args: [{index: 0, type: int}, {index: 1, type: file}]
+`));
+    expect(e.code).toBe("failed_precondition");
+    expect(e.message).toStartWith("spec.kprobes[0] (fd_install): cannot attach: kprobe: the kernel has no kprobes");
+    expect(e.message).toContain("fentry fd_install: load BPF object generic_fentry: EPERM");
+    expect(e.message).toContain("syscall tracepoints: not a syscall");
+    expect(genPrograms()).toEqual(before);
+    expect(h.sensors.has("fd-install")).toBe(false);
+  });
+
+  test("Override without kprobes and error injection is refused", async () => {
+    const e = await refusal(policyYaml("override", `  kprobes:
+  - call: sys_openat
+    syscall: true
+    selectors:
+    - matchActions: [{action: Override, argError: -1}]
+`));
+    expect(e.code).toBe("failed_precondition");
+    expect(e.message).toBe(
+      "spec.kprobes[0].selectors[0].matchActions[0]: Override on sys_openat is not possible: kprobe: the kernel has no kprobes (no kprobe PMU, no kprobe_events: CONFIG_KPROBES is not set); fentry: cannot override a return value; syscall tracepoints: cannot override a return value",
+    );
+  });
+
+  test("a later document that cannot attach unloads the earlier ones", async () => {
+    const before = genPrograms();
+    const e = await refusal(`${unamePolicy("first-ok")}---\n${policyYaml("second-bad", "  tracepoints:\n  - subsystem: sched\n    event: no_such_event\n")}`);
+    expect(e.message).toBe("spec.tracepoints[0]: tracepoint sched/no_such_event does not exist (no events/sched/no_such_event in tracefs)");
+    expect(genPrograms()).toEqual(before);
+    expect(h.sensors.has("first-ok")).toBe(false);
+    expect(h.manager.list()).toEqual([]);
+  });
+
+  test("a syscall argument past the syscall's arity is refused", async () => {
+    const e = await refusal(policyYaml("arity", `  kprobes:
+  - call: sys_close
+    args: [{index: 1, type: int}]
+`));
+    expect(e.code).toBe("invalid_argument");
+    expect(e.message).toBe("spec.kprobes[0].args[0].index: close takes 1 argument (index 0 to 0)");
+  });
+});
