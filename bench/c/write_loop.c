@@ -1,0 +1,70 @@
+/* write_loop: N (default 2,000,000) 1-byte write() calls to /dev/null in a
+ * tight loop. With EVERY > 0, every EVERY-th write goes to fd 100 (also
+ * /dev/null) instead of the main fd, so a selector on the fd argument can
+ * accept exactly 1/EVERY of the calls.
+ * Usage: write_loop [N] [EVERY]
+ * Output (one line): "writes=N marked=M seconds=S writes_per_s=R pid=P". */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MARK_FD 100
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int open_null(void)
+{
+	int fd = open("/dev/null", O_WRONLY);
+
+	if (fd < 0 || dup2(fd, MARK_FD) < 0) {
+		perror("write_loop: /dev/null");
+		exit(1);
+	}
+	return fd;
+}
+
+static long run(int fd, long n, long every)
+{
+	long i, marked = 0, k = 0;
+	char c = 'x';
+
+	for (i = 0; i < n; i++) {
+		int target = fd;
+
+		if (every > 0 && ++k == every) {
+			k = 0;
+			target = MARK_FD;
+			marked++;
+		}
+		if (write(target, &c, 1) != 1) {
+			perror("write_loop: write");
+			exit(1);
+		}
+	}
+	return marked;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 2000000;
+	long every = argc > 2 ? atol(argv[2]) : 0;
+	int fd = open_null();
+	double t0, dt;
+	long marked;
+
+	t0 = now_s();
+	marked = run(fd, n, every);
+	dt = now_s() - t0;
+	printf("writes=%ld marked=%ld seconds=%.6f writes_per_s=%.1f pid=%d\n",
+	       n, marked, dt, (double)n / dt, (int)getpid());
+	return 0;
+}
