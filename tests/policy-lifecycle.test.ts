@@ -1,6 +1,7 @@
 /** Policy lifecycle on the host kernel: enable/disable/remove as bpftool
  * sees it, mechanism visibility, refusals that leave nothing loaded. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, readlinkSync } from "node:fs";
 import { PolicyError } from "../src/policy";
 import {
   bpftoolAttachedProgIds, bpftoolProgIds, logLines, PolicyHarness, policyYaml, progIdOfFd, python,
@@ -37,10 +38,17 @@ async function refusal(yaml: string): Promise<PolicyError> {
   throw new Error("policy was accepted");
 }
 
-function genPrograms(): Set<number> {
-  const out = Bun.spawnSync(["bpftool", "prog", "list", "-j"]);
-  const progs = JSON.parse(out.stdout.toString()) as { id: number; name?: string }[];
-  return new Set(progs.filter((p) => p.name?.startsWith("gen_")).map((p) => p.id));
+/** BPF programs this process holds (others load programs concurrently). */
+function genPrograms(): string[] {
+  return readdirSync("/proc/self/fd")
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === "anon_inode:bpf-prog" ? fd : null;
+      } catch {
+        return null;
+      }
+    })
+    .filter((fd): fd is string => fd !== null);
 }
 
 describe("enable, disable, remove", () => {
