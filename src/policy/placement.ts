@@ -37,6 +37,9 @@ export function placeTracepointArg(arg: PolicyArg, fields: readonly TracepointFi
   if (!f) {
     throw new PolicyError("invalid_argument", [`${path}.index: the tracepoint has ${fields.length} fields (0 to ${fields.length - 1})`]);
   }
+  if (arg.type === "char_buf" && f.pointer && arg.sizeArgIndex === 0) {
+    throw new PolicyError("invalid_argument", [`${path}: char_buf on pointer field ${arg.index} "${f.name}" needs sizeArgIndex (the field holding its size, plus one)`]);
+  }
   if (!fits(arg.type, f)) {
     throw new PolicyError("invalid_argument", [`${path}.type: ${arg.type} does not fit field ${arg.index} "${f.name}" (${f.type}, ${f.size} bytes)`]);
   }

@@ -108,7 +108,8 @@ function checkBufferOptions(type: ArgType, size: number, returnCopy: boolean, ki
   if (returnCopy && !sized) issues.add(`${path}.returnCopy`, `only char_buf and char_iovec can be copied at return (type is ${type})`);
   if (returnCopy && kind === "tracepoint") issues.add(`${path}.returnCopy`, "tracepoints have no return");
   if (type === "char_iovec" && size === 0) issues.add(path, "char_iovec needs sizeArgIndex (the argument holding the iovec count)");
-  if (type === "char_buf" && size === 0 && !returnCopy) {
+  /* tracepoint arrays and __data_loc fields carry their own size (checked at attach) */
+  if (type === "char_buf" && size === 0 && !returnCopy && kind === "kprobe") {
     issues.add(path, "char_buf needs sizeArgIndex, or returnCopy to use the return value as the size");
   }
 }
