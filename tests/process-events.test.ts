@@ -123,19 +123,21 @@ describe("ProcessExec and ProcessExit over gRPC", () => {
   });
 
   test("a process running before the agent started is known from /proc (procFS) and its exit is complete", async () => {
-    const early = spawn(["/bin/sleep", "3"], { cwd: "/" });
+    const early = spawn(["/bin/sleep", "120"], { cwd: "/" });
     await Bun.sleep(100);
     const a2 = await startAgent();
     const rec = EventRecorder.start(a2.client());
     await rec.ready();
     try {
+      early.kill("SIGTERM");
       await early.exited;
       const exit = await rec.find((ev) => ev.event.case === "processExit" && ev.event.value.process?.pid === early.pid);
       const p = (exit.event.value as { process: Process }).process;
       expect(p.flags.split(" ")).toContain("procFS");
       expect(p.binary).toBe("/usr/bin/sleep");
-      expect(p.arguments).toBe("3");
+      expect(p.arguments).toBe("120");
       expect(p.cwd).toBe("/");
+      expect((exit.event.value as { signal: string }).signal).toBe("SIGTERM");
     } finally {
       rec.stop();
       await a2.stop();
