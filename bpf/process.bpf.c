@@ -190,7 +190,7 @@ static __always_inline int fgs_is_dev_fd(const char *s)
 }
 
 static __always_inline __u32 fgs_exec_binary(struct fgs_exec_buf *b, struct task_struct *task,
-					     struct linux_binprm *bprm, __u32 cwd)
+					     struct linux_binprm *bprm, __u64 cwd)
 {
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	struct fgs_path_buf *pb = fgs_path_buffer();
@@ -221,6 +221,7 @@ static __always_inline __u32 fgs_exec_binary(struct fgs_exec_buf *b, struct task
 		b->rec.flags |= FGS_PROC_ERROR_FILENAME;
 	if (p.flags & FGS_PATH_UNLINKED)
 		b->rec.flags |= FGS_PROC_UNLINKED;
+	fgs_barrier_var(cwd);
 	if (cwd > FGS_PATH_MAX)
 		return 0;
 	return fgs_copy_path(&b->data[cwd], &p);
@@ -254,7 +255,7 @@ static __always_inline __u32 fgs_exec_args(struct fgs_exec_buf *b, struct task_s
 }
 
 static __always_inline __u32 fgs_exec_cgroup(struct fgs_exec_buf *b, struct task_struct *task,
-					     __u32 pos)
+					     __u64 pos)
 {
 	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
 	struct fgs_path_res p;
@@ -263,6 +264,7 @@ static __always_inline __u32 fgs_exec_cgroup(struct fgs_exec_buf *b, struct task
 	p = fgs_kernfs_path(kn);
 	if (p.flags)
 		b->rec.flags |= FGS_PROC_TRUNC_CGROUP;
+	fgs_barrier_var(pos);
 	if (pos > FGS_PATH_MAX * 2 + FGS_ARGS_MAX)
 		return 0;
 	return fgs_copy_path(&b->data[pos], &p);
@@ -306,7 +308,7 @@ static __always_inline void fgs_exec_state(struct fgs_process_scratch *s)
 {
 	struct fgs_exec_record *r = &s->exec.rec;
 	struct fgs_process_state *st = &s->state;
-	__u32 n = r->binary_len;
+	__u64 n = r->binary_len, cwd;
 
 	__builtin_memset(st, 0, sizeof(*st));
 	st->ktime = r->hdr.ktime;
@@ -321,9 +323,12 @@ static __always_inline void fgs_exec_state(struct fgs_process_scratch *s)
 	st->ns = r->ns;
 	if (n > FGS_BINARY_STATE - 1)
 		n = FGS_BINARY_STATE - 1;
-	if (r->cwd_len > FGS_PATH_MAX)
+	cwd = r->cwd_len;
+	fgs_barrier_var(cwd);
+	fgs_barrier_var(n);
+	if (cwd > FGS_PATH_MAX || n > FGS_BINARY_STATE - 1)
 		return;
-	bpf_probe_read_kernel(st->binary, n, &s->exec.data[r->cwd_len]);
+	bpf_probe_read_kernel(st->binary, n, &s->exec.data[cwd]);
 	bpf_map_update_elem(&execve_map, &r->tgid, st, BPF_ANY);
 }
 
@@ -333,7 +338,8 @@ int BPF_PROG(fgs_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	struct fgs_process_scratch *s = fgs_scratch();
 	struct fgs_config cfg = fgs_read_config();
 	struct fgs_exec_buf *b;
-	__u32 cwd, bin, args, cg, size;
+	__u32 cwd, bin, args, cg;
+	__u64 size;
 
 	if (!s)
 		return 0;
@@ -361,6 +367,7 @@ int BPF_PROG(fgs_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	b->rec.cgroup_len = cg;
 	b->rec.pad = 0;
 	size = sizeof(b->rec) + cwd + bin + args + cg;
+	fgs_barrier_var(size);
 	if (size > sizeof(*b))
 		return 0;
 	b->rec.hdr.size = size;
