@@ -2,9 +2,11 @@
  * sees it, mechanism visibility, refusals that leave nothing loaded. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readlinkSync } from "node:fs";
-import { PolicyError } from "../src/policy";
+import { PolicyError, PolicyManager } from "../src/policy";
+import { createLogger } from "../src/log/logger";
+import { SensorManager } from "../src/sensors/manager";
 import {
-  bpftoolAttachedProgIds, bpftoolProgIds, logLines, PolicyHarness, policyYaml, progIdOfFd, python,
+  bpftoolAttachedProgIds, bpftoolProgIds, buildImages, logLines, PolicyHarness, policyYaml, progIdOfFd, python,
 } from "./fixtures/policies/harness";
 
 let h: PolicyHarness;
@@ -132,7 +134,7 @@ describe("refusals leave nothing loaded", () => {
 `));
     expect(e.code).toBe("failed_precondition");
     expect(e.message).toBe(
-      "spec.kprobes[0].selectors[0].matchActions[0]: Override on sys_openat is not possible: kprobe: the kernel has no kprobes (no kprobe PMU, no kprobe_events: CONFIG_KPROBES is not set); fentry: cannot override a return value; syscall tracepoints: cannot override a return value",
+      "spec.kprobes[0].selectors[0].matchActions[0]: Override on sys_openat is not possible: kprobe: the kernel has no kprobes (no kprobe PMU, no kprobe_events: CONFIG_KPROBES is not set); fentry: cannot override a return value; fmod_ret: __x64_sys_openat is neither a security_ hook nor error-injectable; syscall tracepoints: cannot override a return value",
     );
   });
 
@@ -152,5 +154,38 @@ describe("refusals leave nothing loaded", () => {
 `));
     expect(e.code).toBe("invalid_argument");
     expect(e.message).toBe("spec.kprobes[0].args[0].index: close takes 1 argument (index 0 to 0)");
+  });
+});
+
+describe("mechanism restrictions and fmod_ret", () => {
+  test("Override on a security_ hook goes to fmod_ret, which this kernel refuses", async () => {
+    const e = await refusal(policyYaml("override-lsm", `  kprobes:
+  - call: security_file_open
+    args: [{index: 0, type: file}]
+    selectors:
+    - matchActions: [{action: Override, argError: -1}]
+`));
+    expect(e.code).toBe("failed_precondition");
+    expect(e.message).toStartWith("spec.kprobes[0] (security_file_open): cannot attach: kprobe: the kernel has no kprobes");
+    expect(e.message).toContain("fentry: cannot override a return value");
+    expect(e.message).toEndWith("; fmod_ret security_file_open: load BPF object generic_fentry: EPERM");
+  });
+
+  test("allowed mechanisms restrict kernel-function hooks", async () => {
+    const sensors = new SensorManager();
+    const log = createLogger({ write() {} });
+    const only = (allowed: ("kprobe" | "fentry" | "tracepoint")[]) =>
+      new PolicyManager({ images: buildImages(), sharedMaps: h.manager.sharedMaps(), sensors, log, allowedMechanisms: allowed });
+    const fentryOnly = only(["fentry"]);
+    const e = await fentryOnly.add(unamePolicy("fentry-only")).catch((x: unknown) => x as PolicyError);
+    expect((e as PolicyError).message).toBe(
+      "spec.kprobes[0] (sys_newuname): cannot attach: kprobe: not among the allowed hook mechanisms; tracepoint: not among the allowed hook mechanisms; fentry __x64_sys_newuname: load BPF object generic_fentry: EPERM",
+    );
+    await fentryOnly.close();
+    const tracepointOnly = only(["tracepoint"]);
+    const [s] = await tracepointOnly.add(unamePolicy("tracepoint-only"));
+    expect(s!.mechanisms()).toStartWith("sys_newuname=tracepoint ");
+    await sensors.remove("tracepoint-only");
+    await tracepointOnly.close();
   });
 });

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Policy hooks on kernel functions through fentry/fexit, for kernels with
- * BTF trampolines but no kprobes. The attach target is set before load, so
- * one object is loaded per hook. */
+/* Policy hooks on kernel functions through BPF trampolines (fentry/fexit,
+ * fmod_ret for Override), for kernels with BTF but no kprobes. The attach
+ * target is set before load, so one object is loaded per hook. */
 #include "generic/gen_hook.h"
 #include "generic/regs.h"
 
@@ -29,8 +29,7 @@ static __always_inline void gen_fetch_func_args(void *ctx, struct gen_hook_cfg *
 	}
 }
 
-SEC("fentry")
-int gen_fentry_enter(void *ctx)
+static __always_inline long gen_trampoline_entry(void *ctx)
 {
 	struct gen_hook_cfg *cfg = gen_config();
 	struct gen_scratch *s = gen_scratch();
@@ -41,8 +40,23 @@ int gen_fentry_enter(void *ctx)
 		gen_fetch_regs(cfg, &s->p.raw, (struct pt_regs *)gen_func_arg(ctx, 0), 1);
 	else
 		gen_fetch_func_args(ctx, cfg, &s->p.raw);
-	gen_entry(cfg, s);
+	return gen_entry(cfg, s);
+}
+
+SEC("fentry")
+int gen_fentry_enter(void *ctx)
+{
+	gen_trampoline_entry(ctx);
 	return 0;
+}
+
+/* Override where kprobes cannot: the kernel lets fmod_ret replace the return
+ * value of security_* hooks and of error-injectable functions. A non-zero
+ * return skips the function and becomes its return value. */
+SEC("fmod_ret")
+int gen_fmodret_enter(void *ctx)
+{
+	return gen_trampoline_entry(ctx);
 }
 
 SEC("fexit")

@@ -3,5 +3,5 @@ export { PolicyError, type PolicyErrorCode } from "./errors";
 export { LIMITS } from "./limits";
 export { PolicyManager, type PolicyManagerOptions, type PolicySummary, type SensorRegistry } from "./manager";
 export { policyService, toConnectError } from "./service";
-export type { Mechanism } from "./loader";
+export { MECHANISMS, type Mechanism } from "./loader";
 export type * from "./model";

@@ -13,13 +13,16 @@ import { syscallBaseName, syscallSymbols } from "./syscalls";
 import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
 import { tracepointExists, tracepointFormat } from "./tracefs";
 
-export type Mechanism = "kprobe" | "fentry" | "tracepoint";
+export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint"] as const;
+export type Mechanism = (typeof MECHANISMS)[number];
 
 export interface HookEnv {
   readonly images: ObjectImages;
   /** map name → fd reused by every hook object (events, execve_map, gen_fd_names, ...) */
   readonly sharedMaps: ReadonlyMap<string, number>;
   readonly log: Logger;
+  /** kernel-function mechanisms the operator allows (all when absent); tracepoints always are */
+  readonly allowed?: ReadonlySet<Mechanism>;
 }
 
 /** A hook loaded in the kernel; attach/detach switch it on and off. */
@@ -137,7 +140,7 @@ function reason(e: unknown): string {
 /** Loads and attaches a hook, or throws a PolicyError naming the hook and why
  * no mechanism could attach. Nothing stays loaded on failure. */
 export function loadHook(hook: Hook, id: number, env: HookEnv): LoadedHook {
-  const { plans, refusals } = hook.kind === "tracepoint" ? tracepointPlans(hook) : kprobePlans(hook);
+  const { plans, refusals } = hook.kind === "tracepoint" ? tracepointPlans(hook) : kprobePlans(hook, env.allowed);
   const failures = [...refusals];
   for (const plan of plans) {
     try {
@@ -193,16 +196,26 @@ function resolveKprobeTarget(hook: KprobeHook): KprobeTarget {
   return { syscall: base, symbol: sym?.symbol ?? null, wrapper: sym?.wrapper ?? false };
 }
 
-function kprobePlans(hook: KprobeHook): { plans: Plan[]; refusals: string[] } {
+function kprobePlans(hook: KprobeHook, allowed: ReadonlySet<Mechanism> | undefined): { plans: Plan[]; refusals: string[] } {
   const t = resolveKprobeTarget(hook);
   const override = hook.selectors.some((s) => s.matchActions.some((a) => a.action === "Override"));
   const exit = hook.return || hook.args.some((a) => a.returnCopy);
   const plans: Plan[] = [];
   const refusals: string[] = [];
-  const add = (p: Plan | string) => (typeof p === "string" ? refusals.push(p) : plans.push(p));
-  add(kprobePlan(hook, t, override, exit));
-  add(fentryPlan(t, override, exit));
-  add(syscallTracepointPlan(hook, t, override, exit));
+  /* null: the mechanism does not apply to this hook (not worth a refusal line) */
+  const candidates: Array<[Mechanism, () => Plan | string | null]> = [
+    ["kprobe", () => kprobePlan(hook, t, override, exit)],
+    ["fentry", () => fentryPlan(t, override, exit)],
+    ["fmod_ret", () => fmodRetPlan(hook, t, override, exit)],
+    ["tracepoint", () => syscallTracepointPlan(hook, t, override, exit)],
+  ];
+  for (const [mechanism, plan] of candidates) {
+    const p = plan();
+    if (p === null) continue;
+    if (allowed && !allowed.has(mechanism)) refusals.push(`${mechanism}: not among the allowed hook mechanisms`);
+    else if (typeof p === "string") refusals.push(p);
+    else plans.push(p);
+  }
   if (override && plans.length === 0) {
     throw new PolicyError("failed_precondition", [`${overridePath(hook)}: Override on ${hook.call} is not possible: ${refusals.join("; ")}`]);
   }
@@ -245,13 +258,28 @@ function fentryPlan(t: KprobeTarget, override: boolean, exit: boolean): Plan | s
   if (override) return "fentry: cannot override a return value";
   if (!kernelFeatures().btf) return "fentry: the kernel has no BTF (/sys/kernel/btf/vmlinux)";
   if (!t.symbol) return "fentry: no such kernel function";
-  const programs = exit ? ["gen_fentry_enter", "gen_fexit_exit"] : ["gen_fentry_enter"];
+  return trampolinePlan("fentry", "gen_fentry_enter", t.symbol, t, exit);
+}
+
+/** Override on a trampoline: security_* hooks and error-injectable functions only. */
+function fmodRetPlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: boolean): Plan | string | null {
+  if (!override) return null;
+  if (!kernelFeatures().btf) return "fmod_ret: the kernel has no BTF (/sys/kernel/btf/vmlinux)";
+  if (!t.symbol) return `fmod_ret: no kernel function ${hook.call}`;
+  if (!t.symbol.startsWith("security_") && errorInjectable(t.symbol) !== true) {
+    return `fmod_ret: ${t.symbol} is neither a security_ hook nor error-injectable`;
+  }
+  return trampolinePlan("fmod_ret", "gen_fmodret_enter", t.symbol, t, exit);
+}
+
+function trampolinePlan(mechanism: Mechanism, enter: string, symbol: string, t: KprobeTarget, exit: boolean): Plan {
+  const programs = exit ? [enter, "gen_fexit_exit"] : [enter];
   return {
-    mechanism: "fentry",
+    mechanism,
     object: "generic_fentry",
-    target: t.symbol,
+    target: symbol,
     programs,
-    btfTarget: t.symbol,
+    btfTarget: symbol,
     syscallWrapper: t.wrapper,
     userPointers: t.syscall !== null,
     place: slotPlacement,

@@ -9,7 +9,7 @@ import type { Logger } from "../log/logger";
 import { PolicySensor } from "../sensors/policy-sensor";
 import type { Sensor } from "../sensors/sensor";
 import { PolicyError } from "./errors";
-import { hookName, loadHook, type LoadedHook } from "./loader";
+import { hookName, loadHook, type LoadedHook, type Mechanism } from "./loader";
 import type { Policy } from "./model";
 import { parsePolicies } from "./parse";
 
@@ -27,6 +27,8 @@ export interface PolicyManagerOptions {
   readonly sharedMaps?: ReadonlyMap<string, number>;
   readonly sensors: SensorRegistry;
   readonly log: Logger;
+  /** restricts kernel-function hooks to these mechanisms (agent flag --hook-mechanisms) */
+  readonly allowedMechanisms?: readonly Mechanism[];
 }
 
 export interface PolicySummary {
@@ -128,7 +130,8 @@ export class PolicyManager {
   }
 
   private load(policy: Policy): PolicySensor {
-    const env = { images: this.options.images, sharedMaps: this.ensureShared(), log: this.options.log };
+    const allowed = this.options.allowedMechanisms ? new Set(this.options.allowedMechanisms) : undefined;
+    const env = { images: this.options.images, sharedMaps: this.ensureShared(), log: this.options.log, allowed };
     const hooks: LoadedHook[] = [];
     try {
       for (const hook of policy.hooks) hooks.push(loadHook(hook, this.nextHookId++, env));
