@@ -93,7 +93,7 @@ export class ProcessCache {
 
   onExec(rec: ExecRecord): GetEventsResponse {
     this.counters.execs++;
-    const parent = this.findParent(rec.parentTgid, rec.parentKtime);
+    const parent = this.lineageParent(rec) ?? this.findParent(rec.parentTgid, rec.parentKtime);
     const entry = this.insert(
       {
         execId: this.id(rec.ktime, rec.tgid),
@@ -248,6 +248,15 @@ export class ProcessCache {
 
   /** By exec id; when the kernel had no ktime for the parent (or /proc's
    * coarser clock made it differ), the parent's live execution. */
+  /** The parent this thread group had when it was forked. After its parent
+   * exits, the kernel re-parents it to a reaper; lineage (and pid_set) follows
+   * the fork instead, as long as the cache still holds the same process. */
+  private lineageParent(rec: ExecRecord): CachedProcess | undefined {
+    const previous = this.byTgid.get(rec.tgid);
+    if (!previous?.parent || previous.startBoottime / NS_PER_CLOCK_TICK !== rec.startBoottime / NS_PER_CLOCK_TICK) return undefined;
+    return previous.parent;
+  }
+
   private findParent(tgid: number, ktime: bigint): CachedProcess | undefined {
     const p = (ktime !== 0n ? this.byExecId.get(this.id(ktime, tgid)) : undefined) ?? this.byTgid.get(tgid);
     if (!p) this.counters.parentMisses++;
