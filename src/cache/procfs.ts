@@ -90,8 +90,8 @@ export function cgroupPathOf(text: string): string {
   const lines = text.split("\n").filter(Boolean);
   const v2 = lines.find((l) => l.startsWith("0::"));
   if (v2) return v2.slice(3);
-  const any = lines.map((l) => l.split(":").slice(2).join(":")).find((p) => p && p !== "/");
-  return any ?? "/";
+  const v1 = lines.map((l) => l.split(":").slice(2).join(":")).find((p) => p && p !== "/");
+  return v1 ?? "/";
 }
 
 const DELETED = " (deleted)";
