@@ -70,3 +70,16 @@ test("getevents -o compact prints exec and exit lines, no colour on a pipe", asy
   const coloured = await captureEvents(["-o", "compact", "--color", "always"], () => spawnSync("/bin/echo", ["colour-marker"]));
   expect(coloured).toContain("\u001b[");
 });
+
+test("the agent serves on a unix socket, and the client reaches it there", async () => {
+  const path = `/tmp/fgs-test-${process.pid}.sock`;
+  const a = await startAgent(["--server-address", `unix:${path}`]);
+  try {
+    expect(a.address).toBe(`unix:${path}`);
+    const r = spawnSync(FGS, ["sensors", "list", "--server-address", `unix:${path}`], { encoding: "utf8", timeout: 30000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/process\s+enabled/);
+  } finally {
+    await a.stop();
+  }
+});

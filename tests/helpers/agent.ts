@@ -38,7 +38,8 @@ async function collect(stream: ReadableStream<Uint8Array>, sink: { text: string 
 /** Starts `dist/fgs agent` on a random loopback port and waits until it serves. */
 export async function startAgent(extraArgs: string[] = [], timeoutMs = 20000): Promise<RunningAgent> {
   requireBuild();
-  const proc = spawn([FGS, "agent", "--server-address", "127.0.0.1:0", "--log-level", "debug", ...extraArgs], {
+  const address = extraArgs.includes("--server-address") ? [] : ["--server-address", "127.0.0.1:0"];
+  const proc = spawn([FGS, "agent", ...address, "--log-level", "debug", ...extraArgs], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -57,11 +58,11 @@ export async function startAgent(extraArgs: string[] = [], timeoutMs = 20000): P
   const timeout = Bun.sleep(timeoutMs).then(() => {
     throw new Error(`agent did not serve within ${timeoutMs} ms:\n${stderr.text}`);
   });
-  const address = await Promise.race([ready, exited, timeout]);
-  const baseUrl = `http://${address}`;
+  const served = await Promise.race([ready, exited, timeout]);
+  const baseUrl = served.startsWith("unix:") ? "http://localhost" : `http://${served}`;
   return {
     proc,
-    address,
+    address: served,
     baseUrl,
     log: () => stderr.text,
     client: () => createClient(FineGuidanceSensors, createGrpcTransport({ baseUrl, httpVersion: "2" })),
