@@ -30,8 +30,10 @@ install_node() {
 
 install_npm_packages() {
   if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    echo "installing npm packages from package-lock.json"
-    npm ci --no-audit --no-fund --loglevel=error
+    echo "installing npm packages (package-lock.json)"
+    # npm ci rejects this lockfile: npm 11 leaves out optional platform builds
+    # (darwin, win32) that the registry here does not serve; install honours the lock.
+    npm install --no-audit --no-fund --loglevel=error
   fi
   # bun's postinstall may be skipped by npm's script policy; its binary ships in the package.
   node_modules/.bin/bun --version >/dev/null
