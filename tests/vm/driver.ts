@@ -8,14 +8,15 @@
 import { mkdirSync, rmSync } from "node:fs";
 import type { VmCase, VmContext } from "./case";
 import { ALL_CASES } from "./cases";
-import { Agent } from "./harness/agent";
+import type { Agent } from "./harness/agent";
 import { runProgram } from "./harness/helper";
-import { kernelLogTail } from "./harness/kernel";
-import { sleep } from "./harness/wait";
+import { kernelLogSince, uptimeSeconds } from "./harness/kernel";
+import { AgentPool } from "./harness/pool";
 
 const DEFAULT_TIMEOUT_MS = 120_000;
-const AGENT_LOG_TAIL = 60;
+const AGENT_LOG_LINES = 80;
 const MAX_DIAGNOSTIC_LINES = 400;
+const CLEAN_STOP_CASE = "agent-clean-stop";
 
 const config = {
   fgs: process.env.FGS_BIN ?? "/bin/fgs",
@@ -23,23 +24,22 @@ const config = {
   tmp: process.env.VMTEST_TMP ?? "/tmp/vmtest",
 };
 
-/** What one case left behind: its agents and the notes and logs to print on failure. */
+/** One case's context: the agent it used and what to print if it fails. */
 class CaseRun implements VmContext {
   readonly helper = config.helper;
   readonly tmp: string;
-  readonly agents: Agent[] = [];
   readonly diagnostics: string[] = [];
+  private agent: { agent: Agent; mark: number } | undefined;
 
-  constructor(name: string) {
+  constructor(name: string, private readonly pool: AgentPool) {
     this.tmp = `${config.tmp}/${name}`;
     rmSync(this.tmp, { recursive: true, force: true });
     mkdirSync(this.tmp, { recursive: true });
   }
 
   async startAgent(args: readonly string[] = []): Promise<Agent> {
-    const options = { fgs: config.fgs, socketPath: `${this.tmp}/fgs.sock`, args };
-    const agent = await Agent.start(options, (log) => this.addLog("log of the agent that failed to start", log));
-    this.agents.push(agent);
+    const { agent, fresh } = await this.pool.acquire(args, (log) => this.addLog("log of the agent that failed to start", log));
+    if (this.agent?.agent !== agent) this.agent = { agent, mark: fresh ? 0 : agent.logMark() };
     return agent;
   }
 
@@ -55,22 +55,21 @@ class CaseRun implements VmContext {
     this.diagnostics.push(`--- ${title} (${lines.length} lines) ---`, ...lines.flatMap(expandLogLine));
   }
 
-  /** Stops every agent; the first unclean stop is returned as an error. */
-  async stopAgents(failed: boolean): Promise<Error | undefined> {
-    let firstError: Error | undefined;
-    for (const [i, agent] of this.agents.entries()) {
-      const error = await agent.stop().then(() => undefined, (e: Error) => e);
-      firstError ??= error;
-      if (failed || error) this.addAgentLog(agent, i);
+  /** After a pass: drop the case's sensors. After a failure: keep the log, retire the agent. */
+  async finish(failure: Error | undefined): Promise<Error | undefined> {
+    if (!failure) {
+      return this.pool.removeAddedSensors().then(() => undefined, (e: Error) => new Error(`removing the case's sensors failed: ${e.message}`));
     }
-    return firstError;
+    if (this.agent) this.addAgentLog(this.agent.agent.logSince(this.agent.mark));
+    await this.pool.retire();
+    return failure;
   }
 
-  private addAgentLog(agent: Agent, index: number): void {
-    const tail = agent.logTail(AGENT_LOG_TAIL);
-    const verifier = agent.logLines(/verifier|libbpf|BPF program load/i).filter((l) => !tail.includes(l));
-    if (verifier.length > 0) this.addLog(`agent ${index} verifier/libbpf lines before the tail`, verifier);
-    this.addLog(`agent ${index} log tail`, tail);
+  private addAgentLog(lines: readonly string[]): void {
+    const tail = lines.slice(-AGENT_LOG_LINES);
+    const earlier = lines.slice(0, -AGENT_LOG_LINES).filter((l) => /verifier|libbpf|BPF program load/i.test(l));
+    if (earlier.length > 0) this.addLog("agent verifier/libbpf lines before the tail", earlier);
+    this.addLog("agent log during this case", tail);
   }
 }
 
@@ -79,8 +78,9 @@ function expandLogLine(line: string): string[] {
   if (!line.startsWith("{") || !line.includes("\\n")) return [line];
   try {
     const record = JSON.parse(line) as Record<string, unknown>;
-    const multi = Object.entries(record).filter(([, v]) => typeof v === "string" && v.includes("\n"));
-    const rest = Object.fromEntries(Object.entries(record).filter(([, v]) => !(typeof v === "string" && v.includes("\n"))));
+    const isMulti = (v: unknown) => typeof v === "string" && v.includes("\n");
+    const multi = Object.entries(record).filter(([, v]) => isMulti(v));
+    const rest = Object.fromEntries(Object.entries(record).filter(([, v]) => !isMulti(v)));
     return [JSON.stringify(rest), ...multi.flatMap(([k, v]) => [`  ${k}:`, ...String(v).split("\n").map((l) => `    ${l}`)])];
   } catch {
     return [line];
@@ -103,37 +103,43 @@ function print(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-async function runCase(testCase: VmCase): Promise<boolean> {
-  const started = Date.now();
-  const run = new CaseRun(testCase.name);
+function report(name: string, since: number, failure: Error | undefined, diagnostics: readonly string[]): boolean {
+  const ms = Math.round((uptimeSeconds() - since) * 1000);
+  if (!failure) {
+    print(`VMTEST ${name} PASS ${ms}`);
+    return true;
+  }
+  print(`VMTEST ${name} FAIL ${ms} ${oneLine(failure.message)}`);
+  const kernelLog = kernelLogSince(since);
+  const lines = ["--- error ---", ...failure.message.split("\n"), ...diagnostics, `--- kernel log during the case (${kernelLog.length} lines) ---`, ...kernelLog.slice(-40)];
+  const shown = lines.length > MAX_DIAGNOSTIC_LINES
+    ? [...lines.slice(0, MAX_DIAGNOSTIC_LINES), `... ${lines.length - MAX_DIAGNOSTIC_LINES} more lines`]
+    : lines;
+  for (const line of shown) print(`VMTEST-LOG ${line}`);
+  return false;
+}
+
+async function runCase(testCase: VmCase, pool: AgentPool): Promise<boolean> {
+  const started = uptimeSeconds();
+  const run = new CaseRun(testCase.name, pool);
   let failure: Error | undefined;
   try {
     await withTimeout(testCase.run(run), testCase.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   } catch (e) {
     failure = e instanceof Error ? e : new Error(String(e));
   }
-  const stopError = await run.stopAgents(failure !== undefined);
-  failure ??= stopError;
-  const ms = Date.now() - started;
-  if (!failure) {
-    print(`VMTEST ${testCase.name} PASS ${ms}`);
-    return true;
-  }
-  print(`VMTEST ${testCase.name} FAIL ${ms} ${oneLine(failure.message)}`);
-  printDiagnostics(failure, run);
-  return false;
+  failure = await run.finish(failure);
+  return report(testCase.name, started, failure, run.diagnostics);
 }
 
-function printDiagnostics(failure: Error, run: CaseRun): void {
-  const lines = [
-    "--- error ---",
-    ...failure.message.split("\n"),
-    ...run.diagnostics,
-    "--- kernel log tail ---",
-    ...kernelLogTail(20),
-  ];
-  const shown = lines.length > MAX_DIAGNOSTIC_LINES ? [...lines.slice(0, MAX_DIAGNOSTIC_LINES), `... ${lines.length - MAX_DIAGNOSTIC_LINES} more lines`] : lines;
-  for (const line of shown) print(`VMTEST-LOG ${line}`);
+/** Every agent must have stopped cleanly on SIGTERM (and none may have crashed). */
+async function reportCleanStops(pool: AgentPool): Promise<boolean> {
+  const started = uptimeSeconds();
+  await pool.retire();
+  const unclean = pool.uncleanStops;
+  const failure = unclean.length > 0 ? new Error(`${unclean.length} of ${pool.started} agents did not stop cleanly: ${unclean.map((u) => u[0]).join("; ")}`) : undefined;
+  const logs = unclean.flatMap(([reason, ...log]) => [`--- agent that stopped with: ${reason} ---`, ...log.flatMap(expandLogLine)]);
+  return report(CLEAN_STOP_CASE, started, failure, logs);
 }
 
 function selectCases(filter: string | undefined): readonly VmCase[] {
@@ -143,18 +149,19 @@ function selectCases(filter: string | undefined): readonly VmCase[] {
 }
 
 async function main(): Promise<number> {
-  const filter = process.argv[2];
+  const filter = process.argv[2] || undefined;
   const cases = selectCases(filter);
   if (cases.length === 0) print(`VMTEST-LOG no case matches ${JSON.stringify(filter)}`);
   process.on("unhandledRejection", (reason) => print(`VMTEST-LOG unhandled rejection: ${oneLine(String(reason))}`));
-  let passed = 0;
-  for (const testCase of cases) {
-    if (await runCase(testCase)) passed++;
-    await sleep(0);
-  }
-  const failed = cases.length - passed;
+  mkdirSync(config.tmp, { recursive: true });
+  const pool = new AgentPool(config.fgs, `${config.tmp}/fgs.sock`);
+  const results: boolean[] = [];
+  for (const testCase of cases) results.push(await runCase(testCase, pool));
+  if (pool.started > 0) results.push(await reportCleanStops(pool));
+  const passed = results.filter(Boolean).length;
+  const failed = results.length - passed;
   print(`VMTEST-END ${passed} passed, ${failed} failed`);
-  return failed === 0 && cases.length > 0 ? 0 : 1;
+  return failed === 0 && passed > 0 ? 0 : 1;
 }
 
 process.exit(await main());

@@ -164,6 +164,10 @@ export const hookCases: readonly VmCase[] = [
   hookCase(filePermission("kretprobe-security-file-permission", true)),
   hookCase(tcpConnect("kprobe-tcp-connect", false)),
   hookCase(tcpConnect("kretprobe-tcp-connect", true)),
+];
+
+/** Run after the others: they need an agent started with FENTRY_ONLY_ARGS. */
+export const fentryCases: readonly VmCase[] = [
   hookCase({ ...fdInstall("fentry-fd-install", FENTRY_ONLY_ARGS), checkKernel: expectTrampoline }),
   hookCase({
     ...filePermission("fexit-security-file-permission", true, FENTRY_ONLY_ARGS),

@@ -1,7 +1,10 @@
 import type { VmCase } from "../case";
 import { enforceCases } from "./enforce";
-import { hookCases } from "./hooks";
+import { fentryCases, hookCases } from "./hooks";
 import { processCases } from "./process";
 
-/** Every kernel-dependent case, in the order they run. */
-export const ALL_CASES: readonly VmCase[] = [...processCases, ...hookCases, ...enforceCases];
+/**
+ * Every kernel-dependent case, in the order they run. Consecutive cases that
+ * start the agent with the same flags share it, so keep such cases together.
+ */
+export const ALL_CASES: readonly VmCase[] = [...processCases, ...hookCases, ...enforceCases, ...fentryCases];

@@ -20,6 +20,8 @@ export interface AgentOptions {
 /** The last lines a child process wrote, stdout and stderr interleaved. */
 class LogRing {
   readonly lines: string[] = [];
+  /** Lines written so far, including those no longer kept. */
+  written = 0;
 
   constructor(child: ChildProcess) {
     for (const stream of [child.stdout, child.stderr]) {
@@ -28,7 +30,14 @@ class LogRing {
     }
   }
 
+  /** The kept lines written after `mark` (a value of `written`). */
+  since(mark: number): string[] {
+    const count = Math.min(this.written - mark, this.lines.length);
+    return count > 0 ? this.lines.slice(-count) : [];
+  }
+
   private push(line: string): void {
+    this.written++;
     this.lines.push(line);
     if (this.lines.length > LOG_LINES_KEPT) this.lines.splice(0, this.lines.length - LOG_LINES_KEPT);
   }
@@ -95,20 +104,25 @@ export class Agent {
     return new Agent(child, connection, log, exit);
   }
 
-  /** The last `count` lines the agent wrote. */
-  logTail(count: number): string[] {
-    return this.log.lines.slice(-count);
+  /** A position in the log, for `logSince`. */
+  logMark(): number {
+    return this.log.written;
   }
 
-  logLines(pattern: RegExp): string[] {
-    return this.log.lines.filter((line) => pattern.test(line));
+  /** The kept lines the agent wrote after `mark`. */
+  logSince(mark: number): string[] {
+    return this.log.since(mark);
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** SIGTERM, then the exit status; throws if the agent does not stop cleanly. */
   async stop(): Promise<void> {
     this.events.close();
     this.connection.close();
-    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+    if (!this.running) {
       throw new Error(`the agent had stopped by itself (${await this.exit})`);
     }
     this.child.kill("SIGTERM");

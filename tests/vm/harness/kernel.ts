@@ -28,8 +28,17 @@ export function errorInjectableFunctions(): Set<string> | null {
   return new Set(readLines(path).map((l) => l.split(/\s+/)[0] ?? ""));
 }
 
-/** The kernel log's last lines, for failure reports. */
-export function kernelLogTail(count: number): string[] {
+/** Seconds since boot (the kernel log's clock). */
+export function uptimeSeconds(): number {
+  return Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+}
+
+/** Kernel log lines stamped at or after `uptime` seconds, for failure reports. */
+export function kernelLogSince(uptime: number): string[] {
   const result = spawnSync("dmesg", [], { encoding: "utf8", timeout: 5000 });
-  return result.status === 0 ? result.stdout.split("\n").filter(Boolean).slice(-count) : [];
+  if (result.status !== 0) return [];
+  return result.stdout.split("\n").filter((line) => {
+    const stamp = /^\[\s*(\d+\.\d+)\]/.exec(line);
+    return stamp !== null && Number(stamp[1]) >= uptime;
+  });
 }
