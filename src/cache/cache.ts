@@ -246,8 +246,6 @@ export class ProcessCache {
     return create(GetEventsResponseSchema, { event, nodeName: this.options.nodeName, time: this.timestamp(ktime) });
   }
 
-  /** By exec id; when the kernel had no ktime for the parent (or /proc's
-   * coarser clock made it differ), the parent's live execution. */
   /** The parent this thread group had when it was forked. After its parent
    * exits, the kernel re-parents it to a reaper; lineage (and pid_set) follows
    * the fork instead, as long as the cache still holds the same process. */
@@ -257,6 +255,8 @@ export class ProcessCache {
     return previous.parent;
   }
 
+  /** By exec id; when the kernel had no ktime for the parent (or /proc's
+   * coarser clock made it differ), the parent's live execution. */
   private findParent(tgid: number, ktime: bigint): CachedProcess | undefined {
     const p = (ktime !== 0n ? this.byExecId.get(this.id(ktime, tgid)) : undefined) ?? this.byTgid.get(tgid);
     if (!p) this.counters.parentMisses++;
