@@ -15,7 +15,10 @@ import { AgentPool } from "./harness/pool";
 
 const DEFAULT_TIMEOUT_MS = 120_000;
 const AGENT_LOG_LINES = 80;
-const MAX_DIAGNOSTIC_LINES = 400;
+const MAX_DIAGNOSTIC_LINES = 600;
+/** A verifier log's reason is at its end: keep its head and a longer tail. */
+const LONG_FIELD_HEAD = 15;
+const LONG_FIELD_TAIL = 200;
 const CLEAN_STOP_CASE = "agent-clean-stop";
 
 const config = {
@@ -81,10 +84,16 @@ function expandLogLine(line: string): string[] {
     const isMulti = (v: unknown) => typeof v === "string" && v.includes("\n");
     const multi = Object.entries(record).filter(([, v]) => isMulti(v));
     const rest = Object.fromEntries(Object.entries(record).filter(([, v]) => !isMulti(v)));
-    return [JSON.stringify(rest), ...multi.flatMap(([k, v]) => [`  ${k}:`, ...String(v).split("\n").map((l) => `    ${l}`)])];
+    return [JSON.stringify(rest), ...multi.flatMap(([k, v]) => [`  ${k}:`, ...headAndTail(String(v).split("\n")).map((l) => `    ${l}`)])];
   } catch {
     return [line];
   }
+}
+
+function headAndTail(lines: readonly string[]): string[] {
+  if (lines.length <= LONG_FIELD_HEAD + LONG_FIELD_TAIL) return [...lines];
+  const skipped = lines.length - LONG_FIELD_HEAD - LONG_FIELD_TAIL;
+  return [...lines.slice(0, LONG_FIELD_HEAD), `... (${skipped} lines skipped) ...`, ...lines.slice(-LONG_FIELD_TAIL)];
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -113,7 +122,7 @@ function report(name: string, since: number, failure: Error | undefined, diagnos
   const kernelLog = kernelLogSince(since);
   const lines = ["--- error ---", ...failure.message.split("\n"), ...diagnostics, `--- kernel log during the case (${kernelLog.length} lines) ---`, ...kernelLog.slice(-40)];
   const shown = lines.length > MAX_DIAGNOSTIC_LINES
-    ? [...lines.slice(0, MAX_DIAGNOSTIC_LINES), `... ${lines.length - MAX_DIAGNOSTIC_LINES} more lines`]
+    ? [...lines.slice(0, 100), `... (${lines.length - MAX_DIAGNOSTIC_LINES} lines skipped) ...`, ...lines.slice(100 - MAX_DIAGNOSTIC_LINES)]
     : lines;
   for (const line of shown) print(`VMTEST-LOG ${line}`);
   return false;
