@@ -43,19 +43,42 @@ function cacheAncestry(cache: ProcessCache): AncestryLookup {
   };
 }
 
+const RECONCILE_INTERVAL_MS = 30_000;
+
+/** Health line for the kernel side, and cache repair when records were lost:
+ * a lost exit record would otherwise keep its process in the cache forever. */
 class KernelHealth implements Component {
   readonly name = "kernel";
+  private lostSeen = 0n;
+  private readonly timer: ReturnType<typeof setInterval>;
+
   constructor(
     private readonly env: KernelEnvironment,
     private readonly base: ProcessSensor,
     private readonly cache: ProcessCache,
-  ) {}
+    private readonly log: Logger,
+  ) {
+    this.timer = setInterval(() => this.reconcileAfterLoss(), RECONCILE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  private reconcileAfterLoss(): void {
+    let lost = 0n;
+    for (const n of this.base.lostByOp().values()) lost += n;
+    if (lost === this.lostSeen) return;
+    this.lostSeen = lost;
+    const retired = this.cache.reconcile();
+    this.log.warn("kernel dropped records; cache reconciled with /proc", { lost: lost.toString(), retired });
+  }
+
   describe(): string {
     const lost = [...this.base.lostByOp()].map(([op, n]) => `op${op}=${n}`);
     const c = this.cache.stats();
     return `kernel ${this.env.release}: lost_events=${lost.length ? lost.join(",") : "0"}; cache: entries=${c.entries} live=${c.live} misses=${c.misses}`;
   }
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+  }
 }
 
 function buildProcessPipeline(images: ObjectImages, options: AgentOptions, log: Logger, clock: Clock, a: Assembly) {
@@ -99,7 +122,7 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
     pipeline.start();
     const walk = cache.walkProcFs(base.map("execve_map"));
     log.info("learned running processes from /proc", { ...walk });
-    a.components.push(new KernelHealth(env, base, cache));
+    a.components.push(new KernelHealth(env, base, cache, log));
     if (options.exportFile) a.components.push(new FileExporter(options.exportFile, bus, log));
     return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, components: a.components });
   } catch (e) {
