@@ -12,9 +12,11 @@ OUT="$BENCH/build"
 CC="${CC:-gcc}"
 CLANG="${CLANG:-clang}"
 BPFTOOL="${BPFTOOL:-bpftool}"
-# Bytes of one write record in the C consumer baseline; keep it equal to the
-# agent's record for the write policy (bench/run.ts prints both).
-FLOOR_WRITE_REC_SIZE="${FLOOR_WRITE_REC_SIZE:-64}"
+# Bytes of one write record in the C consumer baseline, equal to the agent's
+# record for the bench write policy (args: int fd, size_t count):
+# sizeof(struct gen_record) 64 + 2 x sizeof(struct gen_arg_hdr) 16, see
+# bpf/generic/records.h.
+FLOOR_WRITE_REC_SIZE="${FLOOR_WRITE_REC_SIZE:-96}"
 CFLAGS=(-O2 -Wall -Wextra)
 
 build_c() {
@@ -24,15 +26,18 @@ build_c() {
 	done
 }
 
+# build_floor_obj NAME VARIANT: VARIANT "" (wake-up per record) or
+# "_batched" (FLOOR_BATCHED); makes $OUT/NAME$VARIANT.
 build_floor_obj() {
-	local name="$1"
-	"$CLANG" -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall \
-		-DFLOOR_WRITE_REC_SIZE="$FLOOR_WRITE_REC_SIZE" \
+	local name="$1" variant="$2" dir="$OUT/obj$2"
+	local defs=(-DFLOOR_WRITE_REC_SIZE="$FLOOR_WRITE_REC_SIZE")
+	[[ -n "$variant" ]] && defs+=(-DFLOOR_BATCHED)
+	mkdir -p "$dir"
+	"$CLANG" -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall "${defs[@]}" \
 		-I "$OUT" -I "$BENCH/floor" \
-		-c "$BENCH/floor/$name.bpf.c" -o "$OUT/$name.bpf.o"
-	"$BPFTOOL" gen skeleton "$OUT/$name.bpf.o" name "${name}_bpf" > "$OUT/$name.skel.h"
-	"$CC" "${CFLAGS[@]}" -DFLOOR_WRITE_REC_SIZE="$FLOOR_WRITE_REC_SIZE" \
-		-I "$OUT" -I "$BENCH/floor" -o "$OUT/$name" \
+		-c "$BENCH/floor/$name.bpf.c" -o "$dir/$name.bpf.o"
+	"$BPFTOOL" gen skeleton "$dir/$name.bpf.o" name "${name}_bpf" > "$dir/$name.skel.h"
+	"$CC" "${CFLAGS[@]}" "${defs[@]}" -I "$dir" -I "$BENCH/floor" -o "$OUT/$name$variant" \
 		"$BENCH/floor/$name.c" "$BENCH/floor/floor_common.c" -lbpf -lelf -lz
 }
 
@@ -41,8 +46,12 @@ build_floor() {
 		"$BPFTOOL" btf dump file /sys/kernel/btf/vmlinux format c > "$OUT/vmlinux.h.tmp"
 		mv "$OUT/vmlinux.h.tmp" "$OUT/vmlinux.h"
 	fi
-	build_floor_obj floor_proc
-	build_floor_obj floor_write
+	local v
+	for v in "" _batched; do
+		build_floor_obj floor_proc "$v"
+		build_floor_obj floor_write "$v"
+	done
+	"$CC" "${CFLAGS[@]}" -o "$OUT/bpf_stats" "$BENCH/c/bpf_stats.c" -lbpf
 }
 
 mount_fs() {

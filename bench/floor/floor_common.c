@@ -39,10 +39,10 @@ long long floor_mono_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-int floor_run(struct ring_buffer *rb)
+int floor_run(struct ring_buffer *rb, int poll_ms)
 {
 	while (!floor_stop) {
-		int err = ring_buffer__poll(rb, 100);
+		int err = ring_buffer__poll(rb, poll_ms);
 
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "floor: ring_buffer__poll: %d\n", err);

@@ -27,7 +27,7 @@ static __always_inline void emit(__u32 op, struct task_struct *task)
 	r->hdr.ktime = bpf_ktime_get_boot_ns();
 	r->pid = task->tgid;
 	r->tid = task->pid;
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, FLOOR_SUBMIT_FLAGS);
 }
 
 SEC("tp_btf/sched_process_exec")

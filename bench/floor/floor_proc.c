@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 	if (!rb)
 		goto out;
 	floor_ready();
-	err = floor_run(rb);
+	err = floor_run(rb, FLOOR_POLL_MS);
 	report(&t, skel->bss->lost);
 out:
 	ring_buffer__free(rb);

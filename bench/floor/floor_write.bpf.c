@@ -52,6 +52,6 @@ int floor_write(struct trace_event_raw_sys_enter *ctx)
 	r->body.tid = (__u32)id;
 	r->body.fd = ctx->args[0];
 	r->body.count = ctx->args[2];
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, FLOOR_SUBMIT_FLAGS);
 	return 0;
 }

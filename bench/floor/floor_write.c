@@ -3,7 +3,8 @@
  * Usage: floor_write <path of the executable> [fd]
  *   fd  only calls on this fd make a record (in-kernel filtering benchmark)
  * Prints "ready" once attached; at SIGINT/SIGTERM prints
- * "records=N lost=N record_size=N". */
+ * "records=N lost=N record_size=N first_ns=T last_ns=T" (CLOCK_MONOTONIC
+ * receipt times of the first and last record). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,13 +14,20 @@
 #include "floor_common.h"
 #include "floor_write.skel.h"
 
+struct tally {
+	long long records, first_ns, last_ns;
+};
+
 static int on_record(void *ctx, void *data, size_t size)
 {
-	long long *n = ctx;
+	struct tally *t = ctx;
 
 	(void)data;
-	if (size >= sizeof(struct floor_write_rec))
-		(*n)++;
+	if (size < sizeof(struct floor_write_rec))
+		return 0;
+	t->last_ns = floor_mono_ns();
+	if (t->records++ == 0)
+		t->first_ns = t->last_ns;
 	return 0;
 }
 
@@ -51,7 +59,7 @@ static struct floor_write_bpf *load(const char *path, long fd)
 
 int main(int argc, char **argv)
 {
-	static long long records;
+	static struct tally t;
 	struct floor_write_bpf *skel;
 	struct ring_buffer *rb;
 	int err;
@@ -64,15 +72,16 @@ int main(int argc, char **argv)
 	skel = load(argv[1], argc > 2 ? atol(argv[2]) : -1);
 	if (!skel)
 		return 1;
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, &records, NULL);
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, &t, NULL);
 	if (!rb) {
 		floor_write_bpf__destroy(skel);
 		return 1;
 	}
 	floor_ready();
-	err = floor_run(rb);
-	printf("records=%lld lost=%llu record_size=%zu\n", records,
-	       (unsigned long long)skel->bss->lost, sizeof(struct floor_write_rec));
+	err = floor_run(rb, FLOOR_POLL_MS);
+	printf("records=%lld lost=%llu record_size=%zu first_ns=%lld last_ns=%lld\n", t.records,
+	       (unsigned long long)skel->bss->lost, sizeof(struct floor_write_rec), t.first_ns,
+	       t.last_ns);
 	ring_buffer__free(rb);
 	floor_write_bpf__destroy(skel);
 	return err ? 1 : 0;
