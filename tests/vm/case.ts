@@ -1,5 +1,5 @@
 import type { Agent } from "./harness/agent";
-import type { HelperRun } from "./harness/helper";
+import type { HelperRun, RunningProgram } from "./harness/helper";
 
 /** What a case gets to work with; the runner cleans up after it. */
 export interface VmContext {
@@ -11,6 +11,8 @@ export interface VmContext {
   startAgent(args?: readonly string[]): Promise<Agent>;
   /** Runs the helper with arguments, in `tmp`, and waits for it to exit. */
   runHelper(args: readonly string[]): Promise<HelperRun>;
+  /** Starts the helper in `tmp` without waiting for it. */
+  startHelper(args: readonly string[]): RunningProgram;
   /** A diagnostic line printed only if the case fails. */
   note(line: string): void;
 }

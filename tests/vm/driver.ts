@@ -9,7 +9,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import type { VmCase, VmContext } from "./case";
 import { ALL_CASES } from "./cases";
 import type { Agent } from "./harness/agent";
-import { runProgram } from "./harness/helper";
+import { runProgram, startProgram } from "./harness/helper";
 import { kernelLogSince, uptimeSeconds } from "./harness/kernel";
 import { AgentPool } from "./harness/pool";
 
@@ -48,6 +48,10 @@ class CaseRun implements VmContext {
 
   runHelper(args: readonly string[]) {
     return runProgram(this.helper, args, this.tmp);
+  }
+
+  startHelper(args: readonly string[]) {
+    return startProgram(this.helper, args, this.tmp);
   }
 
   note(line: string): void {

@@ -9,18 +9,31 @@ export interface HelperRun {
   readonly output: string;
 }
 
-/** Runs a program to completion, keeping its pid and combined output. */
-export function runProgram(path: string, args: readonly string[], cwd: string): Promise<HelperRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    const chunks: Buffer[] = [];
-    child.stdout.on("data", (c: Buffer) => chunks.push(c));
-    child.stderr.on("data", (c: Buffer) => chunks.push(c));
+export interface RunningProgram {
+  readonly pid: number;
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when it has exited. */
+  readonly done: Promise<HelperRun>;
+}
+
+/** Starts a program, keeping its pid and combined output. */
+export function startProgram(path: string, args: readonly string[], cwd: string): RunningProgram {
+  const child = spawn(path, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${path} did not start`);
+  const chunks: Buffer[] = [];
+  child.stdout.on("data", (c: Buffer) => chunks.push(c));
+  child.stderr.on("data", (c: Buffer) => chunks.push(c));
+  const done = new Promise<HelperRun>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code, signal) => {
-      const pid = child.pid;
-      if (pid === undefined) return reject(new Error(`${path} did not start`));
       resolve({ pid, code, signal, output: Buffer.concat(chunks).toString("utf8").trim() });
     });
   });
+  return { pid, kill: (signal) => child.kill(signal), done };
+}
+
+/** Runs a program to completion. */
+export function runProgram(path: string, args: readonly string[], cwd: string): Promise<HelperRun> {
+  return startProgram(path, args, cwd).done;
 }
