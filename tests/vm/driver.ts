@@ -5,6 +5,7 @@
 //   VMTEST-LOG <diagnostic line>          (after a FAIL)
 //   VMTEST-END <n> passed, <n> failed
 // Usage: fgs-vmtest [NAME-REGEX]   (env: FGS_BIN, VMTEST_HELPER, VMTEST_TMP)
+//        fgs-vmtest --list          (prints the case names)
 import { mkdirSync, rmSync } from "node:fs";
 import type { VmCase, VmContext } from "./case";
 import { ALL_CASES } from "./cases";
@@ -162,6 +163,10 @@ function selectCases(filter: string | undefined): readonly VmCase[] {
 }
 
 async function main(): Promise<number> {
+  if (process.argv[2] === "--list") {
+    for (const c of ALL_CASES) print(c.name);
+    return 0;
+  }
   const filter = process.argv[2] || undefined;
   const cases = selectCases(filter);
   if (cases.length === 0) print(`VMTEST-LOG no case matches ${JSON.stringify(filter)}`);
