@@ -90,7 +90,8 @@ describe("enable, disable, remove", () => {
     expect(h.sensors.getConfig("visible", "mechanism")).toBe(
       "sys_newuname=tracepoint syscalls/sys_enter_newuname+sys_exit_newuname, syscalls/sys_enter_getpgid=tracepoint syscalls/sys_enter_getpgid",
     );
-    const line = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "policy hook attached" && l.hook === "spec.kprobes[0]" && l.mechanism === "tracepoint");
+    const line = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "policy hook attached" && l.policy === "visible" && l.hook === "spec.kprobes[0]");
+    expect(line?.mechanism).toBe("tracepoint");
     expect(line?.target).toBe("syscalls/sys_enter_newuname+sys_exit_newuname");
     await expect(h.sensors.setConfig("visible", "mechanism", "kprobe")).rejects.toThrow("read-only");
     await h.manager.delete(unamePolicy("visible"));

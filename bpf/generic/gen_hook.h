@@ -28,6 +28,17 @@
 
 #define GEN_SEL_MASK 7 /* indexes below 8 for the verifier; GEN_MAX_SELECTORS checked too */
 
+/* &cfg->sel[si] with si bounded on the very register used for the address */
+static __always_inline struct gen_selector *gen_sel(struct gen_hook_cfg *cfg, __u32 si)
+{
+	__u64 i = si;
+
+	gen_barrier_var(i);
+	if (i >= GEN_MAX_SELECTORS)
+		return NULL;
+	return &cfg->sel[i];
+}
+
 static __always_inline __u32 gen_pad8(__u32 n)
 {
 	return (n + 7) & ~7U;
@@ -188,8 +199,11 @@ static __always_inline int gen_text_postfix(struct gen_arg_m *m, struct gen_scra
 	return bpf_map_lookup_elem(&gen_str_postfix, &s->lpm) != NULL;
 }
 
-__noinline int gen_match_text(struct gen_arg_m *m, struct gen_event_buf *ev, struct gen_scratch *s)
+/* Global functions look the scratch up themselves: older verifiers (6.1)
+ * refuse map keys and values that point into a global function's arguments. */
+__noinline int gen_match_text(struct gen_arg_m *m, struct gen_event_buf *ev)
 {
+	struct gen_scratch *s = gen_scratch();
 	struct gen_arg_hdr *h;
 	__u8 *payload;
 	__u32 len, whole;
@@ -256,9 +270,9 @@ __noinline int gen_match_pid(struct gen_pid_m *m, struct gen_task *t)
 	return m->op == GEN_SET_IN ? found : !found;
 }
 
-static __always_inline int gen_match_binary(__u8 op, __u32 si, struct gen_task *t, struct gen_scratch *s)
+static __always_inline int gen_match_binary(__u8 op, __u32 si, __u32 tgid, struct gen_scratch *s)
 {
-	struct fgs_process_state *st = bpf_map_lookup_elem(&execve_map, &t->tgid);
+	struct fgs_process_state *st = bpf_map_lookup_elem(&execve_map, &tgid);
 	int found;
 
 	__builtin_memset(s->bin.path, 0, sizeof(s->bin.path));
@@ -316,26 +330,29 @@ __noinline int gen_match_caps(struct gen_cap_m *m, struct gen_task *t, __u32 hos
 	return m->op == GEN_SET_IN ? bits != 0 : bits == 0;
 }
 
-static __always_inline int gen_match_arg(struct gen_arg_m *m, struct gen_event_buf *ev, struct gen_scratch *s)
+static __always_inline int gen_match_arg(struct gen_arg_m *m, struct gen_event_buf *ev)
 {
-	return m->kind == GEN_KIND_TEXT ? gen_match_text(m, ev, s) : gen_match_int(m, ev);
+	return m->kind == GEN_KIND_TEXT ? gen_match_text(m, ev) : gen_match_int(m, ev);
 }
 
 /* Every field of selector si except matchReturnArgs. */
-__noinline int gen_match_selector(struct gen_hook_cfg *cfg, struct gen_event_buf *ev, struct gen_scratch *s, __u32 si)
+__noinline int gen_match_selector(struct gen_hook_cfg *cfg, struct gen_event_buf *ev, __u32 si)
 {
+	struct gen_scratch *s = gen_scratch();
 	struct gen_selector *sel;
 	struct gen_task *t;
 	__u32 j;
 
-	if (!cfg || !ev || !s || si >= GEN_MAX_SELECTORS)
+	if (!cfg || !ev || !s)
 		return 0;
-	sel = &cfg->sel[si];
+	sel = gen_sel(cfg, si);
+	if (!sel)
+		return 0;
 	t = &s->task;
 	for (j = 0; j < GEN_MAX_PID_M; j++)
 		if (j < sel->npid && !gen_match_pid(&sel->pid[j], t))
 			return 0;
-	if (sel->bin_op && !gen_match_binary(sel->bin_op, si, t, s))
+	if (sel->bin_op && !gen_match_binary(sel->bin_op, si, t->tgid, s))
 		return 0;
 	for (j = 0; j < GEN_MAX_NS_M; j++)
 		if (j < sel->nns && !gen_match_ns(&sel->ns[j], t))
@@ -349,21 +366,23 @@ __noinline int gen_match_selector(struct gen_hook_cfg *cfg, struct gen_event_buf
 			return 0;
 	}
 	for (j = 0; j < GEN_MAX_ARG_M; j++)
-		if (j < sel->narg && !gen_match_arg(&sel->arg[j], ev, s))
+		if (j < sel->narg && !gen_match_arg(&sel->arg[j], ev))
 			return 0;
 	return 1;
 }
 
-__noinline int gen_match_return(struct gen_hook_cfg *cfg, struct gen_event_buf *ev, struct gen_scratch *s, __u32 si)
+__noinline int gen_match_return(struct gen_hook_cfg *cfg, struct gen_event_buf *ev, __u32 si)
 {
 	struct gen_selector *sel;
 	__u32 j;
 
-	if (!cfg || !ev || !s || si >= GEN_MAX_SELECTORS)
+	if (!cfg || !ev)
 		return 0;
-	sel = &cfg->sel[si];
+	sel = gen_sel(cfg, si);
+	if (!sel)
+		return 0;
 	for (j = 0; j < GEN_MAX_RET_M; j++)
-		if (j < sel->nret && !gen_match_arg(&sel->ret[j], ev, s))
+		if (j < sel->nret && !gen_match_arg(&sel->ret[j], ev))
 			return 0;
 	return 1;
 }
@@ -459,20 +478,20 @@ static __always_inline long gen_act(struct gen_action_cfg *act, struct gen_event
 	return 0;
 }
 
-__noinline long gen_do_actions(struct gen_hook_cfg *cfg, struct gen_event_buf *ev, struct gen_raw *raw,
-			       struct gen_scratch *s, __u32 si_phase)
+__noinline long gen_do_actions(struct gen_hook_cfg *cfg, struct gen_event_buf *ev, struct gen_raw *raw, __u32 si_phase)
 {
 	__u32 si = si_phase & 0xff, phase = si_phase >> 8, j;
+	struct gen_scratch *s = gen_scratch();
 	struct gen_selector *sel;
 	long err = 0, e;
 
 	if (!cfg || !ev || !raw || !s)
 		return 0;
-	if (si == GEN_NO_SELECTOR || si >= GEN_MAX_SELECTORS) {
+	sel = si == GEN_NO_SELECTOR ? NULL : gen_sel(cfg, si);
+	if (!sel) {
 		gen_note_action(ev, GEN_ACT_POST);
 		return 0;
 	}
-	sel = &cfg->sel[si];
 	for (j = 0; j < GEN_MAX_ACTIONS; j++) {
 		if (j >= sel->nact)
 			break;
@@ -548,7 +567,7 @@ static __always_inline void gen_select_entry(struct gen_hook_cfg *cfg, struct ge
 	for (si = 0; si < GEN_MAX_SELECTORS; si++) {
 		if (si >= cfg->nsel)
 			break;
-		if (!gen_match_selector(cfg, &p->ev, s, si))
+		if (!gen_match_selector(cfg, &p->ev, si))
 			continue;
 		if (cfg->sel[si].nret == 0) {
 			p->decided = si;
@@ -573,7 +592,7 @@ static __always_inline long gen_entry(struct gen_hook_cfg *cfg, struct gen_scrat
 		return 0;
 	if (p->decided >= 0) {
 		p->ev.rec.selector = p->decided == GEN_NO_SELECTOR ? 0 : p->decided + 1;
-		err = gen_do_actions(cfg, &p->ev, &p->raw, s, (GEN_PHASE_ENTRY << 8) | p->decided);
+		err = gen_do_actions(cfg, &p->ev, &p->raw, (GEN_PHASE_ENTRY << 8) | p->decided);
 	}
 	if (err) { /* overridden: the call does not run, its return value is err */
 		p->ev.rec.ret = err;
@@ -607,14 +626,14 @@ static __always_inline void gen_return_copies(struct gen_hook_cfg *cfg, struct g
 	}
 }
 
-static __always_inline int gen_select_exit(struct gen_hook_cfg *cfg, struct gen_pending *p, struct gen_scratch *s)
+static __always_inline int gen_select_exit(struct gen_hook_cfg *cfg, struct gen_pending *p)
 {
 	__u32 si;
 
 	for (si = 0; si < GEN_MAX_SELECTORS; si++) {
 		if (!(p->mask & (1U << si)))
 			continue;
-		if (gen_match_return(cfg, &p->ev, s, si))
+		if (gen_match_return(cfg, &p->ev, si))
 			return si;
 	}
 	return -1;
@@ -625,11 +644,10 @@ static __always_inline void gen_exit(struct gen_hook_cfg *cfg, __s64 ret)
 {
 	__u64 key = bpf_get_current_pid_tgid();
 	struct gen_pending *p = bpf_map_lookup_elem(&gen_pending_map, &key);
-	struct gen_scratch *s = gen_scratch();
 	__u32 phase = GEN_PHASE_EXIT_RET;
 	int si;
 
-	if (!p || !s)
+	if (!p)
 		return;
 	p->ev.rec.ret = ret;
 	if (cfg->flags & GEN_HF_HAS_RET) {
@@ -639,7 +657,7 @@ static __always_inline void gen_exit(struct gen_hook_cfg *cfg, __s64 ret)
 	gen_return_copies(cfg, p, ret);
 	si = p->decided;
 	if (si < 0) {
-		si = gen_select_exit(cfg, p, s);
+		si = gen_select_exit(cfg, p);
 		if (si < 0) {
 			bpf_map_delete_elem(&gen_pending_map, &key);
 			return;
@@ -647,7 +665,7 @@ static __always_inline void gen_exit(struct gen_hook_cfg *cfg, __s64 ret)
 		p->ev.rec.selector = si + 1;
 		phase = GEN_PHASE_EXIT;
 	}
-	gen_do_actions(cfg, &p->ev, &p->raw, s, (phase << 8) | (si & 0xff));
+	gen_do_actions(cfg, &p->ev, &p->raw, (phase << 8) | (si & 0xff));
 	gen_emit(&p->ev);
 	bpf_map_delete_elem(&gen_pending_map, &key);
 }

@@ -150,7 +150,9 @@ export function loadHook(hook: Hook, id: number, env: HookEnv): LoadedHook {
     } catch (e) {
       if (e instanceof PolicyError) throw e;
       failures.push(`${plan.mechanism} ${plan.target}: ${reason(e)}`);
-      env.log.debug("policy hook mechanism failed", { hook: hook.path, mechanism: plan.mechanism, error: reason(e) });
+      /* the whole error: a verifier log ends with the instruction it refused */
+      const full = e instanceof Error ? e.message : String(e);
+      env.log.debug("policy hook mechanism failed", { hook: hook.path, mechanism: plan.mechanism, error: full.slice(-4000) });
     }
   }
   throw new PolicyError("failed_precondition", [`${hook.path} (${hookName(hook)}): cannot attach: ${failures.join("; ")}`]);

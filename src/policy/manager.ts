@@ -131,7 +131,8 @@ export class PolicyManager {
 
   private load(policy: Policy): PolicySensor {
     const allowed = this.options.allowedMechanisms ? new Set(this.options.allowedMechanisms) : undefined;
-    const env = { images: this.options.images, sharedMaps: this.ensureShared(), log: this.options.log, allowed };
+    const log = this.options.log.child({ policy: policy.name });
+    const env = { images: this.options.images, sharedMaps: this.ensureShared(), log, allowed };
     const hooks: LoadedHook[] = [];
     try {
       for (const hook of policy.hooks) hooks.push(loadHook(hook, this.nextHookId++, env));
