@@ -2,7 +2,8 @@
  * sees it, mechanism visibility, refusals that leave nothing loaded. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readlinkSync } from "node:fs";
-import { PolicyError, PolicyManager } from "../src/policy";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { createPolicyEngine, PolicyError, PolicyManager } from "../src/policy";
 import { createLogger } from "../src/log/logger";
 import { SensorManager } from "../src/sensors/manager";
 import {
@@ -188,5 +189,25 @@ describe("mechanism restrictions and fmod_ret", () => {
     expect(s!.mechanisms()).toStartWith("sys_newuname=tracepoint ");
     await sensors.remove("tracepoint-only");
     await tracepointOnly.close();
+  });
+});
+
+describe("the agent-facing engine", () => {
+  test("the service answers with Connect codes and the handler decodes records", async () => {
+    const sensors = new SensorManager();
+    const engine = createPolicyEngine({
+      images: buildImages(), sharedMaps: h.manager.sharedMaps(), sensors, log: createLogger({ write() {} }),
+      nodeName: "n1", bootNsToTimestamp: () => ({ seconds: 1n, nanos: 0 }), describe: () => undefined,
+    });
+    const code = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as ConnectError | undefined)?.code;
+    expect(await code(engine.service.add("kind: nope"))).toBe(Code.InvalidArgument);
+    expect(await code(engine.service.delete("missing"))).toBe(Code.NotFound);
+    await engine.service.add(unamePolicy("engine"));
+    expect(await code(engine.service.add(unamePolicy("engine")))).toBe(Code.AlreadyExists);
+    expect(sensors.list().map((s) => s.name)).toEqual(["engine"]);
+    expect(engine.ops).toEqual([5, 6]);
+    await engine.service.delete(unamePolicy("engine"));
+    expect(sensors.list()).toEqual([]);
+    await engine.close();
   });
 });

@@ -5,3 +5,4 @@ export { PolicyManager, type PolicyManagerOptions, type PolicySummary, type Sens
 export { policyService, toConnectError } from "./service";
 export { MECHANISMS, type Mechanism } from "./loader";
 export type * from "./model";
+export { createPolicyEngine, type PolicyEngine, type PolicyEngineParts } from "./engine";
