@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { execBenchmark } from "./exec";
+import { throughputBenchmark } from "./throughput";
 import { disableBpfStats, enableBpfStats } from "./lib/bpfstats";
 import { parseOptions, type Options } from "./lib/options";
 import { markdown, na, NotAvailable, printSection, reason, type Section } from "./lib/report";
@@ -12,7 +13,10 @@ import { BUILD, requireBuilt } from "./lib/tracers";
 
 type Bench = (o: Options) => Promise<Section>;
 
-const BENCHES: ReadonlyArray<[string, string, Bench]> = [["exec", "Exec overhead", execBenchmark]];
+const BENCHES: ReadonlyArray<[string, string, Bench]> = [
+  ["exec", "Exec overhead", execBenchmark],
+  ["throughput", "Event throughput and loss", throughputBenchmark],
+];
 
 function version(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args);

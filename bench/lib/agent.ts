@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { monoNs, sleep } from "./clock";
 import { EventClient, type Received } from "./grpc";
-import { Daemon, lastLines } from "./proc";
+import { Daemon, lastLines, run } from "./proc";
 import { NotAvailable } from "./report";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -86,7 +86,19 @@ export class Agent {
     await this.daemon.stop("SIGTERM");
   }
 
+  /** The details line of `fgs status` (lost_events, missed_events, ...). */
+  async status(): Promise<string> {
+    const r = await run([FGS, "status", "--server-address", this.address]);
+    return /^details: (.*)$/m.exec(r.stdout)?.[1] ?? `status failed: ${lastLines(r.stderr)}`;
+  }
+
   logTail(): string {
     return lastLines(this.daemon.stderr);
   }
+}
+
+/** A counter from a status details line ("lost_events=3" → 3). */
+export function statusCounter(details: string, key: string): number {
+  const m = new RegExp(`\\b${key}=(\\d+)`).exec(details);
+  return m ? Number(m[1]) : Number.NaN;
 }

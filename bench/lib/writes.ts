@@ -1,0 +1,164 @@
+// write_loop under one tracer, with the cost charged to it: used by the
+// throughput and in-kernel filtering benchmarks.
+import { Agent, FGS, statusCounter } from "./agent";
+import { costBetween, snapshot, type ProgCost } from "./bpfstats";
+import { settle, waitUntil } from "./clock";
+import type { Received } from "./grpc";
+import { writeAllPolicy, writeMarkedPolicy } from "./policy";
+import { cpuIdle, cpuSeconds, lastLines, run } from "./proc";
+import { NotAvailable } from "./report";
+import { withAgent, type Session } from "./session";
+import { Bpftrace, FloorWrite, type CountResult, type FloorVariant } from "./tracers";
+import { WRITE_LOOP, writeLoop, type LoopResult } from "./workloads";
+
+export interface WriteRun {
+  loop: LoopResult;
+  /** Events the consumer received for this loop, and the ones expected. */
+  delivered: number;
+  expected: number;
+  /** Events received per second, from the loop's start to the last one. */
+  deliveredPerS: number;
+  /** Total BPF run time of the consumer's programs ÷ the loop's writes. */
+  bpfNsPerWrite: number;
+  /** CPU seconds the consumer process used from the loop's start to delivery. */
+  consumerCpuS: number;
+  /** Wall seconds from the loop's start to the last event delivered. */
+  wallS: number;
+  note: string;
+}
+
+/** What the consumer saw once the loop ended and delivery settled. */
+interface Delivery {
+  delivered: number;
+  lastNs: number;
+  note: string;
+}
+
+/** The process consuming the loop's events: settle() returns once it has
+ * caught up (still running, so its CPU and BPF figures can be read), then
+ * finish() reports what it received. */
+interface Consumer {
+  pid: number | undefined;
+  settle(loopPid: number): Promise<void>;
+  finish(loopPid: number): Promise<Delivery>;
+}
+
+/** Runs write_loop(n, every) under consumer and charges it the cost. */
+export async function measureWrites(n: number, every: number, expected: number, c: Consumer): Promise<WriteRun> {
+  const pid = c.pid;
+  const s0 = pid ? snapshot(pid) : new Map<number, ProgCost>();
+  const c0 = pid ? cpuSeconds(pid) : 0;
+  const loop = await writeLoop(n, every);
+  await c.settle(loop.pid);
+  const consumerCpuS = pid ? cpuSeconds(pid) - c0 : 0;
+  const bpfNs = pid ? costBetween(s0, snapshot(pid)).reduce((sum, x) => sum + x.ns, 0) : 0;
+  const d = await c.finish(loop.pid);
+  const span = (d.lastNs - loop.startNs) / 1e9;
+  return {
+    loop,
+    delivered: d.delivered,
+    expected,
+    deliveredPerS: d.delivered > 0 ? d.delivered / span : 0,
+    bpfNsPerWrite: bpfNs / n,
+    consumerCpuS,
+    wallS: Math.max(d.delivered > 0 ? span : 0, (loop.endNs - loop.startNs) / 1e9),
+    note: d.note,
+  };
+}
+
+/** The loop's writes plus the one write() of its summary line (fd 1). */
+export function expectedAll(n: number): number {
+  return n + 1;
+}
+
+export function noneWrites(n: number, every: number): Promise<WriteRun> {
+  return measureWrites(n, every, 0, {
+    pid: undefined,
+    settle: async () => {},
+    finish: async () => ({ delivered: 0, lastNs: 0, note: "" }),
+  });
+}
+
+function fromCount(c: CountResult): Delivery {
+  return { delivered: c.records, lastNs: c.lastNs, note: c.lost > 0 ? `lost ${c.lost} (ring full)` : "" };
+}
+
+/** A consumer that has caught up once it stops using CPU. */
+function idleConsumer(pid: number, stop: () => Promise<CountResult>): Consumer {
+  return { pid, settle: () => cpuIdle(pid, 300), finish: async () => fromCount(await stop()) };
+}
+
+export async function floorWrites(n: number, every: number, expected: number, fd: number | undefined, variant: FloorVariant): Promise<WriteRun> {
+  const floor = await FloorWrite.start(WRITE_LOOP, fd, variant);
+  try {
+    return await measureWrites(n, every, expected, idleConsumer(floor.daemon.pid, () => floor.stop()));
+  } finally {
+    await floor.daemon.stop();
+  }
+}
+
+export const BPFTRACE_TP = "sys_enter_write";
+
+export function bpftraceProgram(fd?: number): string {
+  const filter = fd === undefined ? `comm == "write_loop"` : `comm == "write_loop" && args->fd == ${fd}`;
+  return `tracepoint:syscalls:sys_enter_write /${filter}/ { printf("%d %d %d %llu\\n", pid, args->fd, args->count, nsecs); }`;
+}
+
+export async function bpftraceWrites(n: number, every: number, expected: number, fd?: number): Promise<WriteRun> {
+  const bt = await Bpftrace.start(bpftraceProgram(fd), BPFTRACE_TP);
+  try {
+    return await measureWrites(n, every, expected, idleConsumer(bt.daemon.pid, () => bt.stop()));
+  } finally {
+    await bt.daemon.stop();
+  }
+}
+
+function isWriteEvent(r: Received): boolean {
+  return r.ev.kind === "kprobe" && r.ev.binary === WRITE_LOOP;
+}
+
+/** Adds the policy: --policy at start, else AddTracingPolicy (fgs
+ * tracingpolicy add) once --policy has shown no event for a while. */
+async function ensurePolicy(s: Session, policy: string): Promise<string> {
+  const seen = (): boolean => s.tally.matched > 0;
+  const poke = (): Promise<LoopResult> => writeLoop(10, 1);
+  try {
+    await waitUntil(seen, "a write event with --policy", 8000, poke, 500);
+    return "policy from --policy";
+  } catch {
+    const r = await run([FGS, "tracingpolicy", "add", policy, "--server-address", s.agent.address]);
+    if (r.code !== 0) throw new NotAvailable(`policy not loaded: --policy gave no event; tracingpolicy add: ${lastLines(r.stderr + r.stdout, 1)}`);
+    await waitUntil(seen, "a write event after tracingpolicy add", 30_000, poke, 500);
+    return "policy from AddTracingPolicy (--policy gave no event)";
+  }
+}
+
+/** The agent with the write policy (all calls, or only fd 100's when marked)
+ * and one gRPC client counting the loop's events; inspect() runs while the
+ * agent is still up. */
+export async function agentWrites(
+  n: number,
+  every: number,
+  expected: number,
+  dir: string,
+  marked: boolean,
+  inspect?: (agent: Agent) => Promise<void>,
+): Promise<WriteRun> {
+  const policy = marked ? writeMarkedPolicy(dir, WRITE_LOOP) : writeAllPolicy(dir, WRITE_LOOP);
+  return withAgent(policy, isWriteEvent, async (s) => {
+    const how = await ensurePolicy(s, policy);
+    const consumer: Consumer = {
+      pid: s.agent.pid,
+      settle: (loopPid) => settle(() => s.tally.of(loopPid).count, expected, 5000, 600_000),
+      finish: async (loopPid) => {
+        const st = await s.agent.status();
+        const c = s.tally.of(loopPid);
+        const counters = ["lost_events", "missed_events", "overflowed_streams"].map((k) => `${k}=${statusCounter(st, k)}`);
+        return { delivered: c.count, lastNs: c.lastNs, note: `${how}; agent status: ${counters.join(" ")}` };
+      },
+    };
+    const result = await measureWrites(n, every, expected, consumer);
+    await inspect?.(s.agent);
+    return result;
+  });
+}
