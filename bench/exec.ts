@@ -162,7 +162,7 @@ export async function execBenchmark(o: Options): Promise<Section> {
   }
   notes.push(
     "medians over rounds (min–max); each round runs the columns back to back; exec path CPU = user + system of the loop and its children (getrusage); " +
-      "consumer CPU from /proc/<pid>/stat; BPF = mean run time per program run (BPF_ENABLE_STATS), summed over fork, exec and exit",
+      "consumer CPU from /proc/<pid>/task/*/schedstat; BPF = mean run time per program run (BPF_ENABLE_STATS), summed over fork, exec and exit",
   );
   return {
     title: `Exec overhead (fork+exec /bin/true a b × ${o.execs})`,

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { execBenchmark } from "./exec";
+import { filteringBenchmark } from "./filtering";
 import { throughputBenchmark } from "./throughput";
 import { disableBpfStats, enableBpfStats } from "./lib/bpfstats";
 import { parseOptions, type Options } from "./lib/options";
@@ -16,6 +17,7 @@ type Bench = (o: Options) => Promise<Section>;
 const BENCHES: ReadonlyArray<[string, string, Bench]> = [
   ["exec", "Exec overhead", execBenchmark],
   ["throughput", "Event throughput and loss", throughputBenchmark],
+  ["filtering", "In-kernel filtering", filteringBenchmark],
 ];
 
 function version(cmd: string, args: string[]): string {

@@ -1,6 +1,6 @@
 // Child processes of the benchmarks and what /proc says about them.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { sleep } from "./clock";
 
 export interface Finished {
@@ -135,12 +135,28 @@ export function memory(pid: number): Memory {
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout.toString().trim()) || 100;
 
-/** CPU seconds (user + system, all threads) the process has used so far. */
-export function cpuSeconds(pid: number): number {
+/** CPU seconds (user + system, all threads, ended ones too) from
+ * /proc/<pid>/stat: 10 ms ticks. */
+export function statCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** CPU seconds the process has run so far, all threads, from
+ * /proc/<pid>/task/<tid>/schedstat (ns resolution; /proc/<pid>/stat counts
+ * 10 ms ticks). Threads that already ended are not counted. */
+export function cpuSeconds(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ns / 1e9;
 }
 
 /** Waits until pid has used no CPU for quietMs (a consumer that drained its

@@ -2,10 +2,10 @@
 // throughput and in-kernel filtering benchmarks.
 import { Agent, FGS, statusCounter } from "./agent";
 import { costBetween, snapshot, type ProgCost } from "./bpfstats";
-import { settle, waitUntil } from "./clock";
+import { settle, sleep, waitUntil } from "./clock";
 import type { Received } from "./grpc";
 import { writeAllPolicy, writeMarkedPolicy } from "./policy";
-import { cpuIdle, cpuSeconds, lastLines, run } from "./proc";
+import { cpuIdle, cpuSeconds, lastLines, run, statCpuSeconds } from "./proc";
 import { NotAvailable } from "./report";
 import { withAgent, type Session } from "./session";
 import { Bpftrace, FloorWrite, type CountResult, type FloorVariant } from "./tracers";
@@ -20,10 +20,14 @@ export interface WriteRun {
   deliveredPerS: number;
   /** Total BPF run time of the consumer's programs ÷ the loop's writes. */
   bpfNsPerWrite: number;
-  /** CPU seconds the consumer process used from the loop's start to delivery. */
+  /** CPU seconds the consumer process used from the loop's start to delivery
+   * (schedstat, ns resolution; statCpuS: the same from /proc/<pid>/stat). */
   consumerCpuS: number;
+  statCpuS: number;
   /** Wall seconds from the loop's start to the last event delivered. */
   wallS: number;
+  /** The consumer's CPU % of one core while idle just before the loop. */
+  idleCpuPct?: number;
   note: string;
 }
 
@@ -48,9 +52,11 @@ export async function measureWrites(n: number, every: number, expected: number, 
   const pid = c.pid;
   const s0 = pid ? snapshot(pid) : new Map<number, ProgCost>();
   const c0 = pid ? cpuSeconds(pid) : 0;
+  const t0 = pid ? statCpuSeconds(pid) : 0;
   const loop = await writeLoop(n, every);
   await c.settle(loop.pid);
   const consumerCpuS = pid ? cpuSeconds(pid) - c0 : 0;
+  const statCpuS = pid ? statCpuSeconds(pid) - t0 : 0;
   const bpfNs = pid ? costBetween(s0, snapshot(pid)).reduce((sum, x) => sum + x.ns, 0) : 0;
   const d = await c.finish(loop.pid);
   const span = (d.lastNs - loop.startNs) / 1e9;
@@ -61,6 +67,7 @@ export async function measureWrites(n: number, every: number, expected: number, 
     deliveredPerS: d.delivered > 0 ? d.delivered / span : 0,
     bpfNsPerWrite: bpfNs / n,
     consumerCpuS,
+    statCpuS,
     wallS: Math.max(d.delivered > 0 ? span : 0, (loop.endNs - loop.startNs) / 1e9),
     note: d.note,
   };
@@ -117,6 +124,13 @@ function isWriteEvent(r: Received): boolean {
   return r.ev.kind === "kprobe" && r.ev.binary === WRITE_LOOP;
 }
 
+/** CPU % of one core pid uses over ms with no load of ours. */
+async function idleCpu(pid: number, ms: number): Promise<number> {
+  const c0 = cpuSeconds(pid);
+  await sleep(ms);
+  return ((cpuSeconds(pid) - c0) / (ms / 1000)) * 100;
+}
+
 /** Adds the policy: --policy at start, else AddTracingPolicy (fgs
  * tracingpolicy add) once --policy has shown no event for a while. */
 async function ensurePolicy(s: Session, policy: string): Promise<string> {
@@ -147,6 +161,7 @@ export async function agentWrites(
   const policy = marked ? writeMarkedPolicy(dir, WRITE_LOOP) : writeAllPolicy(dir, WRITE_LOOP);
   return withAgent(policy, isWriteEvent, async (s) => {
     const how = await ensurePolicy(s, policy);
+    const idleCpuPct = await idleCpu(s.agent.pid, 2000);
     const consumer: Consumer = {
       pid: s.agent.pid,
       settle: (loopPid) => settle(() => s.tally.of(loopPid).count, expected, 5000, 600_000),
@@ -159,6 +174,6 @@ export async function agentWrites(
     };
     const result = await measureWrites(n, every, expected, consumer);
     await inspect?.(s.agent);
-    return result;
+    return { ...result, idleCpuPct };
   });
 }
