@@ -293,3 +293,41 @@ describe("matchNamespaces", () => {
     await h.manager.delete("uname-mntns");
   });
 });
+
+describe("namespace pids and namespace changes", () => {
+  test("matchPIDs isNamespacePID matches pid 1 of a new pid namespace", async () => {
+    await h.manager.add(policyYaml("nspid-one", `  kprobes:
+  - call: sys_getpriority
+    syscall: true
+    args: [{index: 1, type: int}]
+    selectors:
+    - matchPIDs: [{operator: In, values: [1], isNamespacePID: true}]
+      matchArgs: [{index: 1, operator: Equal, values: [4242]}]
+`));
+    const probe = "import os\ntry:\n  os.getpriority(os.PRIO_PROCESS, 4242)\nexcept OSError:\n  pass\nprint(os.getpid())";
+    const host = await python(probe);
+    const inner = await run(["/usr/bin/unshare", "-pf", "/usr/bin/python3", "-c", probe]);
+    expect(inner.stdout.trim()).toBe("1");
+    const e = await h.waitFor((x) => x.kind === "kprobe" && x.ev.functionName === "sys_getpriority" && x.ev.process?.binary === "/usr/bin/python3.11");
+    await h.settle();
+    expect(e.pid).not.toBe(host.pid);
+    expect(h.of(host.pid)).toEqual([]);
+    await h.manager.delete("nspid-one");
+  });
+
+  test("matchNamespaceChanges: a uts namespace entered after exec", async () => {
+    await h.manager.add(policyYaml("uts-change", `  kprobes:
+  - call: sys_newuname
+    syscall: true
+    selectors:
+    - matchNamespaceChanges: [{operator: In, values: [Uts]}]
+`));
+    const changed = await python("import ctypes, os\nassert ctypes.CDLL(None).unshare(0x04000000) == 0\nos.uname()");
+    const same = await python("import os\nos.uname()");
+    expect(changed.exitCode).toBe(0);
+    await h.waitFor((x) => x.pid === changed.pid);
+    await h.settle();
+    expect(h.of(same.pid)).toEqual([]);
+    await h.manager.delete("uts-change");
+  });
+});

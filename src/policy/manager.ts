@@ -42,11 +42,12 @@ const GENERIC_MAPS = "generic_maps";
 const SHARED_NAMES = ["events", "execve_map", "lost_events", "fgs_config", "gen_fd_names"] as const;
 const FD_SWEEP_MS = 60_000;
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/* process-wide: managers sharing one ring buffer never reuse a hook id */
+let nextHookId = 1;
 
 export class PolicyManager {
   private readonly policies = new Map<string, PolicySensor>();
   private readonly hooks = new Map<number, HookDescription>();
-  private nextHookId = 1;
   private shared: { object: BpfObject; fds: Map<string, number> } | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -135,7 +136,7 @@ export class PolicyManager {
     const env = { images: this.options.images, sharedMaps: this.ensureShared(), log, allowed };
     const hooks: LoadedHook[] = [];
     try {
-      for (const hook of policy.hooks) hooks.push(loadHook(hook, this.nextHookId++, env));
+      for (const hook of policy.hooks) hooks.push(loadHook(hook, nextHookId++, env));
     } catch (e) {
       for (const h of hooks) h.close();
       throw e;
