@@ -1,7 +1,9 @@
 /** Policy lifecycle on the host kernel: enable/disable/remove as bpftool
  * sees it, mechanism visibility, refusals that leave nothing loaded. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, readlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createPolicyEngine, PolicyError, PolicyManager } from "../src/policy";
 import { createLogger } from "../src/log/logger";
@@ -209,5 +211,22 @@ describe("the agent-facing engine", () => {
     await engine.service.delete(unamePolicy("engine"));
     expect(sensors.list()).toEqual([]);
     await engine.close();
+  });
+});
+
+describe("policy files at start", () => {
+  test("a directory loads every *.yaml and *.yml; errors name the file", async () => {
+    const d = mkdtempSync(join(tmpdir(), "fgs-policies-"));
+    writeFileSync(join(d, "a.yaml"), unamePolicy("from-file-a"));
+    writeFileSync(join(d, "b.yml"), unamePolicy("from-file-b"));
+    writeFileSync(join(d, "ignored.txt"), "not yaml");
+    const added = await h.manager.addFiles([d]);
+    expect(added.map((s) => s.name)).toEqual(["from-file-a", "from-file-b"]);
+    await h.manager.delete("from-file-a");
+    await h.manager.delete("from-file-b");
+    writeFileSync(join(d, "c.yaml"), "kind: TracingPolicy\n");
+    const e = await h.manager.addFiles([join(d, "c.yaml")]).catch((x: unknown) => x as PolicyError);
+    expect((e as PolicyError).issues[0]).toBe(`${join(d, "c.yaml")}: apiVersion: required field is missing`);
+    rmSync(d, { recursive: true, force: true });
   });
 });
