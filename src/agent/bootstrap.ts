@@ -14,6 +14,7 @@ import { SensorManager } from "../sensors/manager";
 import { TestSensor, TEST_OBJECT_NAME } from "../sensors/test-sensor";
 import { baseSensorConfig, kernelConfigSettings } from "../sensors/base-config";
 import { FileExporter } from "../export/file-exporter";
+import { createPolicyEngine, type Mechanism, type PolicyEngine } from "../policy/index";
 import { buildInfo } from "../cli/build-info";
 import { Agent, type Component } from "./agent";
 import { Pipeline } from "./pipeline";
@@ -26,6 +27,8 @@ export interface AgentOptions {
   nodeName?: string;
   exportFile?: string;
   ringBufferBytes?: number;
+  /** Restricts kernel-function hooks to these mechanisms (default: best available). */
+  hookMechanisms?: readonly Mechanism[];
 }
 
 /** Parts built so far; on a failed start, everything in here is torn down. */
@@ -105,6 +108,24 @@ function buildProcessPipeline(images: ObjectImages, options: AgentOptions, log: 
   return { base, cache, bus, pipeline };
 }
 
+/** Tracing policies as sensors; their records go through the same pipeline. */
+function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Logger, clock: Clock, parts: ReturnType<typeof buildProcessPipeline>, a: Assembly): PolicyEngine {
+  const { base, cache, pipeline } = parts;
+  const engine = createPolicyEngine({
+    images,
+    sharedMaps: base.sharedMapFds(),
+    sensors: a.sensors,
+    log,
+    nodeName: cache.nodeName,
+    bootNsToTimestamp: clock.bootNsToTimestamp,
+    describe: (tgid) => cache.describe(tgid),
+    allowedMechanisms: options.hookMechanisms,
+  });
+  for (const op of engine.ops) pipeline.on(op, engine.handle);
+  a.components.push({ name: "policies", stop: () => engine.close() });
+  return engine;
+}
+
 /** Builds the agent from its parts: kernel checks, BPF objects, reader,
  * pipeline, cache, bus, sensors, server. Nothing half-started survives a failure. */
 export async function startAgent(options: AgentOptions, log: Logger): Promise<Agent> {
@@ -115,7 +136,9 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
   try {
     const clock = systemClock();
     const images = loadEmbeddedObjects();
-    const { base, cache, bus, pipeline } = buildProcessPipeline(images, options, log, clock, a);
+    const processParts = buildProcessPipeline(images, options, log, clock, a);
+    const { base, cache, bus, pipeline } = processParts;
+    const policies = buildPolicyEngine(images, options, log, clock, processParts, a);
     // Loaded but not attached: operators enable it to check the kernel → client path.
     a.sensors.add(TestSensor.load(objectImage(images, TEST_OBJECT_NAME), base.sharedMapFds(), log));
     await base.enable();
@@ -123,8 +146,10 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
     const walk = cache.walkProcFs(base.map("execve_map"));
     log.info("learned running processes from /proc", { ...walk });
     a.components.push(new KernelHealth(env, base, cache, log));
+    const loaded = await policies.manager.addFiles(options.policyPaths);
+    if (loaded.length) log.info("tracing policies loaded at start", { policies: loaded.map((p) => p.name) });
     if (options.exportFile) a.components.push(new FileExporter(options.exportFile, bus, log));
-    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, components: a.components });
+    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policies.service, components: a.components });
   } catch (e) {
     await a.sensors.shutdown();
     for (const c of a.components.reverse()) await c.stop().catch(() => {});

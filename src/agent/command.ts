@@ -3,6 +3,7 @@ import { UsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../cli/errors";
 import { parseServerAddress, DEFAULT_SERVER_ADDRESS } from "../server/address";
 import { createLogger, isLogLevel, stderrSink } from "../log/logger";
 import { startAgent, type AgentOptions } from "./bootstrap";
+import { MECHANISMS, type Mechanism } from "../policy/index";
 
 const FLAGS: readonly FlagSpec[] = [
   { name: "server-address", valueName: "ADDR", defaultValue: DEFAULT_SERVER_ADDRESS, description: "where to serve the API: host:port (port 0 picks one) or unix:/path/to/socket" },
@@ -11,6 +12,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "node-name", valueName: "NAME", description: "node name in events and exec_ids (default: the hostname)" },
   { name: "export-file", valueName: "PATH", description: "also append every event as a JSON line to PATH" },
   { name: "ring-buffer-size", valueName: "BYTES", description: "kernel ring buffer size, a power of two (default 8388608)", validate: (v) => (/^\d+$/.test(v) && (Number(v) & (Number(v) - 1)) === 0 && Number(v) >= 4096 ? undefined : "must be a power of two of at least 4096") },
+  { name: "hook-mechanisms", valueName: "LIST", description: `comma-separated mechanisms kernel-function hooks may use, best first among ${MECHANISMS.join(", ")} (default: all, chosen by probing the kernel)`, validate: (v) => (v.split(",").every((m) => (MECHANISMS as readonly string[]).includes(m)) ? undefined : `expected a comma-separated list of ${MECHANISMS.join(", ")}`) },
   { name: "help", short: "h", description: "show this help" },
 ];
 
@@ -46,6 +48,7 @@ function parseOptions(argv: readonly string[]): AgentOptions | "help" {
     nodeName: args.value("node-name"),
     exportFile: args.value("export-file"),
     ringBufferBytes: ring ? Number(ring) : undefined,
+    hookMechanisms: args.value("hook-mechanisms")?.split(",") as Mechanism[] | undefined,
   };
 }
 

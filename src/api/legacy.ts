@@ -1,5 +1,38 @@
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { clone, create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { GetEventsResponseSchema, type GetEventsResponse, type KprobeArgument } from "../../gen/tetragon/tetragon_pb";
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** The fgs edition has no long_arg: a value that fits int32 becomes int_arg,
+ * any other becomes size_arg (its two's-complement uint64). */
+function withoutLongArg(arg: KprobeArgument | undefined): void {
+  if (arg?.arg.case !== "longArg") return;
+  const v = arg.arg.value;
+  arg.arg = v >= BigInt(INT32_MIN) && v <= BigInt(INT32_MAX) ? { case: "intArg", value: Number(v) } : { case: "sizeArg", value: BigInt.asUintN(64, v) };
+}
+
+function argsOf(ev: GetEventsResponse): (KprobeArgument | undefined)[] {
+  const e = ev.event;
+  if (e.case === "processKprobe") return [...e.value.args, e.value.return];
+  if (e.case === "processTracepoint") return e.value.args;
+  return [];
+}
+
+/** Events are shared by every stream: copy before changing one. */
+function downgradeEvent(shared: GetEventsResponse): GetEventsResponse {
+  if (!argsOf(shared).some((a) => a?.arg.case === "longArg")) return shared;
+  const ev = clone(GetEventsResponseSchema, shared);
+  const e = ev.event;
+  if (e.case === "processKprobe") {
+    e.value.args.forEach(withoutLongArg);
+    withoutLongArg(e.value.return);
+  } else if (e.case === "processTracepoint") {
+    e.value.args.forEach(withoutLongArg);
+  }
+  return ev;
+}
 
 type Unary = (req: unknown, ctx: HandlerContext) => unknown;
 type Streaming = (req: unknown, ctx: HandlerContext) => AsyncIterable<unknown>;
@@ -25,7 +58,8 @@ export function registerAdapted(router: ConnectRouter, source: DescService, impl
     const fn = impl[sm.localName];
     if (typeof fn !== "function") continue;
     const toSource = (req: unknown) => reencode(tm.input, sm.input, req as MessageInitShape<DescMessage>);
-    const toTarget = (res: unknown) => reencode(sm.output, tm.output, res as MessageInitShape<DescMessage>);
+    const downgrade = sm.output.typeName === GetEventsResponseSchema.typeName ? (r: unknown) => downgradeEvent(create(GetEventsResponseSchema, r as GetEventsResponse)) : (r: unknown) => r;
+    const toTarget = (res: unknown) => reencode(sm.output, tm.output, downgrade(res) as MessageInitShape<DescMessage>);
     if (tm.methodKind === "server_streaming") {
       const stream = fn.bind(impl) as Streaming;
       router.rpc(tm, async function* (req: unknown, ctx: HandlerContext) {
