@@ -139,3 +139,27 @@ describe("malformed policies", () => {
     expect((await agent.client().listSensors({})).sensors.map((s) => s.name)).not.toContain("api-fd-install");
   });
 });
+
+describe("policies given at start", () => {
+  test("--policy DIR loads every policy file; a bad file stops the agent with its error", async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const dir = mkdtempSync("/tmp/fgs-policies-");
+    try {
+      writeFileSync(`${dir}/a.yaml`, openatUnder("start-a", "/nonexistent-a"));
+      writeFileSync(`${dir}/b.yml`, openatUnder("start-b", "/nonexistent-b"));
+      const a = await startAgent(["--policy", dir]);
+      try {
+        const names = (await a.client().listSensors({})).sensors.map((s) => s.name);
+        expect(names).toEqual(expect.arrayContaining(["start-a", "start-b"]));
+      } finally {
+        await a.stop();
+      }
+      writeFileSync(`${dir}/c.yaml`, openatUnder("start-c", "/x").replace("type: string", "type: strng"));
+      const bad = Bun.spawnSync([(await import("./helpers/agent")).FGS, "agent", "--server-address", "127.0.0.1:0", "--policy", dir]);
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stderr.toString()).toContain('unknown type "strng"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
