@@ -6,6 +6,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { execBenchmark } from "./exec";
 import { filteringBenchmark } from "./filtering";
+import { latencyBenchmark } from "./latency";
 import { throughputBenchmark } from "./throughput";
 import { disableBpfStats, enableBpfStats } from "./lib/bpfstats";
 import { parseOptions, type Options } from "./lib/options";
@@ -18,6 +19,7 @@ const BENCHES: ReadonlyArray<[string, string, Bench]> = [
   ["exec", "Exec overhead", execBenchmark],
   ["throughput", "Event throughput and loss", throughputBenchmark],
   ["filtering", "In-kernel filtering", filteringBenchmark],
+  ["latency", "Latency", latencyBenchmark],
 ];
 
 function version(cmd: string, args: string[]): string {

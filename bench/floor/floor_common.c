@@ -44,6 +44,9 @@ int floor_run(struct ring_buffer *rb, int poll_ms)
 	while (!floor_stop) {
 		int err = ring_buffer__poll(rb, poll_ms);
 
+		/* A timeout: records submitted without a wake-up wait in the ring. */
+		if (err == 0)
+			err = ring_buffer__consume(rb);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "floor: ring_buffer__poll: %d\n", err);
 			return err;
