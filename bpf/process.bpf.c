@@ -104,20 +104,73 @@ static __always_inline __u32 fgs_copy_path(__u8 *dst, struct fgs_path_res *p)
 	return len;
 }
 
-static __always_inline __u32 fgs_exec_cwd(struct fgs_exec_buf *b, struct task_struct *task,
-					  struct fgs_config *cfg)
+/* Everything that fills exec.data is done by global functions: the verifier
+ * checks each once, on its own, with scalar arguments and the result unknown
+ * to the caller, instead of once per caller state and per bpf_loop iteration
+ * (the exec program used to cost ~517k processed instructions). Each finds the
+ * per-CPU record itself, writes its part at exec.data[pos, ...), sets its
+ * flags and returns the length written. Kernel pointers arrive as numbers. */
+
+static __always_inline struct fgs_exec_buf *fgs_exec_buffer(void)
 {
+	struct fgs_process_scratch *s = fgs_scratch();
+
+	return s ? &s->exec : NULL;
+}
+
+#define FGS_WALK_LEN_MASK    0xffff
+#define FGS_WALK_FLAGS_SHIFT 16
+
+/* (vfsmnt, dentry) relative to task's root at exec.data[pos, ...).
+ * Returns the length | FGS_PATH_* flags << FGS_WALK_FLAGS_SHIFT. */
+__noinline int fgs_exec_walk(__u64 pos, __u64 vfsmnt, __u64 dentry, __u64 task)
+{
+	struct fgs_exec_buf *b = fgs_exec_buffer();
 	struct fgs_path_res p;
 	__u32 len;
 
-	if ((cfg->flags & FGS_CFG_NO_CWD) || !BPF_CORE_READ(task, fs)) {
+	if (!b)
+		return FGS_PATH_ERROR << FGS_WALK_FLAGS_SHIFT;
+	p = fgs_path_walk((struct vfsmount *)vfsmnt, (struct dentry *)dentry,
+			  (struct task_struct *)task);
+	fgs_barrier_var(pos);
+	if (pos > FGS_PATH_MAX)
+		return FGS_PATH_ERROR << FGS_WALK_FLAGS_SHIFT;
+	len = fgs_copy_path(&b->data[pos], &p);
+	return len | p.flags << FGS_WALK_FLAGS_SHIFT;
+}
+
+static __always_inline __u32 fgs_walk_len(int r)
+{
+	__u32 len = r & FGS_WALK_LEN_MASK;
+
+	return len > FGS_PATH_MAX ? 0 : len;
+}
+
+static __always_inline __u32 fgs_walk_flags(int r)
+{
+	return (__u32)r >> FGS_WALK_FLAGS_SHIFT;
+}
+
+/* The cwd at exec.data[0, ...). */
+__noinline int fgs_exec_cwd(__u64 task, __u32 cfg_flags)
+{
+	struct fgs_exec_buf *b = fgs_exec_buffer();
+	struct fs_struct *fs = BPF_CORE_READ((struct task_struct *)task, fs);
+	__u32 len;
+	int r;
+
+	if (!b)
+		return 0;
+	if ((cfg_flags & FGS_CFG_NO_CWD) || !fs) {
 		b->rec.flags |= FGS_PROC_NO_CWD;
 		return 0;
 	}
-	p = fgs_path_walk(BPF_CORE_READ(task, fs, pwd.mnt), BPF_CORE_READ(task, fs, pwd.dentry), task);
-	if (p.flags & (FGS_PATH_ERROR | FGS_PATH_TRUNCATED | FGS_PATH_UNREACHABLE))
+	r = fgs_exec_walk(0, (__u64)BPF_CORE_READ(fs, pwd.mnt), (__u64)BPF_CORE_READ(fs, pwd.dentry),
+			  task);
+	if (fgs_walk_flags(r) & (FGS_PATH_ERROR | FGS_PATH_TRUNCATED | FGS_PATH_UNREACHABLE))
 		b->rec.flags |= FGS_PROC_ERROR_CWD;
-	len = fgs_copy_path(b->data, &p);
+	len = fgs_walk_len(r);
 	if (len == 1 && b->data[0] == '/')
 		b->rec.flags |= FGS_PROC_ROOT_CWD;
 	return len;
@@ -189,54 +242,55 @@ static __always_inline int fgs_is_dev_fd(const char *s)
 	return 1;
 }
 
-static __always_inline __u32 fgs_exec_binary(struct fgs_exec_buf *b, struct task_struct *task,
-					     struct linux_binprm *bprm, __u64 cwd)
+/* The binary at exec.data[cwd, ...), from bprm's filename, interp and file. */
+__noinline int fgs_exec_binary(__u64 task, __u64 cwd, __u64 filename, __u64 interp, __u64 file)
 {
-	const char *filename = BPF_CORE_READ(bprm, filename);
+	struct fgs_exec_buf *b = fgs_exec_buffer();
 	struct fgs_path_buf *pb = fgs_path_buffer();
-	struct fgs_path_res p;
-	struct file *file;
+	struct file *f = (struct file *)file;
+	__u32 flags;
 	long n;
+	int r;
 
-	if (!pb)
+	if (!b || !pb)
 		return 0;
-	n = bpf_probe_read_kernel_str(&pb->data[FGS_PATH_MAX], FGS_PATH_MAX, filename);
+	n = bpf_probe_read_kernel_str(&pb->data[FGS_PATH_MAX], FGS_PATH_MAX, (const void *)filename);
 	if (n <= 0) {
 		b->rec.flags |= FGS_PROC_ERROR_FILENAME;
 		return 0;
 	}
 	if (n >= 8 && fgs_is_dev_fd(&pb->data[FGS_PATH_MAX]))
 		b->rec.flags |= FGS_PROC_EXECVEAT;
-	if (BPF_CORE_READ(bprm, interp) != filename) {
+	if (interp != filename) {
 		b->rec.flags |= FGS_PROC_SCRIPT;
 		if (n >= FGS_PATH_MAX)
 			b->rec.flags |= FGS_PROC_TRUNC_FILENAME;
 		return fgs_exec_script_binary(b, cwd, pb, n - 1);
 	}
-	file = BPF_CORE_READ(bprm, file);
-	p = fgs_path_walk(BPF_CORE_READ(file, f_path.mnt), BPF_CORE_READ(file, f_path.dentry), task);
-	if (p.flags & FGS_PATH_TRUNCATED)
+	r = fgs_exec_walk(cwd, (__u64)BPF_CORE_READ(f, f_path.mnt),
+			  (__u64)BPF_CORE_READ(f, f_path.dentry), task);
+	flags = fgs_walk_flags(r);
+	if (flags & FGS_PATH_TRUNCATED)
 		b->rec.flags |= FGS_PROC_TRUNC_FILENAME;
-	if (p.flags & (FGS_PATH_ERROR | FGS_PATH_UNREACHABLE))
+	if (flags & (FGS_PATH_ERROR | FGS_PATH_UNREACHABLE))
 		b->rec.flags |= FGS_PROC_ERROR_FILENAME;
-	if (p.flags & FGS_PATH_UNLINKED)
+	if (flags & FGS_PATH_UNLINKED)
 		b->rec.flags |= FGS_PROC_UNLINKED;
-	fgs_barrier_var(cwd);
-	if (cwd > FGS_PATH_MAX)
-		return 0;
-	return fgs_copy_path(&b->data[cwd], &p);
+	return fgs_walk_len(r);
 }
 
-static __always_inline __u32 fgs_exec_args(struct fgs_exec_buf *b, struct task_struct *task,
-					   struct fgs_config *cfg, __u64 pos)
+/* argv (the process's arg area) at exec.data[pos, ...). */
+__noinline int fgs_exec_args(__u64 pos, __u64 mm, __u32 max_argv_bytes)
 {
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
-	unsigned long start = BPF_CORE_READ(mm, arg_start);
-	unsigned long end = BPF_CORE_READ(mm, arg_end);
-	__u64 limit = cfg->max_argv_bytes ? cfg->max_argv_bytes : FGS_ARGS_DEFAULT;
+	struct fgs_exec_buf *b = fgs_exec_buffer();
+	unsigned long start = BPF_CORE_READ((struct mm_struct *)mm, arg_start);
+	unsigned long end = BPF_CORE_READ((struct mm_struct *)mm, arg_end);
+	__u64 limit = max_argv_bytes ? max_argv_bytes : FGS_ARGS_DEFAULT;
 	__u64 total = end > start ? end - start : 0;
 	__u64 n;
 
+	if (!b)
+		return 0;
 	if (limit > FGS_ARGS_MAX)
 		limit = FGS_ARGS_MAX;
 	b->rec.args_total = total > 0xffffffffULL ? 0xffffffffU : (__u32)total;
@@ -254,14 +308,16 @@ static __always_inline __u32 fgs_exec_args(struct fgs_exec_buf *b, struct task_s
 	return n;
 }
 
-static __always_inline __u32 fgs_exec_cgroup(struct fgs_exec_buf *b, struct task_struct *task,
-					     __u64 pos)
+/* The cgroup (v2) path of kernfs node kn at exec.data[pos, ...), and its id. */
+__noinline int fgs_exec_cgroup(__u64 pos, __u64 kn)
 {
-	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	struct fgs_exec_buf *b = fgs_exec_buffer();
 	struct fgs_path_res p;
 
-	b->rec.cgroup_id = BPF_CORE_READ(kn, id);
-	p = fgs_kernfs_path(kn);
+	if (!b)
+		return 0;
+	b->rec.cgroup_id = BPF_CORE_READ((struct kernfs_node *)kn, id);
+	p = fgs_kernfs_path((struct kernfs_node *)kn);
 	if (p.flags)
 		b->rec.flags |= FGS_PROC_TRUNC_CGROUP;
 	fgs_barrier_var(pos);
@@ -339,7 +395,7 @@ int BPF_PROG(fgs_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	struct fgs_config cfg = fgs_read_config();
 	struct fgs_exec_buf *b;
 	__u32 cwd, bin, args, cg;
-	__u64 size;
+	__u64 size, cur;
 
 	if (!s)
 		return 0;
@@ -348,17 +404,21 @@ int BPF_PROG(fgs_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	b->rec.hdr.ktime = bpf_ktime_get_boot_ns();
 	fgs_exec_ids(&b->rec, task, old_pid);
 
-	/* Each length is re-checked so the verifier knows every offset's bound. */
-	cwd = fgs_exec_cwd(b, task, &cfg);
+	/* The lengths come back unknown to the verifier: each is checked so it
+	 * knows every offset's bound. sched_process_exec runs in the task that
+	 * execs (task == current): the global functions get it as a number. */
+	cur = bpf_get_current_task();
+	cwd = fgs_exec_cwd(cur, cfg.flags);
 	if (cwd > FGS_PATH_MAX)
 		return 0;
-	bin = fgs_exec_binary(b, task, bprm, cwd);
+	bin = fgs_exec_binary(cur, cwd, (__u64)BPF_CORE_READ(bprm, filename),
+			      (__u64)BPF_CORE_READ(bprm, interp), (__u64)BPF_CORE_READ(bprm, file));
 	if (bin > FGS_PATH_MAX)
 		return 0;
-	args = fgs_exec_args(b, task, &cfg, cwd + bin);
+	args = fgs_exec_args(cwd + bin, (__u64)BPF_CORE_READ(task, mm), cfg.max_argv_bytes);
 	if (args > FGS_ARGS_MAX)
 		return 0;
-	cg = fgs_exec_cgroup(b, task, cwd + bin + args);
+	cg = fgs_exec_cgroup(cwd + bin + args, (__u64)BPF_CORE_READ(task, cgroups, dfl_cgrp, kn));
 	if (cg > FGS_PATH_MAX)
 		return 0;
 	b->rec.cwd_len = cwd;
