@@ -25,11 +25,13 @@ interface Trigger {
 interface HookCase {
   readonly name: string;
   readonly agentArgs?: readonly string[];
+  /** Other function_name spellings accepted besides `call`. */
+  readonly otherNames?: readonly string[];
   kprobe(ctx: VmContext): KprobeDoc;
   trigger(ctx: VmContext): Promise<Trigger>;
   check(event: ProcessKprobe, trigger: Trigger): void;
   /** Kernel-side checks made while the policy is loaded. */
-  checkKernel?(call: string): void;
+  checkKernel?(): void;
 }
 
 /** Adds the policy, triggers the hook until its event arrives, checks it. */
@@ -40,10 +42,10 @@ function hookCase(spec: HookCase): VmCase {
       const agent = await ctx.startAgent(spec.agentArgs);
       const kprobe = spec.kprobe(ctx);
       await addPolicy(agent, kprobePolicy(spec.name, [kprobe]));
-      spec.checkKernel?.(kprobe.call);
+      spec.checkKernel?.();
       const { event, trigger } = await retryUntil(`a ${kprobe.call} event`, 40_000, async () => {
         const trigger = await spec.trigger(ctx);
-        const select = kprobeOf(trigger.run.pid, kprobe.call);
+        const select = kprobeOf(trigger.run.pid, kprobe.call, ...(spec.otherNames ?? []));
         const event = await agent.events
           .waitFor(`${kprobe.call} event`, 4000, (e) => {
             const k = select(e);
@@ -152,10 +154,43 @@ function tcpConnect(name: string, withReturn: boolean): HookCase {
   };
 }
 
+/**
+ * A syscall hooked as a kernel function: in these guests the agent can use
+ * a kprobe or fentry on __x64_sys_openat (pt_regs wrapper) instead of the
+ * syscall tracepoint the host kernel is limited to.
+ */
+function syscallOpenat(name: string, agentArgs?: readonly string[]): HookCase {
+  return {
+    name,
+    agentArgs,
+    otherNames: ["__x64_sys_openat", "openat"],
+    kprobe: (ctx) => ({
+      call: "sys_openat",
+      syscall: true,
+      args: [{ index: 0, type: "int" }, { index: 1, type: "string" }, { index: 2, type: "int" }],
+      return: true,
+      returnArg: { index: 0, type: "int" },
+      selectors: [onlyBinary(ctx.helper)],
+    }),
+    trigger: async (ctx) => {
+      const file = scratchFile(ctx, "openat.txt");
+      const run = await ctx.runHelper(["open", file]);
+      expectEqual(run.code, 0, `helper open ${file} (${run.output})`);
+      return { run, matches: (e) => e.args[1]?.arg.case === "stringArg" && e.args[1].arg.value === file };
+    },
+    check: (event) => {
+      expectEqual(intOf(event.args[2]), 0, `flags argument O_RDONLY (${describeArg(event.args[2])})`);
+      expectTrue((intOf(event.return) ?? -1) >= 0, `return value is an fd (${describeArg(event.return)})`);
+    },
+  };
+}
+
 /** The hook must sit on a BPF trampoline, not a kprobe. */
-function expectTrampoline(call: string): void {
-  expectTrue(!kprobedFunctions().has(call), `${call} has a kprobe; expected fentry/fexit only`);
-  expectTrue(directCallFunctions().has(call), `${call} has no BPF trampoline in enabled_functions`);
+function onTrampoline(symbol: string): () => void {
+  return () => {
+    expectTrue(!kprobedFunctions().has(symbol), `${symbol} has a kprobe; expected fentry/fexit only`);
+    expectTrue(directCallFunctions().has(symbol), `${symbol} has no BPF trampoline in enabled_functions`);
+  };
 }
 
 export const hookCases: readonly VmCase[] = [
@@ -164,13 +199,18 @@ export const hookCases: readonly VmCase[] = [
   hookCase(filePermission("kretprobe-security-file-permission", true)),
   hookCase(tcpConnect("kprobe-tcp-connect", false)),
   hookCase(tcpConnect("kretprobe-tcp-connect", true)),
+  hookCase(syscallOpenat("kprobe-syscall-openat")),
 ];
 
 /** Run after the others: they need an agent started with FENTRY_ONLY_ARGS. */
 export const fentryCases: readonly VmCase[] = [
-  hookCase({ ...fdInstall("fentry-fd-install", FENTRY_ONLY_ARGS), checkKernel: expectTrampoline }),
+  hookCase({ ...fdInstall("fentry-fd-install", FENTRY_ONLY_ARGS), checkKernel: onTrampoline("fd_install") }),
   hookCase({
     ...filePermission("fexit-security-file-permission", true, FENTRY_ONLY_ARGS),
-    checkKernel: expectTrampoline,
+    checkKernel: onTrampoline("security_file_permission"),
+  }),
+  hookCase({
+    ...syscallOpenat("fentry-syscall-openat", FENTRY_ONLY_ARGS),
+    checkKernel: onTrampoline("__x64_sys_openat"),
   }),
 ];

@@ -19,11 +19,12 @@ export function exitOf(pid: number) {
     e.event.case === "processExit" && e.event.value.process?.pid === pid ? e.event.value : undefined;
 }
 
-export function kprobeOf(pid: number, functionName: string) {
+/** A ProcessKprobe of `pid` whose function_name is one of `names`. */
+export function kprobeOf(pid: number, ...names: readonly string[]) {
   return (e: GetEventsResponse): ProcessKprobe | undefined =>
     e.event.case === "processKprobe" &&
     e.event.value.process?.pid === pid &&
-    e.event.value.functionName === functionName
+    names.includes(e.event.value.functionName)
       ? e.event.value
       : undefined;
 }
