@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { execBenchmark } from "./exec";
 import { filteringBenchmark } from "./filtering";
 import { latencyBenchmark } from "./latency";
+import { memoryBenchmark } from "./memory";
 import { throughputBenchmark } from "./throughput";
 import { disableBpfStats, enableBpfStats } from "./lib/bpfstats";
 import { parseOptions, type Options } from "./lib/options";
@@ -20,6 +21,7 @@ const BENCHES: ReadonlyArray<[string, string, Bench]> = [
   ["throughput", "Event throughput and loss", throughputBenchmark],
   ["filtering", "In-kernel filtering", filteringBenchmark],
   ["latency", "Latency", latencyBenchmark],
+  ["memory", "Memory", memoryBenchmark],
 ];
 
 function version(cmd: string, args: string[]): string {

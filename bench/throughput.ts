@@ -34,7 +34,8 @@ function kindRow(k: Kind, xs: WriteRun[], why: string): Row {
     value:
       `${writes}; delivered ${spread(xs.map((r) => r.deliveredPerS), (x) => fmt(x))} events/s; ` +
       `lost ${lost.map((x) => fmt(x)).join(", ")} of ${fmt(xs[0]?.expected ?? 0)}; ` +
-      `BPF ${fmt(m((r) => r.bpfNsPerWrite))} ns/write; consumer CPU ${fmt(cpu)}%`,
+      `BPF ${fmt(m((r) => r.bpfNsPerWrite))} ns/write; consumer CPU ${fmt(cpu)}%` +
+      (k === "agent" ? `; gRPC client CPU ${fmt(m((r) => (r.clientCpuS / r.wallS) * 100))}%` : ""),
   };
 }
 

@@ -97,8 +97,11 @@ export class Agent {
   }
 }
 
-/** A counter from a status details line ("lost_events=3" → 3). */
+/** A counter from a status details line ("missed_events=3" → 3); for
+ * lost_events ("0" or per op: "op5=12,op1=3") the sum. */
 export function statusCounter(details: string, key: string): number {
-  const m = new RegExp(`\\b${key}=(\\d+)`).exec(details);
-  return m ? Number(m[1]) : Number.NaN;
+  const m = new RegExp(`\\b${key}=([^;\\s]+)`).exec(details);
+  if (!m?.[1]) return Number.NaN;
+  if (/^\d+$/.test(m[1])) return Number(m[1]);
+  return [...m[1].matchAll(/op\d+=(\d+)/g)].reduce((sum, x) => sum + Number(x[1]), 0);
 }

@@ -24,6 +24,8 @@ export interface WriteRun {
    * (schedstat, ns resolution; statCpuS: the same from /proc/<pid>/stat). */
   consumerCpuS: number;
   statCpuS: number;
+  /** CPU seconds of this process (the gRPC client, for the agent) meanwhile. */
+  clientCpuS: number;
   /** Wall seconds from the loop's start to the last event delivered. */
   wallS: number;
   /** The consumer's CPU % of one core while idle just before the loop. */
@@ -53,10 +55,12 @@ export async function measureWrites(n: number, every: number, expected: number, 
   const s0 = pid ? snapshot(pid) : new Map<number, ProgCost>();
   const c0 = pid ? cpuSeconds(pid) : 0;
   const t0 = pid ? statCpuSeconds(pid) : 0;
+  const k0 = ownCpuSeconds();
   const loop = await writeLoop(n, every);
   await c.settle(loop.pid);
   const consumerCpuS = pid ? cpuSeconds(pid) - c0 : 0;
   const statCpuS = pid ? statCpuSeconds(pid) - t0 : 0;
+  const clientCpuS = ownCpuSeconds() - k0;
   const bpfNs = pid ? costBetween(s0, snapshot(pid)).reduce((sum, x) => sum + x.ns, 0) : 0;
   const d = await c.finish(loop.pid);
   const span = (d.lastNs - loop.startNs) / 1e9;
@@ -68,9 +72,15 @@ export async function measureWrites(n: number, every: number, expected: number, 
     bpfNsPerWrite: bpfNs / n,
     consumerCpuS,
     statCpuS,
+    clientCpuS,
     wallS: Math.max(d.delivered > 0 ? span : 0, (loop.endNs - loop.startNs) / 1e9),
     note: d.note,
   };
+}
+
+function ownCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /** The loop's writes plus the one write() of its summary line (fd 1). */
@@ -120,7 +130,7 @@ export async function bpftraceWrites(n: number, every: number, expected: number,
   }
 }
 
-function isWriteEvent(r: Received): boolean {
+export function isWriteEvent(r: Received): boolean {
   return r.ev.kind === "kprobe" && r.ev.binary === WRITE_LOOP;
 }
 
@@ -133,7 +143,7 @@ async function idleCpu(pid: number, ms: number): Promise<number> {
 
 /** Adds the policy: --policy at start, else AddTracingPolicy (fgs
  * tracingpolicy add) once --policy has shown no event for a while. */
-async function ensurePolicy(s: Session, policy: string): Promise<string> {
+export async function ensurePolicy(s: Session, policy: string): Promise<string> {
   const seen = (): boolean => s.tally.matched > 0;
   const poke = (): Promise<LoopResult> => writeLoop(10, 1);
   try {
@@ -169,7 +179,8 @@ export async function agentWrites(
         const st = await s.agent.status();
         const c = s.tally.of(loopPid);
         const counters = ["lost_events", "missed_events", "overflowed_streams"].map((k) => `${k}=${statusCounter(st, k)}`);
-        return { delivered: c.count, lastNs: c.lastNs, note: `${how}; agent status: ${counters.join(" ")}` };
+        const stream = s.client.ended ? `; the client's stream ended: ${s.client.ended}` : "";
+        return { delivered: c.count, lastNs: c.lastNs, note: `${how}; agent status: ${counters.join(" ")}${stream}` };
       },
     };
     const result = await measureWrites(n, every, expected, consumer);
