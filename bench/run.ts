@@ -8,6 +8,7 @@ import { execBenchmark } from "./exec";
 import { filteringBenchmark } from "./filtering";
 import { latencyBenchmark } from "./latency";
 import { memoryBenchmark } from "./memory";
+import { startupBenchmark } from "./startup";
 import { throughputBenchmark } from "./throughput";
 import { disableBpfStats, enableBpfStats } from "./lib/bpfstats";
 import { parseOptions, type Options } from "./lib/options";
@@ -22,6 +23,7 @@ const BENCHES: ReadonlyArray<[string, string, Bench]> = [
   ["filtering", "In-kernel filtering", filteringBenchmark],
   ["latency", "Latency", latencyBenchmark],
   ["memory", "Memory", memoryBenchmark],
+  ["startup", "Start-up and size", startupBenchmark],
 ];
 
 function version(cmd: string, args: string[]): string {
