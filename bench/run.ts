@@ -13,6 +13,7 @@ import { throughputBenchmark } from "./throughput";
 import { disableBpfStats, enableBpfStats } from "./lib/bpfstats";
 import { parseOptions, type Options } from "./lib/options";
 import { markdown, na, NotAvailable, printSection, reason, type Section } from "./lib/report";
+import { Daemon } from "./lib/proc";
 import { BUILD, requireBuilt } from "./lib/tracers";
 
 type Bench = (o: Options) => Promise<Section>;
@@ -52,7 +53,15 @@ async function runOne(title: string, bench: Bench, o: Options): Promise<Section>
   }
 }
 
+function onInterrupt(sig: NodeJS.Signals): void {
+  console.error(`\n${sig}: stopping the benchmark's processes`);
+  Daemon.killAll();
+  setTimeout(() => process.exit(130), 500);
+}
+
 async function main(): Promise<void> {
+  process.on("SIGINT", onInterrupt);
+  process.on("SIGTERM", onInterrupt);
   const tmp = mkdtempSync(join(tmpdir(), "fgs-bench-"));
   const o = parseOptions(process.argv.slice(2), tmp);
   requireBuilt();

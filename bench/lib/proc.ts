@@ -44,6 +44,8 @@ export function kvNumber(text: string, key: string): number {
   return Number.NaN;
 }
 
+const live = new Set<Daemon>();
+
 /** A long-running child whose stdout is kept line by line. */
 export class Daemon {
   readonly lines: string[] = [];
@@ -55,18 +57,26 @@ export class Daemon {
   constructor(readonly child: ChildProcess, readonly name: string) {
     child.stdout?.on("data", (d: Buffer) => this.take(d.toString()));
     child.stderr?.on("data", (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-20_000)));
+    live.add(this);
     this.done = new Promise((resolve) => {
       child.on("close", (code) => {
+        live.delete(this);
         this.exited = code;
         if (this.partial) this.lines.push(this.partial);
         resolve();
       });
       child.on("error", (e) => {
+        live.delete(this);
         this.stderr += String(e);
         this.exited = -1;
         resolve();
       });
     });
+  }
+
+  /** Ends every child still running (the driver is being interrupted). */
+  static killAll(): void {
+    for (const d of live) d.child.kill("SIGTERM");
   }
 
   static start(cmd: readonly string[], name: string, stdin: "ignore" | "pipe" = "ignore"): Daemon {
@@ -159,23 +169,20 @@ export function cpuSeconds(pid: number): number {
   return ns / 1e9;
 }
 
-/** Waits until pid has used no CPU for quietMs (a consumer that drained its
- * buffers), at most capMs. */
+/** Waits until pid has caught up: less than 2% of a core used over quietMs
+ * (a consumer draining its buffers keeps a core busy; a caught-up one only
+ * sees the machine's background events), at most capMs. */
 export async function cpuIdle(pid: number, quietMs = 500, capMs = 60_000): Promise<void> {
   const end = Date.now() + capMs;
-  let last = cpuSeconds(pid);
-  let since = Date.now();
   while (Date.now() < end) {
-    await sleep(50);
-    let now: number;
+    let used: number;
     try {
-      now = cpuSeconds(pid);
+      const c0 = cpuSeconds(pid);
+      await sleep(quietMs);
+      used = cpuSeconds(pid) - c0;
     } catch {
       return;
     }
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    } else if (Date.now() - since >= quietMs) return;
+    if (used < (quietMs / 1000) * 0.02) return;
   }
 }
