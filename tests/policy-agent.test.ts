@@ -6,22 +6,16 @@ import { spawn } from "bun";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { KprobeAction, type ProcessKprobe } from "../gen/tetragon/tetragon_pb";
 import { startAgent, type RunningAgent } from "./helpers/agent";
-import { EventRecorder } from "./helpers/events";
+import { agentWithEvents, EventRecorder } from "./helpers/events";
 import { grpcJsClient, grpcUnary } from "./helpers/grpc-js";
 import { malformedPolicies } from "./fixtures/policies/malformed";
 
 let agent: RunningAgent;
 let events: EventRecorder;
 
-beforeAll(async () => {
-  agent = await startAgent();
-  events = EventRecorder.start(agent.client());
-  await events.ready();
-});
-afterAll(async () => {
-  events?.stop();
-  await agent?.stop();
-});
+const shared = agentWithEvents();
+beforeAll(async () => ({ agent, events } = await shared.start()));
+afterAll(() => shared.stop());
 
 const policy = (name: string, body: string) => `apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy

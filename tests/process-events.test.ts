@@ -7,21 +7,15 @@ import { hostname } from "node:os";
 import { spawn } from "bun";
 import { CapabilitiesType, type GetEventsResponse, type Process } from "../gen/tetragon/tetragon_pb";
 import { startAgent, type RunningAgent } from "./helpers/agent";
-import { EventRecorder } from "./helpers/events";
+import { agentWithEvents, EventRecorder } from "./helpers/events";
 import { procTruth, randomHex } from "./helpers/process-run";
 
 let agent: RunningAgent;
 let events: EventRecorder;
 
-beforeAll(async () => {
-  agent = await startAgent();
-  events = EventRecorder.start(agent.client());
-  await events.ready();
-});
-afterAll(async () => {
-  events?.stop();
-  await agent?.stop();
-});
+const shared = agentWithEvents();
+beforeAll(async () => ({ agent, events } = await shared.start()));
+afterAll(() => shared.stop());
 
 function capNames(mask: bigint): string[] {
   const names: string[] = [];

@@ -63,3 +63,21 @@ export class EventRecorder {
     this.abort.abort();
   }
 }
+
+/** A file's shared agent and event stream: call in beforeAll/afterAll. */
+export function agentWithEvents(extraArgs: string[] = []) {
+  const state: { agent?: import("./agent").RunningAgent; events?: EventRecorder } = {};
+  return {
+    async start() {
+      const { startAgent } = await import("./agent");
+      state.agent = await startAgent(extraArgs);
+      state.events = EventRecorder.start(state.agent.client());
+      await state.events.ready();
+      return { agent: state.agent, events: state.events };
+    },
+    async stop() {
+      state.events?.stop();
+      await state.agent?.stop();
+    },
+  };
+}
