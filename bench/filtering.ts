@@ -55,6 +55,7 @@ export async function filteringBenchmark(o: Options): Promise<Section> {
         const r = await runOf(k, o);
         runs.get(k)?.push(r);
         if (r.note && i === 0) notes.push(`${k}: ${r.note}`);
+        if (i === 0 && k !== "none") notes.push(`${k}, BPF programs: ${r.bpfText}`);
       } catch (e) {
         if (k === "none") throw e;
         why.set(k, reason(e));

@@ -72,6 +72,7 @@ export async function throughputBenchmark(o: Options): Promise<Section> {
         const r = await runOf(k, o);
         runs.get(k)?.push(r);
         if (r.note) notes.push(`${k}, round ${i + 1}: ${r.note}`);
+        if (i === 0 && k !== "none") notes.push(`${k}, BPF programs: ${r.bpfText}`);
       } catch (e) {
         if (k === "none") throw e;
         why.set(k, reason(e));

@@ -1,7 +1,7 @@
 // write_loop under one tracer, with the cost charged to it: used by the
 // throughput and in-kernel filtering benchmarks.
 import { Agent, FGS, statusCounter } from "./agent";
-import { costBetween, snapshot, type ProgCost } from "./bpfstats";
+import { costBetween, describe, snapshot, type ProgCost } from "./bpfstats";
 import { settle, sleep, waitUntil } from "./clock";
 import type { Received } from "./grpc";
 import { writeAllPolicy, writeMarkedPolicy } from "./policy";
@@ -20,6 +20,8 @@ export interface WriteRun {
   deliveredPerS: number;
   /** Total BPF run time of the consumer's programs ÷ the loop's writes. */
   bpfNsPerWrite: number;
+  /** Per program: mean run time × runs. */
+  bpfText: string;
   /** CPU seconds the consumer process used from the loop's start to delivery
    * (schedstat, ns resolution; statCpuS: the same from /proc/<pid>/stat). */
   consumerCpuS: number;
@@ -61,7 +63,8 @@ export async function measureWrites(n: number, every: number, expected: number, 
   const consumerCpuS = pid ? cpuSeconds(pid) - c0 : 0;
   const statCpuS = pid ? statCpuSeconds(pid) - t0 : 0;
   const clientCpuS = ownCpuSeconds() - k0;
-  const bpfNs = pid ? costBetween(s0, snapshot(pid)).reduce((sum, x) => sum + x.ns, 0) : 0;
+  const costs = pid ? costBetween(s0, snapshot(pid)) : [];
+  const bpfNs = costs.reduce((sum, x) => sum + x.ns, 0);
   const d = await c.finish(loop.pid);
   const span = (d.lastNs - loop.startNs) / 1e9;
   return {
@@ -70,6 +73,7 @@ export async function measureWrites(n: number, every: number, expected: number, 
     expected,
     deliveredPerS: d.delivered > 0 ? d.delivered / span : 0,
     bpfNsPerWrite: bpfNs / n,
+    bpfText: describe(costs).text,
     consumerCpuS,
     statCpuS,
     clientCpuS,
