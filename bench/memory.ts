@@ -17,7 +17,7 @@ function mb(kb: number): string {
 }
 
 function memText(m: Memory | string): string {
-  return typeof m === "string" ? na(m) : `${mb(m.rssKb)} RSS (peak ${mb(m.hwmKb)})`;
+  return typeof m === "string" ? na(m) : `${mb(m.rssKb)} RSS (anon ${mb(m.anonKb)}, file ${mb(m.fileKb)}; peak ${mb(m.hwmKb)})`;
 }
 
 async function attempt<T>(f: () => Promise<T>): Promise<T | string> {

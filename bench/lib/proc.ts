@@ -135,12 +135,15 @@ export function lastLines(s: string, n = 3): string {
 export interface Memory {
   rssKb: number;
   hwmKb: number;
+  /** RSS split: anonymous (heaps, JIT) and file-backed (the executable, libraries). */
+  anonKb: number;
+  fileKb: number;
 }
 
 export function memory(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? Number.NaN);
-  return { rssKb: field("VmRSS"), hwmKb: field("VmHWM") };
+  return { rssKb: field("VmRSS"), hwmKb: field("VmHWM"), anonKb: field("RssAnon"), fileKb: field("RssFile") };
 }
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout.toString().trim()) || 100;
