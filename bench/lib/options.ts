@@ -23,7 +23,7 @@ const USAGE = `usage: bun run bench [-- options]
   --latency N      execs in the latency run, at 100/s (default 1000)
   --procs N        live processes in the memory benchmark (default 10000)
   --burst N        events in the memory burst (default 1000000)
-  --no-bpftrace    skip the bpftrace baselines (slow: ~45 s per 2M writes)`;
+  --no-bpftrace    skip the bpftrace baselines (slow: 15–45 s per 2M writes here)`;
 
 function num(v: string | undefined, flag: string): number {
   const n = Number(v);
