@@ -156,27 +156,36 @@ describe("life cycle", () => {
   test("SIGTERM and SIGINT stop cleanly: streams closed, programs detached", async () => {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       const a = await startAgent();
-      const ids = progIdsOf(a.proc.pid);
-      expect(ids.length).toBeGreaterThan(0);
-      const stream = a.client().getEvents({});
-      const drained = (async () => {
-        for await (const _ of stream) void _;
-        return "ended";
-      })().catch((e: Error) => `error: ${e.message}`);
-      await Bun.sleep(300);
-      expect(await a.stop(signal)).toBe(0);
-      expect(await Promise.race([drained, Bun.sleep(5000).then(() => "still open")])).not.toBe("still open");
-      // The kernel frees programs after an RCU grace period, not at close().
-      let remaining = bpftoolProgIds();
-      for (let i = 0; i < 50 && ids.some((id) => remaining.includes(id)); i++) {
-        await Bun.sleep(100);
-        remaining = bpftoolProgIds();
+      try {
+        await checkCleanStop(a, signal);
+      } finally {
+        // An assertion failing must not leave this agent attached.
+        if (a.proc.exitCode === null) a.proc.kill("SIGKILL");
       }
-      for (const id of ids) expect(remaining).not.toContain(id);
-      expect(a.log()).toContain('"agent stopped"');
     }
   });
 });
+
+async function checkCleanStop(a: RunningAgent, signal: NodeJS.Signals): Promise<void> {
+  const ids = progIdsOf(a.proc.pid);
+  expect(ids.length).toBeGreaterThan(0);
+  const stream = a.client().getEvents({});
+  const drained = (async () => {
+    for await (const _ of stream) void _;
+    return "ended";
+  })().catch((e: Error) => `error: ${e.message}`);
+  await Bun.sleep(300);
+  expect(await a.stop(signal)).toBe(0);
+  expect(await Promise.race([drained, Bun.sleep(5000).then(() => "still open")])).not.toBe("still open");
+  // The kernel frees programs after an RCU grace period, not at close().
+  let remaining = bpftoolProgIds();
+  for (let i = 0; i < 50 && ids.some((id) => remaining.includes(id)); i++) {
+    await Bun.sleep(100);
+    remaining = bpftoolProgIds();
+  }
+  for (const id of ids) expect(remaining).not.toContain(id);
+  expect(a.log()).toContain('"agent stopped"');
+}
 
 /** Program ids held by a process: fdinfo of BPF program and link fds names them. */
 function progIdsOf(pid: number): number[] {
