@@ -12,7 +12,7 @@ import {
   HealthStatusType,
 } from "../gen/tetragon/tetragon_pb";
 import { parseArguments, type FlagSpec } from "../src/cli/args";
-import { parseServerAddress } from "../src/cli/address";
+import { parseServerAddress } from "../src/server/address";
 import { runClient, type ClientIo } from "../src/cli";
 
 const repoRoot = join(import.meta.dir, "..");

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
+import { HealthStatusResult, type GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 import type { EventSource, HealthReport, PolicyService } from "../api/deps";
 import type { Logger } from "../log/logger";
 import { ProtocolListener } from "../server/listener";
@@ -77,7 +77,7 @@ export class Agent {
       parts.bus.describe(),
     ];
     const healthy = parts.components.every((c) => c.healthy?.() ?? true);
-    return { status: healthy ? 1 /* RUNNING */ : 3 /* ERROR */, details: lines.join("; ") };
+    return { status: healthy ? HealthStatusResult.HEALTH_STATUS_RUNNING : HealthStatusResult.HEALTH_STATUS_ERROR, details: lines.join("; ") };
   }
 
   /** Closes streams, stops the server, detaches every BPF program. Idempotent. */

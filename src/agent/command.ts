@@ -34,12 +34,9 @@ function parseOptions(argv: readonly string[]): AgentOptions | "help" {
   if (args.has("help")) return "help";
   const level = args.value("log-level") ?? "info";
   if (!isLogLevel(level)) throw new UsageError(`bad --log-level ${level}`);
-  let address;
-  try {
-    address = parseServerAddress(args.value("server-address") ?? DEFAULT_SERVER_ADDRESS);
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
-  }
+  const addressText = args.value("server-address") ?? DEFAULT_SERVER_ADDRESS;
+  const address = parseServerAddress(addressText, { allowPortZero: true });
+  if (typeof address === "string") throw new UsageError(`--server-address "${addressText}": ${address}`);
   const ring = args.value("ring-buffer-size");
   return {
     address,

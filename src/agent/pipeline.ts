@@ -48,14 +48,17 @@ export class Pipeline implements Component {
     try {
       const out = handler(record);
       if (!out) return;
-      for (const ev of Array.isArray(out) ? out : [out as GetEventsResponse]) {
-        this.events++;
-        this.bus.publish(ev);
-      }
+      if (Array.isArray(out)) out.forEach((ev) => this.publish(ev));
+      else this.publish(out as GetEventsResponse);
     } catch (e) {
       this.failures++;
       this.logFailure(op, e);
     }
+  }
+
+  private publish(ev: GetEventsResponse): void {
+    this.events++;
+    this.bus.publish(ev);
   }
 
   private logFailure(op: number, e: unknown): void {

@@ -1,3 +1,4 @@
+import { u32Key } from "../bpf/map";
 import { encodeProcessState, ProcFlag, STATE } from "../decode/process";
 import { dockerId } from "./docker";
 import type { CachedProcess, ProcessFields } from "./entry";
@@ -28,11 +29,6 @@ export interface WalkTarget {
   id(ktime: bigint, tgid: number): string;
 }
 
-function tgidKey(tgid: number): Uint8Array {
-  const k = new Uint8Array(4);
-  new DataView(k.buffer).setUint32(0, tgid, true);
-  return k;
-}
 
 function flagsOf(s: ProcSnapshot): number {
   let f = ProcFlag.procFS;
@@ -74,7 +70,7 @@ function seed(map: ExecveMapWriter, s: ProcSnapshot, f: ProcessFields, parentKti
     caps: f.caps,
     ns: f.ns,
   });
-  return map.insertIfAbsent(tgidKey(s.tgid), value);
+  return map.insertIfAbsent(u32Key(s.tgid), value);
 }
 
 /** If the process exited before its entry was seeded, the kernel will never
@@ -82,7 +78,7 @@ function seed(map: ExecveMapWriter, s: ProcSnapshot, f: ProcessFields, parentKti
  * stays: the exit record, still queued behind this walk, retires it. */
 function unseedIfGone(procRoot: string, map: ExecveMapWriter, s: ProcSnapshot): boolean {
   if (procStartKtime(procRoot, s.tgid) === s.startKtime) return false;
-  const key = tgidKey(s.tgid);
+  const key = u32Key(s.tgid);
   const v = map.lookup(key);
   if (v && new DataView(v.buffer, v.byteOffset).getBigUint64(STATE.ktime, true) === s.startKtime) map.delete(key);
   return true;

@@ -2,7 +2,8 @@ import { connect as connectSocket } from "node:net";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { FineGuidanceSensors } from "../../gen/tetragon/tetragon_pb";
-import { baseUrlOf, type ServerAddress } from "./address";
+import { baseUrlOf } from "./address";
+import type { ServerAddress } from "../server/address";
 
 export type AgentClient = Client<typeof FineGuidanceSensors>;
 

@@ -1,5 +1,5 @@
 import { parseArguments, type FlagSpec, type ParsedArguments } from "./args";
-import { DEFAULT_SERVER_ADDRESS, parseServerAddress, type ServerAddress } from "./address";
+import { DEFAULT_SERVER_ADDRESS, parseServerAddress, type ServerAddress } from "../server/address";
 import type { Command } from "./commands/command";
 import { getEventsCommand } from "./commands/getevents";
 import { sensorsDisableCommand, sensorsEnableCommand, sensorsListCommand } from "./commands/sensors";

@@ -330,18 +330,8 @@ export function decodeProcessState(bytes: Uint8Array): ProcessState {
   };
 }
 
-export interface ProcessStateInit {
-  ktime: bigint;
-  parentKtime: bigint;
-  parentTgid: number;
-  flags: number;
-  uid: number;
-  euid: number;
-  auid: number;
-  binary: string;
-  caps: Caps;
-  ns: NamespaceInums;
-}
+/** What user space writes into execve_map; binaryLen is derived from binary. */
+export type ProcessStateInit = Omit<ProcessState, "binaryLen">;
 
 /** Encodes an execve_map value (used to seed processes found in /proc). */
 export function encodeProcessState(s: ProcessStateInit): Uint8Array {

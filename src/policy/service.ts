@@ -3,6 +3,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PolicyError, type PolicyErrorCode } from "./errors";
 import type { PolicyManager } from "./manager";
+import type { PolicyService } from "../api/deps";
 
 const CODES: Readonly<Record<PolicyErrorCode, Code>> = {
   invalid_argument: Code.InvalidArgument,
@@ -15,10 +16,7 @@ export function toConnectError(e: unknown): unknown {
   return e instanceof PolicyError ? new ConnectError(e.message, CODES[e.code]) : e;
 }
 
-export interface PolicyService {
-  add(yaml: string): Promise<void>;
-  delete(yamlOrName: string): Promise<void>;
-}
+export type { PolicyService };
 
 export function policyService(manager: PolicyManager): PolicyService {
   return {

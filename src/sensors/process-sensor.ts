@@ -1,6 +1,6 @@
 import type { Logger } from "../log/logger";
 import { BpfObject } from "../bpf/object";
-import type { BpfMap } from "../bpf/map";
+import { u32Key, type BpfMap } from "../bpf/map";
 import { objectImage, type ObjectImages } from "../bpf/objects";
 import type { Sensor, SensorConfigKey } from "./sensor";
 
@@ -95,9 +95,8 @@ export class ProcessSensor implements Sensor {
     const lost = this.object.map("lost_events");
     const totals = new Map<number, bigint>();
     for (let op = 0; op < 16; op++) {
-      const key = new Uint8Array(new Uint32Array([op]).buffer);
       let sum = 0n;
-      for (const v of lost.lookupPerCpu(key)) sum += new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true);
+      for (const v of lost.lookupPerCpu(u32Key(op))) sum += new DataView(v.buffer, v.byteOffset, 8).getBigUint64(0, true);
       if (sum > 0n) totals.set(op, sum);
     }
     return totals;

@@ -2,8 +2,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { existsSync, unlinkSync } from "node:fs";
-import type { ServerAddress } from "./address";
-import { formatServerAddress } from "./address";
+import { socketHost, type ServerAddress } from "./address";
 
 type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
@@ -59,15 +58,16 @@ export class ProtocolListener {
         resolve();
       };
       if (address.kind === "unix") this.tcp.listen(address.path, done);
-      else this.tcp.listen(address.port, address.host, done);
+      else this.tcp.listen(address.port, socketHost(address), done);
     });
     return this.boundAddress(address);
   }
 
+  /** The address as given, with the port the kernel chose for port 0. */
   private boundAddress(address: ServerAddress): string {
     const a = this.tcp.address();
-    if (address.kind === "unix" || a === null || typeof a === "string") return formatServerAddress(address);
-    return formatServerAddress({ kind: "tcp", host: address.host, port: a.port });
+    if (address.kind === "unix" || a === null || typeof a === "string") return address.text;
+    return `${address.host}:${a.port}`;
   }
 
   get port(): number | undefined {
@@ -86,7 +86,7 @@ export class ProtocolListener {
 }
 
 function listenError(address: ServerAddress, err: NodeJS.ErrnoException): Error {
-  const where = formatServerAddress(address);
+  const where = address.text;
   if (err.code === "EADDRINUSE") return new Error(`cannot listen on ${where}: address already in use (is another agent running?)`);
   if (err.code === "EACCES") return new Error(`cannot listen on ${where}: permission denied`);
   return new Error(`cannot listen on ${where}: ${err.code ?? err.message}`);
