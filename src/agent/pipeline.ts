@@ -18,7 +18,7 @@ export class Pipeline implements Component {
   private failures = 0;
   private unknownOps = 0;
   private lastFailureLog = 0;
-  private done: Promise<void> | undefined;
+  private started = false;
 
   constructor(
     private readonly reader: RingBufferReader,
@@ -31,12 +31,9 @@ export class Pipeline implements Component {
   }
 
   start(): void {
-    this.done ??= this.run();
-  }
-
-  private async run(): Promise<void> {
-    for await (const record of this.reader.records()) this.handle(record);
-    this.reader.closeReadSide();
+    if (this.started) return;
+    this.started = true;
+    this.reader.consume((record) => this.handle(record));
   }
 
   private handle(record: Uint8Array): void {
@@ -70,11 +67,19 @@ export class Pipeline implements Component {
 
   describe(): string {
     const rs = this.reader.stats();
-    return `pipeline: records=${this.records} events=${this.events} decode_failures=${this.failures} unknown_ops=${this.unknownOps} read_bytes=${rs.bytes}`;
+    return (
+      `pipeline: records=${this.records} events=${this.events} decode_failures=${this.failures} unknown_ops=${this.unknownOps} ` +
+      `read_bytes=${rs.bytes} wakeups=${rs.wakeups} slices=${rs.slices} reader_restarts=${rs.restarts}`
+    );
+  }
+
+  /** The wake-up thread died and was not yet replaced. */
+  healthy(): boolean {
+    return !this.started || this.reader.stats().alive;
   }
 
   async stop(): Promise<void> {
     this.reader.stop();
-    await Promise.race([this.done, Bun.sleep(2000)]);
+    await Promise.race([this.reader.closed(), Bun.sleep(2000)]);
   }
 }
