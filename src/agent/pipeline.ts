@@ -1,7 +1,8 @@
 import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 import type { Logger } from "../log/logger";
 import type { RingBufferReader } from "../reader/ring-reader";
-import type { Component, EventBus } from "./agent";
+import type { EventBus } from "../bus/bus";
+import type { Component } from "./agent";
 
 /** Turns one kernel record into zero or more API events (decode + enrich). */
 export type RecordHandler = (record: Uint8Array) => GetEventsResponse | readonly GetEventsResponse[] | undefined;

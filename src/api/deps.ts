@@ -1,11 +1,6 @@
-import type { GetEventsRequest, GetEventsResponse, HealthStatusResult } from "../../gen/tetragon/tetragon_pb";
+import type { HealthStatusResult } from "../../gen/tetragon/tetragon_pb";
+import type { EventBus } from "../bus/bus";
 import type { SensorManager } from "../sensors/manager";
-
-/** Where GetEvents streams come from (the event bus). */
-export interface EventSource {
-  /** Throws ConnectError(invalid_argument) for bad filters before the stream starts. */
-  subscribe(request: GetEventsRequest, signal: AbortSignal): AsyncIterable<GetEventsResponse>;
-}
 
 export interface HealthReport {
   status: HealthStatusResult;
@@ -22,7 +17,8 @@ export interface PolicyService {
 export interface ApiDeps {
   version: string;
   sensors: SensorManager;
-  events: EventSource;
+  /** Where GetEvents streams come from; subscribe throws ConnectError(invalid_argument) for bad filters. */
+  events: EventBus;
   health(): HealthReport;
   policies?: PolicyService;
 }

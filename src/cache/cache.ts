@@ -28,6 +28,7 @@ import { flagWords } from "./flags";
 import { namespacesInit, readHostNamespaces, readNamespaceInums } from "./namespaces";
 import { splitWaitStatus } from "./signals";
 import { NS_PER_CLOCK_TICK, procStartKtime } from "./procfs";
+import { processTemplate, processWithRefcnt } from "./process-message";
 import { walkProcFs, type ExecveMapWriter, type ProcFsWalkResult } from "./procfs-walk";
 
 export type CacheClock = Pick<Clock, "bootNsToTimestamp">;
@@ -211,7 +212,13 @@ export class ProcessCache {
     return { entries: this.byExecId.size, live: this.byTgid.size, ...this.counters };
   }
 
+  /** The entry's Process as of now; its bytes are encoded once per entry. */
   toProcess(e: CachedProcess): Process {
+    e.template ??= processTemplate(this.buildProcess(e));
+    return processWithRefcnt(e.template, e.refcnt);
+  }
+
+  private buildProcess(e: CachedProcess): Process {
     return create(ProcessSchema, {
       execId: e.execId,
       pid: e.tgid,
@@ -224,7 +231,6 @@ export class ProcessCache {
       auid: e.auid,
       docker: e.docker,
       parentExecId: e.parentExecId,
-      refcnt: e.refcnt,
       cap: { effective: capList(e.caps.effective), permitted: capList(e.caps.permitted), inheritable: capList(e.caps.inheritable) },
       ns: namespacesInit(e.ns, this.host),
     });
@@ -273,7 +279,8 @@ export class ProcessCache {
   }
 
   private insert(fields: ProcessFields, parent: CachedProcess | undefined): CachedProcess {
-    const entry: CachedProcess = { ...fields, parent, refcnt: 1, alive: true };
+    // fields may be another entry (a clone copies its parent): never its template.
+    const entry: CachedProcess = { ...fields, parent, refcnt: 1, alive: true, template: undefined };
     if (parent) parent.refcnt++;
     const previous = this.byTgid.get(entry.tgid);
     this.byExecId.set(entry.execId, entry);

@@ -2,7 +2,8 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { GetEventsRequestSchema } from "../../gen/tetragon/tetragon_pb";
 import { formatJsonLine } from "../cli/output/index";
-import type { Component, EventBus } from "../agent/agent";
+import type { EventBus } from "../bus/bus";
+import type { Component } from "../agent/agent";
 import type { Logger } from "../log/logger";
 
 /** Appends every event to a file as one JSON line (the same JSON as `fgs getevents -o json`). */

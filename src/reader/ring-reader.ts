@@ -62,7 +62,7 @@ class Notifier {
       l.fgs_close(fds[1]!);
       throw new BpfError("start ring buffer wake-up thread", err[0]!);
     }
-    return new Notifier(native, fds[0]!);
+    return new Notifier(native as Pointer, fds[0]!);
   }
 
   alive(): boolean {
@@ -157,7 +157,8 @@ export class RingBufferReader {
 
   private listen(n: Notifier): Notifier {
     const done = (async () => {
-      for await (const chunk of Bun.file(n.fd).stream()) if (chunk.byteLength > 0) this.drain();
+      const wakeups = Bun.file(n.fd).stream().getReader();
+      for (let r = await wakeups.read(); !r.done; r = await wakeups.read()) this.drain();
     })().catch(() => {});
     this.pendingStreams.push(done.finally(() => libbpf().fgs_close(n.fd)).then(() => {}));
     return n;

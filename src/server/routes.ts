@@ -6,11 +6,12 @@ import { createService } from "../api/service";
 import { registerAdapted } from "../api/legacy";
 import type { ApiDeps } from "../api/deps";
 import { withCors } from "./cors";
+import { withGrpcEvents, type GrpcEventsOptions } from "./grpc-events";
 
 /** Both editions of the API, served by one implementation, over gRPC, gRPC-web and Connect. */
-export function createApiHandler(deps: ApiDeps) {
+export function createApiHandler(deps: ApiDeps, options: GrpcEventsOptions = {}) {
   const impl = createService(deps);
-  return withCors(connectNodeAdapter({
+  const connect = connectNodeAdapter({
     routes(router: ConnectRouter) {
       router.service(TetragonService, impl);
       registerAdapted(router, TetragonService, impl as unknown as Record<string, unknown>, FgsService);
@@ -18,5 +19,6 @@ export function createApiHandler(deps: ApiDeps) {
     grpc: {},
     grpcWeb: {},
     connect: {},
-  }));
+  });
+  return withCors(withGrpcEvents(deps.events, connect, options));
 }
