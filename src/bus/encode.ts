@@ -1,62 +1,149 @@
-/** Wire bytes of an event, built once and shared by every stream (and the
- * fgs edition when the bytes are the same). The Process sub-messages are
- * spliced in from the process cache's bytes (src/cache/process-message.ts)
- * as pre-encoded fields; the result decodes to the same message. */
-import { clone, toBinary } from "@bufbuild/protobuf";
-import { WireType } from "@bufbuild/protobuf/wire";
-import { GetEventsResponseSchema, ProcessSchema, type GetEventsResponse, type KprobeArgument, type Process } from "../../gen/tetragon/tetragon_pb";
-import { encodedWithoutRefcnt } from "../cache/process-message";
+/** Wire bytes of an event, built once and shared by every stream. The hot
+ * event kinds are written by hand (field numbers: ../shared/facts/wire-numbers.md)
+ * with each Process copied from the process cache's bytes; anything else
+ * (aggregated, unknown fields, a schema field this writer does not know)
+ * goes through protobuf-es. tests/encode.test.ts checks that both decode to
+ * the same message. */
+import { clone, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import {
+  GetEventsResponseSchema,
+  KprobeArgumentSchema,
+  ProcessExecSchema,
+  ProcessExitSchema,
+  ProcessKprobeSchema,
+  ProcessSchema,
+  ProcessTracepointSchema,
+  type GetEventsResponse,
+  type KprobeArgument,
+  type Process,
+  type ProcessExec,
+  type ProcessExit,
+  type ProcessKprobe,
+  type ProcessTracepoint,
+} from "../../gen/tetragon/tetragon_pb";
+import { encodedProcess } from "../cache/process-message";
+import { VARINT, WireWriter } from "./wire-writer";
 
-const PROCESS_FIELD = 1;
-const PARENT_FIELD = 2;
-/** Process.refcnt = 13, varint: tag byte (13 << 3) | 0. */
-const REFCNT_TAG = 0x68;
+/** Field numbers the hand writer covers, per message. */
+export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
+  [GetEventsResponseSchema, [1, 5, 9, 10, 14, 40000, 1000, 1001, 1002]],
+  [ProcessExecSchema, [1, 2, 3]],
+  [ProcessExitSchema, [1, 2, 3, 4]],
+  [ProcessKprobeSchema, [1, 2, 3, 4, 5, 6]],
+  [ProcessTracepointSchema, [1, 2, 4, 5, 6]],
+  [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]],
+];
 
-type UnknownField = { no: number; wireType: WireType; data: Uint8Array };
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n >>>= 7;
-    size++;
-  }
-  return size;
+/** A field added to the schema later makes the hand writer step aside. */
+function covered(schema: DescMessage, numbers: readonly number[]): boolean {
+  return schema.fields.every((f) => numbers.includes(f.number));
 }
 
-function writeVarint(out: Uint8Array, at: number, n: number): number {
-  while (n >= 0x80) {
-    out[at++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  out[at++] = n;
-  return at;
+export const HAND_WRITER_COVERS_SCHEMA = HAND_WRITTEN.every(([s, n]) => covered(s, n));
+
+const w = new WireWriter();
+
+function processField(no: number, p: Process): void {
+  w.bytes(no, encodedProcess(p) ?? toBinary(ProcessSchema, p));
 }
 
-/** A length-delimited Process field: [length][bytes without refcnt][refcnt]. */
-function processField(no: number, p: Process): UnknownField {
-  const bytes = encodedWithoutRefcnt(p) ?? toBinary(ProcessSchema, { ...p, refcnt: 0 });
-  const tail = p.refcnt > 0 ? 1 + varintSize(p.refcnt) : 0;
-  const len = bytes.byteLength + tail;
-  const data = new Uint8Array(varintSize(len) + len);
-  let at = writeVarint(data, 0, len);
-  data.set(bytes, at);
-  at += bytes.byteLength;
-  if (tail > 0) {
-    data[at++] = REFCNT_TAG;
-    writeVarint(data, at, p.refcnt);
-  }
-  return { no, wireType: WireType.LengthDelimited, data };
+function processAndParent(e: { process?: Process; parent?: Process }): void {
+  if (e.process) processField(1, e.process);
+  if (e.parent) processField(2, e.parent);
 }
 
-/** GetEventsResponse wire bytes, splicing the process and parent. */
-export function encodeResponse(ev: GetEventsResponse): Uint8Array {
+function argField(no: number, a: KprobeArgument): void {
+  const mark = w.fork(no);
+  const v = a.arg;
+  switch (v.case) {
+    case undefined:
+      break;
+    case "stringArg":
+      w.string(1, v.value);
+      break;
+    case "intArg":
+      w.tag(2, VARINT);
+      w.int32(v.value);
+      break;
+    case "sizeArg":
+      w.tag(4, VARINT);
+      w.varint64(v.value);
+      break;
+    case "bytesArg":
+      w.bytes(5, v.value);
+      break;
+    case "longArg":
+      w.tag(11, VARINT);
+      w.varint64(v.value);
+      break;
+    default:
+      w.raw(toBinary(KprobeArgumentSchema, a));
+  }
+  w.join(mark);
+}
+
+function kprobe(k: ProcessKprobe): void {
+  processAndParent(k);
+  w.stringIfSet(3, k.functionName);
+  for (const a of k.args) argField(4, a);
+  if (k.return) argField(5, k.return);
+  w.uintIfSet(6, k.action);
+}
+
+function tracepoint(t: ProcessTracepoint): void {
+  processAndParent(t);
+  w.stringIfSet(4, t.subsys);
+  w.stringIfSet(5, t.event);
+  for (const a of t.args) argField(6, a);
+}
+
+function exec(e: ProcessExec): void {
+  processAndParent(e);
+  for (const a of e.ancestors) processField(3, a);
+}
+
+function exit(e: ProcessExit): void {
+  processAndParent(e);
+  w.stringIfSet(3, e.signal);
+  w.uintIfSet(4, e.status);
+}
+
+const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10 } as const;
+
+function handWritable(ev: GetEventsResponse): boolean {
+  const c = ev.event.case;
+  return HAND_WRITER_COVERS_SCHEMA && ev.aggregationInfo === undefined && ev.$unknown === undefined && c !== undefined && c in EVENT_FIELD && ev.event.value?.$unknown === undefined;
+}
+
+function event(ev: GetEventsResponse): void {
   const e = ev.event;
-  if (e.case === undefined || e.case === "test" || e.case === "processDns" || !e.value.process) return toBinary(GetEventsResponseSchema, ev);
-  const inner = e.value;
-  const spliced = [processField(PROCESS_FIELD, inner.process as Process)];
-  if (inner.parent) spliced.push(processField(PARENT_FIELD, inner.parent));
-  const shell = { ...inner, process: undefined, parent: undefined, $unknown: [...(inner.$unknown ?? []), ...spliced] };
-  return toBinary(GetEventsResponseSchema, { ...ev, event: { case: e.case, value: shell } } as GetEventsResponse);
+  if (e.case === "processExec") exec(e.value);
+  else if (e.case === "processExit") exit(e.value);
+  else if (e.case === "processKprobe") kprobe(e.value);
+  else if (e.case === "processTracepoint") tracepoint(e.value);
+}
+
+/** GetEventsResponse wire bytes. */
+export function encodeResponse(ev: GetEventsResponse): Uint8Array {
+  if (!handWritable(ev)) return toBinary(GetEventsResponseSchema, ev);
+  w.reset();
+  const mark = w.fork(EVENT_FIELD[ev.event.case as keyof typeof EVENT_FIELD]);
+  event(ev);
+  w.join(mark);
+  w.stringIfSet(1000, ev.nodeName);
+  if (ev.time) {
+    const t = w.fork(1001);
+    if (ev.time.seconds !== 0n) {
+      w.tag(1, VARINT);
+      w.varint64(ev.time.seconds);
+    }
+    if (ev.time.nanos !== 0) {
+      w.tag(2, VARINT);
+      w.int32(ev.time.nanos);
+    }
+    w.join(t);
+  }
+  return w.finish();
 }
 
 function argsOf(ev: GetEventsResponse): (KprobeArgument | undefined)[] {

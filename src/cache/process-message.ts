@@ -1,8 +1,9 @@
 /** Process messages with their wire bytes attached. Most of an event's bytes
- * are its Process (and parent): encoded once per cache entry, the event
- * encoder splices them in instead of encoding them again for every event.
- * Only refcnt changes during a process's life, so it is left out of the
- * bytes and written per event. */
+ * are its Process (and parent): encoded once per cache entry and refcnt, the
+ * event encoder copies them instead of encoding them for every event. Only
+ * refcnt changes during a process's life: the message for the current
+ * refcnt is kept and shared by every event until it changes (published
+ * messages are never modified). */
 import { toBinary } from "@bufbuild/protobuf";
 import { ProcessSchema, type Process } from "../../gen/tetragon/tetragon_pb";
 
@@ -10,10 +11,13 @@ const ENCODED = Symbol("fgs.encodedProcess");
 
 type Tagged = Process & { [ENCODED]?: Uint8Array };
 
-/** A template (refcnt 0) and its bytes, built once per cache entry. */
+/** Built once per cache entry. */
 export interface ProcessTemplate {
+  /** refcnt 0 */
   readonly message: Process;
+  /** wire bytes of message (refcnt 0 is not on the wire) */
   readonly bytes: Uint8Array;
+  current?: Process;
 }
 
 export function processTemplate(message: Process): ProcessTemplate {
@@ -21,15 +25,36 @@ export function processTemplate(message: Process): ProcessTemplate {
   return { message: t, bytes: toBinary(ProcessSchema, t) };
 }
 
-/** The per-event message: the template with this moment's refcnt. The bytes
- * ride along as a non-enumerable property, invisible to JSON and equality. */
+/** Process.refcnt = 13, varint: tag byte (13 << 3) | 0. */
+const REFCNT_TAG = 0x68;
+
+function withRefcntBytes(bytes: Uint8Array, refcnt: number): Uint8Array {
+  if (refcnt === 0) return bytes;
+  const tail: number[] = [REFCNT_TAG];
+  for (let n = refcnt; ; n >>>= 7) {
+    if (n < 0x80) {
+      tail.push(n);
+      break;
+    }
+    tail.push((n & 0x7f) | 0x80);
+  }
+  const out = new Uint8Array(bytes.byteLength + tail.length);
+  out.set(bytes);
+  out.set(tail, bytes.byteLength);
+  return out;
+}
+
+/** The message for this moment's refcnt, with its bytes as a non-enumerable
+ * property (invisible to JSON and to equality checks). */
 export function processWithRefcnt(t: ProcessTemplate, refcnt: number): Process {
+  if (t.current?.refcnt === refcnt) return t.current;
   const p: Tagged = { ...t.message, refcnt };
-  Object.defineProperty(p, ENCODED, { value: t.bytes });
+  Object.defineProperty(p, ENCODED, { value: withRefcntBytes(t.bytes, refcnt) });
+  t.current = p;
   return p;
 }
 
-/** The Process's bytes without refcnt, when built by processWithRefcnt. */
-export function encodedWithoutRefcnt(p: Process): Uint8Array | undefined {
+/** The Process's wire bytes, when it was built by processWithRefcnt. */
+export function encodedProcess(p: Process): Uint8Array | undefined {
   return (p as Tagged)[ENCODED];
 }

@@ -23,7 +23,7 @@ const BUSY = 0x80000000;
 const DISCARD = 0x40000000;
 const HEADER_BYTES = 8;
 /** Records per drain slice before yielding to the event loop (HTTP/2 writes). */
-const SLICE_RECORDS = 4096;
+const SLICE_RECORDS = 2048;
 /** A wake-up that never came (or a dead thread) costs at most this much latency. */
 const WATCHDOG_MS = 250;
 

@@ -23,8 +23,12 @@ const PATHS: ReadonlyMap<string, Edition> = new Map([
 
 /** A GetEventsRequest is a few filters: anything larger is refused unread. */
 export const MAX_REQUEST_BYTES = 1 << 20;
-/** Events per HTTP/2 write. */
-const BATCH_EVENTS = 512;
+/** Events per HTTP/2 write, and bytes buffered on one stream before waiting
+ * for the client: writes continue past the stream's small high-water mark,
+ * so one flush moves everything queued (a flush per drain would move one
+ * batch per event-loop turn while the reader adds thousands). */
+const BATCH_EVENTS = 1024;
+const MAX_BUFFERED_BYTES = 4 << 20;
 const MAX_MESSAGE_QUOTE = 200;
 
 export interface GrpcEventsOptions {
@@ -184,8 +188,8 @@ class FrameWriter {
     if (!this.sub.isOpen) return this.finish(null);
     while (!this.waitingForDrain && this.sub.queuedEvents > 0) {
       const batch = this.frames(this.sub.take(BATCH_EVENTS));
-      // 'drain' follows only a write that returned false.
-      if (!this.res.write(batch)) this.waitingForDrain = true;
+      // 'drain' follows only a write that returned false, so wait only then.
+      if (!this.res.write(batch) && this.res.writableLength >= MAX_BUFFERED_BYTES) this.waitingForDrain = true;
     }
   }
 
