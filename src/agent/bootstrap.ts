@@ -121,7 +121,7 @@ function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Log
     describe: (tgid) => cache.describe(tgid),
     allowedMechanisms: options.hookMechanisms,
   });
-  for (const op of engine.ops) pipeline.on(op, engine.handle);
+  for (const op of engine.ops) pipeline.on(op, engine.handle, { sheddable: true });
   a.components.push({ name: "policies", stop: () => engine.close() });
   return engine;
 }

@@ -9,11 +9,28 @@ export type RecordHandler = (record: Uint8Array) => GetEventsResponse | readonly
 
 const OP_OFFSET = 0;
 
+export interface PipelineStats {
+  records: number;
+  events: number;
+  decodeFailures: number;
+  unknownOps: number;
+  /** policy records dropped unread because every stream's queue was full, by op */
+  shed: ReadonlyMap<number, number>;
+  /** policy records not built because no stream was open */
+  unobserved: number;
+}
+
 /** reader → decoders/enrichment (by record op) → bus. A bad record is counted and
- * logged, never fatal: one hostile process name must not stop the stream. */
+ * logged, never fatal: one hostile process name must not stop the stream.
+ * Under overload, records of sheddable ops (policy events; never process
+ * records, which keep the cache true) are dropped before any decoding when
+ * no stream could take them: a storm then costs little more than reading. */
 export class Pipeline implements Component {
   readonly name = "pipeline";
   private readonly handlers = new Map<number, RecordHandler>();
+  private readonly sheddable = new Set<number>();
+  private readonly shed = new Map<number, number>();
+  private unobserved = 0;
   private records = 0;
   private events = 0;
   private failures = 0;
@@ -27,8 +44,9 @@ export class Pipeline implements Component {
     private readonly log: Logger,
   ) {}
 
-  on(op: number, handler: RecordHandler): void {
+  on(op: number, handler: RecordHandler, options: { sheddable?: boolean } = {}): void {
     this.handlers.set(op, handler);
+    if (options.sheddable) this.sheddable.add(op);
   }
 
   start(): void {
@@ -43,6 +61,7 @@ export class Pipeline implements Component {
     const op = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(OP_OFFSET, true);
     const handler = this.handlers.get(op);
     if (!handler) return void this.unknownOps++;
+    if (this.sheddable.has(op) && !this.shedIfUnwanted(op)) return;
     try {
       const out = handler(record);
       if (!out) return;
@@ -52,6 +71,19 @@ export class Pipeline implements Component {
       this.failures++;
       this.logFailure(op, e);
     }
+  }
+
+  /** False when the record is dropped (counted) instead of handled. */
+  private shedIfUnwanted(op: number): boolean {
+    const demand = this.bus.demand();
+    if (demand === "open") return true;
+    if (demand === "none") this.unobserved++;
+    else this.shed.set(op, (this.shed.get(op) ?? 0) + 1);
+    return false;
+  }
+
+  stats(): PipelineStats {
+    return { records: this.records, events: this.events, decodeFailures: this.failures, unknownOps: this.unknownOps, shed: this.shed, unobserved: this.unobserved };
   }
 
   private publish(ev: GetEventsResponse): void {
@@ -70,6 +102,7 @@ export class Pipeline implements Component {
     const rs = this.reader.stats();
     return (
       `pipeline: records=${this.records} events=${this.events} decode_failures=${this.failures} unknown_ops=${this.unknownOps} ` +
+      `shed_events=${[...this.shed.values()].reduce((a, b) => a + b, 0)}${this.shed.size ? ` shed_by_op=${[...this.shed].map(([op, n]) => `op${op}:${n}`).join(",")}` : ""} unobserved_events=${this.unobserved} ` +
       `read_bytes=${rs.bytes} wakeups=${rs.wakeups} slices=${rs.slices} reader_restarts=${rs.restarts}`
     );
   }

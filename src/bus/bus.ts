@@ -63,6 +63,14 @@ export class EventBus {
     }
   }
 
+  /** Whether a new event would reach any stream: "none" without streams,
+   * "saturated" when every stream's queue is full (it would be dropped). */
+  demand(): "none" | "saturated" | "open" {
+    if (this.subs.size === 0) return "none";
+    for (const sub of this.subs) if (!sub.isFull) return "open";
+    return "saturated";
+  }
+
   /** Validates filters synchronously (ConnectError InvalidArgument) and
    * registers the stream at once, so nothing published after this call is
    * missed even if the reader starts late. */

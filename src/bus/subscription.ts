@@ -111,6 +111,11 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
     return this.state === "open";
   }
 
+  /** A new event would be dropped (aggregating streams are never full: they absorb). */
+  get isFull(): boolean {
+    return this.state === "open" && this.aggregator === undefined && this.queue.length >= this.capacity;
+  }
+
   get queuedEvents(): number {
     return this.queue.length;
   }

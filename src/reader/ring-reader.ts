@@ -180,7 +180,9 @@ export class RingBufferReader {
     const more = this.readSlice(this.sink as RecordSink);
     this.counters.slices++;
     if (more) {
-      setImmediate(() => this.slice());
+      // Not setImmediate: under Bun a chain of immediates starves socket I/O
+      // (HTTP/2 writes then go out ~6× slower); a timer lets the poll phase run.
+      setTimeout(() => this.slice(), 0);
       return;
     }
     this.draining = false;
