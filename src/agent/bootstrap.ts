@@ -19,6 +19,15 @@ import { buildInfo } from "../cli/build-info";
 import { Agent, type Component } from "./agent";
 import { Pipeline } from "./pipeline";
 import { prepareKernelEnvironment, type KernelEnvironment } from "./kernel-env";
+import { RECORD } from "../policy/layout";
+import type { EventTally } from "../metrics/event-tally";
+import { createMetricsRegistry } from "../metrics/registry";
+import { cachedSources } from "../metrics/cached";
+import { MetricsServer, type MetricsAddress } from "../metrics/server";
+import { enableBpfStats } from "../metrics/bpf-programs";
+import type { PolicyStats } from "../metrics/sources";
+import type { PolicyService } from "../api/deps";
+import { agentMetricsSources } from "./metrics-sources";
 
 export interface AgentOptions {
   address: ServerAddress;
@@ -29,7 +38,14 @@ export interface AgentOptions {
   ringBufferBytes?: number;
   /** Restricts kernel-function hooks to these mechanisms (default: best available). */
   hookMechanisms?: readonly Mechanism[];
+  // --- operations (ops) ---
+  /** Serve Prometheus metrics here (off when absent). */
+  metricsAddress?: MetricsAddress;
+  /** Turn kernel BPF run-time statistics on while the agent runs. */
+  metricsBpfStats?: boolean;
 }
+
+const DEFAULT_RING_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /** Parts built so far; on a failed start, everything in here is torn down. */
 interface Assembly {
@@ -121,9 +137,41 @@ function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Log
     describe: (tgid) => cache.describe(tgid),
     allowedMechanisms: options.hookMechanisms,
   });
-  for (const op of engine.ops) pipeline.on(op, engine.handle);
+  const handle = tallyPolicies(engine, pipeline.tally);
+  for (const op of engine.ops) pipeline.on(op, handle);
   a.components.push({ name: "policies", stop: () => engine.close() });
   return engine;
+}
+
+/** Counts policy events by policy and hook: events don't carry their policy. */
+function tallyPolicies(engine: PolicyEngine, tally: EventTally): (record: Uint8Array) => ReturnType<PolicyEngine["handle"]> {
+  return (record) => {
+    const ev = engine.handle(record);
+    if (ev && record.byteLength >= RECORD.bytes) {
+      const id = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(RECORD.hookId, true);
+      const h = engine.manager.hook(id);
+      if (h) tally.policy(h.policyName, h.kind === "kprobe" ? h.functionName : `${h.subsystem}/${h.event}`);
+    }
+    return ev;
+  };
+}
+
+/** Counts policies that failed to load over the API. */
+function countingPolicies(service: PolicyService, stats: { loaded: () => number; loadErrors: number }): PolicyService {
+  return {
+    add: (yaml) => service.add(yaml).catch((e: unknown) => {
+      stats.loadErrors++;
+      throw e;
+    }),
+    delete: (yamlOrName) => service.delete(yamlOrName),
+  };
+}
+
+async function startMetrics(options: AgentOptions, parts: Parameters<typeof agentMetricsSources>[0], log: Logger, a: Assembly): Promise<void> {
+  if (!options.metricsAddress) return;
+  const statsFd = options.metricsBpfStats ? enableBpfStats() : undefined;
+  const { sources, reset } = cachedSources(agentMetricsSources(parts));
+  a.components.push(await MetricsServer.start(options.metricsAddress, createMetricsRegistry(sources), reset, log, statsFd));
 }
 
 /** Builds the agent from its parts: kernel checks, BPF objects, reader,
@@ -146,10 +194,19 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
     const walk = cache.walkProcFs(base.map("execve_map"));
     log.info("learned running processes from /proc", { ...walk });
     a.components.push(new KernelHealth(env, base, cache, log));
+    const policyStats = { loaded: () => policies.manager.list().length, loadErrors: 0 };
     const loaded = await policies.manager.addFiles(options.policyPaths);
     if (loaded.length) log.info("tracing policies loaded at start", { policies: loaded.map((p) => p.name) });
-    if (options.exportFile) a.components.push(new FileExporter(options.exportFile, bus, log));
-    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policies.service, components: a.components });
+    const exporter = options.exportFile ? new FileExporter(options.exportFile, bus, log) : undefined;
+    if (exporter) a.components.push(exporter);
+    const policyService = countingPolicies(policies.service, policyStats);
+    await startMetrics(options, {
+      pipeline, bus, base, cache,
+      ringBufferBytes: options.ringBufferBytes ?? DEFAULT_RING_BUFFER_BYTES,
+      exporter: () => exporter?.stats(),
+      policies: (): PolicyStats => ({ loaded: policyStats.loaded(), loadErrors: policyStats.loadErrors }),
+    }, log, a);
+    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policyService, components: a.components });
   } catch (e) {
     await a.sensors.shutdown();
     for (const c of a.components.reverse()) await c.stop().catch(() => {});

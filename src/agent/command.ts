@@ -1,9 +1,10 @@
-import { parseArguments, type FlagSpec } from "../cli/args";
+import { parseArguments, type FlagSpec, type ParsedArguments } from "../cli/args";
 import { UsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../cli/errors";
 import { parseServerAddress, DEFAULT_SERVER_ADDRESS } from "../server/address";
 import { createLogger, isLogLevel, stderrSink } from "../log/logger";
 import { startAgent, type AgentOptions } from "./bootstrap";
 import { MECHANISMS, type Mechanism } from "../policy/index";
+import { parseMetricsAddress } from "../metrics/server";
 
 const FLAGS: readonly FlagSpec[] = [
   { name: "server-address", valueName: "ADDR", defaultValue: DEFAULT_SERVER_ADDRESS, description: "where to serve the API: host:port (port 0 picks one) or unix:/path/to/socket" },
@@ -13,6 +14,9 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "export-file", valueName: "PATH", description: "also append every event as a JSON line to PATH" },
   { name: "ring-buffer-size", valueName: "BYTES", description: "kernel ring buffer size, a power of two (default 8388608)", validate: (v) => (/^\d+$/.test(v) && (Number(v) & (Number(v) - 1)) === 0 && Number(v) >= 4096 ? undefined : "must be a power of two of at least 4096") },
   { name: "hook-mechanisms", valueName: "LIST", description: `comma-separated mechanisms kernel-function hooks may use, best first among ${MECHANISMS.join(", ")} (default: all, chosen by probing the kernel)`, validate: (v) => (v.split(",").every((m) => (MECHANISMS as readonly string[]).includes(m)) ? undefined : `expected a comma-separated list of ${MECHANISMS.join(", ")}`) },
+  // --- operations (ops) ---
+  { name: "metrics-address", valueName: "ADDR", description: "serve Prometheus metrics at http://ADDR/metrics: host:port, or :port for loopback (default: off)", validate: (v) => { const a = parseMetricsAddress(v); return typeof a === "string" ? a : undefined; } },
+  { name: "metrics-bpf-stats", description: "turn on kernel BPF run-time statistics (kernel.bpf_stats_enabled) while the agent runs, for the per-program metrics; costs a little per BPF program run" },
   { name: "help", short: "h", description: "show this help" },
 ];
 
@@ -46,6 +50,16 @@ function parseOptions(argv: readonly string[]): AgentOptions | "help" {
     exportFile: args.value("export-file"),
     ringBufferBytes: ring ? Number(ring) : undefined,
     hookMechanisms: args.value("hook-mechanisms")?.split(",") as Mechanism[] | undefined,
+    ...opsOptions(args),
+  };
+}
+
+function opsOptions(args: ParsedArguments): Partial<AgentOptions> {
+  const metrics = args.value("metrics-address");
+  const metricsAddress = metrics === undefined ? undefined : parseMetricsAddress(metrics);
+  return {
+    metricsAddress: typeof metricsAddress === "string" ? undefined : metricsAddress,
+    metricsBpfStats: args.isTrue("metrics-bpf-stats"),
   };
 }
 

@@ -2,6 +2,9 @@ import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 import type { Logger } from "../log/logger";
 import type { RingBufferReader } from "../reader/ring-reader";
 import type { Component, EventBus } from "./agent";
+import { EventTally } from "../metrics/event-tally";
+import { FixedHistogram } from "../metrics/latency";
+import type { PipelineStats } from "../metrics/sources";
 
 /** Turns one kernel record into zero or more API events (decode + enrich). */
 export type RecordHandler = (record: Uint8Array) => GetEventsResponse | readonly GetEventsResponse[] | undefined;
@@ -18,6 +21,9 @@ export class Pipeline implements Component {
   private failures = 0;
   private unknownOps = 0;
   private lastFailureLog = 0;
+  /** Events by type and policy, and per-record handling time (metrics). */
+  readonly tally = new EventTally();
+  private readonly latency = new FixedHistogram();
   private done: Promise<void> | undefined;
 
   constructor(
@@ -45,8 +51,10 @@ export class Pipeline implements Component {
     const op = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(OP_OFFSET, true);
     const handler = this.handlers.get(op);
     if (!handler) return void this.unknownOps++;
+    const started = performance.now();
     try {
       const out = handler(record);
+      this.latency.observe(performance.now() - started);
       if (!out) return;
       if (Array.isArray(out)) out.forEach((ev) => this.publish(ev));
       else this.publish(out as GetEventsResponse);
@@ -58,6 +66,7 @@ export class Pipeline implements Component {
 
   private publish(ev: GetEventsResponse): void {
     this.events++;
+    this.tally.observe(ev);
     this.bus.publish(ev);
   }
 
@@ -66,6 +75,17 @@ export class Pipeline implements Component {
     if (now - this.lastFailureLog < 1000) return;
     this.lastFailureLog = now;
     this.log.warn("cannot decode record", { op, error: e instanceof Error ? e.message : String(e), failures: this.failures });
+  }
+
+  stats(): PipelineStats {
+    return {
+      records: this.records,
+      events: this.events,
+      decodeFailures: this.failures,
+      unknownOps: this.unknownOps,
+      tally: this.tally.snapshot(),
+      latencyMs: this.latency.snapshot(),
+    };
   }
 
   describe(): string {

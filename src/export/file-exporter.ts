@@ -4,6 +4,7 @@ import { GetEventsRequestSchema } from "../../gen/tetragon/tetragon_pb";
 import { formatJsonLine } from "../cli/output/index";
 import type { Component, EventBus } from "../agent/agent";
 import type { Logger } from "../log/logger";
+import type { ExportStats } from "../metrics/sources";
 
 /** Appends every event to a file as one JSON line (the same JSON as `fgs getevents -o json`). */
 export class FileExporter implements Component {
@@ -36,6 +37,10 @@ export class FileExporter implements Component {
         this.log.error("event export stopped", { path: this.path, error: this.failure });
       }
     }
+  }
+
+  stats(): ExportStats {
+    return { written: this.written, droppedOverflow: 0, droppedRateLimit: 0, filtered: 0, writeErrors: 0, rotations: 0, lastWriteSeconds: 0, blocked: false };
   }
 
   describe(): string {
