@@ -13,7 +13,7 @@ import { ProcessSensor } from "../sensors/process-sensor";
 import { SensorManager } from "../sensors/manager";
 import { TestSensor, TEST_OBJECT_NAME } from "../sensors/test-sensor";
 import { baseSensorConfig, kernelConfigSettings } from "../sensors/base-config";
-import { FileExporter } from "../export/file-exporter";
+import { FileExporter, type ExportConfig } from "../export/exporter";
 import { createPolicyEngine, type Mechanism, type PolicyEngine } from "../policy/index";
 import { buildInfo } from "../cli/build-info";
 import { Agent, type Component } from "./agent";
@@ -34,7 +34,6 @@ export interface AgentOptions {
   logLevel: LogLevel;
   policyPaths: readonly string[];
   nodeName?: string;
-  exportFile?: string;
   ringBufferBytes?: number;
   /** Restricts kernel-function hooks to these mechanisms (default: best available). */
   hookMechanisms?: readonly Mechanism[];
@@ -43,6 +42,10 @@ export interface AgentOptions {
   metricsAddress?: MetricsAddress;
   /** Turn kernel BPF run-time statistics on while the agent runs. */
   metricsBpfStats?: boolean;
+  /** --export-file and its options. */
+  export?: ExportConfig;
+  /** Policies added over the API persist here. */
+  policyDir?: string;
 }
 
 const DEFAULT_RING_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -197,7 +200,7 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
     const policyStats = { loaded: () => policies.manager.list().length, loadErrors: 0 };
     const loaded = await policies.manager.addFiles(options.policyPaths);
     if (loaded.length) log.info("tracing policies loaded at start", { policies: loaded.map((p) => p.name) });
-    const exporter = options.exportFile ? new FileExporter(options.exportFile, bus, log) : undefined;
+    const exporter = options.export ? await FileExporter.start(options.export, bus, log) : undefined;
     if (exporter) a.components.push(exporter);
     const policyService = countingPolicies(policies.service, policyStats);
     await startMetrics(options, {

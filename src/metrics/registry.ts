@@ -31,7 +31,6 @@ const COUNTERS: readonly Definition[] = [
   { name: "fgs_events_delivered_total", help: "Events passed on by each stage: reader (records read), pipeline (events published), stream (handed to GetEvents streams), export (lines written).", labels: ["stage"], samples: deliveredByStage },
   { name: "fgs_events_dropped_total", help: "Events lost by each stage: kernel (ring buffer full), reader (undecodable records), stream (slow GetEvents stream), export (exporter behind, rate limit or write error).", labels: ["stage", "reason"], samples: droppedByStage },
   { name: "fgs_export_rotations_total", help: "Export file rotations.", samples: (s) => one(s.exporter()?.rotations ?? 0) },
-  { name: "fgs_export_filtered_total", help: "Events the export allow/deny lists left out.", samples: (s) => one(s.exporter()?.filtered ?? 0) },
   { name: "fgs_policy_load_errors_total", help: "Tracing policies that failed to load (API or start).", samples: (s) => one(s.policies().loadErrors) },
 ];
 

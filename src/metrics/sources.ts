@@ -66,7 +66,6 @@ export interface ExportStats {
   readonly written: number;
   readonly droppedOverflow: number;
   readonly droppedRateLimit: number;
-  readonly filtered: number;
   readonly writeErrors: number;
   readonly rotations: number;
   /** Unix seconds of the last line written, 0 before the first. */
