@@ -28,6 +28,7 @@ import { enableBpfStats } from "../metrics/bpf-programs";
 import type { PolicyStats } from "../metrics/sources";
 import type { PolicyService } from "../api/deps";
 import { agentMetricsSources } from "./metrics-sources";
+import { loadStoredPolicies, persistentPolicies, PolicyStore } from "./policy-store";
 
 export interface AgentOptions {
   address: ServerAddress;
@@ -170,6 +171,17 @@ function countingPolicies(service: PolicyService, stats: { loaded: () => number;
   };
 }
 
+/** The API's add/delete: counted for metrics, and kept in --policy-dir when given
+ * (stored policies are loaded here, after the --policy files). */
+async function policyBoundary(options: AgentOptions, service: PolicyService, stats: { loaded: () => number; loadErrors: number }, log: Logger): Promise<PolicyService> {
+  const counted = countingPolicies(service, stats);
+  if (!options.policyDir) return counted;
+  const store = PolicyStore.open(options.policyDir);
+  const loaded = await loadStoredPolicies(store, counted, log);
+  log.info("stored tracing policies loaded", { dir: store.dir, files: loaded });
+  return persistentPolicies(counted, store, log);
+}
+
 async function startMetrics(options: AgentOptions, parts: Parameters<typeof agentMetricsSources>[0], log: Logger, a: Assembly): Promise<void> {
   if (!options.metricsAddress) return;
   const statsFd = options.metricsBpfStats ? enableBpfStats() : undefined;
@@ -202,7 +214,7 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
     if (loaded.length) log.info("tracing policies loaded at start", { policies: loaded.map((p) => p.name) });
     const exporter = options.export ? await FileExporter.start(options.export, bus, log) : undefined;
     if (exporter) a.components.push(exporter);
-    const policyService = countingPolicies(policies.service, policyStats);
+    const policyService = await policyBoundary(options, policies.service, policyStats, log);
     await startMetrics(options, {
       pipeline, bus, base, cache,
       ringBufferBytes: options.ringBufferBytes ?? DEFAULT_RING_BUFFER_BYTES,
