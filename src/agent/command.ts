@@ -5,6 +5,7 @@ import { createLogger, isLogLevel, stderrSink } from "../log/logger";
 import { startAgent, type AgentOptions } from "./bootstrap";
 import { MECHANISMS, type Mechanism } from "../policy/index";
 import { FLAG_GROUPS, OPS_FLAGS, opsOptions } from "./ops-flags";
+import { withConfigFile } from "./config-file";
 
 const FLAGS: readonly FlagSpec[] = [
   { name: "server-address", valueName: "ADDR", defaultValue: DEFAULT_SERVER_ADDRESS, description: "where to serve the API: host:port (port 0 picks one) or unix:/path/to/socket" },
@@ -50,8 +51,9 @@ Examples:
 `;
 
 function parseOptions(argv: readonly string[]): AgentOptions | "help" {
-  const args = parseArguments(argv, FLAGS, []);
-  if (args.has("help")) return "help";
+  const cli = parseArguments(argv, FLAGS, []);
+  if (cli.has("help")) return "help";
+  const args = withConfigFile(cli, argv, FLAGS);
   const level = args.value("log-level") ?? "info";
   if (!isLogLevel(level)) throw new UsageError(`bad --log-level ${level}`);
   const addressText = args.value("server-address") ?? DEFAULT_SERVER_ADDRESS;
