@@ -1,6 +1,6 @@
 /** The export file: opened without following links, appended in whole batches
  * of whole lines, rotated by size or on request, old files pruned and gzipped. */
-import { constants, createReadStream, createWriteStream } from "node:fs";
+import { constants, createReadStream, createWriteStream, openSync } from "node:fs";
 import { open, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -18,7 +18,7 @@ export interface FileOptions {
   readonly compress: boolean;
 }
 
-const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_CLOEXEC;
+const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 const TAIL_BYTES = 1 << 16;
 const BACKUP_STAMP = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z(?:-\d+)?$/;
 
@@ -164,7 +164,8 @@ async function freeBackupName(path: string): Promise<string> {
 async function gzipFile(path: string, perm: number): Promise<void> {
   const tmp = `${path}.gz.tmp`;
   try {
-    await pipeline(createReadStream(path), createGzip(), createWriteStream(tmp, { flags: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode: perm }));
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, perm);
+    await pipeline(createReadStream(path), createGzip(), createWriteStream(tmp, { fd }));
     await rename(tmp, `${path}.gz`);
     await unlink(path);
   } catch (e) {

@@ -1,7 +1,7 @@
 /** The metric definitions: names, help, labels. Values come from MetricsSources at
  * scrape time. Names follow the upstream agent's where one means the same thing
  * (README "Metrics" has the table); the rest are `fgs_*`. */
-import { Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from "prom-client";
+import { Counter, Gauge, Registry, type MetricValueWithName } from "prom-client";
 import type { HistogramSnapshot, MetricsSources } from "./sources";
 
 type Labels = Record<string, string>;
@@ -74,6 +74,15 @@ function droppedByStage(s: MetricsSources): readonly Sample[] {
   return samples;
 }
 
+/** What the registry reads from a metric when it renders it. */
+interface RenderedMetric {
+  name: string;
+  help: string;
+  type: "histogram";
+  aggregator: "sum";
+  values: MetricValueWithName<string>[];
+}
+
 /** A histogram whose buckets are kept elsewhere (the pipeline's FixedHistogram). */
 class SnapshotHistogram {
   readonly type = "histogram";
@@ -84,13 +93,13 @@ class SnapshotHistogram {
     private readonly read: () => HistogramSnapshot,
   ) {}
 
-  get(): MetricObjectWithValues<MetricValue<string>> {
+  get(): RenderedMetric {
     const h = this.read();
-    const values: MetricValue<string>[] = h.bounds.map((le, i) => ({ metricName: `${this.name}_bucket`, labels: { le: String(le) }, value: h.cumulative[i] ?? 0 }));
+    const values: MetricValueWithName<string>[] = h.bounds.map((le, i) => ({ metricName: `${this.name}_bucket`, labels: { le: String(le) }, value: h.cumulative[i] ?? 0 }));
     values.push({ metricName: `${this.name}_bucket`, labels: { le: "+Inf" }, value: h.count });
     values.push({ metricName: `${this.name}_sum`, labels: {}, value: h.sum });
     values.push({ metricName: `${this.name}_count`, labels: {}, value: h.count });
-    return { name: this.name, help: this.help, type: "histogram" as MetricObjectWithValues<MetricValue<string>>["type"], aggregator: "sum", values };
+    return { name: this.name, help: this.help, type: "histogram", aggregator: "sum", values };
   }
 }
 
@@ -110,7 +119,9 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   for (const d of GAUGES) define(registry, d, "gauge", sources);
   // Only where the reader can tell (the mmapped reader does; the thread reader cannot).
   if (sources.ringBuffer()?.usedBytes !== undefined) define(registry, RING_FILL, "gauge", sources);
-  registry.registerMetric(new SnapshotHistogram("tetragon_handling_latency", "Time to decode and enrich one kernel record, milliseconds.", () => sources.pipeline().latencyMs) as unknown as Parameters<Registry["registerMetric"]>[0]);
+  const latency = new SnapshotHistogram("tetragon_handling_latency", "Time to decode and enrich one kernel record, milliseconds.", () => sources.pipeline().latencyMs);
+  // registerMetric's type wants a prom-client class; the registry only calls name and get().
+  registry.registerMetric(latency as unknown as Parameters<Registry["registerMetric"]>[0]);
   return registry;
 }
 
