@@ -3,22 +3,24 @@ import type { Logger } from "../log/logger";
 import type { RingBufferReader } from "../reader/ring-reader";
 import type { EventBus } from "../bus/bus";
 import type { Component } from "./agent";
+import { EventTally } from "../metrics/event-tally";
+import { FixedHistogram } from "../metrics/latency";
+import type { PipelineStats as MetricsPipelineStats } from "../metrics/sources";
 
 /** Turns one kernel record into zero or more API events (decode + enrich). */
 export type RecordHandler = (record: Uint8Array) => GetEventsResponse | readonly GetEventsResponse[] | undefined;
 
 const OP_OFFSET = 0;
 
-export interface PipelineStats {
-  records: number;
-  events: number;
-  decodeFailures: number;
-  unknownOps: number;
+export interface PipelineStats extends MetricsPipelineStats {
   /** policy records dropped unread because every stream's queue was full, by op */
-  shed: ReadonlyMap<number, number>;
+  readonly shed: ReadonlyMap<number, number>;
   /** policy records not built because no stream was open */
-  unobserved: number;
+  readonly unobserved: number;
 }
+
+/** One record in LATENCY_SAMPLE is timed for the handling-latency histogram. */
+const LATENCY_SAMPLE = 16;
 
 /** reader → decoders/enrichment (by record op) → bus. A bad record is counted and
  * logged, never fatal: one hostile process name must not stop the stream.
@@ -37,6 +39,9 @@ export class Pipeline implements Component {
   private unknownOps = 0;
   private lastFailureLog = 0;
   private started = false;
+  /** Events by type and policy, and sampled per-record handling time (metrics). */
+  readonly tally = new EventTally();
+  private readonly latency = new FixedHistogram();
 
   constructor(
     private readonly reader: RingBufferReader,
@@ -62,8 +67,11 @@ export class Pipeline implements Component {
     const handler = this.handlers.get(op);
     if (!handler) return void this.unknownOps++;
     if (this.sheddable.has(op) && !this.shedIfUnwanted(op)) return;
+    const timed = this.records % LATENCY_SAMPLE === 0;
+    const started = timed ? performance.now() : 0;
     try {
       const out = handler(record);
+      if (timed) this.latency.observe(performance.now() - started);
       if (!out) return;
       if (Array.isArray(out)) out.forEach((ev) => this.publish(ev));
       else this.publish(out as GetEventsResponse);
@@ -83,11 +91,21 @@ export class Pipeline implements Component {
   }
 
   stats(): PipelineStats {
-    return { records: this.records, events: this.events, decodeFailures: this.failures, unknownOps: this.unknownOps, shed: this.shed, unobserved: this.unobserved };
+    return {
+      records: this.records,
+      events: this.events,
+      decodeFailures: this.failures,
+      unknownOps: this.unknownOps,
+      tally: this.tally.snapshot(),
+      latencyMs: this.latency.snapshot(),
+      shed: new Map(this.shed),
+      unobserved: this.unobserved,
+    };
   }
 
   private publish(ev: GetEventsResponse): void {
     this.events++;
+    this.tally.observe(ev);
     this.bus.publish(ev);
   }
 
@@ -105,6 +123,11 @@ export class Pipeline implements Component {
       `shed_events=${[...this.shed.values()].reduce((a, b) => a + b, 0)}${this.shed.size ? ` shed_by_op=${[...this.shed].map(([op, n]) => `op${op}:${n}`).join(",")}` : ""} unobserved_events=${this.unobserved} ` +
       `read_bytes=${rs.bytes} wakeups=${rs.wakeups} slices=${rs.slices} reader_restarts=${rs.restarts}`
     );
+  }
+
+  /** Bytes in the kernel ring not yet read (its fill). */
+  ringBacklog(): number {
+    return this.reader.backlogBytes();
   }
 
   /** The wake-up thread died and was not yet replaced. */

@@ -165,7 +165,8 @@ export class RingBufferReader {
   }
 
   /** Bytes the kernel has published and we have not consumed. */
-  private backlog(): number {
+  backlogBytes(): number {
+    if (this.stopped) return 0;
     return Number(this.producerPos[0]! - this.consumerPos[0]!);
   }
 
@@ -229,7 +230,7 @@ export class RingBufferReader {
       this.notifier = this.listen(Notifier.start(this.mapFd));
       this.counters.restarts++;
     }
-    if (!this.draining && this.backlog() > 0) this.drain();
+    if (!this.draining && this.backlogBytes() > 0) this.drain();
   }
 
   stats(): ReaderStats {
