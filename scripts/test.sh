@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what it needs, builds dist/fgs,
-# runs the host test suite on the real kernel, then the kernel matrix in QEMU.
+# type-checks everything (tsc, tsconfig.json), runs the host test suite on the
+# real kernel, then the kernel matrix in QEMU.
 #   FGS_SKIP_VM=1   skip the QEMU kernel matrix
 #   extra arguments are passed to `bun test` (e.g. a file filter)
 set -euo pipefail
@@ -10,6 +11,8 @@ if [ "$(id -u)" != 0 ]; then echo "tests need root (BPF, namespaces, cgroups)" >
 
 bash scripts/deps.sh
 bash scripts/build.sh
+# A type error fails the test command before any test runs.
+./node_modules/.bin/tsc --noEmit -p .
 
 log=$(mktemp)
 status=0

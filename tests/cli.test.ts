@@ -252,7 +252,7 @@ describe("against a gRPC server of the FineGuidanceSensors service", () => {
     getHealth: () => ({
       healthStatus: [
         {
-          event: HealthStatusType.HEALTH_STATUS_TYPE_STATUS,
+          event: HealthStatusType.STATUS,
           status: HealthStatusResult.HEALTH_STATUS_RUNNING,
           details: "sensors: process\nlost events: 0",
         },

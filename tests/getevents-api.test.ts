@@ -83,7 +83,7 @@ let baseUrl: string;
 async function startAgent(queueCapacity?: number): Promise<void> {
   bus = new EventBus({ queueCapacity });
   agent = await Agent.start({
-    address: { kind: "tcp", host: "127.0.0.1", port: 0 },
+    address: { kind: "tcp", host: "127.0.0.1", port: 0, text: "127.0.0.1:0" },
     log: createLogger({ write: () => {} }),
     version: "test",
     bus,

@@ -15,8 +15,8 @@ export function createApiHandler(deps: ApiDeps) {
       router.service(TetragonService, impl);
       registerAdapted(router, TetragonService, impl as unknown as Record<string, unknown>, FgsService);
     },
-    grpc: {},
-    grpcWeb: {},
-    connect: {},
+    grpc: true,
+    grpcWeb: true,
+    connect: true,
   }));
 }

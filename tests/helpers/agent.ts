@@ -65,7 +65,7 @@ export async function startAgent(extraArgs: string[] = [], timeoutMs = 20000): P
     address: served,
     baseUrl,
     log: () => stderr.text,
-    client: () => createClient(FineGuidanceSensors, createGrpcTransport({ baseUrl, httpVersion: "2" })),
+    client: () => createClient(FineGuidanceSensors, createGrpcTransport({ baseUrl })),
     async stop(signal: NodeJS.Signals = "SIGTERM") {
       if (proc.exitCode === null) proc.kill(signal);
       return await proc.exited;

@@ -13,7 +13,7 @@ export function tempDir(prefix = "fgs-proc-"): { path: string; remove(): void } 
 export interface Ran {
   pid: number;
   exitCode: number | null;
-  signalCode: string | null;
+  signalCode: NodeJS.Signals | number | null;
   stdout: string;
 }
 
