@@ -106,12 +106,6 @@ describe("EventBus basics", () => {
     expect(bus.stats().subscribers).toBe(0);
   });
 
-  test("publish never throws, even for an empty response", () => {
-    const bus = new EventBus();
-    bus.subscribe(request([1]));
-    bus.subscribe(create(GetEventsRequestSchema, { allowList: [create(FilterSchema, { binaryRegex: ["x"] })] }));
-    expect(() => bus.publish(create(GetEventsResponseSchema, {}))).not.toThrow();
-  });
 });
 
 describe("slow and silent clients", () => {
