@@ -10,12 +10,12 @@ import {
   FineGuidanceSensors,
   HealthStatusResult,
   HealthStatusType,
-} from "../gen/tetragon/tetragon_pb";
-import { parseArguments, type FlagSpec } from "../src/cli/args";
-import { parseServerAddress } from "../src/server/address";
-import { runClient, type ClientIo } from "../src/cli";
+} from "../../gen/tetragon/tetragon_pb";
+import { parseArguments, type FlagSpec } from "../../src/cli/args";
+import { parseServerAddress } from "../../src/server/address";
+import { runClient, type ClientIo } from "../../src/cli";
 
-const repoRoot = join(import.meta.dir, "..");
+const repoRoot = join(import.meta.dir, "..", "..");
 const bun = process.execPath;
 
 interface Captured {

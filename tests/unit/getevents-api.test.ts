@@ -13,13 +13,13 @@ import {
   ProcessKprobeSchema,
   ProcessSchema,
   TestSchema,
-} from "../gen/tetragon/tetragon_pb";
-import type { GetEventsResponse, Process } from "../gen/tetragon/tetragon_pb";
-import { Agent } from "../src/agent/agent";
-import { EventBus } from "../src/bus/index";
-import { createLogger } from "../src/log/logger";
-import { SensorManager } from "../src/sensors/manager";
-import { grpcJsClient, grpcStream } from "./helpers/grpc-js";
+} from "../../gen/tetragon/tetragon_pb";
+import type { GetEventsResponse, Process } from "../../gen/tetragon/tetragon_pb";
+import { Agent } from "../../src/agent/agent";
+import { EventBus } from "../../src/bus/index";
+import { createLogger } from "../../src/log/logger";
+import { SensorManager } from "../../src/sensors/manager";
+import { grpcJsClient, grpcStream } from "../helpers/grpc-js";
 
 // ---- events ------------------------------------------------------------------
 

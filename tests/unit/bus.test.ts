@@ -8,9 +8,9 @@ import {
   ProcessExecSchema,
   ProcessExitSchema,
   ProcessSchema,
-} from "../gen/tetragon/tetragon_pb";
-import type { GetEventsRequest, GetEventsResponse } from "../gen/tetragon/tetragon_pb";
-import { EventBus } from "../src/bus/index";
+} from "../../gen/tetragon/tetragon_pb";
+import type { GetEventsRequest, GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
+import { EventBus } from "../../src/bus/index";
 
 function event(pid: number, kind: "exec" | "exit", args = ""): GetEventsResponse {
   const process = create(ProcessSchema, { pid, execId: `id-${pid}`, binary: `/bin/p${pid}`, arguments: args });
