@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bpfObjectBytes, ROOT } from "./helpers/process-kernel";
+import { bpfObjectBytes, ROOT } from "./helpers/build";
 import {
   CAPS,
   CLONE,

@@ -8,9 +8,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { createPolicyEngine, PolicyError, PolicyManager } from "../src/policy";
 import { createLogger } from "../src/log/logger";
 import { SensorManager } from "../src/sensors/manager";
-import {
-  bpftoolAttachedProgIds, bpftoolProgIds, buildImages, logLines, PolicyHarness, policyYaml, progIdOfFd, python,
-} from "./fixtures/policies/harness";
+import { bpfObjectImages } from "./helpers/build";
+import { bpftoolAttachedProgIds, bpftoolProgIds, logLines, PolicyHarness, policyYaml, progIdOfFd } from "./helpers/policy-harness";
+import { python } from "./helpers/process-run";
 
 let h: PolicyHarness;
 
@@ -179,7 +179,7 @@ describe("mechanism restrictions and fmod_ret", () => {
     const sensors = new SensorManager();
     const log = createLogger({ write() {} });
     const only = (allowed: ("kprobe" | "fentry" | "tracepoint")[]) =>
-      new PolicyManager({ images: buildImages(), sharedMaps: h.manager.sharedMaps(), sensors, log, allowedMechanisms: allowed });
+      new PolicyManager({ images: bpfObjectImages(), sharedMaps: h.manager.sharedMaps(), sensors, log, allowedMechanisms: allowed });
     const fentryOnly = only(["fentry"]);
     const e = await fentryOnly.add(unamePolicy("fentry-only")).catch((x: unknown) => x as PolicyError);
     expect((e as PolicyError).message).toBe(
@@ -198,7 +198,7 @@ describe("the agent-facing engine", () => {
   test("the service answers with Connect codes and the handler decodes records", async () => {
     const sensors = new SensorManager();
     const engine = createPolicyEngine({
-      images: buildImages(), sharedMaps: h.manager.sharedMaps(), sensors, log: createLogger({ write() {} }),
+      images: bpfObjectImages(), sharedMaps: h.manager.sharedMaps(), sensors, log: createLogger({ write() {} }),
       nodeName: "n1", bootNsToTimestamp: () => ({ seconds: 1n, nanos: 0 }), describe: () => undefined,
     });
     const code = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as ConnectError | undefined)?.code;
