@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates gen/ from proto/ with protoc-gen-es (see buf.gen.yaml).
 # Usage: scripts/gen-proto.sh [OUTPUT_DIR]   (default: gen)
-# tests/proto.test.ts calls it with a temporary directory to detect a stale gen/.
+# tests/unit/proto.test.ts calls it with a temporary directory to detect a stale gen/.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

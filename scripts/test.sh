@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what it needs, builds dist/fgs,
-# runs the host test suite on the real kernel, then the kernel matrix in QEMU.
+# type-checks everything (tsc, tsconfig.json), runs the host test suite on the
+# real kernel, then the kernel matrix in QEMU.
 #   FGS_SKIP_VM=1   skip the QEMU kernel matrix
 #   extra arguments are passed to `bun test` (e.g. a file filter)
 set -euo pipefail
@@ -10,12 +11,32 @@ if [ "$(id -u)" != 0 ]; then echo "tests need root (BPF, namespaces, cgroups)" >
 
 bash scripts/deps.sh
 bash scripts/build.sh
+# A type error fails the test command before any test runs.
+./node_modules/.bin/tsc --noEmit -p .
 
-log=$(mktemp)
 status=0
-./node_modules/.bin/bun test --timeout 120000 "$@" 2>&1 | tee "$log" || status=$?
-passed=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
-failed=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+passed=0
+failed=0
+# Runs `bun test` with the given arguments and adds up its counts.
+bun_test() {
+  local log rc=0
+  log=$(mktemp)
+  ./node_modules/.bin/bun test --timeout 120000 "$@" 2>&1 | tee "$log" || rc=$?
+  passed=$((passed + $(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)))
+  failed=$((failed + $(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)))
+  rm -f "$log"
+  return $rc
+}
+
+if [ $# -gt 0 ]; then
+  bun_test "$@" || status=$?
+# tests/unit needs neither root nor a kernel and takes seconds: a failure
+# there stops the run before the kernel tests (tests/*.test.ts) start.
+elif bun_test ./tests/unit; then
+  bun_test ./tests/*.test.ts || status=$?
+else
+  status=1
+fi
 
 if [ -z "${FGS_SKIP_VM:-}" ] && [ $# -eq 0 ] && [ -x scripts/vmtest ]; then
   vmlog=$(mktemp)

@@ -9,5 +9,7 @@ async function main(argv: readonly string[]): Promise<number> {
   return runClient([...argv], { stdout: process.stdout, stderr: process.stderr });
 }
 
+export {};
+
 const code = await main(process.argv.slice(2));
 process.exit(code);

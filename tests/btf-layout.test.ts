@@ -1,11 +1,12 @@
-/* The decoders in src/decode read kernel records at fixed offsets; this test
- * reads the layouts the compiler actually produced (the object's BTF) and the
- * flag macros of the C headers, so the two sides cannot drift apart. */
+/* The decoders and encoders in src read and write kernel records and map
+ * values at fixed offsets; this test reads the layouts the compiler actually
+ * produced (each object's BTF) and the op codes and flag macros of the C
+ * headers, so the two sides cannot drift apart. */
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "bun";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bpfObjectBytes, ROOT } from "./helpers/process-kernel";
+import { bpfObjectBytes, ROOT } from "./helpers/build";
 import {
   CAPS,
   CLONE,
@@ -21,6 +22,12 @@ import {
   ProcFlag,
   STATE,
 } from "../src/decode/process";
+import { OP_TEST } from "../src/decode/test";
+import { OP_KPROBE, OP_TRACEPOINT } from "../src/decode/generic";
+import {
+  ACTION, ARG_CFG, ARG_HDR, ARG_M, BIN_KEY, CAP_M, CRED, HOOK_CFG, LPM_KEY, NS_M, PID_M, RECORD, SELECTOR,
+  SKB, SOCK, STR_KEY,
+} from "../src/policy/layout";
 
 interface BtfMember {
   name: string;
@@ -37,37 +44,42 @@ interface BtfType {
   members?: BtfMember[];
 }
 
-function loadBtf(objectName: string): Map<number, BtfType> {
-  bpfObjectBytes(objectName); // builds if stale
+interface Struct {
+  size: number;
+  members: Map<string, { offset: number; size: number }>;
+}
+
+/** The structs of one BPF object's BTF (built first if stale). */
+function loadBtf(objectName: string): (name: string) => Struct {
+  bpfObjectBytes(objectName);
   const path = join(ROOT, "bpf", "build", `${objectName}.bpf.o`);
   const out = spawnSync(["bpftool", "btf", "dump", "file", path, "-j"], { stderr: "pipe" });
   if (out.exitCode !== 0) throw new Error(`bpftool btf dump failed: ${out.stderr.toString()}`);
   const types = (JSON.parse(out.stdout.toString()) as { types: BtfType[] }).types;
-  return new Map(types.map((t) => [t.id, t]));
+  const byId = new Map(types.map((t) => [t.id, t]));
+  if (byId.size < 100) throw new Error(`${objectName}: only ${byId.size} BTF types`);
+  const sizeOf = (id: number): number => {
+    const t = byId.get(id);
+    if (!t) throw new Error(`no BTF type ${id}`);
+    if (t.kind === "TYPEDEF" || t.kind === "VOLATILE" || t.kind === "CONST") return sizeOf(t.type_id ?? 0);
+    if (t.kind === "ARRAY") return (t.nr_elems ?? 0) * sizeOf(t.type_id ?? 0);
+    if (t.size === undefined) throw new Error(`BTF type ${id} (${t.kind}) has no size`);
+    return t.size;
+  };
+  return (name) => {
+    const t = types.find((x) => x.kind === "STRUCT" && x.name === name);
+    if (!t?.members) throw new Error(`struct ${name} is not in ${objectName}'s BTF`);
+    const members = new Map(t.members.map((m) => [m.name, { offset: m.bits_offset / 8, size: sizeOf(m.type_id) }]));
+    return { size: t.size ?? 0, members };
+  };
 }
 
-const btf = loadBtf("process");
-
-function sizeOf(id: number): number {
-  const t = btf.get(id);
-  if (!t) throw new Error(`no BTF type ${id}`);
-  if (t.kind === "TYPEDEF" || t.kind === "VOLATILE" || t.kind === "CONST") return sizeOf(t.type_id ?? 0);
-  if (t.kind === "ARRAY") return (t.nr_elems ?? 0) * sizeOf(t.type_id ?? 0);
-  if (t.size === undefined) throw new Error(`BTF type ${id} (${t.kind}) has no size`);
-  return t.size;
-}
-
-function struct(name: string): { size: number; members: Map<string, { offset: number; size: number }> } {
-  const t = [...btf.values()].find((x) => x.kind === "STRUCT" && x.name === name);
-  if (!t?.members) throw new Error(`struct ${name} is not in the object's BTF`);
-  const members = new Map(t.members.map((m) => [m.name, { offset: m.bits_offset / 8, size: sizeOf(m.type_id) }]));
-  return { size: t.size ?? 0, members };
-}
+const struct = loadBtf("process");
 
 /** Checks the decoder's offsets and the widths it reads them with. */
 function expectLayout(name: string, offsets: Record<string, number>, widths: Record<string, number>): void {
   const s = struct(name);
-  expect({ struct: name, size: s.size }).toEqual({ struct: name, size: offsets.bytes });
+  expect({ struct: name, size: s.size }).toEqual({ struct: name, size: offsets.bytes ?? -1 });
   for (const [field, width] of Object.entries(widths)) {
     const m = s.members.get(field);
     expect({ field: `${name}.${field}`, present: m !== undefined }).toEqual({ field: `${name}.${field}`, present: true });
@@ -177,7 +189,8 @@ describe("constants match the C headers", () => {
   test("record ops", () => {
     const text = readFileSync(join(ROOT, "bpf", "records.h"), "utf8");
     const op = (name: string) => Number(new RegExp(`${name} = (\\d+)`).exec(text)?.[1]);
-    expect([op("FGS_OP_EXEC"), op("FGS_OP_CLONE"), op("FGS_OP_EXIT")]).toEqual([OP_EXEC, OP_CLONE, OP_EXIT]);
+    expect([op("FGS_OP_EXEC"), op("FGS_OP_CLONE"), op("FGS_OP_EXIT"), op("FGS_OP_TEST"), op("FGS_OP_KPROBE"), op("FGS_OP_TRACEPOINT")])
+      .toEqual([OP_EXEC, OP_CLONE, OP_EXIT, OP_TEST, OP_KPROBE, OP_TRACEPOINT]);
   });
 
   test("process flags", () => {
@@ -195,5 +208,47 @@ describe("constants match the C headers", () => {
 
   test("config flags", () => {
     expect(defines("maps.h", "FGS_CFG_").get("FGS_CFG_NO_CWD")).toBe(1);
+  });
+});
+
+const genericStruct = loadBtf("generic_tp");
+
+/** Every field of the TS layout (camelCase) at the offset of its C member (snake_case). */
+function check(name: string, layout: Record<string, number>, rename: Record<string, string> = {}): void {
+  const c = genericStruct(name);
+  for (const [field, off] of Object.entries(layout)) {
+    if (field === "bytes") {
+      expect(`${name} size ${c.size}`).toBe(`${name} size ${off}`);
+      continue;
+    }
+    const member = rename[field] ?? field.replace(/[A-Z]/g, (x) => `_${x.toLowerCase()}`);
+    expect(`${name}.${member} at ${c.members.get(member)?.offset}`).toBe(`${name}.${member} at ${off}`);
+  }
+}
+
+describe("generic (tracing policy) layouts in BTF match src/policy/layout.ts", () => {
+  test("gen_arg_cfg", () => check("gen_arg_cfg", ARG_CFG));
+  test("gen_pid_m", () => check("gen_pid_m", PID_M));
+  test("gen_arg_m", () => check("gen_arg_m", ARG_M));
+  test("gen_ns_m", () => check("gen_ns_m", NS_M));
+  test("gen_cap_m", () => check("gen_cap_m", CAP_M, { nsCap: "ns_cap" }));
+  test("gen_action_cfg", () => check("gen_action_cfg", ACTION));
+  test("gen_selector", () => check("gen_selector", SELECTOR));
+  test("gen_hook_cfg", () => check("gen_hook_cfg", HOOK_CFG));
+  test("keys", () => {
+    check("gen_str_key", STR_KEY);
+    check("gen_lpm_key", LPM_KEY);
+    check("gen_bin_key", BIN_KEY);
+  });
+  test("gen_record", () => {
+    const { op, size, ktime, ...rest } = RECORD;
+    check("fgs_record_header", { op, size, ktime });
+    check("gen_record", { ...rest, hdr: 0 });
+  });
+  test("payloads", () => {
+    check("gen_arg_hdr", ARG_HDR);
+    check("gen_skb", SKB);
+    check("gen_sock", SOCK);
+    check("gen_cred", CRED);
   });
 });

@@ -12,7 +12,8 @@ import {
 } from "../src/sensors/base-config";
 import { SensorManager } from "../src/sensors/manager";
 import type { Sensor } from "../src/sensors/sensor";
-import { ProcessProbe, ROOT } from "./helpers/process-kernel";
+import { ROOT } from "./helpers/build";
+import { ProcessProbe } from "./helpers/process-kernel";
 
 function sensorWith(config: Sensor["config"]): Sensor {
   return {

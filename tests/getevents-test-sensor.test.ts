@@ -6,7 +6,7 @@ import { decodeTestRecord, OP_TEST, TEST_RECORD, testEvent } from "../src/decode
 import { createLogger } from "../src/log/logger";
 import { TEST_TRIGGER, TestSensor } from "../src/sensors/test-sensor";
 import type { GetEventsResponse } from "../gen/tetragon/tetragon_pb";
-import { bpfObjectBytes, ROOT } from "./helpers/process-kernel";
+import { bpfObjectBytes, ROOT } from "./helpers/build";
 
 interface BtfType {
   name?: string;

@@ -43,7 +43,7 @@ class CountingStream {
   received = 0;
   error: string | undefined;
   ended = false;
-  private pending = Buffer.alloc(0);
+  private pending: Buffer = Buffer.alloc(0);
   private readonly session: http2.ClientHttp2Session;
 
   constructor(address: string) {
@@ -62,7 +62,7 @@ class CountingStream {
   }
 
   private count(chunk: Buffer): void {
-    let buf = this.pending.byteLength ? Buffer.concat([this.pending, chunk]) : chunk;
+    const buf: Buffer = this.pending.byteLength ? Buffer.concat([this.pending, chunk]) : chunk;
     let at = 0;
     while (buf.byteLength - at >= 5) {
       const len = buf.readUInt32BE(at + 1);
@@ -71,7 +71,6 @@ class CountingStream {
       this.received++;
     }
     this.pending = buf.subarray(at);
-    buf = this.pending;
   }
 
   close(): void {

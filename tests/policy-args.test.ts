@@ -5,7 +5,8 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ProcessKprobe } from "../gen/tetragon/tetragon_pb";
-import { PolicyHarness, policyYaml, python } from "./fixtures/policies/harness";
+import { PolicyHarness, policyYaml } from "./helpers/policy-harness";
+import { python } from "./helpers/process-run";
 
 let h: PolicyHarness;
 let dir: string;

@@ -5,7 +5,8 @@ import { copyFileSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PolicyError } from "../src/policy";
-import { PolicyHarness, policyYaml, python, run } from "./fixtures/policies/harness";
+import { PolicyHarness, policyYaml } from "./helpers/policy-harness";
+import { python, run } from "./helpers/process-run";
 
 let h: PolicyHarness;
 let dir: string;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { realpathSync } from "node:fs";
 import { systemClock } from "../src/bpf/clock";
 import { ProcessCache } from "../src/cache";
+import { readHostNamespaces } from "../src/kernel/namespaces";
 import { OP_EXIT } from "../src/decode/process";
 import { ProcessProbe } from "./helpers/process-kernel";
 import { sh } from "./helpers/process-run";
@@ -19,7 +20,7 @@ const exited = new Set<number>();
 beforeAll(() => {
   probe = ProcessProbe.start({ ringBufferBytes: 32 << 20 });
   probe.keep = false;
-  cache = new ProcessCache({ nodeName: "mem", clock: systemClock(), ancestors: true });
+  cache = new ProcessCache({ nodeName: "mem", clock: systemClock(), hostNamespaces: readHostNamespaces("/proc"), ancestors: true });
   cache.walkProcFs(probe.map("execve_map"));
   probe.onRecord = (r) => {
     if (cache.handle(r)) events++;

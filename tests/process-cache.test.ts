@@ -17,7 +17,8 @@ import {
 import { systemClock } from "../src/bpf/clock";
 import { ProcessCache } from "../src/cache";
 import { capList } from "../src/cache/caps";
-import { namespacesInit, readHostNamespaces } from "../src/cache/namespaces";
+import { namespacesInit } from "../src/cache/namespaces";
+import { readHostNamespaces } from "../src/kernel/namespaces";
 import { OP_CLONE, OP_EXEC, type CloneRecord, type ExecRecord } from "../src/decode/process";
 import { ProcessProbe } from "./helpers/process-kernel";
 import { procTruth, randomHex, sh, tempDir } from "./helpers/process-run";
@@ -51,8 +52,8 @@ beforeAll(() => {
   before = spawn([SLEEP, "60"], { cwd: dir.path, stdin: "ignore", stdout: "ignore" });
   beforeStart = startTicks(before.pid) * 10_000_000n;
   probe = ProcessProbe.start();
-  cache = new ProcessCache({ nodeName: NODE, clock, ancestors: true });
-  blind = new ProcessCache({ nodeName: NODE, clock });
+  cache = new ProcessCache({ nodeName: NODE, clock, hostNamespaces: readHostNamespaces("/proc"), ancestors: true });
+  blind = new ProcessCache({ nodeName: NODE, clock, hostNamespaces: readHostNamespaces("/proc") });
   cache.walkProcFs(probe.map("execve_map"));
   probe.onRecord = (r) => {
     const ev = cache.handle(r);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, rmdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { spawn } from "bun";
-import { CapabilitiesType, type GetEventsResponse, type Process } from "../gen/tetragon/tetragon_pb";
+import { CapabilitiesType, type Process } from "../gen/tetragon/tetragon_pb";
 import { startAgent, type RunningAgent } from "./helpers/agent";
 import { agentWithEvents, EventRecorder } from "./helpers/events";
 import { procTruth, randomHex } from "./helpers/process-run";

@@ -18,7 +18,7 @@ import { createPolicyEngine, type Mechanism, type PolicyEngine } from "../policy
 import { buildInfo } from "../cli/build-info";
 import { Agent, type Component } from "./agent";
 import { Pipeline } from "./pipeline";
-import { prepareKernelEnvironment, type KernelEnvironment } from "./kernel-env";
+import { probeKernel, type KernelEnvironment } from "../kernel/environment";
 import { RECORD } from "../policy/layout";
 import type { EventTally } from "../metrics/event-tally";
 import { createMetricsRegistry } from "../metrics/registry";
@@ -104,11 +104,11 @@ class KernelHealth implements Component {
   }
 }
 
-function buildProcessPipeline(images: ObjectImages, options: AgentOptions, log: Logger, clock: Clock, a: Assembly) {
+function buildProcessPipeline(images: ObjectImages, options: AgentOptions, log: Logger, clock: Clock, kernel: KernelEnvironment, a: Assembly) {
   const base = ProcessSensor.load(images, log, { ringBufferBytes: options.ringBufferBytes });
   a.sensors.add(base);
   // The cache reads `ancestors` from this object on every exec: the sensor config toggles it.
-  const cacheOptions: ProcessCacheOptions = { nodeName: options.nodeName ?? hostname(), clock, ancestors: false };
+  const cacheOptions: ProcessCacheOptions = { nodeName: options.nodeName ?? hostname(), clock, hostNamespaces: kernel.hostNamespaces, ancestors: false };
   const cache = new ProcessCache(cacheOptions);
   base.setConfigKeys(
     baseSensorConfig({
@@ -129,13 +129,14 @@ function buildProcessPipeline(images: ObjectImages, options: AgentOptions, log: 
 }
 
 /** Tracing policies as sensors; their records go through the same pipeline. */
-function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Logger, clock: Clock, parts: ReturnType<typeof buildProcessPipeline>, a: Assembly): PolicyEngine {
+function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Logger, clock: Clock, kernel: KernelEnvironment, parts: ReturnType<typeof buildProcessPipeline>, a: Assembly): PolicyEngine {
   const { base, cache, pipeline } = parts;
   const engine = createPolicyEngine({
     images,
     sharedMaps: base.sharedMapFds(),
     sensors: a.sensors,
     log,
+    kernel,
     nodeName: cache.nodeName,
     bootNsToTimestamp: clock.bootNsToTimestamp,
     describe: (tgid) => cache.describe(tgid),
@@ -192,23 +193,24 @@ async function startMetrics(options: AgentOptions, parts: Parameters<typeof agen
 /** Builds the agent from its parts: kernel checks, BPF objects, reader,
  * pipeline, cache, bus, sensors, server. Nothing half-started survives a failure. */
 export async function startAgent(options: AgentOptions, log: Logger): Promise<Agent> {
-  const env = prepareKernelEnvironment(log);
-  log.info("kernel", { release: env.release, btf: env.btf, tracefs: env.tracefs, kprobes: env.kprobes, missing: env.missing });
-  for (const m of env.missing) log.warn("kernel lacks a feature", { missing: m });
+  // Probed once, here; tracefs is mounted now if needed, never by a request.
+  const kernel = probeKernel({ mountTracefs: true, log });
+  log.info("kernel", { release: kernel.release, btf: kernel.btf, tracefs: kernel.tracefs, kprobes: kernel.kprobesMissing === null, missing: kernel.missing });
+  for (const m of kernel.missing) log.warn("kernel lacks a feature", { missing: m });
   const a: Assembly = { sensors: new SensorManager(), components: [] };
   try {
     const clock = systemClock();
     const images = loadEmbeddedObjects();
-    const processParts = buildProcessPipeline(images, options, log, clock, a);
+    const processParts = buildProcessPipeline(images, options, log, clock, kernel, a);
     const { base, cache, bus, pipeline } = processParts;
-    const policies = buildPolicyEngine(images, options, log, clock, processParts, a);
+    const policies = buildPolicyEngine(images, options, log, clock, kernel, processParts, a);
     // Loaded but not attached: operators enable it to check the kernel → client path.
     a.sensors.add(TestSensor.load(objectImage(images, TEST_OBJECT_NAME), base.sharedMapFds(), log));
     await base.enable();
     pipeline.start();
     const walk = cache.walkProcFs(base.map("execve_map"));
     log.info("learned running processes from /proc", { ...walk });
-    a.components.push(new KernelHealth(env, base, cache, log));
+    a.components.push(new KernelHealth(kernel, base, cache, log));
     const policyStats = { loaded: () => policies.manager.list().length, loadErrors: 0 };
     const loaded = await policies.manager.addFiles(options.policyPaths);
     if (loaded.length) log.info("tracing policies loaded at start", { policies: loaded.map((p) => p.name) });

@@ -2,7 +2,9 @@ import { dlopen, FFIType, type Pointer } from "bun:ffi";
 import { join } from "node:path";
 import { loadNativeLibraries } from "./native";
 
-const { ptr, i32, u32, u64, i64, usize, cstring, bool } = FFIType;
+const { ptr, i32, u32, u64, i64, cstring, bool } = FFIType;
+// size_t (bun-types does not declare FFIType.usize, which is u64 at run time).
+const usize = FFIType.u64;
 
 /** libbpf and runtime-shim entry points used by fgs. */
 const SYMBOLS = {
@@ -68,11 +70,16 @@ const SYMBOLS = {
   bpf_enable_stats: { args: [i32], returns: i32 },
 } as const;
 
-export type Libbpf = ReturnType<typeof openLibbpf>;
+type Symbols = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
+// bun-types says a `ptr` return may be a bigint; Bun returns pointers as numbers.
+type PointerReturn<R> = Pointer extends R ? Exclude<R, bigint> : R;
+export type Libbpf = {
+  [K in keyof Symbols]: Symbols[K] extends (...args: infer A) => infer R ? (...args: A) => PointerReturn<R> : never;
+};
 
-function openLibbpf() {
+function openLibbpf(): Libbpf {
   const dir = loadNativeLibraries();
-  return dlopen(join(dir, "libfgs_runtime.so"), SYMBOLS).symbols;
+  return dlopen(join(dir, "libfgs_runtime.so"), SYMBOLS).symbols as Libbpf;
 }
 
 let instance: Libbpf | undefined;

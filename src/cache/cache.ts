@@ -25,7 +25,8 @@ import { dockerId } from "./docker";
 import type { CachedProcess, ProcessFields } from "./entry";
 import { execId } from "./exec-id";
 import { flagWords } from "./flags";
-import { namespacesInit, readHostNamespaces, readNamespaceInums } from "./namespaces";
+import { readNamespaceInums } from "../kernel/namespaces";
+import { namespacesInit } from "./namespaces";
 import { splitWaitStatus } from "./signals";
 import { NS_PER_CLOCK_TICK, procStartKtime } from "./procfs";
 import { processTemplate, processWithRefcnt } from "./process-message";
@@ -38,8 +39,8 @@ export interface ProcessCacheOptions {
   clock: CacheClock;
   /** fill ProcessExec.ancestors (sensor option) */
   ancestors?: boolean;
-  /** pid 1's namespaces, for is_host; read from procRoot/1/ns when omitted */
-  hostNamespaces?: NamespaceInums;
+  /** pid 1's namespaces, for is_host (KernelEnvironment.hostNamespaces) */
+  hostNamespaces: NamespaceInums;
   procRoot?: string;
 }
 
@@ -72,7 +73,7 @@ export class ProcessCache {
 
   constructor(private readonly options: ProcessCacheOptions) {
     this.procRoot = options.procRoot ?? "/proc";
-    this.host = options.hostNamespaces ?? readHostNamespaces(this.procRoot);
+    this.host = options.hostNamespaces;
   }
 
   get nodeName(): string {

@@ -5,5 +5,4 @@ export { flagWords } from "./flags";
 export { capList } from "./caps";
 export { dockerId } from "./docker";
 export { signalName, splitWaitStatus } from "./signals";
-export { readNamespaceInums } from "./namespaces";
 export type { ExecveMapWriter, ProcFsWalkResult } from "./procfs-walk";

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { decodeText, splitArgv, type Caps, type NamespaceInums } from "../decode/process";
 import { parseCapHex } from "./caps";
-import { readHostNamespaces, readNamespaceInums } from "./namespaces";
+import { readHostNamespaces, readNamespaceInums } from "../kernel/namespaces";
 
 /** USER_HZ: /proc/PID/stat counts start times in 1/100 s on every Linux ABI. */
 export const NS_PER_CLOCK_TICK = 10_000_000n;

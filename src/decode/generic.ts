@@ -1,6 +1,6 @@
 /** Decoder of policy hook records (bpf/generic/records.h) into ProcessKprobe
  * and ProcessTracepoint events. Offsets come from src/policy/layout.ts,
- * which tests/policy-layout.test.ts checks against the compiled BTF. */
+ * which tests/btf-layout.test.ts checks against the compiled BTF. */
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {

@@ -3,6 +3,7 @@
 import type { GetEventsResponse, Process } from "../../gen/tetragon/tetragon_pb";
 import type { ObjectImages } from "../bpf/objects";
 import { genericEvent, OP_KPROBE, OP_TRACEPOINT } from "../decode/generic";
+import type { KernelEnvironment } from "../kernel/environment";
 import type { Logger } from "../log/logger";
 import type { Mechanism } from "./loader";
 import { PolicyManager, type SensorRegistry } from "./manager";
@@ -14,6 +15,7 @@ export interface PolicyEngineParts {
   readonly sharedMaps: ReadonlyMap<string, number>;
   readonly sensors: SensorRegistry;
   readonly log: Logger;
+  readonly kernel: KernelEnvironment;
   readonly nodeName: string;
   bootNsToTimestamp(ns: bigint): { seconds: bigint; nanos: number };
   /** ProcessCache.describe */
@@ -36,6 +38,7 @@ export function createPolicyEngine(parts: PolicyEngineParts): PolicyEngine {
     sharedMaps: parts.sharedMaps,
     sensors: parts.sensors,
     log: parts.log,
+    kernel: parts.kernel,
     allowedMechanisms: parts.allowedMechanisms,
   });
   const ctx = {

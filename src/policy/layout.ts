@@ -1,5 +1,5 @@
 /** Byte layouts of bpf/generic/config.h and bpf/generic/records.h, checked
- * against the compiled BTF by tests/policy-layout.test.ts. */
+ * against the compiled BTF by tests/btf-layout.test.ts. */
 
 export const GEN = {
   maxArgs: 6,

@@ -1,6 +1,6 @@
 /** Documented limits of a TracingPolicy, enforced at AddTracingPolicy.
  * The kernel-side tables (bpf/generic/config.h) are sized from the same numbers;
- * tests/policy-validate.test.ts checks each one. */
+ * tests/unit/policy-validate.test.ts checks each one. */
 export const LIMITS = {
   policyNameLength: 253,
   callLength: 128,

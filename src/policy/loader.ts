@@ -7,11 +7,11 @@ import { u32Key } from "../bpf/map";
 import type { Logger } from "../log/logger";
 import { compileHook, type ArgPlacement, type CompiledHook, type CompileTarget } from "./compile";
 import { PolicyError } from "./errors";
-import { errorInjectable, hostNamespaces, kernelFeatures, kernelSymbolExists } from "./kernel";
+import type { KernelEnvironment } from "../kernel/environment";
 import type { Hook, KprobeHook, TracepointHook } from "./model";
+import { namespacesByType } from "./names";
 import { syscallBaseName, syscallSymbols } from "./syscalls";
 import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
-import { tracepointExists, tracepointFormat } from "./tracefs";
 
 export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint"] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
@@ -21,6 +21,7 @@ export interface HookEnv {
   /** map name → fd reused by every hook object (events, execve_map, gen_fd_names, ...) */
   readonly sharedMaps: ReadonlyMap<string, number>;
   readonly log: Logger;
+  readonly kernel: KernelEnvironment;
   /** kernel-function mechanisms the operator allows (all when absent); tracepoints always are */
   readonly allowed?: ReadonlySet<Mechanism>;
 }
@@ -115,8 +116,8 @@ function build(plan: Plan, hook: Hook, id: number, env: HookEnv): LoadedHook {
     hookId: id,
     syscallWrapper: plan.syscallWrapper,
     userPointers: plan.userPointers,
-    hostUserNs: hostNamespaces().get("User") ?? 0,
-    hostNamespaces: hostNamespaces(),
+    hostUserNs: env.kernel.hostNamespaces.user,
+    hostNamespaces: namespacesByType(env.kernel.hostNamespaces),
     place: (i) => plan.place(i),
   };
   const compiled = compileHook(hook, target);
@@ -140,7 +141,7 @@ function reason(e: unknown): string {
 /** Loads and attaches a hook, or throws a PolicyError naming the hook and why
  * no mechanism could attach. Nothing stays loaded on failure. */
 export function loadHook(hook: Hook, id: number, env: HookEnv): LoadedHook {
-  const { plans, refusals } = hook.kind === "tracepoint" ? tracepointPlans(hook) : kprobePlans(hook, env.allowed);
+  const { plans, refusals } = hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel) : kprobePlans(hook, env.allowed, env.kernel);
   const failures = [...refusals];
   for (const plan of plans) {
     try {
@@ -162,8 +163,8 @@ export function hookName(hook: Hook): string {
   return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
 }
 
-function tracepointPlans(hook: TracepointHook): { plans: Plan[]; refusals: string[] } {
-  const fields = tracepointFormat(hook.subsystem, hook.event);
+function tracepointPlans(hook: TracepointHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
+  const fields = kernel.tracepointFormat(hook.subsystem, hook.event);
   if (!fields) {
     throw new PolicyError("invalid_argument", [`${hook.path}: tracepoint ${hook.subsystem}/${hook.event} does not exist (no events/${hook.subsystem}/${hook.event} in tracefs)`]);
   }
@@ -188,28 +189,28 @@ interface KprobeTarget {
   readonly wrapper: boolean;
 }
 
-function resolveKprobeTarget(hook: KprobeHook): KprobeTarget {
+function resolveKprobeTarget(hook: KprobeHook, kernel: KernelEnvironment): KprobeTarget {
   const base = syscallBaseName(hook.call, hook.syscall);
-  const isSyscall = base !== null && (hook.syscall || syscallSymbols(base).some((s) => kernelSymbolExists(s.symbol)) || tracepointExists("syscalls", `sys_enter_${base}`));
+  const isSyscall = base !== null && (hook.syscall || syscallSymbols(base).some((s) => kernel.symbolExists(s.symbol)) || kernel.tracepointExists("syscalls", `sys_enter_${base}`));
   if (!isSyscall || base === null) {
-    return { syscall: null, symbol: kernelSymbolExists(hook.call) ? hook.call : null, wrapper: false };
+    return { syscall: null, symbol: kernel.symbolExists(hook.call) ? hook.call : null, wrapper: false };
   }
-  const sym = syscallSymbols(base).find((s) => kernelSymbolExists(s.symbol));
+  const sym = syscallSymbols(base).find((s) => kernel.symbolExists(s.symbol));
   return { syscall: base, symbol: sym?.symbol ?? null, wrapper: sym?.wrapper ?? false };
 }
 
-function kprobePlans(hook: KprobeHook, allowed: ReadonlySet<Mechanism> | undefined): { plans: Plan[]; refusals: string[] } {
-  const t = resolveKprobeTarget(hook);
+function kprobePlans(hook: KprobeHook, allowed: ReadonlySet<Mechanism> | undefined, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
+  const t = resolveKprobeTarget(hook, kernel);
   const override = hook.selectors.some((s) => s.matchActions.some((a) => a.action === "Override"));
   const exit = hook.return || hook.args.some((a) => a.returnCopy);
   const plans: Plan[] = [];
   const refusals: string[] = [];
   /* null: the mechanism does not apply to this hook (not worth a refusal line) */
   const candidates: Array<[Mechanism, () => Plan | string | null]> = [
-    ["kprobe", () => kprobePlan(hook, t, override, exit)],
-    ["fentry", () => fentryPlan(t, override, exit)],
-    ["fmod_ret", () => fmodRetPlan(hook, t, override, exit)],
-    ["tracepoint", () => syscallTracepointPlan(hook, t, override, exit)],
+    ["kprobe", () => kprobePlan(hook, t, override, exit, kernel)],
+    ["fentry", () => fentryPlan(t, override, exit, kernel)],
+    ["fmod_ret", () => fmodRetPlan(hook, t, override, exit, kernel)],
+    ["tracepoint", () => syscallTracepointPlan(hook, t, override, exit, kernel)],
   ];
   for (const [mechanism, plan] of candidates) {
     const p = plan();
@@ -230,13 +231,13 @@ function overridePath(hook: KprobeHook): string {
   return `${hook.path}.selectors[${si}].matchActions[${ai}]`;
 }
 
-function kprobePlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: boolean): Plan | string {
-  const missing = kernelFeatures().kprobesMissing;
+function kprobePlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: boolean, kernel: KernelEnvironment): Plan | string {
+  const missing = kernel.kprobesMissing;
   if (missing) return `kprobe: ${missing}`;
   if (!t.symbol) return `kprobe: no kernel function ${hook.call} in /proc/kallsyms`;
   if (override) {
-    const ok = errorInjectable(t.symbol);
-    if (ok === null) return "kprobe: the kernel has no error injection (CONFIG_FUNCTION_ERROR_INJECTION), needed by Override";
+    const ok = kernel.errorInjectable(t.symbol);
+    if (ok === null) return "kprobe: no error injection list (CONFIG_FUNCTION_ERROR_INJECTION unset, or debugfs not mounted at /sys/kernel/debug), needed by Override";
     if (!ok) return `kprobe: ${t.symbol} does not allow error injection (not in /sys/kernel/debug/error_injection/list), needed by Override`;
   }
   const symbol = t.symbol;
@@ -256,19 +257,19 @@ function kprobePlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: 
   };
 }
 
-function fentryPlan(t: KprobeTarget, override: boolean, exit: boolean): Plan | string {
+function fentryPlan(t: KprobeTarget, override: boolean, exit: boolean, kernel: KernelEnvironment): Plan | string {
   if (override) return "fentry: cannot override a return value";
-  if (!kernelFeatures().btf) return "fentry: the kernel has no BTF (/sys/kernel/btf/vmlinux)";
+  if (!kernel.btf) return "fentry: the kernel has no BTF (/sys/kernel/btf/vmlinux)";
   if (!t.symbol) return "fentry: no such kernel function";
   return trampolinePlan("fentry", "gen_fentry_enter", t.symbol, t, exit);
 }
 
 /** Override on a trampoline: security_* hooks and error-injectable functions only. */
-function fmodRetPlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: boolean): Plan | string | null {
+function fmodRetPlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: boolean, kernel: KernelEnvironment): Plan | string | null {
   if (!override) return null;
-  if (!kernelFeatures().btf) return "fmod_ret: the kernel has no BTF (/sys/kernel/btf/vmlinux)";
+  if (!kernel.btf) return "fmod_ret: the kernel has no BTF (/sys/kernel/btf/vmlinux)";
   if (!t.symbol) return `fmod_ret: no kernel function ${hook.call}`;
-  if (!t.symbol.startsWith("security_") && errorInjectable(t.symbol) !== true) {
+  if (!t.symbol.startsWith("security_") && kernel.errorInjectable(t.symbol) !== true) {
     return `fmod_ret: ${t.symbol} is neither a security_ hook nor error-injectable`;
   }
   return trampolinePlan("fmod_ret", "gen_fmodret_enter", t.symbol, t, exit);
@@ -289,11 +290,11 @@ function trampolinePlan(mechanism: Mechanism, enter: string, symbol: string, t: 
   };
 }
 
-function syscallTracepointPlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: boolean): Plan | string {
+function syscallTracepointPlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: boolean, kernel: KernelEnvironment): Plan | string {
   if (t.syscall === null) return "syscall tracepoints: not a syscall";
   if (override) return "syscall tracepoints: cannot override a return value";
   const enter = `sys_enter_${t.syscall}`;
-  const fields = tracepointFormat("syscalls", enter);
+  const fields = kernel.tracepointFormat("syscalls", enter);
   if (!fields) return `syscall tracepoints: no syscalls/${enter} in tracefs`;
   const args = syscallArgFields(fields);
   checkSyscallArgs(hook, t.syscall, args.length);

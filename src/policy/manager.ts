@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { BpfObject } from "../bpf/object";
 import { objectImage, type ObjectImages } from "../bpf/objects";
 import type { HookDescription } from "../decode/generic";
+import type { KernelEnvironment } from "../kernel/environment";
 import type { Logger } from "../log/logger";
 import { PolicySensor } from "../sensors/policy-sensor";
 import type { Sensor } from "../sensors/sensor";
@@ -27,6 +28,7 @@ export interface PolicyManagerOptions {
   readonly sharedMaps?: ReadonlyMap<string, number>;
   readonly sensors: SensorRegistry;
   readonly log: Logger;
+  readonly kernel: KernelEnvironment;
   /** restricts kernel-function hooks to these mechanisms (agent flag --hook-mechanisms) */
   readonly allowedMechanisms?: readonly Mechanism[];
 }
@@ -133,7 +135,7 @@ export class PolicyManager {
   private load(policy: Policy): PolicySensor {
     const allowed = this.options.allowedMechanisms ? new Set(this.options.allowedMechanisms) : undefined;
     const log = this.options.log.child({ policy: policy.name });
-    const env = { images: this.options.images, sharedMaps: this.ensureShared(), log, allowed };
+    const env = { images: this.options.images, sharedMaps: this.ensureShared(), log, kernel: this.options.kernel, allowed };
     const hooks: LoadedHook[] = [];
     try {
       for (const hook of policy.hooks) hooks.push(loadHook(hook, nextHookId++, env));

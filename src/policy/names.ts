@@ -1,4 +1,5 @@
 /** Names accepted in TracingPolicy documents and what they normalize to. */
+import type { NamespaceInums } from "../decode/process";
 
 export const ARG_TYPES = [
   "int", "uint32", "sint32", "uint64", "sint64", "size_t", "sizet", "long",
@@ -49,10 +50,15 @@ export const NAMESPACE_INDEX: Readonly<Record<NamespaceType, number>> = {
   Uts: 0, Ipc: 1, Mnt: 2, Pid: 3, PidForChildren: 4, Net: 5, Time: 6, TimeForChildren: 7, Cgroup: 8, User: 9,
 };
 /** /proc/<pid>/ns/<file> for each namespace type (for host_ns). */
-export const NAMESPACE_PROC_FILE: Readonly<Record<NamespaceType, string>> = {
+export const NAMESPACE_PROC_FILE: Readonly<Record<NamespaceType, keyof NamespaceInums>> = {
   Uts: "uts", Ipc: "ipc", Mnt: "mnt", Pid: "pid", PidForChildren: "pid_for_children", Net: "net",
   Time: "time", TimeForChildren: "time_for_children", Cgroup: "cgroup", User: "user",
 };
+
+/** Namespace inode numbers by policy namespace type. */
+export function namespacesByType(inums: NamespaceInums): ReadonlyMap<NamespaceType, number> {
+  return new Map(NAMESPACES.map((ns) => [ns, inums[NAMESPACE_PROC_FILE[ns]]]));
+}
 
 export const CAP_SET_TYPES = ["Effective", "Inheritable", "Permitted"] as const;
 export type CapSetType = (typeof CAP_SET_TYPES)[number];

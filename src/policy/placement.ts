@@ -5,7 +5,7 @@ import { PolicyError } from "./errors";
 import { ArgFlag } from "./layout";
 import type { PolicyArg } from "./model";
 import { INT_TYPES, type ArgType } from "./names";
-import type { TracepointField } from "./tracefs";
+import type { TracepointField } from "../kernel/tracefs";
 
 const POINTER_TYPES: ReadonlySet<ArgType> = new Set(["file", "path", "filename", "skb", "sock", "cred"]);
 

@@ -25,7 +25,7 @@ export function withCors(handler: Handler): Handler {
       res.setHeader("Access-Control-Allow-Methods", ALLOW_METHODS);
       res.setHeader("Access-Control-Allow-Headers", ALLOW_HEADERS);
       res.setHeader("Access-Control-Max-Age", "7200");
-      res.writeHead(204);
+      res.statusCode = 204;
       res.end();
       return;
     }

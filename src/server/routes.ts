@@ -18,9 +18,9 @@ export function createApiHandler(deps: ApiDeps, options: GrpcEventsOptions = {})
       registerAdapted(router, TetragonService, impl as unknown as Record<string, unknown>, FgsService);
       registerReflection(router, [file_tetragon_tetragon, file_fgs_fgs]);
     },
-    grpc: {},
-    grpcWeb: {},
-    connect: {},
+    grpc: true,
+    grpcWeb: true,
+    connect: true,
   });
   return withCors(withGrpcEvents(deps.events, connect, options));
 }

@@ -1,19 +1,8 @@
-import { spawnSync } from "bun";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { bpfObjectBytes } from "./build";
 import { BpfObject } from "../../src/bpf/object";
 import type { BpfMap } from "../../src/bpf/map";
 import { RingBufferReader } from "../../src/reader/ring-reader";
 import { decodeRecord, encodeConfig, type ProcessConfig, type ProcessRecord } from "../../src/decode/process";
-
-export const ROOT = join(import.meta.dir, "..", "..");
-
-/** Builds bpf/build/*.bpf.o if stale (make is a no-op otherwise) and returns one object's bytes. */
-export function bpfObjectBytes(name: string): Uint8Array {
-  const make = spawnSync(["make", "-s", "-C", join(ROOT, "bpf")], { stderr: "pipe" });
-  if (make.exitCode !== 0) throw new Error(`make -C bpf failed:\n${make.stderr.toString()}`);
-  return new Uint8Array(readFileSync(join(ROOT, "bpf", "build", `${name}.bpf.o`)));
-}
 
 type Predicate = (r: ProcessRecord) => boolean;
 

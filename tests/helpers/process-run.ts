@@ -13,16 +13,22 @@ export function tempDir(prefix = "fgs-proc-"): { path: string; remove(): void } 
 export interface Ran {
   pid: number;
   exitCode: number | null;
-  signalCode: string | null;
+  signalCode: NodeJS.Signals | number | null;
   stdout: string;
 }
 
 /** Runs a command to completion. */
-export async function run(cmd: string[], options: { cwd?: string } = {}): Promise<Ran> {
-  const p = spawn(cmd, { cwd: options.cwd, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+export async function run(cmd: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Ran> {
+  const env = options.env && { ...process.env, ...options.env };
+  const p = spawn(cmd, { cwd: options.cwd, env, stdin: "ignore", stdout: "pipe", stderr: "inherit" });
   const stdout = await new Response(p.stdout).text();
   await p.exited;
   return { pid: p.pid, exitCode: p.exitCode, signalCode: p.signalCode, stdout };
+}
+
+/** Runs a python3 script. */
+export function python(code: string, env?: Record<string, string>): Promise<Ran> {
+  return run(["/usr/bin/python3", "-c", code], { env });
 }
 
 /** Runs a shell script with /bin/sh -c. */

@@ -5,7 +5,7 @@
 //   VMTEST-LOG <diagnostic line>          (after a FAIL)
 //   VMTEST-END <n> passed, <n> failed
 // Usage: fgs-vmtest [NAME-REGEX]   (env: FGS_BIN, VMTEST_HELPER, VMTEST_TMP)
-//        fgs-vmtest --list          (prints the case names)
+//        fgs-vmtest --list [NAME-REGEX]   (prints the case names, those matching)
 import { mkdirSync, rmSync } from "node:fs";
 import type { VmCase, VmContext } from "./case";
 import { ALL_CASES } from "./cases";
@@ -164,16 +164,17 @@ function selectCases(filter: string | undefined): readonly VmCase[] {
 
 async function main(): Promise<number> {
   if (process.argv[2] === "--list") {
-    for (const c of ALL_CASES) print(c.name);
+    for (const c of selectCases(process.argv[3] || undefined)) print(c.name);
     return 0;
   }
   const filter = process.argv[2] || undefined;
   const cases = selectCases(filter);
-  if (cases.length === 0) print(`VMTEST-LOG no case matches ${JSON.stringify(filter)}`);
   process.on("unhandledRejection", (reason) => print(`VMTEST-LOG unhandled rejection: ${oneLine(String(reason))}`));
   mkdirSync(config.tmp, { recursive: true });
   const pool = new AgentPool(config.fgs, `${config.tmp}/fgs.sock`);
   const results: boolean[] = [];
+  // A filter that selects nothing is a mistake, not a pass.
+  if (cases.length === 0) results.push(report("filter", uptimeSeconds(), new Error(`no case matches ${JSON.stringify(filter)}`), []));
   for (const testCase of cases) results.push(await runCase(testCase, pool));
   if (pool.started > 0) results.push(await reportCleanStops(pool));
   const passed = results.filter(Boolean).length;

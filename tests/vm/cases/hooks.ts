@@ -15,6 +15,8 @@ import { retryUntil } from "../harness/wait";
 export const FENTRY_ONLY_ARGS: readonly string[] = ["--hook-mechanisms", "fentry"];
 
 const MAY_READ = 4;
+const CAP_SYS_ADMIN = 21;
+const IPPROTO_TCP = 6;
 
 interface Trigger {
   run: HelperRun;
@@ -80,13 +82,13 @@ function listen(): Promise<Server> {
   });
 }
 
-async function connectTrigger(ctx: VmContext): Promise<Trigger> {
+async function connectTrigger(ctx: VmContext, portOf = sockPort): Promise<Trigger> {
   const server = await listen();
   const port = (server.address() as AddressInfo).port;
   try {
     const run = await ctx.runHelper(["connect", String(port)]);
     expectEqual(run.code, 0, `helper connect ${port} (${run.output})`);
-    return { run, matches: (e) => e.args.length === 0 || sockPort(e) === port };
+    return { run, matches: (e) => e.args.length === 0 || portOf(e) === port };
   } finally {
     server.close();
   }
@@ -95,6 +97,11 @@ async function connectTrigger(ctx: VmContext): Promise<Trigger> {
 function sockPort(event: ProcessKprobe): number | undefined {
   const arg = event.args[0]?.arg;
   return arg?.case === "sockArg" ? arg.value.dport : undefined;
+}
+
+function skbPort(event: ProcessKprobe): number | undefined {
+  const arg = event.args[0]?.arg;
+  return arg?.case === "skbArg" ? arg.value.dport : undefined;
 }
 
 function expectReturnZero(event: ProcessKprobe): void {
@@ -185,6 +192,84 @@ function syscallOpenat(name: string, agentArgs?: readonly string[]): HookCase {
   };
 }
 
+/** Argument types read through kernel structs: filename, path, cred, skb. */
+function filenameArg(): HookCase {
+  return {
+    name: "kprobe-do-filp-open-filename",
+    kprobe: (ctx) => ({
+      call: "do_filp_open",
+      args: [{ index: 0, type: "int" }, { index: 1, type: "filename" }],
+      selectors: [onlyBinary(ctx.helper)],
+    }),
+    trigger: async (ctx) => {
+      const file = scratchFile(ctx, "filename.txt");
+      const run = await ctx.runHelper(["open", file]);
+      expectEqual(run.code, 0, `helper open ${file} (${run.output})`);
+      return { run, matches: (e) => e.args[1]?.arg.case === "stringArg" && e.args[1].arg.value === file };
+    },
+    check: () => {},
+  };
+}
+
+function pathArg(): HookCase {
+  return {
+    name: "kprobe-inode-getattr-path",
+    kprobe: (ctx) => ({
+      call: "security_inode_getattr",
+      args: [{ index: 0, type: "path" }],
+      selectors: [onlyBinary(ctx.helper)],
+    }),
+    trigger: async (ctx) => {
+      const file = scratchFile(ctx, "path.txt");
+      const run = await ctx.runHelper(["stat", file]);
+      expectEqual(run.code, 0, `helper stat ${file} (${run.output})`);
+      return { run, matches: (e) => pathOf(e.args[0]) === file };
+    },
+    check: (event) => expectEqual(event.args[0]?.arg.case, "pathArg", `path argument (${describeArg(event.args[0])})`),
+  };
+}
+
+function credArg(): HookCase {
+  return {
+    name: "kprobe-commit-creds-cred",
+    kprobe: (ctx) => ({
+      call: "commit_creds",
+      args: [{ index: 0, type: "cred" }],
+      selectors: [onlyBinary(ctx.helper)],
+    }),
+    trigger: async (ctx) => {
+      const run = await ctx.runHelper(["userns"]);
+      expectEqual(run.code, 0, `helper userns (${run.output})`);
+      return { run, matches: () => true };
+    },
+    check: (event) => {
+      const cred = event.args[0]?.arg;
+      // The creds of a new user namespace hold every capability in it.
+      expectTrue(cred?.case === "credArg" && cred.value.effective.includes(CAP_SYS_ADMIN), `cred argument (${describeArg(event.args[0])})`);
+    },
+  };
+}
+
+function skbArg(): HookCase {
+  return {
+    name: "kprobe-dev-queue-xmit-skb",
+    kprobe: (ctx) => ({
+      call: "__dev_queue_xmit",
+      args: [{ index: 0, type: "skb" }],
+      selectors: [onlyBinary(ctx.helper)],
+    }),
+    trigger: (ctx) => connectTrigger(ctx, skbPort),
+    check: (event) => {
+      const skb = event.args[0]?.arg;
+      expectTrue(skb?.case === "skbArg", `skb argument (${describeArg(event.args[0])})`);
+      if (skb?.case === "skbArg") {
+        expectEqual(skb.value.daddr, "127.0.0.1", "skb daddr");
+        expectEqual(skb.value.proto, IPPROTO_TCP, "skb proto");
+      }
+    },
+  };
+}
+
 /** The hook must sit on a BPF trampoline, not a kprobe. */
 function onTrampoline(symbol: string): () => void {
   return () => {
@@ -200,6 +285,10 @@ export const hookCases: readonly VmCase[] = [
   hookCase(tcpConnect("kprobe-tcp-connect", false)),
   hookCase(tcpConnect("kretprobe-tcp-connect", true)),
   hookCase(syscallOpenat("kprobe-syscall-openat")),
+  hookCase(filenameArg()),
+  hookCase(pathArg()),
+  hookCase(credArg()),
+  hookCase(skbArg()),
 ];
 
 /** Run after the others: they need an agent started with FENTRY_ONLY_ARGS. */

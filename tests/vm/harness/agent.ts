@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { Subprocess } from "bun";
 import { rmSync } from "node:fs";
-import { createInterface } from "node:readline";
+import { launchAgent } from "../../helpers/agent";
 import { connectUnix, type AgentClient, type ClientConnection } from "./client";
 import { EventLog } from "./events";
 import { sleep } from "./wait";
@@ -17,18 +17,11 @@ export interface AgentOptions {
   readonly args?: readonly string[];
 }
 
-/** The last lines a child process wrote, stdout and stderr interleaved. */
+/** The last lines the agent wrote, stdout and stderr interleaved. */
 class LogRing {
   readonly lines: string[] = [];
   /** Lines written so far, including those no longer kept. */
   written = 0;
-
-  constructor(child: ChildProcess) {
-    for (const stream of [child.stdout, child.stderr]) {
-      if (!stream) continue;
-      createInterface({ input: stream }).on("line", (line) => this.push(line));
-    }
-  }
 
   /** The kept lines written after `mark` (a value of `written`). */
   since(mark: number): string[] {
@@ -36,34 +29,19 @@ class LogRing {
     return count > 0 ? this.lines.slice(-count) : [];
   }
 
-  private push(line: string): void {
+  push(line: string): void {
     this.written++;
     this.lines.push(line);
     if (this.lines.length > LOG_LINES_KEPT) this.lines.splice(0, this.lines.length - LOG_LINES_KEPT);
   }
 }
 
-/** Resolves with "exit code N" or "signal NAME" when the child exits. */
-function exitOf(child: ChildProcess): Promise<string> {
-  return new Promise((resolve) => {
-    child.once("exit", (code, signal) => resolve(signal ? `signal ${signal}` : `exit code ${code}`));
-  });
-}
+type AgentProcess = Subprocess<"ignore", "pipe", "pipe">;
 
-async function waitReady(client: AgentClient, exit: Promise<string>): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let exited: string | undefined;
-  void exit.then((status) => (exited = status));
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`the agent exited during start-up (${exited})`);
-    try {
-      await client.getVersion({}, { timeoutMs: 2000 });
-      return;
-    } catch {
-      await sleep(250);
-    }
-  }
-  throw new Error(`the agent did not answer GetVersion within ${READY_TIMEOUT_MS} ms`);
+/** Resolves with "exit code N" or "signal NAME" when the agent exits. */
+async function exitOf(proc: AgentProcess): Promise<string> {
+  const code = await proc.exited;
+  return proc.signalCode ? `signal ${proc.signalCode}` : `exit code ${code}`;
 }
 
 /** A running `fgs agent`, its client, its event stream and its log. */
@@ -72,7 +50,7 @@ export class Agent {
   readonly events: EventLog;
 
   private constructor(
-    private readonly child: ChildProcess,
+    private readonly child: AgentProcess,
     private readonly connection: ClientConnection,
     private readonly log: LogRing,
     private readonly exit: Promise<string>,
@@ -82,26 +60,18 @@ export class Agent {
   }
 
   /**
-   * Starts an agent and waits until it answers. `onLog` receives the log of
+   * Starts an agent and waits until it serves. `onStartFailure` receives the log of
    * an agent that failed to start, since no Agent is returned then.
    */
   static async start(options: AgentOptions, onStartFailure: (log: string[]) => void): Promise<Agent> {
     rmSync(options.socketPath, { force: true });
-    const args = ["agent", "--server-address", `unix:${options.socketPath}`, ...(options.args ?? [])];
-    const child = spawn(options.fgs, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const log = new LogRing(child);
-    const exit = exitOf(child);
-    const connection = connectUnix(options.socketPath);
-    try {
-      await waitReady(connection.client, exit);
-    } catch (e) {
-      connection.close();
-      child.kill("SIGKILL");
-      await Promise.race([exit, sleep(1000)]);
+    const log = new LogRing();
+    const args = ["--server-address", `unix:${options.socketPath}`, ...(options.args ?? [])];
+    const { proc } = await launchAgent({ fgs: options.fgs, args, timeoutMs: READY_TIMEOUT_MS, onLine: (l) => log.push(l) }).catch((e: unknown) => {
       onStartFailure(log.lines);
       throw e;
-    }
-    return new Agent(child, connection, log, exit);
+    });
+    return new Agent(proc, connectUnix(options.socketPath), log, exitOf(proc));
   }
 
   /** A position in the log, for `logSince`. */

@@ -5,14 +5,19 @@
 //   vmtest-helper connect PORT    TCP connect to 127.0.0.1:PORT
 //   vmtest-helper exit CODE       exit with CODE
 //   vmtest-helper sleep MS        sleep MS milliseconds
+//   vmtest-helper stat PATH       stat PATH
+//   vmtest-helper userns          enter a new user namespace (commits new creds)
 // Exit status: 0 when the action worked, 1 when it failed (errno printed).
+#define _GNU_SOURCE /* unshare */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +61,18 @@ static int do_sleep(const char *ms)
 	return nanosleep(&ts, NULL) == 0 ? 0 : failure("nanosleep");
 }
 
+static int do_stat(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? 0 : failure("stat");
+}
+
+static int do_userns(void)
+{
+	return unshare(CLONE_NEWUSER) == 0 ? 0 : failure("unshare");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "open") == 0)
@@ -66,6 +83,10 @@ int main(int argc, char **argv)
 		return atoi(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "sleep") == 0)
 		return do_sleep(argv[2]);
-	fprintf(stderr, "usage: vmtest-helper open PATH|connect PORT|exit CODE|sleep MS\n");
+	if (argc == 3 && strcmp(argv[1], "stat") == 0)
+		return do_stat(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "userns") == 0)
+		return do_userns();
+	fprintf(stderr, "usage: vmtest-helper open PATH|connect PORT|exit CODE|sleep MS|stat PATH|userns\n");
 	return 2;
 }

@@ -10,12 +10,12 @@ import {
   FineGuidanceSensors,
   HealthStatusResult,
   HealthStatusType,
-} from "../gen/tetragon/tetragon_pb";
-import { parseArguments, type FlagSpec } from "../src/cli/args";
-import { parseServerAddress } from "../src/server/address";
-import { runClient, type ClientIo } from "../src/cli";
+} from "../../gen/tetragon/tetragon_pb";
+import { parseArguments, type FlagSpec } from "../../src/cli/args";
+import { parseServerAddress } from "../../src/server/address";
+import { runClient, type ClientIo } from "../../src/cli";
 
-const repoRoot = join(import.meta.dir, "..");
+const repoRoot = join(import.meta.dir, "..", "..");
 const bun = process.execPath;
 
 interface Captured {
@@ -35,13 +35,14 @@ async function fgs(...argv: string[]): Promise<Captured> {
   return { exitCode, stdout, stderr };
 }
 
-/** Runs runClient in a fresh `bun -e` process with the real stdout/stderr. */
-function fgsInChildProcess(argv: readonly string[]): Captured {
+/** Runs runClient in a fresh `bun -e` process with the real stdout/stderr,
+ * optionally behind a command prefix (e.g. one that enters a new namespace). */
+function fgsInChildProcess(argv: readonly string[], prefix: readonly string[] = []): Captured {
   const script = [
     `import { runClient } from ${JSON.stringify(join(repoRoot, "src/cli/index.ts"))};`,
     `process.exitCode = await runClient(${JSON.stringify(argv)}, { stdout: process.stdout, stderr: process.stderr });`,
   ].join("\n");
-  const child = Bun.spawnSync([bun, "-e", script], { cwd: repoRoot, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+  const child = Bun.spawnSync([...prefix, bun, "-e", script], { cwd: repoRoot, stdout: "pipe", stderr: "pipe", timeout: 30_000 });
   return { exitCode: child.exitCode ?? -1, stdout: child.stdout.toString(), stderr: child.stderr.toString() };
 }
 
@@ -215,14 +216,11 @@ describe("unreachable agent (separate process, real stdout/stderr)", () => {
     }
   });
 
-  test("default address when nothing listens there", async () => {
-    const probe = createNetServer();
-    const defaultPortFree = await new Promise<boolean>((resolve) => {
-      probe.once("error", () => resolve(false));
-      probe.listen(54321, "127.0.0.1", () => probe.close(() => resolve(true)));
-    });
-    if (!defaultPortFree) return; // an agent runs here; the TCP case above covers the message
-    const result = fgsInChildProcess(["status"]);
+  test("default address when nothing listens there", () => {
+    // A new network namespace (loopback only) has nothing on the default port,
+    // whatever runs on this host's.
+    const freshNetwork = ["unshare", "--map-root-user", "--net", "sh", "-c", 'ip link set lo up && exec "$0" "$@"'];
+    const result = fgsInChildProcess(["status"], freshNetwork);
     expect(result.stderr).toBe("fgs: cannot reach the agent at localhost:54321: connection refused\n");
     expect(result.exitCode).toBe(1);
   });
@@ -252,7 +250,7 @@ describe("against a gRPC server of the FineGuidanceSensors service", () => {
     getHealth: () => ({
       healthStatus: [
         {
-          event: HealthStatusType.HEALTH_STATUS_TYPE_STATUS,
+          event: HealthStatusType.STATUS,
           status: HealthStatusResult.HEALTH_STATUS_RUNNING,
           details: "sensors: process\nlost events: 0",
         },

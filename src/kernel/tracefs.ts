@@ -1,4 +1,5 @@
-/** Tracepoint format files: the fields a tracepoint record carries. */
+/** tracefs: where it is mounted, and the tracepoint format files (the fields
+ * a tracepoint record carries). */
 import { existsSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 
@@ -49,27 +50,24 @@ export function parseFormat(text: string): TracepointField[] {
   return fields;
 }
 
-let root: string | null | undefined;
-
-/** The tracefs mount, mounting it at /sys/kernel/tracing when nothing is mounted. */
-export function tracefsRoot(): string | null {
-  if (root !== undefined) return root;
-  root = TRACEFS_ROOTS.find((r) => existsSync(`${r}/events`)) ?? null;
-  if (root === null) {
-    spawnSync("mount", ["-t", "tracefs", "none", TRACEFS_ROOTS[0]]);
-    root = existsSync(`${TRACEFS_ROOTS[0]}/events`) ? TRACEFS_ROOTS[0] : null;
-  }
-  return root;
+/** Where tracefs is mounted now, or null. */
+export function findTracefs(): string | null {
+  return TRACEFS_ROOTS.find((r) => existsSync(`${r}/events`)) ?? null;
 }
 
-export function tracepointExists(subsystem: string, event: string): boolean {
-  const r = tracefsRoot();
-  return r !== null && existsSync(`${r}/events/${subsystem}/${event}/format`);
+/** Mounts tracefs at /sys/kernel/tracing (agent start only). */
+export function mountTracefs(): { ok: true } | { ok: false; error: string } {
+  const r = spawnSync("mount", ["-t", "tracefs", "none", TRACEFS_ROOTS[0]], { encoding: "utf8" });
+  if (r.status === 0 && findTracefs() !== null) return { ok: true };
+  return { ok: false, error: (r.stderr || String(r.error ?? `exit ${r.status}`)).trim() };
+}
+
+export function tracepointExists(root: string | null, subsystem: string, event: string): boolean {
+  return root !== null && existsSync(`${root}/events/${subsystem}/${event}/format`);
 }
 
 /** The fields of a tracepoint, or null when it does not exist. */
-export function tracepointFormat(subsystem: string, event: string): TracepointField[] | null {
-  const r = tracefsRoot();
-  if (r === null || !tracepointExists(subsystem, event)) return null;
-  return parseFormat(readFileSync(`${r}/events/${subsystem}/${event}/format`, "utf8"));
+export function tracepointFormat(root: string | null, subsystem: string, event: string): TracepointField[] | null {
+  if (root === null || !tracepointExists(root, subsystem, event)) return null;
+  return parseFormat(readFileSync(`${root}/events/${subsystem}/${event}/format`, "utf8"));
 }

@@ -13,13 +13,13 @@ import {
   ProcessKprobeSchema,
   ProcessSchema,
   TestSchema,
-} from "../gen/tetragon/tetragon_pb";
-import type { GetEventsResponse, Process } from "../gen/tetragon/tetragon_pb";
-import { Agent } from "../src/agent/agent";
-import { EventBus } from "../src/bus/index";
-import { createLogger } from "../src/log/logger";
-import { SensorManager } from "../src/sensors/manager";
-import { grpcJsClient, grpcStream } from "./helpers/grpc-js";
+} from "../../gen/tetragon/tetragon_pb";
+import type { GetEventsResponse, Process } from "../../gen/tetragon/tetragon_pb";
+import { Agent } from "../../src/agent/agent";
+import { EventBus } from "../../src/bus/index";
+import { createLogger } from "../../src/log/logger";
+import { SensorManager } from "../../src/sensors/manager";
+import { grpcJsClient, grpcStream } from "../helpers/grpc-js";
 
 // ---- events ------------------------------------------------------------------
 
@@ -83,7 +83,7 @@ let baseUrl: string;
 async function startAgent(queueCapacity?: number): Promise<void> {
   bus = new EventBus({ queueCapacity });
   agent = await Agent.start({
-    address: { kind: "tcp", host: "127.0.0.1", port: 0 },
+    address: { kind: "tcp", host: "127.0.0.1", port: 0, text: "127.0.0.1:0" },
     log: createLogger({ write: () => {} }),
     version: "test",
     bus,

@@ -1,7 +1,7 @@
 /** Malformed TracingPolicy documents, each refused with its exact message. */
 import { describe, expect, test } from "bun:test";
-import { LIMITS, PolicyError, parsePolicies } from "../src/policy";
-import { head, malformedPolicies as cases, openat, withSelector } from "./fixtures/policies/malformed";
+import { LIMITS, PolicyError, parsePolicies } from "../../src/policy";
+import { malformedPolicies as cases, openat, withSelector } from "../fixtures/policies/malformed";
 
 function refusal(yaml: string): string {
   try {

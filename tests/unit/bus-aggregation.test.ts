@@ -12,9 +12,9 @@ import {
   ProcessSchema,
   ProcessTracepointSchema,
   TestSchema,
-} from "../gen/tetragon/tetragon_pb";
-import type { GetEventsResponse } from "../gen/tetragon/tetragon_pb";
-import { aggregationKey, aggregationSettings, EventBus } from "../src/bus/index";
+} from "../../gen/tetragon/tetragon_pb";
+import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
+import { aggregationKey, aggregationSettings, EventBus } from "../../src/bus/index";
 
 let clock = 0;
 const at = () => create(TimestampSchema, { seconds: BigInt(1_700_000_000 + clock++) });

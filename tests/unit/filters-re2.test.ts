@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { Re2, Re2SyntaxError } from "../src/filters/index";
+import { Re2, Re2SyntaxError } from "../../src/filters/index";
 
 /** [pattern, input, matches] — RE2 behaviour, including where JS RegExp differs. */
 const MATCHES: readonly (readonly [string, string, boolean])[] = [

@@ -5,8 +5,8 @@ import {
   GetEventsResponseSchema,
   KprobeAction,
   type GetEventsResponse,
-} from "../gen/tetragon/tetragon_pb";
-import { escapeForTerminal, formatCompactLine, formatJsonLine } from "../src/cli/output";
+} from "../../gen/tetragon/tetragon_pb";
+import { escapeForTerminal, formatCompactLine, formatJsonLine } from "../../src/cli/output";
 
 type ResponseInit = MessageInitShape<typeof GetEventsResponseSchema>;
 

@@ -21,10 +21,10 @@ import {
   type GetEventsResponse,
   type KprobeArgument,
   type Process,
-} from "../gen/tetragon/tetragon_pb";
-import { AgentEvent } from "../src/bus/event";
-import { encodeResponse, HAND_WRITER_COVERS_SCHEMA, HAND_WRITTEN } from "../src/bus/encode";
-import { processTemplate, processWithRefcnt } from "../src/cache/process-message";
+} from "../../gen/tetragon/tetragon_pb";
+import { AgentEvent } from "../../src/bus/event";
+import { encodeResponse, HAND_WRITER_COVERS_SCHEMA, HAND_WRITTEN } from "../../src/bus/encode";
+import { processTemplate, processWithRefcnt } from "../../src/cache/process-message";
 
 const long = "x".repeat(300);
 const unicode = "pâth/🚀/名前";

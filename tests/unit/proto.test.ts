@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
-import * as fgs from "../gen/fgs/fgs_pb";
-import * as tetragon from "../gen/tetragon/tetragon_pb";
+import * as fgs from "../../gen/fgs/fgs_pb";
+import * as tetragon from "../../gen/tetragon/tetragon_pb";
 
-const repoRoot = join(import.meta.dir, "..");
+const repoRoot = join(import.meta.dir, "..", "..");
 const buf = join(repoRoot, "node_modules/.bin/buf");
 
 function run(argv: string[]): { exitCode: number; output: string } {

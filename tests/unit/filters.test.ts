@@ -12,10 +12,10 @@ import {
   ProcessKprobeSchema,
   ProcessSchema,
   TestSchema,
-} from "../gen/tetragon/tetragon_pb";
-import type { Filter, GetEventsResponse, Process } from "../gen/tetragon/tetragon_pb";
-import { compileFilters, eventTypeOf } from "../src/filters/index";
-import type { AncestryLookup, ProcessRef } from "../src/filters/index";
+} from "../../gen/tetragon/tetragon_pb";
+import type { Filter, GetEventsResponse, Process } from "../../gen/tetragon/tetragon_pb";
+import { compileFilters, eventTypeOf } from "../../src/filters/index";
+import type { AncestryLookup, ProcessRef } from "../../src/filters/index";
 
 interface ProcOpts {
   binary?: string;

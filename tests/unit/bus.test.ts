@@ -8,9 +8,9 @@ import {
   ProcessExecSchema,
   ProcessExitSchema,
   ProcessSchema,
-} from "../gen/tetragon/tetragon_pb";
-import type { GetEventsRequest, GetEventsResponse } from "../gen/tetragon/tetragon_pb";
-import { EventBus } from "../src/bus/index";
+} from "../../gen/tetragon/tetragon_pb";
+import type { GetEventsRequest, GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
+import { EventBus } from "../../src/bus/index";
 
 function event(pid: number, kind: "exec" | "exit", args = ""): GetEventsResponse {
   const process = create(ProcessSchema, { pid, execId: `id-${pid}`, binary: `/bin/p${pid}`, arguments: args });
@@ -106,12 +106,6 @@ describe("EventBus basics", () => {
     expect(bus.stats().subscribers).toBe(0);
   });
 
-  test("publish never throws, even for an empty response", () => {
-    const bus = new EventBus();
-    bus.subscribe(request([1]));
-    bus.subscribe(create(GetEventsRequestSchema, { allowList: [create(FilterSchema, { binaryRegex: ["x"] })] }));
-    expect(() => bus.publish(create(GetEventsResponseSchema, {}))).not.toThrow();
-  });
 });
 
 describe("slow and silent clients", () => {

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { EventType } from "../gen/tetragon/tetragon_pb";
-import { parseArguments } from "../src/cli/args";
-import { buildGetEventsRequest, GETEVENTS_FLAGS } from "../src/cli/commands/getevents";
-import { parseDurationMs } from "../src/cli/commands/getevents-filters";
-import { UsageError } from "../src/cli/errors";
+import { EventType } from "../../gen/tetragon/tetragon_pb";
+import { parseArguments } from "../../src/cli/args";
+import { buildGetEventsRequest, GETEVENTS_FLAGS } from "../../src/cli/commands/getevents";
+import { parseDurationMs } from "../../src/cli/commands/getevents-filters";
+import { UsageError } from "../../src/cli/errors";
 
 const request = (...argv: string[]) => buildGetEventsRequest(parseArguments(argv, GETEVENTS_FLAGS, []));
 
@@ -78,7 +78,7 @@ describe("getevents filter flags", () => {
 
 describe("getevents --help", () => {
   test("lists the filter flags and shows examples", async () => {
-    const proc = Bun.spawn(["./node_modules/.bin/bun", "src/main.ts", "getevents", "--help"], { stdout: "pipe", cwd: `${import.meta.dir}/..` });
+    const proc = Bun.spawn(["./node_modules/.bin/bun", "src/main.ts", "getevents", "--help"], { stdout: "pipe", cwd: `${import.meta.dir}/../..` });
     const help = await new Response(proc.stdout).text();
     expect(await proc.exited).toBe(0);
     for (const flag of ["--binary REGEX", "--pid N", "--pid-set N", "--event-types TYPES", "--namespace NS", "--health-check", "--deny-binary", "--deny-pid-set", "--aggregate-window"]) {
