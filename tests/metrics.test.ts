@@ -72,7 +72,8 @@ test("N execs of a marker binary raise the exec counters, the stream and the BPF
   expect(delta("tetragon_events_total", { type: "PROCESS_EXIT" })).toBeGreaterThanOrEqual(N);
   expect(delta("fgs_events_delivered_total", { stage: "stream" })).toBeGreaterThanOrEqual(2 * N);
   expect(delta("fgs_events_delivered_total", { stage: "reader" })).toBeGreaterThanOrEqual(3 * N); // exec, clone, exit records
-  expect(delta("tetragon_handling_latency_count")).toBeGreaterThanOrEqual(3 * N);
+  // One record in 16 is timed (the histogram is a sample; src/agent/pipeline.ts).
+  expect(delta("tetragon_handling_latency_count")).toBeGreaterThanOrEqual(Math.floor((3 * N) / 16));
   expect(delta("tetragon_overhead_program_runs_total", { program: "fgs_exec" })).toBeGreaterThanOrEqual(N);
   expect(value(after, "tetragon_overhead_program_seconds_total", { program: "fgs_exec" })).toBeGreaterThan(0);
   expect(value(after, "tetragon_process_cache_size")).toBeGreaterThan(0);

@@ -142,22 +142,20 @@ function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Log
     describe: (tgid) => cache.describe(tgid),
     allowedMechanisms: options.hookMechanisms,
   });
-  const handle = tallyPolicies(engine, pipeline.tally);
-  for (const op of engine.ops) pipeline.on(op, handle, { sheddable: true });
+  const observe = tallyPolicies(engine, pipeline.tally);
+  for (const op of engine.ops) pipeline.on(op, engine.handle, { sheddable: true, observe });
   a.components.push({ name: "policies", stop: () => engine.close() });
   return engine;
 }
 
-/** Counts policy events by policy and hook: events don't carry their policy. */
-function tallyPolicies(engine: PolicyEngine, tally: EventTally): (record: Uint8Array) => ReturnType<PolicyEngine["handle"]> {
+/** Counts policy records by policy and hook (events don't carry their policy),
+ * including records shed under overload or built for no stream. */
+function tallyPolicies(engine: PolicyEngine, tally: EventTally): (record: Uint8Array) => void {
   return (record) => {
-    const ev = engine.handle(record);
-    if (ev && record.byteLength >= RECORD.bytes) {
-      const id = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(RECORD.hookId, true);
-      const h = engine.manager.hook(id);
-      if (h) tally.policy(h.policyName, h.kind === "kprobe" ? h.functionName : `${h.subsystem}/${h.event}`);
-    }
-    return ev;
+    if (record.byteLength < RECORD.bytes) return;
+    const id = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(RECORD.hookId, true);
+    const h = engine.manager.hook(id);
+    if (h) tally.policy(h.policyName, h.kind === "kprobe" ? h.functionName : `${h.subsystem}/${h.event}`);
   };
 }
 

@@ -31,6 +31,7 @@ export class Pipeline implements Component {
   readonly name = "pipeline";
   private readonly handlers = new Map<number, RecordHandler>();
   private readonly sheddable = new Set<number>();
+  private readonly observers = new Map<number, (record: Uint8Array) => void>();
   private readonly shed = new Map<number, number>();
   private unobserved = 0;
   private records = 0;
@@ -49,9 +50,11 @@ export class Pipeline implements Component {
     private readonly log: Logger,
   ) {}
 
-  on(op: number, handler: RecordHandler, options: { sheddable?: boolean } = {}): void {
+  /** observe sees every record of op, shed or not (cheap counters only). */
+  on(op: number, handler: RecordHandler, options: { sheddable?: boolean; observe?: (record: Uint8Array) => void } = {}): void {
     this.handlers.set(op, handler);
     if (options.sheddable) this.sheddable.add(op);
+    if (options.observe) this.observers.set(op, options.observe);
   }
 
   start(): void {
@@ -66,6 +69,7 @@ export class Pipeline implements Component {
     const op = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(OP_OFFSET, true);
     const handler = this.handlers.get(op);
     if (!handler) return void this.unknownOps++;
+    this.observers.get(op)?.(record);
     if (this.sheddable.has(op) && !this.shedIfUnwanted(op)) return;
     const timed = this.records % LATENCY_SAMPLE === 0;
     const started = timed ? performance.now() : 0;

@@ -120,7 +120,7 @@ export function createMetricsRegistry(sources: MetricsSources): Registry {
   for (const d of GAUGES) define(registry, d, "gauge", sources);
   // Only where the reader can tell (the mmapped reader does; the thread reader cannot).
   if (sources.ringBuffer()?.usedBytes !== undefined) define(registry, RING_FILL, "gauge", sources);
-  const latency = new SnapshotHistogram("tetragon_handling_latency", "Time to decode and enrich one kernel record, milliseconds.", () => sources.pipeline().latencyMs);
+  const latency = new SnapshotHistogram("tetragon_handling_latency", "Time to decode and enrich one kernel record, milliseconds (one record in 16 is timed).", () => sources.pipeline().latencyMs);
   // registerMetric's type wants a prom-client class; the registry only calls name and get().
   registry.registerMetric(latency as unknown as Parameters<Registry["registerMetric"]>[0]);
   return registry;
