@@ -25,6 +25,16 @@ build_native() {
   done
 }
 
+# The web console served at GET / (src/console): one browser bundle, its page
+# and stylesheet, embedded in the executable by src/console/assets.ts.
+build_console() {
+  local out=src/console/build
+  mkdir -p "$out"
+  "$BUN" build src/console/page/main.ts --target browser --minify --outfile "$out/console.js" >/dev/null
+  cp src/console/page/index.html "$out/index.html"
+  cp src/console/page/console.css "$out/console.css"
+}
+
 build_executable() {
   local commit version
   commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -39,4 +49,5 @@ build_executable() {
 
 build_bpf
 build_native
+build_console
 build_executable

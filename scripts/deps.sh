@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc git curl ca-certificates
   python3 python3-prometheus-client iproute2 util-linux procps
-  chromium)  # headless browser for the console tests (tests/console-*.test.ts)
+  chromium fonts-noto-color-emoji)  # headless browser (and emoji) for tests/console-*.test.ts
 
 missing_packages() {
   local p
