@@ -123,14 +123,22 @@ export class LiveView {
   private async run(req: GetEventsRequest, signal: AbortSignal): Promise<void> {
     for (;;) {
       this.setState("connecting");
+      let quiet: ReturnType<typeof setTimeout> | undefined;
       try {
-        for await (const res of this.api.fgs.getEvents(req, { signal })) {
+        const opened = () => {
           this.conn.ok();
           this.setState("streaming");
+        };
+        // The server sends its headers with the first event, so a quiet but
+        // healthy stream only shows as one by not failing.
+        quiet = setTimeout(() => this.streamState.textContent === "connecting" && this.conn.up && this.setState("waiting for events"), 1500);
+        for await (const res of this.api.fgs.getEvents(req, { signal, onHeader: opened })) {
+          if (this.streamState.textContent !== "streaming") opened();
           this.add(res);
         }
         throw new ConnectError("the agent ended the event stream", Code.Unavailable);
       } catch (e) {
+        clearTimeout(quiet);
         if (signal.aborted) return;
         const err = ConnectError.from(e);
         if (err.code === Code.InvalidArgument) {
@@ -230,7 +238,7 @@ export class LiveView {
   private setState(state: string): void {
     if (this.streamState.textContent === state) return;
     this.streamState.textContent = state;
-    this.streamState.className = `pill state-${state}`;
+    this.streamState.className = `pill state-${state.split(" ", 1)[0]}`;
   }
 
   private updateStats(): void {
@@ -238,7 +246,7 @@ export class LiveView {
     const paused = this.pausedAt !== undefined ? " · paused" : "";
     const shown = this.find.text ? ` · ${this.find.seqs.length} match` : "";
     this.stats.textContent = `${this.store.size} kept (max ${KEPT_EVENTS}) · ${this.store.dropped} not kept${shown}${paused}`;
-    const parts = [...this.meter.lastRates].sort().map(([type, n]) => `${type.replace(/^PROCESS_/, "").toLowerCase()} ${n}/s`);
+    const parts = [...this.meter.rates()].sort().map(([type, n]) => `${type.replace(/^PROCESS_/, "").toLowerCase()} ${n < 10 ? n.toFixed(1) : Math.round(n)}/s`);
     this.rates.textContent = parts.length ? parts.join(" · ") : "0 events/s";
   }
 }

@@ -43,12 +43,15 @@ export class RingStore<T> {
   }
 }
 
-/** Counts per key per second, and keeps per-second totals for `historySeconds`. */
+const RATE_WINDOW = 5;
+
+/** Counts per key per second; keeps per-second totals for `historySeconds`
+ * and per-key counts for the last few seconds (the rates shown). */
 export class RateMeter {
   private current = new Map<string, number>();
   private currentSecond = Math.floor(Date.now() / 1000);
-  /** rates of the last complete second, by key */
-  lastRates = new Map<string, number>();
+  /** per-key counts of the last RATE_WINDOW complete seconds, oldest first */
+  private recent: Map<string, number>[] = [];
   /** [unix second, total count] for each second, oldest first */
   readonly history: [number, number][] = [];
 
@@ -59,6 +62,14 @@ export class RateMeter {
     this.current.set(key, (this.current.get(key) ?? 0) + 1);
   }
 
+  /** Events per second by key, averaged over the last RATE_WINDOW seconds. */
+  rates(): Map<string, number> {
+    const sums = new Map<string, number>();
+    for (const m of this.recent) for (const [k, n] of m) sums.set(k, (sums.get(k) ?? 0) + n);
+    for (const [k, n] of sums) sums.set(k, n / RATE_WINDOW);
+    return sums;
+  }
+
   /** Closes finished seconds (call regularly, also when nothing arrives). */
   roll(now = Date.now()): void {
     const second = Math.floor(now / 1000);
@@ -66,9 +77,13 @@ export class RateMeter {
     let total = 0;
     for (const n of this.current.values()) total += n;
     this.history.push([this.currentSecond, total]);
+    this.recent.push(this.current);
     // Seconds with nothing at all between the last one and now.
-    for (let s = this.currentSecond + 1; s < second && s > second - this.historySeconds; s++) this.history.push([s, 0]);
-    this.lastRates = second === this.currentSecond + 1 ? this.current : new Map();
+    for (let s = Math.max(this.currentSecond + 1, second - this.historySeconds); s < second; s++) {
+      this.history.push([s, 0]);
+      this.recent.push(new Map());
+    }
+    this.recent = this.recent.slice(-RATE_WINDOW);
     this.current = new Map();
     this.currentSecond = second;
     const oldest = second - this.historySeconds;
