@@ -63,6 +63,13 @@ describe("live events", () => {
   test("the marker's exec and exit rows appear, and a row opens its JSON", async () => {
     await page.waitForSelector("#tab-live[aria-selected=true]");
     await untilStreaming(page);
+    // Enough rows to overflow the list: only the visible ones are in the DOM.
+    for (let i = 0; i < 40; i++) await runMarker("/bin/true", [`fill-${i}`]);
+    await page.waitForFunction(() => Number(document.querySelector("#live-stats")?.textContent?.split(" ", 1)[0]) >= 80, { timeout: WAIT });
+    const rendered = await page.$$eval(".evrow", (rows) => rows.length);
+    const fits = await page.$eval(".vlist", (el) => Math.ceil(el.clientHeight / 22) + 1);
+    expect(rendered).toBeLessThanOrEqual(fits);
+    await screenshot(page, "live-events-all");
     const run = await runMarker(marker, ["console-marker-arg"]);
     markerPid = run.pid;
     expect(run.exitCode).toBe(0);

@@ -12,10 +12,13 @@ import { VirtualList } from "./vlist";
 export const KEPT_EVENTS = 10_000;
 const ROW_HEIGHT = 22;
 
-interface Kept {
-  ev: GetEventsResponse;
-  sum: RowSummary;
-  type: string;
+/** An event as kept; its row text is worked out when first shown or searched. */
+class Kept {
+  private summary: RowSummary | undefined;
+  constructor(readonly ev: GetEventsResponse) {}
+  get sum(): RowSummary {
+    return (this.summary ??= summarize(this.ev));
+  }
 }
 
 /** Sequence numbers of the kept events that match the quick-find text. */
@@ -155,8 +158,8 @@ export class LiveView {
   }
 
   private add(ev: GetEventsResponse): void {
-    const kept: Kept = { ev, sum: summarize(ev), type: eventTypeName(ev) };
-    this.meter.count(kept.type);
+    const kept = new Kept(ev);
+    this.meter.count(eventTypeName(ev));
     const seq = this.store.end;
     this.store.push(kept);
     if (this.find.text && this.find.matches(kept)) this.find.seqs.push(seq);
@@ -192,6 +195,7 @@ export class LiveView {
     if (this.pausedAt !== undefined) this.pausedAt = this.indexEnd();
     this.list.follow = true;
     this.refreshList();
+    this.updateStats();
   }
 
   private togglePause(): void {

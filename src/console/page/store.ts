@@ -49,13 +49,18 @@ const RATE_WINDOW = 5;
  * and per-key counts for the last few seconds (the rates shown). */
 export class RateMeter {
   private current = new Map<string, number>();
-  private currentSecond = Math.floor(Date.now() / 1000);
+  private currentSecond: number;
   /** per-key counts of the last RATE_WINDOW complete seconds, oldest first */
   private recent: Map<string, number>[] = [];
   /** [unix second, total count] for each second, oldest first */
   readonly history: [number, number][] = [];
 
-  constructor(private readonly historySeconds: number) {}
+  constructor(
+    private readonly historySeconds: number,
+    now = Date.now(),
+  ) {
+    this.currentSecond = Math.floor(now / 1000);
+  }
 
   count(key: string, now = Date.now()): void {
     this.roll(now);

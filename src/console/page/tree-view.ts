@@ -1,7 +1,7 @@
 import type { GetEventsResponse, Process } from "../../../gen/tetragon/tetragon_pb";
 import type { Api } from "./api";
 import { clear, errorText, h } from "./dom";
-import { dateTime } from "./format";
+import { clockTime, dateTime } from "./format";
 import { VirtualList } from "./vlist";
 
 const MAX_NODES = 20_000;
@@ -40,7 +40,7 @@ export class TreeView {
   ) {
     this.list = new VirtualList({
       rowHeight: ROW_HEIGHT,
-      createRow: () => h("div", { role: "treeitem" }, h("span", { class: "t-indent" }), h("span", { class: "t-state" }), h("span", { class: "t-pid" }), h("span", { class: "t-binary" }), h("span", { class: "t-args" })),
+      createRow: () => h("div", { role: "treeitem" }, ...["t-start", "t-uid", "t-indent", "t-state", "t-pid", "t-binary", "t-args"].map((c) => h("span", { class: c }))),
       renderRow: (row, idx) => this.renderRow(row, idx),
       onSelect: (idx) => this.select(this.lines[idx]?.node.process.execId),
     });
@@ -179,7 +179,9 @@ export class TreeView {
     if (!line) return;
     const p = line.node.process;
     row.className = `vrow trow${line.node.alive ? "" : " exited"}${p.execId === this.selected ? " selected" : ""}`;
-    const [indent, state, pid, binary, args] = [...row.children] as HTMLElement[];
+    const [start, uid, indent, state, pid, binary, args] = [...row.children] as HTMLElement[];
+    start!.textContent = clockTime(p.startTime);
+    uid!.textContent = p.uid === undefined ? "" : `uid ${p.uid}`;
     indent!.style.width = `${line.depth * 14}px`;
     state!.textContent = line.node.alive ? "●" : "○";
     state!.title = line.node.alive ? "alive" : "exited";
