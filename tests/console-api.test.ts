@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { ProcessInspector } from "../gen/fgs/console/v1/console_pb";
+import { ProcessInspector, type ProcessEntry } from "../gen/fgs/console/v1/console_pb";
 import { startAgent, type RunningAgent } from "./helpers/agent";
 import { markerProgram } from "./helpers/console";
 
@@ -58,7 +58,7 @@ describe("ProcessInspector.ListProcesses", () => {
     const proc = spawn([sleeper, "30"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
     try {
       const deadline = Date.now() + 10_000;
-      let found;
+      let found: ProcessEntry | undefined;
       while (!found && Date.now() < deadline) {
         const { processes } = await inspector.listProcesses({});
         found = processes.find((e) => e.process?.pid === proc.pid && e.process.binary === sleeper);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import { startAgent, type RunningAgent } from "./helpers/agent";
-import { CHROMIUM, launchBrowser, markerProgram, openConsole, runMarker, screenshot } from "./helpers/console";
+import { CHROMIUM, launchBrowser, markerProgram, openConsole, runMarker, screenshot, signInAgain } from "./helpers/console";
 
 const WAIT = 15_000;
 
@@ -162,7 +162,12 @@ spec:
   test("a malformed policy shows its errors at their field paths", async () => {
     await page.click("#tab-policies");
     await page.waitForSelector("#view-policies:not([hidden]) tr[data-sensor=process]", { timeout: WAIT });
-    await setInput(page, "#policy-yaml", policy("nosuchtype", "Bogus"));
+    // Uploaded from a file (the valid one below is pasted).
+    const file = join(dir, "malformed.yaml");
+    writeFileSync(file, policy("nosuchtype", "Bogus"));
+    const upload = await page.$("input#policy-file");
+    await upload!.uploadFile(file);
+    await page.waitForFunction(() => (document.querySelector("#policy-yaml") as HTMLTextAreaElement).value.includes("nosuchtype"), { timeout: WAIT });
     await page.click("#policy-add");
     await page.waitForSelector("#policy-issues li", { timeout: WAIT });
     const paths = await page.$$eval("#policy-issues code.path", (els) => els.map((e) => e.textContent));
@@ -276,6 +281,43 @@ describe("health", () => {
   });
 });
 
+describe("a firehose", () => {
+  test("keeps 10,000 events, counts the rest, renders only the visible rows", async () => {
+    await page.click("#tab-policies");
+    const row = 'tr[data-sensor="test"]';
+    await page.waitForSelector(`${row} button.toggle`, { timeout: WAIT });
+    await page.click(`${row} button.toggle`);
+    await page.waitForFunction((r: string) => document.querySelector(`${r} .s-state`)?.textContent === "enabled", { timeout: WAIT }, row);
+    try {
+      await page.click("#tab-live");
+      await page.click("#clear-filters");
+      await page.click("#allow-type-test");
+      await page.click("#apply-filters");
+      await untilStreaming(page).catch(() => {});
+      // The test sensor emits one event per getppid(2): 15,000 at about 5,000/s
+      // (an unpaced burst would overflow the agent's per-stream queue instead).
+      const script = "import os, time\nfor i in range(15000):\n  os.getppid()\n  if i % 100 == 99: time.sleep(0.02)";
+      const burst = spawn(["python3", "-c", script], { stdout: "ignore", stderr: "inherit" });
+      expect(await burst.exited).toBe(0);
+      await page.waitForFunction(() => /^10000 kept .* [1-9]\d* not kept/.test(document.querySelector("#live-stats")?.textContent ?? ""), { timeout: 30_000 });
+      const started = Date.now();
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
+      expect(Date.now() - started).toBeLessThan(2000);
+      const rendered = await page.$$eval(".evrow", (rows) => rows.length);
+      expect(rendered).toBeLessThanOrEqual(await page.$eval(".vlist", (el) => Math.ceil(el.clientHeight / 22) + 1));
+      expect((await visibleRows(page)).every((r) => r.kind === "test")).toBe(true);
+      await screenshot(page, "live-firehose");
+    } finally {
+      await page.click("#tab-policies");
+      await page.waitForSelector(`${row} button.toggle`, { timeout: WAIT });
+      await page.click(`${row} button.toggle`);
+      await page.waitForFunction((r: string) => document.querySelector(`${r} .s-state`)?.textContent === "disabled", { timeout: WAIT }, row);
+      await page.click("#tab-live");
+      await page.click("#clear-filters");
+    }
+  });
+});
+
 describe("agent restarts", () => {
   test("a banner while it is down, then automatic reconnection", async () => {
     const address = agent.address;
@@ -283,6 +325,7 @@ describe("agent restarts", () => {
     await page.waitForFunction(() => document.querySelector("#banner:not([hidden])")?.textContent?.includes("unreachable"), { timeout: WAIT });
     await screenshot(page, "agent-down");
     agent = await startAgent(["--server-address", address]);
+    await signInAgain(browser, agent);
     await page.waitForFunction(() => document.querySelector("#banner")?.textContent?.includes("reconnected"), { timeout: WAIT });
     // Still streaming, from the new agent: the marker's exec arrives.
     await page.click("#clear-filters");

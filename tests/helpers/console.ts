@@ -17,6 +17,19 @@ export function consoleUrl(agent: RunningAgent): string {
   return login ? login[0] : `${agent.baseUrl}/`;
 }
 
+/** After an agent restart: when it prints a new login URL, sign in again in
+ * another tab (the cookie is per origin), leaving the console's tab alone. */
+export async function signInAgain(browser: Browser, agent: RunningAgent): Promise<void> {
+  const url = consoleUrl(agent);
+  if (!url.includes("/login?")) return;
+  const tab = await browser.newPage();
+  try {
+    await tab.goto(url, { waitUntil: "load", timeout: 15_000 });
+  } finally {
+    await tab.close();
+  }
+}
+
 export async function launchBrowser(): Promise<Browser> {
   return await puppeteer.launch({
     executablePath: CHROMIUM,

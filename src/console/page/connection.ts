@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Api } from "./api";
 import { errorText } from "./dom";
 
@@ -50,6 +51,10 @@ export class Connection {
   failed(e: unknown): void {
     this.downSince ??= new Date();
     this.attempts++;
+    if (e instanceof ConnectError && (e.code === Code.Unauthenticated || e.code === Code.PermissionDenied)) {
+      this.show("down", "Not signed in to this agent (no session, or it expired with a restart): open the login URL the agent printed. Retrying…");
+      return;
+    }
     const since = this.downSince.toLocaleTimeString([], { hour12: false });
     this.show("down", `Agent unreachable since ${since} (${errorText(e)}). Reconnecting automatically (attempt ${this.attempts})…`);
   }
