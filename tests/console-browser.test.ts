@@ -97,6 +97,16 @@ describe("live events", () => {
     expect(body?.process.binary).toBe(marker);
     expect(body?.process.pid).toBe(markerPid);
     await screenshot(page, "live-event-json");
+
+    // Pause freezes the rows while events keep arriving; resume shows them.
+    await page.click("#pause");
+    await runMarker(marker, ["while-paused"]);
+    await page.waitForFunction(() => /paused/.test(document.querySelector("#live-stats")?.textContent ?? ""), { timeout: WAIT });
+    await Bun.sleep(1000);
+    expect((await visibleRows(page)).some((r) => r.detail === "while-paused")).toBe(false);
+    expect(await page.$eval("#pause", (e) => e.textContent)).toBe("Resume");
+    await page.click("#pause");
+    await page.waitForFunction(() => [...document.querySelectorAll(".evrow:not([hidden]) .c-detail")].some((e) => e.textContent === "while-paused"), { timeout: WAIT });
     await setInput(page, "#find", "");
   });
 

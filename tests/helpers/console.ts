@@ -45,6 +45,10 @@ export async function openConsole(browser: Browser, agent: RunningAgent, scheme:
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  // The page must work under its own Content-Security-Policy.
+  page.on("console", (m) => {
+    if (/content security policy/i.test(m.text())) errors.push(m.text());
+  });
   await page.setViewport({ width: 1366, height: 768 });
   await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: scheme }]);
   page.setDefaultTimeout(15_000);

@@ -120,6 +120,7 @@ export class LiveView {
     this.selected = undefined;
     this.drawer.hidden = true;
     this.refreshList();
+    this.updateStats();
     void this.run(create(GetEventsRequestSchema, { allowList, denyList }), this.controller.signal);
   }
 

@@ -33,6 +33,7 @@ export class PoliciesView {
   private readonly addResult = h("div", { id: "policy-result", role: "status" });
   private readonly mechanisms = new Map<string, string>();
   private visible = false;
+  private rendered = "";
 
   constructor(private readonly api: Api) {
     const upload = h("input", { id: "policy-file", type: "file", accept: ".yaml,.yml,.json,text/yaml" });
@@ -88,7 +89,11 @@ export class PoliciesView {
     }
   }
 
+  /** Rebuilds the rows only when something changed, so a click never lands on a replaced button. */
   private render(sensors: SensorStatus[]): void {
+    const key = JSON.stringify(sensors.map((s) => [s.name, s.enabled, this.mechanisms.get(s.name)]));
+    if (key === this.rendered) return;
+    this.rendered = key;
     clear(this.table);
     for (const s of [...sensors].sort((a, b) => a.name.localeCompare(b.name))) {
       const toggle = h("button", { type: "button", class: "toggle", "data-sensor": s.name }, s.enabled ? "Disable" : "Enable");
