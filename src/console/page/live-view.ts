@@ -140,7 +140,11 @@ export class LiveView {
           if (this.streamState.textContent !== "streaming") opened();
           this.add(res);
         }
-        throw new ConnectError("the agent ended the event stream", Code.Unavailable);
+        // Ended by the agent (shutting down, or a stream it gave up on): reopen.
+        clearTimeout(quiet);
+        this.setState("reopening");
+        await abortableSleep(REOPEN_DELAY_MS, signal);
+        if (signal.aborted) return;
       } catch (e) {
         clearTimeout(quiet);
         if (signal.aborted) return;
@@ -254,6 +258,15 @@ export class LiveView {
     const parts = [...this.meter.rates()].sort().map(([type, n]) => `${type.replace(/^PROCESS_/, "").toLowerCase()} ${n < 10 ? n.toFixed(1) : Math.round(n)}/s`);
     this.rates.textContent = parts.length ? parts.join(" · ") : "0 events/s";
   }
+}
+
+const REOPEN_DELAY_MS = 1000;
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
 }
 
 function rowTemplate(): HTMLElement {
