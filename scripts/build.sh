@@ -25,14 +25,10 @@ build_native() {
   done
 }
 
-# The web console served at GET / (src/console): one browser bundle, its page
-# and stylesheet, embedded in the executable by src/console/assets.ts.
+# The web console served at GET / (src/console): bundled for browsers and
+# packed into one file that src/console/assets.ts embeds.
 build_console() {
-  local out=src/console/build
-  mkdir -p "$out"
-  "$BUN" build src/console/page/main.ts --target browser --minify --outfile "$out/console.js" >/dev/null
-  cp src/console/page/index.html "$out/index.html"
-  cp src/console/page/console.css "$out/console.css"
+  "$BUN" scripts/pack-console.ts
 }
 
 build_executable() {

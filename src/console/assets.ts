@@ -1,8 +1,6 @@
 import { readFileSync } from "node:fs";
-// Built by scripts/build.sh (bun build of ./page) and embedded in dist/fgs.
-import htmlPath from "./build/index.html" with { type: "file" };
-import scriptPath from "./build/console.js" with { type: "file" };
-import stylePath from "./build/console.css" with { type: "file" };
+// Built and packed by scripts/pack-console.ts (scripts/build.sh); embedded in dist/fgs.
+import packPath from "./build/console.pack" with { type: "file" };
 
 export interface ConsoleAsset {
   readonly body: Uint8Array;
@@ -12,12 +10,34 @@ export interface ConsoleAsset {
 /** The console's files by URL path. */
 export type ConsoleAssets = ReadonlyMap<string, ConsoleAsset>;
 
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  "/": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+};
+
+function contentType(path: string): string {
+  const ext = path === "/" ? "/" : path.slice(path.lastIndexOf("."));
+  return CONTENT_TYPES[ext] ?? "application/octet-stream";
+}
+
+/** Reads [u32 path length][path][u32 size][bytes]… */
+export function parseConsolePack(pack: Uint8Array): ConsoleAssets {
+  const view = new DataView(pack.buffer, pack.byteOffset, pack.byteLength);
+  const decoder = new TextDecoder();
+  const assets = new Map<string, ConsoleAsset>();
+  let off = 0;
+  while (off < pack.byteLength) {
+    const pathLen = view.getUint32(off, true);
+    const path = decoder.decode(pack.subarray(off + 4, off + 4 + pathLen));
+    off += 4 + pathLen;
+    const size = view.getUint32(off, true);
+    assets.set(path, { body: pack.subarray(off + 4, off + 4 + size), contentType: contentType(path) });
+    off += 4 + size;
+  }
+  return assets;
+}
+
 export function loadConsoleAssets(): ConsoleAssets {
-  const asset = (path: string, contentType: string): ConsoleAsset => ({ body: readFileSync(path), contentType });
-  return new Map([
-    // bun-types types every .html import as an HTML bundle; imported as a file it is a path.
-    ["/", asset(htmlPath as unknown as string, "text/html; charset=utf-8")],
-    ["/console.js", asset(scriptPath, "text/javascript; charset=utf-8")],
-    ["/console.css", asset(stylePath, "text/css; charset=utf-8")],
-  ]);
+  return parseConsolePack(readFileSync(packPath));
 }
