@@ -60,6 +60,7 @@ export class LiveView {
   private controller: AbortController | undefined;
   private pausedAt: number | undefined;
   private selected: number | undefined;
+  private statsScheduled = false;
   /** called for each event (the process tree listens) */
   onEvent: (ev: GetEventsResponse) => void = () => {};
 
@@ -173,6 +174,7 @@ export class LiveView {
   }
 
   private refreshList(): void {
+    this.scheduleStats();
     this.find.trim(this.store.first);
     const end = this.pausedAt ?? this.indexEnd();
     this.list.setRange(this.indexFirst(), Math.max(this.indexFirst(), end));
@@ -248,6 +250,15 @@ export class LiveView {
     if (this.streamState.textContent === state) return;
     this.streamState.textContent = state;
     this.streamState.className = `pill state-${state.split(" ", 1)[0]}`;
+  }
+
+  private scheduleStats(): void {
+    if (this.statsScheduled) return;
+    this.statsScheduled = true;
+    requestAnimationFrame(() => {
+      this.statsScheduled = false;
+      this.updateStats();
+    });
   }
 
   private updateStats(): void {
