@@ -6,7 +6,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ProcessInspector, type ProcessEntry } from "../gen/fgs/console/v1/console_pb";
 import { startAgent, type RunningAgent } from "./helpers/agent";
-import { markerProgram } from "./helpers/console";
+import { markerProgram, removeMarkers } from "./helpers/console";
 
 let agent: RunningAgent;
 let inspector: Client<typeof ProcessInspector>;
@@ -18,6 +18,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await agent?.stop();
+  removeMarkers();
 });
 
 describe("GET / and the asset paths", () => {

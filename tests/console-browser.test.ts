@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "puppeteer-core";
 import { startAgent, type RunningAgent } from "./helpers/agent";
-import { CHROMIUM, launchBrowser, markerProgram, openConsole, runMarker, screenshot, signInAgain } from "./helpers/console";
+import { CHROMIUM, launchBrowser, markerProgram, openConsole, runMarker, removeMarkers, screenshot, signInAgain } from "./helpers/console";
 
 const WAIT = 15_000;
 
@@ -30,6 +30,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await agent?.stop();
+  removeMarkers();
 });
 
 /** Rows as the list shows them (only the rendered, visible ones). */

@@ -1,7 +1,7 @@
 /** Shared by tests/console-*.test.ts: the console's URL, a headless Chromium,
  * and marker programs with unique names. */
 import { spawn } from "bun";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
@@ -63,9 +63,12 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
+const markerDirs: string[] = [];
+
 /** A copy of a system program under a unique name, so its rows are unmistakable. */
 export function markerProgram(program: string, stem: string): string {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), "fgs-console-")));
+  markerDirs.push(dir);
   const path = join(dir, `${stem}-${Math.random().toString(16).slice(2, 10)}`);
   copyFileSync(program, path);
   chmodSync(path, 0o755);
@@ -75,4 +78,8 @@ export function markerProgram(program: string, stem: string): string {
 export async function runMarker(path: string, args: string[]): Promise<{ pid: number; exitCode: number }> {
   const proc = spawn([path, ...args], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
   return { pid: proc.pid, exitCode: await proc.exited };
+}
+
+export function removeMarkers(): void {
+  for (const dir of markerDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
