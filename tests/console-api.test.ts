@@ -2,10 +2,12 @@
  * and fgs.console.v1.ProcessInspector/ListProcesses from the process cache. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { ProcessInspector, type ProcessEntry } from "../gen/fgs/console/v1/console_pb";
-import { startAgent, type RunningAgent } from "./helpers/agent";
+import { ROOT, startAgent, type RunningAgent } from "./helpers/agent";
 import { markerProgram, removeMarkers } from "./helpers/console";
 
 let agent: RunningAgent;
@@ -85,4 +87,14 @@ describe("ProcessInspector.ListProcesses", () => {
     expect(all.truncated).toBe(false);
     expect(all.processes.length).toBeGreaterThan(2);
   });
+});
+
+test("ListProcesses over gRPC through server reflection, with no schema", () => {
+  const buf = join(ROOT, "node_modules/.bin/buf");
+  const url = `${agent.baseUrl}/fgs.console.v1.ProcessInspector/ListProcesses`;
+  const r = spawnSync(buf, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", '{"limit": 1}', url], { encoding: "utf8", timeout: 60_000 });
+  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+  const res = JSON.parse(r.stdout) as { processes: { process: { pid: number }; alive: boolean }[]; truncated: boolean };
+  expect(res.processes.length).toBe(1);
+  expect(res.truncated).toBe(true);
 });
