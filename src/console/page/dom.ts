@@ -1,3 +1,6 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/// <reference lib="dom.asynciterable" />
 /** Tiny DOM helpers: elements are built with textContent only, never innerHTML,
  * so strings from observed processes cannot inject markup. */
 type Attrs = Record<string, string | number | boolean | undefined>;

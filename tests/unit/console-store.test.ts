@@ -1,7 +1,7 @@
 /** The console's bounded event store and rate meter (src/console/page/store.ts):
  * pure logic, so it runs here without a browser. */
 import { describe, expect, test } from "bun:test";
-import { RateMeter, RingStore } from "../src/console/page/store";
+import { RateMeter, RingStore } from "../../src/console/page/store";
 
 describe("RingStore", () => {
   test("keeps the newest `capacity` items and counts the rest as not kept", () => {
