@@ -7,6 +7,8 @@ import { ProtocolListener } from "../server/listener";
 import { createApiHandler } from "../server/routes";
 import type { ServerAddress } from "../server/address";
 import { SensorManager } from "../sensors/manager";
+import type { ProcessSource } from "../console/processes";
+import type { ConsoleAssets } from "../console/assets";
 
 /** A running pipeline stage with a life cycle (reader, sensors, exporters). */
 export interface Component {
@@ -25,6 +27,8 @@ export interface AgentParts {
   bus: EventBus;
   sensors: SensorManager;
   policies?: PolicyService;
+  processes?: ProcessSource;
+  consoleAssets?: ConsoleAssets;
   /** Started before the server; stopped after it, in reverse order. */
   components: Component[];
 }
@@ -47,11 +51,14 @@ export class Agent {
       sensors: parts.sensors,
       events: parts.bus,
       policies: parts.policies,
+      processes: parts.processes,
+      console: parts.consoleAssets,
       health: () => Agent.health(parts),
     }, { shutdown: shutdown.signal });
     const listener = new ProtocolListener(handler);
     const address = await listener.listen(parts.address);
     parts.log.info("serving FineGuidanceSensors", { address, services: ["tetragon.FineGuidanceSensors", "fgs.FineGuidanceSensors"] });
+    if (parts.consoleAssets && parts.address.kind !== "unix") parts.log.info("web console", { url: `http://${address}/` });
     return new Agent(parts, listener, address, shutdown);
   }
 

@@ -16,6 +16,7 @@ import { baseSensorConfig, kernelConfigSettings } from "../sensors/base-config";
 import { FileExporter, type ExportConfig } from "../export/exporter";
 import { createPolicyEngine, type Mechanism, type PolicyEngine } from "../policy/index";
 import { buildInfo } from "../cli/build-info";
+import { loadConsoleAssets } from "../console/assets";
 import { Agent, type Component } from "./agent";
 import { Pipeline } from "./pipeline";
 import { probeKernel, type KernelEnvironment } from "../kernel/environment";
@@ -221,7 +222,7 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
       exporter: () => exporter?.stats(),
       policies: (): PolicyStats => ({ loaded: policyStats.loaded(), loadErrors: policyStats.loadErrors }),
     }, log, a);
-    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policyService, components: a.components });
+    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policyService, processes: cache, consoleAssets: loadConsoleAssets(), components: a.components });
   } catch (e) {
     await a.sensors.shutdown();
     for (const c of a.components.reverse()) await c.stop().catch(() => {});

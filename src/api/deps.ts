@@ -1,6 +1,8 @@
 import type { HealthStatusResult } from "../../gen/tetragon/tetragon_pb";
 import type { EventBus } from "../bus/bus";
 import type { SensorManager } from "../sensors/manager";
+import type { ProcessSource } from "../console/processes";
+import type { ConsoleAssets } from "../console/assets";
 
 export interface HealthReport {
   status: HealthStatusResult;
@@ -21,4 +23,8 @@ export interface ApiDeps {
   events: EventBus;
   health(): HealthReport;
   policies?: PolicyService;
+  /** the process cache, for fgs.console.v1.ProcessInspector */
+  processes?: ProcessSource;
+  /** the web console's files, served at GET / */
+  console?: ConsoleAssets;
 }

@@ -179,6 +179,11 @@ export class ProcessCache {
     return this.byExecId.get(id);
   }
 
+  /** Every entry held, live or exited but still referenced (read-only view). */
+  entries(): IterableIterator<Readonly<CachedProcess>> {
+    return this.byExecId.values();
+  }
+
   /** Process and parent messages for another sensor's event on tgid. */
   describe(tgid: number, ktime?: bigint): { process: Process; parent: Process | undefined } | undefined {
     const e = (ktime !== undefined ? this.byExecId.get(this.id(ktime, tgid)) : undefined) ?? this.byTgid.get(tgid);
