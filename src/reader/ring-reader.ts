@@ -13,6 +13,8 @@ export interface ReaderStats {
   restarts: number;
   /** the wake-up thread is running */
   alive: boolean;
+  /** Date.now() of the last restart, 0 when none */
+  lastRestartMs: number;
 }
 
 /** Sees each record synchronously, in ring order. The view points into the
@@ -106,7 +108,7 @@ export class RingBufferReader {
   private lingered = false;
   private stopped = false;
   private readonly watchdog: ReturnType<typeof setInterval>;
-  private readonly counters = { records: 0, bytes: 0, slices: 0, restarts: 0, wakeupsBefore: 0 };
+  private readonly counters = { records: 0, bytes: 0, slices: 0, restarts: 0, wakeupsBefore: 0, lastRestartMs: 0 };
   private readonly pendingStreams: Promise<void>[] = [];
   private readonly onStop: (() => void)[] = [];
 
@@ -243,14 +245,15 @@ export class RingBufferReader {
       this.notifier.stop();
       this.notifier = this.listen(Notifier.start(this.mapFd));
       this.counters.restarts++;
+      this.counters.lastRestartMs = Date.now();
     }
     if (!this.draining && this.backlogBytes() > 0) this.drain();
   }
 
   stats(): ReaderStats {
-    const { records, bytes, slices, restarts, wakeupsBefore } = this.counters;
-    if (this.stopped) return { records, bytes, wakeups: wakeupsBefore, slices, restarts, alive: false };
-    return { records, bytes, wakeups: wakeupsBefore + this.notifier.wakeups(), slices, restarts, alive: this.notifier.alive() };
+    const { records, bytes, slices, restarts, wakeupsBefore, lastRestartMs } = this.counters;
+    if (this.stopped) return { records, bytes, wakeups: wakeupsBefore, slices, restarts, alive: false, lastRestartMs };
+    return { records, bytes, wakeups: wakeupsBefore + this.notifier.wakeups(), slices, restarts, alive: this.notifier.alive(), lastRestartMs };
   }
 
   /** Test hook: makes the wake-up thread exit as if it had failed. */
