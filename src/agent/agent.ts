@@ -5,6 +5,7 @@ import type { Logger } from "../log/logger";
 import { ProtocolListener } from "../server/listener";
 import { createApiHandler } from "../server/routes";
 import type { ServerAddress } from "../server/address";
+import { createSecurity, type SecurityOptions } from "../server/security";
 import { SensorManager } from "../sensors/manager";
 
 /** The bus the pipeline publishes into and GetEvents streams read from. */
@@ -33,6 +34,8 @@ export interface AgentParts {
   bus: EventBus;
   sensors: SensorManager;
   policies?: PolicyService;
+  /** Who may call the API and its cost bounds (src/server/security.ts). */
+  security?: SecurityOptions;
   /** Started before the server; stopped after it, in reverse order. */
   components: Component[];
 }
@@ -48,15 +51,18 @@ export class Agent {
   ) {}
 
   static async start(parts: AgentParts): Promise<Agent> {
+    const security = createSecurity(parts.address, parts.security ?? {}, parts.log);
     const handler = createApiHandler({
       version: parts.version,
       sensors: parts.sensors,
       events: parts.bus,
       policies: parts.policies,
       health: () => Agent.health(parts),
-    });
-    const listener = new ProtocolListener(handler);
+    }, (routes) => security.guard.wrap(routes));
+    const listener = new ProtocolListener(handler, security.listener);
     const address = await listener.listen(parts.address);
+    security.guard.bound(listener.port);
+    parts.log.info("console", { url: security.consoleUrl(address), token_file: security.consoleTokenFile });
     parts.log.info("serving FineGuidanceSensors", { address, services: ["tetragon.FineGuidanceSensors", "fgs.FineGuidanceSensors"] });
     return new Agent(parts, listener, address);
   }

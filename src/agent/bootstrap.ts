@@ -19,6 +19,7 @@ import { buildInfo } from "../cli/build-info";
 import { Agent, type Component } from "./agent";
 import { Pipeline } from "./pipeline";
 import { prepareKernelEnvironment, type KernelEnvironment } from "./kernel-env";
+import { checkExposure, type SecurityOptions } from "../server/security";
 
 export interface AgentOptions {
   address: ServerAddress;
@@ -29,6 +30,8 @@ export interface AgentOptions {
   ringBufferBytes?: number;
   /** Restricts kernel-function hooks to these mechanisms (default: best available). */
   hookMechanisms?: readonly Mechanism[];
+  /** API access control and limits (src/server/security.ts). */
+  security?: SecurityOptions;
 }
 
 /** Parts built so far; on a failed start, everything in here is torn down. */
@@ -129,6 +132,7 @@ function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Log
 /** Builds the agent from its parts: kernel checks, BPF objects, reader,
  * pipeline, cache, bus, sensors, server. Nothing half-started survives a failure. */
 export async function startAgent(options: AgentOptions, log: Logger): Promise<Agent> {
+  checkExposure(options.address, options.security ?? {});
   const env = prepareKernelEnvironment(log);
   log.info("kernel", { release: env.release, btf: env.btf, tracefs: env.tracefs, kprobes: env.kprobes, missing: env.missing });
   for (const m of env.missing) log.warn("kernel lacks a feature", { missing: m });
@@ -149,7 +153,7 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
     const loaded = await policies.manager.addFiles(options.policyPaths);
     if (loaded.length) log.info("tracing policies loaded at start", { policies: loaded.map((p) => p.name) });
     if (options.exportFile) a.components.push(new FileExporter(options.exportFile, bus, log));
-    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policies.service, components: a.components });
+    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policies.service, components: a.components, security: options.security });
   } catch (e) {
     await a.sensors.shutdown();
     for (const c of a.components.reverse()) await c.stop().catch(() => {});

@@ -4,6 +4,7 @@ import { parseServerAddress, DEFAULT_SERVER_ADDRESS } from "../server/address";
 import { createLogger, isLogLevel, stderrSink } from "../log/logger";
 import { startAgent, type AgentOptions } from "./bootstrap";
 import { MECHANISMS, type Mechanism } from "../policy/index";
+import type { SecurityOptions } from "../server/security";
 
 const FLAGS: readonly FlagSpec[] = [
   { name: "server-address", valueName: "ADDR", defaultValue: DEFAULT_SERVER_ADDRESS, description: "where to serve the API: host:port (port 0 picks one) or unix:/path/to/socket" },
@@ -13,6 +14,16 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "export-file", valueName: "PATH", description: "also append every event as a JSON line to PATH" },
   { name: "ring-buffer-size", valueName: "BYTES", description: "kernel ring buffer size, a power of two (default 8388608)", validate: (v) => (/^\d+$/.test(v) && (Number(v) & (Number(v) - 1)) === 0 && Number(v) >= 4096 ? undefined : "must be a power of two of at least 4096") },
   { name: "hook-mechanisms", valueName: "LIST", description: `comma-separated mechanisms kernel-function hooks may use, best first among ${MECHANISMS.join(", ")} (default: all, chosen by probing the kernel)`, validate: (v) => (v.split(",").every((m) => (MECHANISMS as readonly string[]).includes(m)) ? undefined : `expected a comma-separated list of ${MECHANISMS.join(", ")}`) },
+  // ---- API access (sec): README "Threat model" ----
+  { name: "api-group", valueName: "NAME", description: "members of this Unix group may call the API besides root (the unix socket becomes 0660, owned by the group)" },
+  { name: "api-token-file", valueName: "PATH", description: "a bearer token (first line, 16+ characters); `Authorization: Bearer <token>` authorises a caller" },
+  { name: "api-unsafe-allow-all", description: "WARNING: lets every caller that reaches the API use it, whatever its uid or address (the API can kill any process and read syscall data)" },
+  { name: "console-token-file", valueName: "PATH", description: "where the console login token is written, mode 0600 (default /run/fgs/console-token, or next to a unix socket)" },
+  { name: "cors-allow-origin", valueName: "ORIGIN", repeatable: true, description: "a web origin (e.g. https://ops.example) whose pages may call the API with a console session; repeatable (default: none)" },
+  { name: "tls-cert-file", valueName: "PATH", description: "TLS certificate (PEM): required to serve on a non-loopback address" },
+  { name: "tls-key-file", valueName: "PATH", description: "TLS private key (PEM) for --tls-cert-file" },
+  { name: "tls-client-ca-file", valueName: "PATH", description: "CA (PEM) whose client certificates authorise remote callers" },
+  // ---- end API access ----
   { name: "help", short: "h", description: "show this help" },
 ];
 
@@ -28,6 +39,19 @@ Examples:
   fgs agent
   fgs agent --server-address unix:/run/fgs/fgs.sock --policy /etc/fgs/policies
 `;
+
+function securityOptions(args: ReturnType<typeof parseArguments>): SecurityOptions {
+  return {
+    apiGroup: args.value("api-group"),
+    tokenFile: args.value("api-token-file"),
+    allowAll: args.has("api-unsafe-allow-all"),
+    consoleTokenFile: args.value("console-token-file"),
+    corsOrigins: args.values("cors-allow-origin"),
+    tlsCertFile: args.value("tls-cert-file"),
+    tlsKeyFile: args.value("tls-key-file"),
+    tlsClientCaFile: args.value("tls-client-ca-file"),
+  };
+}
 
 function parseOptions(argv: readonly string[]): AgentOptions | "help" {
   const args = parseArguments(argv, FLAGS, []);
@@ -46,6 +70,7 @@ function parseOptions(argv: readonly string[]): AgentOptions | "help" {
     exportFile: args.value("export-file"),
     ringBufferBytes: ring ? Number(ring) : undefined,
     hookMechanisms: args.value("hook-mechanisms")?.split(",") as Mechanism[] | undefined,
+    security: securityOptions(args),
   };
 }
 

@@ -1,10 +1,17 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { existsSync, unlinkSync } from "node:fs";
+import { chmodSync, chownSync, lstatSync, unlinkSync } from "node:fs";
 import { socketHost, type ServerAddress } from "./address";
 
 type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
+export interface ListenerOptions {
+  /** Sees each accepted socket first; false means it was refused (and destroyed). */
+  readonly accept?: (socket: net.Socket) => boolean;
+  /** Group allowed on the unix socket (mode 0660); without it the mode is 0600. */
+  readonly unixGroupGid?: number;
+}
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -18,7 +25,7 @@ export class ProtocolListener {
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.Http2Session>();
 
-  constructor(handler: Handler) {
+  constructor(handler: Handler, private readonly options: ListenerOptions = {}) {
     this.h1 = http.createServer(handler);
     this.h2 = http2.createServer({}, handler);
     this.h2.on("session", (s) => {
@@ -29,6 +36,7 @@ export class ProtocolListener {
   }
 
   private route(socket: net.Socket): void {
+    if (this.options.accept && !this.options.accept(socket)) return;
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
@@ -57,10 +65,26 @@ export class ProtocolListener {
         this.tcp.off("error", onError);
         resolve();
       };
-      if (address.kind === "unix") this.tcp.listen(address.path, done);
+      if (address.kind === "unix") this.listenUnix(address.path, done);
       else this.tcp.listen(address.port, socketHost(address), done);
     });
     return this.boundAddress(address);
+  }
+
+  /** The socket is created under a 0177 umask so it is never reachable by
+   * others, then given its final mode (and group). */
+  private listenUnix(path: string, done: () => void): void {
+    const old = process.umask(0o177);
+    try {
+      this.tcp.listen(path, () => {
+        const gid = this.options.unixGroupGid;
+        if (gid !== undefined) chownSync(path, -1, gid);
+        chmodSync(path, gid !== undefined ? 0o660 : 0o600);
+        done();
+      });
+    } finally {
+      process.umask(old);
+    }
   }
 
   /** The address as given, with the port the kernel chose for port 0. */
@@ -92,9 +116,16 @@ function listenError(address: ServerAddress, err: NodeJS.ErrnoException): Error 
   return new Error(`cannot listen on ${where}: ${err.code ?? err.message}`);
 }
 
-/** A socket file left by a crashed agent is removed; a live one makes listen fail. */
+/** A socket file left by a crashed agent is removed; a live one makes listen
+ * fail; anything that is not a socket is never touched. */
 async function removeStaleSocket(path: string): Promise<void> {
-  if (!existsSync(path)) return;
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return;
+  }
+  if (!isSocket) throw new Error(`cannot listen on unix:${path}: the path exists and is not a socket; refusing to delete it`);
   const alive = await new Promise<boolean>((resolve) => {
     const c = net.connect(path);
     c.once("connect", () => {

@@ -5,16 +5,20 @@ import { FineGuidanceSensors as FgsService } from "../../gen/fgs/fgs_pb";
 import { createService } from "../api/service";
 import { registerAdapted } from "../api/legacy";
 import type { ApiDeps } from "../api/deps";
-import { withCors } from "./cors";
+import type { Handler } from "./deny";
+import { SERVER_LIMITS } from "./limits";
 
-/** Both editions of the API, served by one implementation, over gRPC, gRPC-web and Connect. */
-export function createApiHandler(deps: ApiDeps) {
+/** Both editions of the API, served by one implementation, over gRPC, gRPC-web
+ * and Connect. `guard` (src/server/guard.ts) runs for every request before any route. */
+export function createApiHandler(deps: ApiDeps, guard: (routes: Handler) => Handler): Handler {
   const impl = createService(deps);
-  return withCors(connectNodeAdapter({
+  return guard(connectNodeAdapter({
     routes(router: ConnectRouter) {
       router.service(TetragonService, impl);
       registerAdapted(router, TetragonService, impl as unknown as Record<string, unknown>, FgsService);
     },
+    // Cut while reading; the guard checks Content-Length before the first byte.
+    readMaxBytes: SERVER_LIMITS.policyRequestBodyBytes,
     grpc: {},
     grpcWeb: {},
     connect: {},
