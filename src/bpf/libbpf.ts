@@ -1,5 +1,4 @@
 import { dlopen, FFIType, type Pointer } from "bun:ffi";
-import { join } from "node:path";
 import { loadNativeLibraries } from "./native";
 
 const { ptr, i32, u32, u64, i64, usize, cstring, bool } = FFIType;
@@ -66,8 +65,7 @@ const SYMBOLS = {
 export type Libbpf = ReturnType<typeof openLibbpf>;
 
 function openLibbpf() {
-  const dir = loadNativeLibraries();
-  return dlopen(join(dir, "libfgs_runtime.so"), SYMBOLS).symbols;
+  return dlopen(loadNativeLibraries(), SYMBOLS).symbols;
 }
 
 let instance: Libbpf | undefined;
