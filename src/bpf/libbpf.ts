@@ -28,6 +28,9 @@ const SYMBOLS = {
   fgs_socketpair: { args: [ptr], returns: i32 },
   fgs_close: { args: [i32], returns: i32 },
   fgs_shutdown_write: { args: [i32], returns: i32 },
+  fgs_object_load_async: { args: [ptr, ptr], returns: ptr },
+  fgs_object_load_poll: { args: [ptr], returns: i32 },
+  fgs_object_load_finish: { args: [ptr], returns: i32 },
   // libbpf
   libbpf_major_version: { args: [], returns: u32 },
   libbpf_minor_version: { args: [], returns: u32 },
