@@ -7,6 +7,15 @@ export type Request = http.IncomingMessage | http2.Http2ServerRequest;
 export type Response = http.ServerResponse | http2.Http2ServerResponse;
 export type Handler = (req: Request, res: Response) => void;
 
+/** The part of both response types the guard uses (their writeHead overloads do not unite). */
+interface Head {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+}
+
+export function writeHead(res: Response, status: number, headers: Record<string, string>): void {
+  (res as unknown as Head).writeHead(status, headers);
+}
+
 export type DenyCode = "permission_denied" | "resource_exhausted" | "invalid_argument" | "unauthenticated";
 
 const GRPC_STATUS: Record<DenyCode, number> = { invalid_argument: 3, permission_denied: 7, resource_exhausted: 8, unauthenticated: 16 };
@@ -30,7 +39,7 @@ export function deny(req: Request, res: Response, code: DenyCode, message: strin
   // The body is not read: the connection must not be reused for a next request.
   if (req.httpVersion === "1.1" || req.httpVersion === "1.0") res.setHeader("Connection", "close");
   if (type.startsWith("application/grpc")) {
-    res.writeHead(200, { "content-type": type.startsWith("application/grpc-web") ? type : "application/grpc", "grpc-status": String(GRPC_STATUS[code]), "grpc-message": encodeURIComponent(message) });
+    writeHead(res, 200, { "content-type": type.startsWith("application/grpc-web") ? type : "application/grpc", "grpc-status": String(GRPC_STATUS[code]), "grpc-message": encodeURIComponent(message) });
     res.end();
     return;
   }
@@ -41,10 +50,10 @@ export function deny(req: Request, res: Response, code: DenyCode, message: strin
     frame[0] = 0x02;
     frame.writeUInt32BE(payload.length, 1);
     payload.copy(frame, 5);
-    res.writeHead(200, { "content-type": type.split(";")[0] ?? type });
+    writeHead(res, 200, { "content-type": type.split(";")[0] ?? type });
     res.end(frame);
     return;
   }
-  res.writeHead(httpStatus, { "content-type": type.includes("json") || type.includes("proto") ? "application/json" : "text/plain; charset=utf-8" });
+  writeHead(res, httpStatus, { "content-type": type.includes("json") || type.includes("proto") ? "application/json" : "text/plain; charset=utf-8" });
   res.end(type.includes("json") || type.includes("proto") ? body : `${message}\n`);
 }

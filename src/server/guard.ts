@@ -6,7 +6,7 @@ import { hostname, networkInterfaces } from "node:os";
 import type { Logger } from "../log/logger";
 import { socketHost, type ServerAddress } from "./address";
 import { corsHeaders, preflightHeaders } from "./cors";
-import { deny, quote, type Handler, type Request, type Response } from "./deny";
+import { deny, quote, writeHead, type Handler, type Request, type Response } from "./deny";
 import { isGroupMember, type ApiGroup } from "./groups";
 import type { ServerLimits } from "./limits";
 import { canonicalAddress, isLoopbackAddress, resolvePeer, type PeerIdentity } from "./peer-identity";
@@ -183,7 +183,7 @@ export class ApiGuard {
       deny(req, res, "permission_denied", "permission denied: cross-origin requests are off (--cors-allow-origin lists the allowed origins)");
       return;
     }
-    res.writeHead(204, preflightHeaders(listed));
+    writeHead(res, 204, preflightHeaders(listed));
     res.end();
   }
 
@@ -196,7 +196,7 @@ export class ApiGuard {
       return;
     }
     const session = this.sessions.create();
-    res.writeHead(303, {
+    writeHead(res, 303, {
       Location: "/",
       "Set-Cookie": `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`,
       "Cache-Control": "no-store",

@@ -24,10 +24,18 @@ export class ProtocolListener {
   private readonly h2: http2.Http2Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Set<http2.Http2Session>();
+  /** Responses not finished yet: shutdown lets them end with a status first. */
+  private readonly inFlight = new Set<http.ServerResponse | http2.Http2ServerResponse>();
 
   constructor(handler: Handler, private readonly options: ListenerOptions = {}) {
-    this.h1 = http.createServer(handler);
-    this.h2 = http2.createServer({}, handler);
+    const tracked: Handler = (req, res) => {
+      this.inFlight.add(res);
+      res.once("close", () => this.inFlight.delete(res));
+      res.once("finish", () => this.inFlight.delete(res));
+      handler(req, res);
+    };
+    this.h1 = http.createServer(tracked);
+    this.h2 = http2.createServer({}, tracked);
     this.h2.on("session", (s) => {
       this.sessions.add(s);
       s.on("close", () => this.sessions.delete(s));
@@ -99,9 +107,13 @@ export class ProtocolListener {
     return a && typeof a !== "string" ? a.port : undefined;
   }
 
-  /** Stops accepting, ends HTTP/2 sessions (GOAWAY) and closes every socket. */
-  async close(): Promise<void> {
+  /** Stops accepting, lets responses in flight end with their status (streams
+   * were ended by the caller) for up to drainMs, ends HTTP/2 sessions (GOAWAY)
+   * and closes every socket. */
+  async close(drainMs = 2000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+    const deadline = Date.now() + drainMs;
+    while (this.inFlight.size > 0 && Date.now() < deadline) await Bun.sleep(10);
     for (const s of this.sessions) s.close();
     for (const s of this.sockets) s.end();
     await Promise.race([closed, Bun.sleep(1000)]);
