@@ -4,7 +4,7 @@ import { parseServerAddress, DEFAULT_SERVER_ADDRESS } from "../server/address";
 import { createLogger, isLogLevel, stderrSink } from "../log/logger";
 import { startAgent, type AgentOptions } from "./bootstrap";
 import { MECHANISMS, type Mechanism } from "../policy/index";
-import type { SecurityOptions } from "../server/security";
+import { positiveSeconds, type SecurityOptions } from "../server/security";
 
 const FLAGS: readonly FlagSpec[] = [
   { name: "server-address", valueName: "ADDR", defaultValue: DEFAULT_SERVER_ADDRESS, description: "where to serve the API: host:port (port 0 picks one) or unix:/path/to/socket" },
@@ -23,6 +23,8 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "tls-cert-file", valueName: "PATH", description: "TLS certificate (PEM): required to serve on a non-loopback address" },
   { name: "tls-key-file", valueName: "PATH", description: "TLS private key (PEM) for --tls-cert-file" },
   { name: "tls-client-ca-file", valueName: "PATH", description: "CA (PEM) whose client certificates authorise remote callers" },
+  { name: "api-header-timeout", valueName: "SECONDS", defaultValue: "10", description: "a connection must complete its first request's headers within this time (slowloris)", validate: positiveSeconds },
+  { name: "api-idle-timeout", valueName: "SECONDS", defaultValue: "120", description: "a connection with no request in flight is closed after this time (GetEvents streams are in flight)", validate: positiveSeconds },
   // ---- end API access ----
   { name: "help", short: "h", description: "show this help" },
 ];
@@ -50,6 +52,10 @@ function securityOptions(args: ReturnType<typeof parseArguments>): SecurityOptio
     tlsCertFile: args.value("tls-cert-file"),
     tlsKeyFile: args.value("tls-key-file"),
     tlsClientCaFile: args.value("tls-client-ca-file"),
+    limits: {
+      headerTimeoutMs: Number(args.value("api-header-timeout") ?? "10") * 1000,
+      idleTimeoutMs: Number(args.value("api-idle-timeout") ?? "120") * 1000,
+    },
   };
 }
 

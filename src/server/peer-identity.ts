@@ -113,6 +113,8 @@ export function resolvePeer(socket: net.Socket, listen: "unix" | "tcp"): PeerIde
   const { remoteAddress, remotePort, localAddress, localPort } = socket;
   if (!remoteAddress || !remotePort || !localAddress || !localPort) return { kind: "unknown", reason: "no peer address" };
   if (!isLoopbackAddress(remoteAddress)) return { kind: "remote", address: remoteAddress };
-  const uid = tcpPeerUid({ address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort });
+  // The peer's socket is in the table of its own family; a v4-mapped peer may be in either.
+  const tables = remoteAddress.includes(".") ? ["/proc/net/tcp", "/proc/net/tcp6"] : ["/proc/net/tcp6"];
+  const uid = tcpPeerUid({ address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort }, tables);
   return uid === undefined ? { kind: "unknown", reason: "peer port not found in /proc/net/tcp" } : { kind: "local", uid, via: "proc-net-tcp" };
 }

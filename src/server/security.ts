@@ -75,3 +75,8 @@ export function createSecurity(address: ServerAddress, options: SecurityOptions,
     consoleUrl: (bound) => `http://${bound.startsWith("unix:") ? "localhost" : bound}/login?token=${consoleToken}`,
   };
 }
+
+/** Flag check for the timeout flags (--api-header-timeout, --api-idle-timeout). */
+export function positiveSeconds(v: string): string | undefined {
+  return /^\d+(\.\d+)?$/.test(v) && Number(v) > 0 && Number(v) <= 86400 ? undefined : "must be a number of seconds above 0, at most 86400";
+}
