@@ -53,6 +53,7 @@ async function fixConnectUnary(res: UniversalServerResponse): Promise<UniversalS
   }
   if (parsed.code !== "internal" || !PARSE_FAILURE.test(parsed.message ?? "")) return { ...res, body: once(bytes) };
   const body = Buffer.from(JSON.stringify({ code: "invalid_argument", message: `malformed request: ${parsed.message}` }));
+  res.header?.set("content-length", String(body.byteLength));
   return { ...res, status: 400, body: once(body) };
 }
 
