@@ -1,6 +1,7 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import * as tls from "node:tls";
 import { chmodSync, chownSync, lstatSync, unlinkSync } from "node:fs";
 import { socketHost, type ServerAddress } from "./address";
 
@@ -11,6 +12,8 @@ export interface ListenerOptions {
   readonly accept?: (socket: net.Socket) => boolean;
   /** Group allowed on the unix socket (mode 0660); without it the mode is 0600. */
   readonly unixGroupGid?: number;
+  /** Serve TLS (ALPN h2 / http/1.1) instead of plaintext; `ca` asks for client certificates. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer; readonly ca?: Buffer; readonly handshakeTimeoutMs?: number };
 }
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -40,7 +43,22 @@ export class ProtocolListener {
       this.sessions.add(s);
       s.on("close", () => this.sessions.delete(s));
     });
-    this.tcp = net.createServer((socket) => this.route(socket));
+    this.tcp = options.tls ? this.tlsServer(options.tls) : net.createServer((socket) => this.route(socket));
+  }
+
+  /** Client certificates are requested but not required: a caller may use a
+   * bearer token instead; the guard checks `socket.authorized`. */
+  private tlsServer(o: NonNullable<ListenerOptions["tls"]>): tls.Server {
+    return tls.createServer(
+      { cert: o.cert, key: o.key, ca: o.ca, requestCert: o.ca !== undefined, rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"], handshakeTimeout: o.handshakeTimeoutMs },
+      (socket) => {
+        if (this.options.accept && !this.options.accept(socket)) return;
+        this.sockets.add(socket);
+        socket.on("close", () => this.sockets.delete(socket));
+        socket.on("error", () => socket.destroy());
+        (socket.alpnProtocol === "h2" ? this.h2 : this.h1).emit("connection", socket);
+      },
+    );
   }
 
   private route(socket: net.Socket): void {

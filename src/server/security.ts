@@ -1,5 +1,6 @@
 /** Builds the guard and the listener options from the operator's choices, and
  * refuses configurations that would expose the API by accident. */
+import { readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import type { Logger } from "../log/logger";
 import type { ServerAddress } from "./address";
@@ -51,6 +52,28 @@ function defaultConsoleTokenFile(address: ServerAddress): string {
   return address.kind === "unix" ? join(dirname(address.path), "console-token") : "/run/fgs/console-token";
 }
 
+function guardLimits(options: SecurityOptions): ServerLimits {
+  return serverLimits(options.limits);
+}
+
+function tlsFiles(options: SecurityOptions, limits: ServerLimits): ListenerOptions["tls"] {
+  if (options.tlsCertFile === undefined && options.tlsKeyFile === undefined) return undefined;
+  if (!options.tlsCertFile || !options.tlsKeyFile) throw new Error("--tls-cert-file and --tls-key-file go together");
+  const read = (flag: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new Error(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  };
+  return {
+    cert: read("--tls-cert-file", options.tlsCertFile),
+    key: read("--tls-key-file", options.tlsKeyFile),
+    ca: options.tlsClientCaFile ? read("--tls-client-ca-file", options.tlsClientCaFile) : undefined,
+    handshakeTimeoutMs: limits.headerTimeoutMs,
+  };
+}
+
 export function createSecurity(address: ServerAddress, options: SecurityOptions, log: Logger): Security {
   checkExposure(address, options);
   if (options.allowAll) log.warn("--api-unsafe-allow-all: EVERY caller that can reach the API may use it (kill processes, read syscall data)", { address: address.text });
@@ -60,7 +83,7 @@ export function createSecurity(address: ServerAddress, options: SecurityOptions,
   writeTokenFile(consoleTokenFile, consoleToken);
   const guard = new ApiGuard({
     address,
-    limits: serverLimits(options.limits),
+    limits: guardLimits(options),
     log,
     apiGroup: group,
     allowAll: options.allowAll,
@@ -68,11 +91,13 @@ export function createSecurity(address: ServerAddress, options: SecurityOptions,
     consoleToken,
     corsOrigins: options.corsOrigins ?? [],
   });
+  const tls = tlsFiles(options, guardLimits(options));
+  const scheme = tls ? "https" : "http";
   return {
     guard,
-    listener: { accept: (s) => guard.accept(s), unixGroupGid: group?.gid },
+    listener: { accept: (s) => guard.accept(s), unixGroupGid: group?.gid, tls },
     consoleTokenFile,
-    consoleUrl: (bound) => `http://${bound.startsWith("unix:") ? "localhost" : bound}/login?token=${consoleToken}`,
+    consoleUrl: (bound) => `${scheme}://${bound.startsWith("unix:") ? "localhost" : bound}/login?token=${consoleToken}`,
   };
 }
 
