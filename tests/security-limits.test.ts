@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { FilterSchema, GetEventsResponseSchema, type Filter } from "../gen/tetragon/tetragon_pb";
 import { compileFilters, FILTER_LIMITS } from "../src/filters/index";
@@ -133,7 +133,10 @@ describe("connections", () => {
     // Each accepted connection is identified first (/proc/net/tcp): give it time.
     for (let i = 0; i < 100 && closedEarly.length < extra; i++) await Bun.sleep(100);
     expect(closedEarly.length).toBeGreaterThanOrEqual(extra);
-    expect(closedEarly.length).toBeLessThan(extra + 4);
+    // Connections of earlier tests may still count against the same uid.
+    const kept = sockets.length - closedEarly.length;
+    expect(kept).toBeLessThanOrEqual(SERVER_LIMITS.connectionsPerCaller);
+    expect(kept).toBeGreaterThan(SERVER_LIMITS.connectionsPerCaller - 8);
     for (const s of sockets) s.destroy();
     await Bun.sleep(300);
     expect(curl("/tetragon.FineGuidanceSensors/GetVersion", ["-X", "POST", "-H", "content-type: application/json", "--data-binary", "{}"]).status).toBe(200);
@@ -173,7 +176,7 @@ describe("connections", () => {
 });
 
 describe("filters", () => {
-  const filter = (f: Partial<Filter>) => create(FilterSchema, f);
+  const filter = (f: MessageInitShape<typeof FilterSchema>) => create(FilterSchema, f);
   const refused = (allowList: Filter[]): string => {
     try {
       compileFilters({ allowList, denyList: [] });

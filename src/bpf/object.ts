@@ -150,7 +150,7 @@ export class BpfObject {
       takeLibbpfLog();
       const err = errPtr();
       const job = libbpf().fgs_object_load_async(this.ptr, err);
-      if (job === null) throw new BpfError(`load BPF object ${this.name}`, err[0], "");
+      if (job === null) throw new BpfError(`load BPF object ${this.name}`, err[0] ?? 0, "");
       while (libbpf().fgs_object_load_poll(job) === 0) await Bun.sleep(pollMs);
       const rc = libbpf().fgs_object_load_finish(job);
       if (rc < 0) throw new BpfError(`load BPF object ${this.name}`, rc, takeLibbpfLog());

@@ -21,6 +21,7 @@ export function sameSecret(given: string, expected: string): boolean {
  * when it is a regular file (never followed through a link). */
 export function writeTokenFile(path: string, token: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  checkTokenDir(dirname(path));
   try {
     const st = lstatSync(path);
     if (!st.isFile()) throw new Error(`${path} exists and is not a regular file; refusing to replace it`);
@@ -34,6 +35,17 @@ export function writeTokenFile(path: string, token: string): void {
     writeSync(fd, `${token}\n`);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The token's directory must not let another user swap files in it: owned
+ * by us or root, and not writable by group or others unless sticky (/tmp). */
+function checkTokenDir(dir: string): void {
+  const st = lstatSync(dir);
+  const me = process.geteuid?.() ?? 0;
+  const sticky = (st.mode & 0o1000) !== 0;
+  if (st.isSymbolicLink() || !st.isDirectory() || (st.uid !== me && st.uid !== 0) || ((st.mode & 0o022) !== 0 && !sticky)) {
+    throw new Error(`console token directory ${dir} is not safe (owner uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}): it must belong to root or uid ${me} and not be writable by others`);
   }
 }
 
