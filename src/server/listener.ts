@@ -3,7 +3,9 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { chmodSync, chownSync, lstatSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { socketHost, type ServerAddress } from "./address";
+import { verifyPeerCredentials } from "./peer-identity";
 
 type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
 
@@ -83,7 +85,10 @@ export class ProtocolListener {
 
   /** Resolves once listening; rejects with a clear message when the address is busy. */
   async listen(address: ServerAddress): Promise<string> {
-    if (address.kind === "unix") await removeStaleSocket(address.path);
+    if (address.kind === "unix") {
+      if (this.options.accept) await verifyPeerCredentials(tmpdir());
+      await removeStaleSocket(address.path);
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => reject(listenError(address, err));
       this.tcp.once("error", onError);

@@ -118,3 +118,30 @@ export function resolvePeer(socket: net.Socket, listen: "unix" | "tcp"): PeerIde
   const uid = tcpPeerUid({ address: remoteAddress, port: remotePort }, { address: localAddress, port: localPort }, tables);
   return uid === undefined ? { kind: "unknown", reason: "peer port not found in /proc/net/tcp" } : { kind: "local", uid, via: "proc-net-tcp" };
 }
+
+/** Proves at start that this runtime lets us read SO_PEERCRED from an
+ * accepted socket: a throwaway socket pair must report our own pid and uid. */
+export async function verifyPeerCredentials(dir: string): Promise<void> {
+  const { createServer, connect } = await import("node:net");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const tmp = mkdtempSync(join(dir, ".fgs-peercred-"));
+  const path = join(tmp, "s");
+  try {
+    const seen = await new Promise<PeerIdentity>((resolve, reject) => {
+      const server = createServer((s) => {
+        resolve(unixPeerCredentials(s));
+        s.destroy();
+        server.close();
+      });
+      server.on("error", reject);
+      server.listen(path, () => connect(path).on("error", reject));
+    });
+    const uid = process.geteuid?.() ?? 0;
+    if (seen.kind !== "local" || seen.pid !== process.pid || seen.uid !== uid) {
+      throw new Error(`cannot learn a unix peer's uid in this runtime (SO_PEERCRED self-test saw ${JSON.stringify(seen)}); refusing to serve`);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
