@@ -144,12 +144,14 @@ describe("connections", () => {
   }, 30_000);
 
   test(`GetEvents streams per caller are capped at ${SERVER_LIMITS.streamsPerCaller}`, async () => {
-    const client = agent.client();
+    // Spread over several HTTP/2 connections (a session allows 100 concurrent streams).
+    const clients = Array.from({ length: 4 }, () => agent.client());
+    const client = clients[0]!;
     const abort = new AbortController();
     const firstEvent = new Set<number>();
     const opened = Array.from({ length: SERVER_LIMITS.streamsPerCaller }, async (_, k) => {
       try {
-        for await (const _ev of client.getEvents({}, { signal: abort.signal })) firstEvent.add(k);
+        for await (const _ev of clients[k % clients.length]!.getEvents({}, { signal: abort.signal })) firstEvent.add(k);
       } catch {
         // aborted at the end
       }

@@ -10,9 +10,9 @@ export const SERVER_LIMITS = {
   /** open connections of one local uid (or one remote address) */
   connectionsPerCaller: 64,
   /** GetEvents streams, every caller together */
-  streams: 128,
-  /** GetEvents streams of one caller */
-  streamsPerCaller: 32,
+  streams: 256,
+  /** GetEvents streams of one caller (root's tools are one caller) */
+  streamsPerCaller: 128,
   /** ms from accepting a connection until its first request's headers are complete */
   headerTimeoutMs: 10_000,
   /** ms a connection may stay open with no request in flight */
