@@ -71,6 +71,10 @@ describe("malformed input", () => {
     const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, GARBAGE.length]), GARBAGE]);
     const grpc = curl(`${agent.baseUrl}${SVC}/GetVersion`, ["-i", "--http2-prior-knowledge", "-X", "POST", "-H", "content-type: application/grpc", "-H", "te: trailers", "--data-binary", `@${file("bad.grpc", framed)}`]);
     expect(grpc.out).toContain("grpc-status: 3");
+    const web = curl(`${agent.baseUrl}${SVC}/GetVersion`, ["-X", "POST", "-H", "content-type: application/grpc-web+proto", "--data-binary", `@${join(dir, "bad.grpc")}`]);
+    expect(web.out).toMatch(/grpc-status: ?3/);
+    const stream = curl(`${agent.baseUrl}${SVC}/GetEvents`, ["-X", "POST", "-H", "content-type: application/connect+proto", "--data-binary", `@${join(dir, "bad.grpc")}`]);
+    expect(stream.out).toContain('"code":"invalid_argument"');
   });
 
   test("a YAML alias bomb: invalid_argument", () => {

@@ -75,11 +75,54 @@ function fixGrpcTrailer(res: UniversalServerResponse): UniversalServerResponse {
   return { ...res, body: watched() };
 }
 
+/** gRPC-web and Connect streaming carry the final status in a last frame of
+ * the body (flag 0x80: trailer text; flag 0x02: end-of-stream JSON). */
+function fixFinalFrame(res: UniversalServerResponse, flag: number, rewrite: (payload: string) => string | undefined): UniversalServerResponse {
+  const { body } = res;
+  if (!body) return res;
+  async function* watched(): AsyncIterable<Uint8Array> {
+    for await (const chunk of body!) {
+      const whole = chunk.byteLength >= 5 && (chunk[0]! & flag) === flag && Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).readUInt32BE(1) === chunk.byteLength - 5;
+      const replaced = whole ? rewrite(Buffer.from(chunk.subarray(5)).toString("utf8")) : undefined;
+      yield replaced === undefined ? chunk : frame(chunk[0]!, replaced);
+    }
+  }
+  return { ...res, body: watched() };
+}
+
+function frame(flags: number, payload: string): Uint8Array {
+  const bytes = Buffer.from(payload);
+  const out = Buffer.alloc(5 + bytes.length);
+  out[0] = flags;
+  out.writeUInt32BE(bytes.length, 1);
+  bytes.copy(out, 5);
+  return out;
+}
+
+function grpcWebTrailer(text: string): string | undefined {
+  const status = /grpc-status:\s*(\d+)/i.exec(text)?.[1];
+  const message = decodeURIComponent(/grpc-message:\s*([^\r\n]*)/i.exec(text)?.[1] ?? "");
+  if (status !== String(Code.Internal) || !PARSE_FAILURE.test(message)) return undefined;
+  return `grpc-status: ${Code.InvalidArgument}\r\ngrpc-message: ${encodeURIComponent(`malformed request: ${message}`)}\r\n`;
+}
+
+function connectEndStream(text: string): string | undefined {
+  try {
+    const end = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    if (end.error?.code !== "internal" || !PARSE_FAILURE.test(end.error.message ?? "")) return undefined;
+    return JSON.stringify({ ...end, error: { code: "invalid_argument", message: `malformed request: ${end.error.message}` } });
+  } catch {
+    return undefined;
+  }
+}
+
 export function withInputErrors(handler: UniversalHandler): UniversalHandler {
   const wrapped = async (req: Parameters<UniversalHandler>[0]): Promise<UniversalServerResponse> => {
     const res = await handler(req);
     const type = req.header.get("content-type") ?? "";
-    if (type.startsWith("application/grpc") && !type.startsWith("application/grpc-web")) return fixGrpcTrailer(res);
+    if (type.startsWith("application/grpc-web")) return fixFinalFrame(res, 0x80, grpcWebTrailer);
+    if (type.startsWith("application/grpc")) return fixGrpcTrailer(res);
+    if (type.startsWith("application/connect+proto")) return fixFinalFrame(res, 0x02, connectEndStream);
     if (type.startsWith("application/proto")) return fixConnectUnary(res);
     return res;
   };
