@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as http2 from "node:http2";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -115,6 +116,21 @@ describe("connections", () => {
     expect(events).toBeGreaterThan(0); // the stream outlived the idle timeout
     abort.abort();
     await stream;
+  }, 30_000);
+
+  test("an idle HTTP/2 session is closed after --api-idle-timeout too", async () => {
+    const session = http2.connect(agent.baseUrl);
+    const start = performance.now();
+    const closed = new Promise<number>((resolve) => session.on("close", () => resolve(performance.now() - start)));
+    session.on("error", () => {});
+    const req = session.request({ ":method": "POST", ":path": "/tetragon.FineGuidanceSensors/GetVersion", "content-type": "application/json" });
+    req.end("{}");
+    req.on("data", () => {});
+    await new Promise<void>((resolve) => req.on("close", () => resolve()));
+    const held = await Promise.race([closed, Bun.sleep(15_000).then(() => Infinity)]);
+    session.destroy();
+    expect(held).toBeGreaterThan(IDLE_TIMEOUT_S * 1000 - 200);
+    expect(held).toBeLessThan(IDLE_TIMEOUT_S * 1000 + 3000);
   }, 30_000);
 
   test(`more than ${SERVER_LIMITS.connectionsPerCaller} connections of one uid are refused; others still served`, async () => {

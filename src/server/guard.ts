@@ -29,6 +29,8 @@ export interface GuardConfig {
 }
 
 interface Connection {
+  /** The accepted socket itself (an HTTP/2 request only sees a proxy of it). */
+  readonly socket: net.Socket;
   readonly peer: PeerIdentity;
   readonly caller: string;
   active: number;
@@ -77,9 +79,9 @@ export class ApiGuard {
     }
     this.connections++;
     this.perCaller.set(caller, mine + 1);
-    const conn: Connection = { peer, caller, active: 0, timer: undefined };
+    const conn: Connection = { socket, peer, caller, active: 0, timer: undefined };
     (socket as Tagged)[CONNECTION] = conn;
-    this.arm(conn, socket, limits.headerTimeoutMs, "headerTimeoutMs");
+    this.arm(conn, limits.headerTimeoutMs, "headerTimeoutMs");
     socket.once("close", () => {
       clearTimeout(conn.timer);
       this.connections--;
@@ -90,11 +92,11 @@ export class ApiGuard {
     return true;
   }
 
-  private arm(conn: Connection, socket: net.Socket, ms: number, limit: string): void {
+  private arm(conn: Connection, ms: number, limit: string): void {
     clearTimeout(conn.timer);
     conn.timer = setTimeout(() => {
       this.config.log.debug("connection closed by timeout", { caller: conn.caller, limit: `${limit}=${ms}` });
-      socket.destroy();
+      conn.socket.destroy();
     }, ms);
     conn.timer.unref?.();
   }
@@ -108,18 +110,18 @@ export class ApiGuard {
         deny(req, res, "permission_denied", "permission denied: the caller's identity is unknown");
         return;
       }
-      this.track(conn, socket, res);
+      this.track(conn, res);
       this.check(conn, req, res, next);
     };
   }
 
-  private track(conn: Connection, socket: net.Socket, res: Response): void {
+  private track(conn: Connection, res: Response): void {
     conn.active++;
     clearTimeout(conn.timer);
     conn.timer = undefined;
     res.once("close", () => {
       conn.active--;
-      if (conn.active === 0 && !socket.destroyed) this.arm(conn, socket, this.config.limits.idleTimeoutMs, "idleTimeoutMs");
+      if (conn.active === 0 && !conn.socket.destroyed) this.arm(conn, this.config.limits.idleTimeoutMs, "idleTimeoutMs");
     });
   }
 
