@@ -79,7 +79,7 @@ export class PolicyManager {
   }
 
   /** Policies and hooks cost file descriptors and kernel memory (about 17 fds
-   * and 0.9 MB per hook): both are capped agent-wide (limits.ts). */
+   * and 1.3 MB per hook): both are capped agent-wide (limits.ts). */
   private checkBudget(policies: readonly Policy[]): void {
     const policyCount = this.policies.size + policies.length;
     if (policyCount > LIMITS.policies) {
@@ -87,7 +87,7 @@ export class PolicyManager {
     }
     const hookCount = this.hooks.size + policies.reduce((n, p) => n + p.hooks.length, 0);
     if (hookCount > LIMITS.hooksTotal) {
-      throw new PolicyError("resource_exhausted", [`too many hooks (${hookCount} with the loaded policies, at most ${LIMITS.hooksTotal}: limit hooksTotal, about ${LIMITS.hooksTotal * 17} fds and ${Math.round(LIMITS.hooksTotal * 0.9)} MB of kernel memory)`]);
+      throw new PolicyError("resource_exhausted", [`too many hooks (${hookCount} with the loaded policies, at most ${LIMITS.hooksTotal}: limit hooksTotal, about ${LIMITS.hooksTotal * 17} fds and ${Math.round(LIMITS.hooksTotal * 1.3)} MB of kernel memory)`]);
     }
   }
 
