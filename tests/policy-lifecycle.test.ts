@@ -22,6 +22,9 @@ afterAll(async () => {
   await h.stop();
 });
 
+/** This host forbids BPF trampolines to root (lockdown/LSM): the error says so. */
+const TRAMPOLINE_DENIED = "this system does not permit attaching BPF programs to kernel functions, even as root (reading /sys/kernel/tracing/available_filter_functions fails with EPERM too)";
+
 const unamePolicy = (name: string) =>
   policyYaml(name, `  kprobes:
   - call: sys_newuname
@@ -105,7 +108,7 @@ describe("enable, disable, remove", () => {
     await h.manager.add(unamePolicy("twice"));
     const e = await refusal(unamePolicy("twice"));
     expect(e.code).toBe("already_exists");
-    expect(e.message).toBe(`metadata.name: a sensor named "twice" already exists (delete it first)`);
+    expect(e.message).toBe(`metadata.name: failed to add tracing policy "twice": a sensor collection with the name already exists (the tracing policy "twice"; delete it first)`);
     await h.manager.delete("twice");
   });
 
@@ -172,7 +175,7 @@ describe("mechanism restrictions and fmod_ret", () => {
     expect(e.code).toBe("failed_precondition");
     expect(e.message).toStartWith("spec.kprobes[0] (security_file_open): cannot attach: kprobe: the kernel has no kprobes");
     expect(e.message).toContain("fentry: cannot override a return value");
-    expect(e.message).toEndWith("; fmod_ret security_file_open: load BPF object generic_fentry: EPERM");
+    expect(e.message).toEndWith(`; fmod_ret security_file_open: load BPF object generic_fentry: EPERM: ${TRAMPOLINE_DENIED}`);
   });
 
   test("allowed mechanisms restrict kernel-function hooks", async () => {
@@ -183,7 +186,7 @@ describe("mechanism restrictions and fmod_ret", () => {
     const fentryOnly = only(["fentry"]);
     const e = await fentryOnly.add(unamePolicy("fentry-only")).catch((x: unknown) => x as PolicyError);
     expect((e as PolicyError).message).toBe(
-      "spec.kprobes[0] (sys_newuname): cannot attach: kprobe: not among the allowed hook mechanisms; tracepoint: not among the allowed hook mechanisms; fentry __x64_sys_newuname: load BPF object generic_fentry: EPERM",
+      `spec.kprobes[0] (sys_newuname): cannot attach: kprobe: not among the allowed hook mechanisms; tracepoint: not among the allowed hook mechanisms; fentry __x64_sys_newuname: load BPF object generic_fentry: EPERM: ${TRAMPOLINE_DENIED}`,
     );
     await fentryOnly.close();
     const tracepointOnly = only(["tracepoint"]);

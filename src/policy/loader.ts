@@ -12,6 +12,7 @@ import type { Hook, KprobeHook, TracepointHook } from "./model";
 import { syscallBaseName, syscallSymbols } from "./syscalls";
 import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
 import { tracepointExists, tracepointFormat } from "./tracefs";
+import { trampolineRefusal } from "./diagnose";
 
 export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint"] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
@@ -149,7 +150,7 @@ export function loadHook(hook: Hook, id: number, env: HookEnv): LoadedHook {
       return loaded;
     } catch (e) {
       if (e instanceof PolicyError) throw e;
-      failures.push(`${plan.mechanism} ${plan.target}: ${reason(e)}`);
+      failures.push(`${plan.mechanism} ${plan.target}: ${explain(plan, reason(e))}`);
       /* the whole error: a verifier log ends with the instruction it refused */
       const full = e instanceof Error ? e.message : String(e);
       env.log.debug("policy hook mechanism failed", { hook: hook.path, mechanism: plan.mechanism, error: full.slice(-4000) });
@@ -158,8 +159,24 @@ export function loadHook(hook: Hook, id: number, env: HookEnv): LoadedHook {
   throw new PolicyError("failed_precondition", [`${hook.path} (${hookName(hook)}): cannot attach: ${failures.join("; ")}`]);
 }
 
+/** A trampoline's bare errno gets what the system shows about tracing. */
+function explain(plan: Plan, why: string): string {
+  if (plan.object !== "generic_fentry") return why;
+  return `${why}: ${trampolineRefusal(plan.target, why)}`;
+}
+
 export function hookName(hook: Hook): string {
   return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
+}
+
+/** ProcessKprobe.function_name as the original reported it: for a syscall the
+ * kernel's wrapper symbol ("__x64_sys_write", whichever spelling the policy
+ * used and whichever mechanism attached), else the call as written. */
+export function reportedFunctionName(hook: KprobeHook): string {
+  const base = syscallBaseName(hook.call, hook.syscall);
+  if (base === null) return hook.call;
+  const t = resolveKprobeTarget(hook);
+  return t.syscall === null ? hook.call : syscallSymbols(t.syscall)[0]!.symbol;
 }
 
 function tracepointPlans(hook: TracepointHook): { plans: Plan[]; refusals: string[] } {
@@ -270,6 +287,9 @@ function fmodRetPlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit:
   if (!t.symbol) return `fmod_ret: no kernel function ${hook.call}`;
   if (!t.symbol.startsWith("security_") && errorInjectable(t.symbol) !== true) {
     return `fmod_ret: ${t.symbol} is neither a security_ hook nor error-injectable`;
+  }
+  if (hook.selectors.some((s) => s.matchActions.some((a) => a.action === "Override" && a.argError === 0))) {
+    return "fmod_ret: cannot make a call return 0 (fmod_ret treats 0 as \"run the function\"; argError 0 needs a kprobe)";
   }
   return trampolinePlan("fmod_ret", "gen_fmodret_enter", t.symbol, t, exit);
 }

@@ -9,7 +9,7 @@ import type { Logger } from "../log/logger";
 import { PolicySensor } from "../sensors/policy-sensor";
 import type { Sensor } from "../sensors/sensor";
 import { PolicyError } from "./errors";
-import { hookName, loadHook, type LoadedHook, type Mechanism } from "./loader";
+import { loadHook, reportedFunctionName, type LoadedHook, type Mechanism } from "./loader";
 import type { Policy } from "./model";
 import { parsePolicies } from "./parse";
 
@@ -41,13 +41,13 @@ export interface PolicySummary {
 const GENERIC_MAPS = "generic_maps";
 const SHARED_NAMES = ["events", "execve_map", "lost_events", "fgs_config", "gen_fd_names"] as const;
 const FD_SWEEP_MS = 60_000;
-const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 /* process-wide: managers sharing one ring buffer never reuse a hook id */
 let nextHookId = 1;
 
 export class PolicyManager {
   private readonly policies = new Map<string, PolicySensor>();
   private readonly hooks = new Map<number, HookDescription>();
+  private readonly warned = new Set<string>();
   private shared: { object: BpfObject; fds: Map<string, number> } | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -80,17 +80,25 @@ export class PolicyManager {
     return names;
   }
 
-  /** Every *.yaml / *.yml of the given files and directories (agent start). */
+  /** Every *.yaml / *.yml of the given files and directories (agent start).
+   * Tries every file; when some fail, unloads the others and reports every
+   * failure, one "<file>: <issue>" each. */
   async addFiles(paths: readonly string[]): Promise<PolicySensor[]> {
     const added: PolicySensor[] = [];
+    const issues: string[] = [];
+    let code: PolicyError["code"] | undefined;
     for (const file of paths.flatMap(expandPolicyPath)) {
       try {
         added.push(...(await this.add(readFileSync(file, "utf8"))));
       } catch (e) {
-        throw e instanceof PolicyError ? new PolicyError(e.code, e.issues.map((m) => `${file}: ${m}`)) : e;
+        const err = e instanceof PolicyError ? e : new PolicyError("invalid_argument", [reasonOf(e)]);
+        code ??= err.code;
+        issues.push(...err.issues.map((m) => `${file}: ${m}`));
       }
     }
-    return added;
+    if (code === undefined) return added;
+    for (const s of added) await this.options.sensors.remove(s.name);
+    throw new PolicyError(code, issues);
   }
 
   list(): PolicySummary[] {
@@ -118,28 +126,54 @@ export class PolicyManager {
     this.shared = undefined;
   }
 
+  /** Refused like the original ("a sensor collection with the name already exists"). */
   private checkNameFree(name: string): void {
-    if (this.policies.has(name) || this.options.sensors.has(name)) {
-      throw new PolicyError("already_exists", [`metadata.name: a sensor named "${name}" already exists (delete it first)`]);
-    }
+    if (!this.policies.has(name) && !this.options.sensors.has(name)) return;
+    const what = this.policies.has(name) ? "tracing policy" : "built-in sensor";
+    throw new PolicyError("already_exists", [
+      `metadata.name: failed to add tracing policy "${name}": a sensor collection with the name already exists (the ${what} "${name}"; delete it first)`,
+    ]);
   }
 
+  /** A loaded policy's name (any string, as names are free-form), else YAML. */
   private namesToDelete(text: string): string[] {
+    if (this.policies.has(text) || this.options.sensors.has(text)) return [text];
     const trimmed = text.trim();
-    if (NAME_RE.test(trimmed)) return [trimmed];
+    if (this.policies.has(trimmed) || !trimmed.includes("\n")) return [trimmed];
     return parsePolicies(text).map((p) => p.name);
+  }
+
+  /** Each warning once per policy name and field, for the agent's lifetime. */
+  private warnOnce(policy: Policy): void {
+    for (const w of policy.warnings) {
+      const key = `${policy.name}\0${w}`;
+      if (this.warned.has(key)) continue;
+      this.warned.add(key);
+      this.options.log.warn("policy field has no effect here", { policy: policy.name, field: w });
+    }
   }
 
   private load(policy: Policy): PolicySensor {
     const allowed = this.options.allowedMechanisms ? new Set(this.options.allowedMechanisms) : undefined;
     const log = this.options.log.child({ policy: policy.name });
     const env = { images: this.options.images, sharedMaps: this.ensureShared(), log, allowed };
+    this.warnOnce(policy);
     const hooks: LoadedHook[] = [];
-    try {
-      for (const hook of policy.hooks) hooks.push(loadHook(hook, nextHookId++, env));
-    } catch (e) {
+    const failures: PolicyError[] = [];
+    for (const hook of policy.hooks) {
+      try {
+        hooks.push(loadHook(hook, nextHookId++, env));
+      } catch (e) {
+        if (!(e instanceof PolicyError)) {
+          for (const h of hooks) h.close();
+          throw e;
+        }
+        failures.push(e);
+      }
+    }
+    if (failures.length > 0) {
       for (const h of hooks) h.close();
-      throw e;
+      throw new PolicyError(failures[0]!.code, failures.flatMap((f) => f.issues));
     }
     for (const h of hooks) this.hooks.set(h.id, describeHook(h, policy.name));
     const sensor = new PolicySensor(policy, hooks, this.options.log, (s) => this.forget(s));
@@ -183,6 +217,10 @@ export class PolicyManager {
   }
 }
 
+function reasonOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 function processAlive(tgid: number): boolean {
   try {
     statSync(`/proc/${tgid}`);
@@ -197,7 +235,7 @@ function describeHook(h: LoadedHook, policyName: string): HookDescription {
   if (hook.kind === "tracepoint") {
     return { kind: "tracepoint", functionName: "", subsystem: hook.subsystem, event: hook.event, policyName };
   }
-  return { kind: "kprobe", functionName: hookName(hook), subsystem: "", event: "", policyName };
+  return { kind: "kprobe", functionName: reportedFunctionName(hook), subsystem: "", event: "", policyName };
 }
 
 function expandPolicyPath(path: string): string[] {

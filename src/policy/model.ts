@@ -101,4 +101,6 @@ export interface Policy {
   readonly hooks: readonly Hook[];
   /** the document's YAML text, kept for DeleteTracingPolicy by content */
   readonly source: string;
+  /** "<field path>: <why>" for fields accepted for compatibility that do nothing here */
+  readonly warnings: readonly string[];
 }

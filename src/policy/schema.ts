@@ -119,9 +119,10 @@ const CapabilitiesSchema = strictObj({
 
 const ActionSchema = strictObj({
   action: choice("action", ACTIONS),
-  argFd: opt(int(0, LIMITS.kprobeArgIndexMax)),
-  argName: opt(int(0, LIMITS.kprobeArgIndexMax)),
-  argError: opt(int(-4095, 0)),
+  /* uint32 / int32 as the original declared them; validate.ts checks what each action uses */
+  argFd: opt(int(0, 0xffffffff)),
+  argName: opt(int(0, 0xffffffff)),
+  argError: opt(int(-(2 ** 31), 2 ** 31 - 1)),
 });
 
 const SelectorSchema = strictObj({
@@ -155,7 +156,8 @@ const TracepointSchema = strictObj({
 });
 
 const MetadataSchema = strictObj({
-  name: str(LIMITS.policyNameLength),
+  /* free-form as in the original; validate.ts refuses only what cannot be shown */
+  name: v.pipe(v.string(typeMessage("a string")), v.minLength(1, "must not be empty")),
   namespace: opt(str(63)),
   labels: opt(v.record(v.string(), v.string(), typeMessage("a mapping of strings"))),
   annotations: opt(v.record(v.string(), v.string(), typeMessage("a mapping of strings"))),

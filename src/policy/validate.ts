@@ -19,7 +19,9 @@ import {
   intRange, parseCapability, parseInteger, parseNamespaceType, parseNamespaceValue, parsePid, utf8Length,
 } from "./values";
 
-const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/* What cannot be shown on one line of a terminal or a log: C0/C1 controls,
+ * DEL, line/paragraph separators and bidirectional overrides. */
+const UNSHOWABLE_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/u;
 const CALL_RE = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const TRACEPOINT_RE = /^[A-Za-z0-9_]+$/;
 const FD_TYPES: ReadonlySet<ArgType> = new Set(["int", "fd", "uint32", "sint32", "long"]);
@@ -37,12 +39,25 @@ export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
   if (doc.apiVersion !== API_VERSION) {
     issues.add("apiVersion", `unsupported ${describeValue(doc.apiVersion)} (expected ${API_VERSION})`);
   }
-  if (!NAME_RE.test(doc.metadata.name)) {
-    issues.add("metadata.name", `${describeValue(doc.metadata.name)} is not a valid name (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)`);
-  }
+  checkName(doc.metadata.name, issues);
   const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0);
   if (count === 0) issues.add("spec", "no hooks (expected kprobes or tracepoints)");
   if (count > LIMITS.hooksPerPolicy) issues.add("spec", `too many hooks (${count}, at most ${LIMITS.hooksPerPolicy})`);
+}
+
+/** Names are free-form (the original took any string): refused only when
+ * empty, over LIMITS.policyNameLength bytes, blank, or not showable. */
+function checkName(name: string, issues: IssueList): void {
+  const bytes = utf8Length(name);
+  if (bytes > LIMITS.policyNameLength) {
+    issues.add("metadata.name", `too long (${bytes} bytes, at most ${LIMITS.policyNameLength})`);
+  }
+  if (name.trim() === "") issues.add("metadata.name", "must not be blank");
+  const bad = UNSHOWABLE_RE.exec(name);
+  if (bad) {
+    const code = bad[0].codePointAt(0)!.toString(16).padStart(4, "0");
+    issues.add("metadata.name", `${JSON.stringify(name)} cannot be shown (it contains U+${code}, a control or formatting character)`);
+  }
 }
 
 export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
@@ -146,11 +161,9 @@ function buildPids(doc: NonNullable<SelectorDoc["matchPIDs"]>[number], path: str
     if (pid === null) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not a pid`);
     return pid ?? 0;
   });
+  /* followForks with isNamespacePID: each ancestor's pid in its own namespace */
   const followForks = doc.followForks ?? false;
   const isNamespacePID = doc.isNamespacePID ?? false;
-  if (followForks && isNamespacePID) {
-    issues.add(`${path}.followForks`, "cannot be combined with isNamespacePID (ancestors are followed by host pid)");
-  }
   return { operator: doc.operator, values, followForks, isNamespacePID };
 }
 
@@ -220,9 +233,17 @@ function intValues(doc: ArgMatchDoc, op: string, type: ArgType, path: string, is
   });
 }
 
+/** The original compared strings with their terminating NUL, so its policies
+ * write "/etc/passwd\0": trailing NULs are dropped, the value means the same. */
+function withoutTrailingNul(raw: ScalarValue, path: string, issues: IssueList): string {
+  const text = String(raw).replace(/\0+$/, "");
+  if (text.includes("\0")) issues.warn(path, `${JSON.stringify(text)} contains a NUL byte before its end and can never match`);
+  return text;
+}
+
 function textValues(values: readonly ScalarValue[], path: string, issues: IssueList): string[] {
   return values.map((raw, i) => {
-    const text = String(raw);
+    const text = withoutTrailingNul(raw, `${path}.values[${i}]`, issues);
     const bytes = utf8Length(text);
     if (bytes === 0) issues.add(`${path}.values[${i}]`, "must not be empty");
     if (bytes > LIMITS.stringValueLength) {
@@ -235,7 +256,7 @@ function textValues(values: readonly ScalarValue[], path: string, issues: IssueL
 function buildBinaries(doc: NonNullable<SelectorDoc["matchBinaries"]>[number], path: string, issues: IssueList): BinariesMatcher {
   nonEmpty(doc.values, path, issues);
   const values = doc.values.map((raw, i) => {
-    const text = String(raw);
+    const text = withoutTrailingNul(raw, `${path}.values[${i}]`, issues);
     if (!text.startsWith("/")) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not an absolute path`);
     const bytes = utf8Length(text);
     if (bytes > LIMITS.binaryPathLength) {
@@ -279,7 +300,7 @@ function buildCaps(doc: CapabilitiesDoc, path: string, issues: IssueList): Capab
 }
 
 function buildAction(doc: ActionDoc, path: string, view: HookView, issues: IssueList): PolicyAction {
-  rejectUnusedActionFields(doc, path, issues);
+  warnUnusedActionFields(doc, path, issues);
   switch (doc.action) {
     case "Post":
     case "Sigkill":
@@ -299,20 +320,23 @@ const ACTION_FIELDS: Readonly<Record<ActionDoc["action"], readonly string[]>> = 
   FollowFD: ["argFd", "argName"], CopyFD: ["argFd", "argName"],
 };
 
-function rejectUnusedActionFields(doc: ActionDoc, path: string, issues: IssueList): void {
+/* The original ignored fields an action does not read; so do we, with a warning. */
+function warnUnusedActionFields(doc: ActionDoc, path: string, issues: IssueList): void {
   for (const field of ["argFd", "argName", "argError"] as const) {
     if (doc[field] !== undefined && doc[field] !== null && !ACTION_FIELDS[doc.action].includes(field)) {
-      issues.add(`${path}.${field}`, `not used by ${doc.action}`);
+      issues.warn(`${path}.${field}`, `ignored: ${doc.action} does not use ${field}`);
     }
   }
 }
 
+/** Any int32 argError, as the original: the call returns it without running. */
 function buildOverride(doc: ActionDoc, path: string, view: HookView, issues: IssueList): PolicyAction {
   if (view.kind !== "kprobe") issues.add(`${path}.action`, "Override is only available on kprobes");
-  if (doc.argError === undefined || doc.argError === null || doc.argError === 0) {
-    issues.add(`${path}.argError`, "required for Override (a negative errno such as -1)");
+  const argError = doc.argError ?? 0;
+  if (argError >= 0) {
+    issues.warn(`${path}.argError`, `${doc.argError ?? "missing"}: the call returns ${argError} (not an error) without running`);
   }
-  return { action: "Override", argError: doc.argError ?? 0 };
+  return { action: "Override", argError };
 }
 
 /** FollowFD/CopyFD: the new fd is the return value when the hook returns an fd. */
