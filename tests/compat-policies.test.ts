@@ -167,14 +167,14 @@ describe("matchPIDs followForks with isNamespacePID", () => {
 });
 
 describe("action fields the action does not use", () => {
-  test("argName on UnfollowFD and argError on Sigkill load; Sigkill still kills in the kernel; each field warns once", async () => {
+  test("argName on UnfollowFD and argError on SigKill (any case, as the original) load; it still kills in the kernel; each field warns once", async () => {
     const c = agent.client();
     const forbidden = join(dir, "forbidden");
     writeFileSync(forbidden, "x");
     const yaml = policy("unused_fields", openat(`    - matchArgs:
       - {index: 1, operator: Equal, values: ["${forbidden}\\0"]}
       matchActions:
-      - {action: Sigkill, argError: -1, argName: 1}
+      - {action: SigKill, argError: -1, argName: 1}
     - matchArgs:
       - {index: 1, operator: Equal, values: ["${dir}/never"]}
       matchActions:

@@ -56,6 +56,14 @@ const choice = <T extends readonly string[]>(word: string, options: T) =>
   v.picklist(options, (i: Issue) =>
     isMissingKey(i) ? "required field is missing" : `unknown ${word} ${describeValue(i.input)} (expected one of ${options.join(", ")})`);
 
+/** The original lower-cased action names before looking them up ("SigKill"). */
+const anyCaseChoice = <T extends readonly string[]>(word: string, options: T) =>
+  v.pipe(
+    v.string(typeMessage("a string")),
+    v.transform((s: string) => options.find((o) => o.toLowerCase() === s.toLowerCase()) ?? s),
+    choice(word, options),
+  );
+
 const list = <T extends v.GenericSchema>(item: T, max: number, what: string) =>
   v.pipe(
     v.array(item, typeMessage("a list")),
@@ -118,7 +126,7 @@ const CapabilitiesSchema = strictObj({
 });
 
 const ActionSchema = strictObj({
-  action: choice("action", ACTIONS),
+  action: anyCaseChoice("action", ACTIONS),
   /* uint32 / int32 as the original declared them; validate.ts checks what each action uses */
   argFd: opt(int(0, 0xffffffff)),
   argName: opt(int(0, 0xffffffff)),
