@@ -133,6 +133,63 @@ describe("string values ending in \\0", () => {
   });
 });
 
+describe("documents the original's examples wrote", () => {
+  test("no kind: a TracingPolicy (warned once); Mask on the flags, the return value and a \\0 value as there", async () => {
+    const c = agent.client();
+    const target = file("kindless");
+    const yaml = `apiVersion: cilium.io/v1alpha1
+metadata:
+  name: "sys-openat-kindless"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    return: true
+    syscall: true
+    args:
+    - index: 0
+      type: int
+    - index: 1
+      type: "string"
+    - index: 2
+      type: "int"
+    returnArg:
+      type: int
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "${target}\\0"
+      - index: 2
+        operator: "Mask"
+        values:
+        - 0x40 # CREATE
+        - 0x1  # WRONLY
+        - 0x2  # RDWR
+      matchReturnArgs:
+      - index: 0
+        operator: "GT"
+        values:
+        - 0
+`;
+    await c.addTracingPolicy({ yaml });
+    try {
+      const reader = await cat([target]);
+      const writer = spawn(["/bin/sh", "-c", `echo y > ${target}`]);
+      await writer.exited;
+      const k = await events.find((e) => e.event.case === "processKprobe" && e.event.value.process?.pid === writer.pid);
+      const kp = k.event.value as ProcessKprobe;
+      expect(kp.args[1]?.arg.value).toBe(target);
+      expect(Number(kp.return?.arg.value)).toBeGreaterThan(0);
+      expect(kprobesOf(reader)).toEqual([]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "sys-openat-kindless" });
+    }
+    const warned = agent.log().split("\n").filter((l) => l.includes('"policy field has no effect here"') && l.includes("sys-openat-kindless"));
+    expect(warned.map((l) => (JSON.parse(l) as { field: string }).field)).toEqual(["kind: missing: taken as TracingPolicy"]);
+  });
+});
+
 describe("matchPIDs followForks with isNamespacePID", () => {
   test("the pid in its namespace matches, and that process's descendants follow (unshare -p -f)", async () => {
     const c = agent.client();

@@ -83,13 +83,13 @@ function parseOne(value: unknown, source: string, prefix: string): Policy {
   }
   const notPolicy = notATracingPolicy(value as Record<string, unknown>);
   if (notPolicy) throw new PolicyError("invalid_argument", [`${prefix}${notPolicy}`]);
-  const result = v.safeParse(PolicyDocumentSchema, value);
+  const local = new IssueList();
+  const result = v.safeParse(PolicyDocumentSchema, withDefaultHead(value as Record<string, unknown>, local));
   if (!result.success) {
     for (const issue of result.issues) issues.add(`${prefix}${issuePath(issue)}`, issue.message);
     throw new PolicyError("invalid_argument", issues.items);
   }
   const doc = result.output;
-  const local = new IssueList();
   checkDocument(doc, local);
   const hooks = buildHooks(doc, local);
   if (!local.empty) throw new PolicyError("invalid_argument", local.items.map((m) => prefix + m));
@@ -97,6 +97,21 @@ function parseOne(value: unknown, source: string, prefix: string): Policy {
     name: doc.metadata.name, kind: doc.kind, namespace: doc.metadata.namespace ?? null, hooks, source,
     warnings: local.warnings,
   };
+}
+
+/** The original's own examples sometimes left out kind or apiVersion (its
+ * loader did not need them): such a document is a TracingPolicy, with a warning. */
+function withDefaultHead(doc: Record<string, unknown>, issues: IssueList): Record<string, unknown> {
+  const out = { ...doc };
+  if (out["kind"] === undefined) {
+    issues.warn("kind", "missing: taken as TracingPolicy");
+    out["kind"] = "TracingPolicy";
+  }
+  if (out["apiVersion"] === undefined) {
+    issues.warn("apiVersion", `missing: taken as ${API_VERSION}`);
+    out["apiVersion"] = API_VERSION;
+  }
+  return out;
 }
 
 /** A document of another kind gets one message, not one per missing field. */
