@@ -135,12 +135,17 @@ export class PolicyManager {
     ]);
   }
 
-  /** A loaded policy's name (any string, as names are free-form), else YAML. */
+  /** A loaded policy's name (any string, as names are free-form), else YAML;
+   * one line that is neither is an unknown name. */
   private namesToDelete(text: string): string[] {
-    if (this.policies.has(text) || this.options.sensors.has(text)) return [text];
     const trimmed = text.trim();
-    if (this.policies.has(trimmed) || !trimmed.includes("\n")) return [trimmed];
-    return parsePolicies(text).map((p) => p.name);
+    for (const name of [text, trimmed]) if (this.policies.has(name) || this.options.sensors.has(name)) return [name];
+    try {
+      return parsePolicies(text).map((p) => p.name);
+    } catch (e) {
+      if (!trimmed.includes("\n")) return [trimmed];
+      throw e;
+    }
   }
 
   /** Each warning once per policy name and field, for the agent's lifetime. */
