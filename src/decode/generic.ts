@@ -240,6 +240,10 @@ export interface HookDescription {
   readonly subsystem: string;
   readonly event: string;
   readonly policyName: string;
+  /** the hook's `message` and `tags`, and each arg's `label` in args order */
+  readonly message: string;
+  readonly tags: readonly string[];
+  readonly labels: readonly string[];
 }
 
 export interface GenericEventContext {
@@ -257,12 +261,14 @@ function processOf(rec: GenericRecord, ctx: GenericEventContext): { process: Pro
 function eventOf(rec: GenericRecord, hook: HookDescription, ctx: GenericEventContext): GetEventsResponse["event"] {
   const { process, parent } = processOf(rec, ctx);
   const args = rec.args.map(toKprobeArgument);
+  args.forEach((a, i) => (a.label = hook.labels[i] ?? ""));
+  const report = { policyName: hook.policyName, message: hook.message, tags: [...hook.tags] };
   if (hook.kind === "tracepoint") {
-    return { case: "processTracepoint", value: create(ProcessTracepointSchema, { process, parent, subsys: hook.subsystem, event: hook.event, args }) };
+    return { case: "processTracepoint", value: create(ProcessTracepointSchema, { process, parent, subsys: hook.subsystem, event: hook.event, args, ...report }) };
   }
   const value = create(ProcessKprobeSchema, {
     process, parent, functionName: hook.functionName, args, action: rec.action as KprobeAction,
-    return: rec.returnArg ? toKprobeArgument(rec.returnArg) : undefined,
+    return: rec.returnArg ? toKprobeArgument(rec.returnArg) : undefined, ...report,
   });
   return { case: "processKprobe", value };
 }

@@ -65,6 +65,8 @@ export class PolicyManager {
       throw e;
     }
     for (const s of loaded) this.options.sensors.add(s);
+    /* no pods here: a pod-selecting policy would select nothing */
+    for (const s of loaded) if (s.policy.selectsPods) await s.disable();
     return loaded;
   }
 
@@ -237,10 +239,11 @@ function processAlive(tgid: number): boolean {
 
 function describeHook(h: LoadedHook, policyName: string): HookDescription {
   const hook = h.hook;
+  const report = { policyName, message: hook.message, tags: hook.tags, labels: hook.args.map((a) => a.label) };
   if (hook.kind === "tracepoint") {
-    return { kind: "tracepoint", functionName: "", subsystem: hook.subsystem, event: hook.event, policyName };
+    return { kind: "tracepoint", functionName: "", subsystem: hook.subsystem, event: hook.event, ...report };
   }
-  return { kind: "kprobe", functionName: reportedFunctionName(hook), subsystem: "", event: "", policyName };
+  return { kind: "kprobe", functionName: reportedFunctionName(hook), subsystem: "", event: "", ...report };
 }
 
 function expandPolicyPath(path: string): string[] {

@@ -9,6 +9,8 @@ export interface PolicyArg {
   /** 1-based position of the argument holding a buffer's size; 0 = none */
   readonly sizeArgIndex: number;
   readonly returnCopy: boolean;
+  /** `label`: reported as KprobeArgument.label ("" when none) */
+  readonly label: string;
 }
 
 export interface PidMatcher {
@@ -71,7 +73,13 @@ export interface Selector {
   readonly matchActions: readonly PolicyAction[];
 }
 
-export interface KprobeHook {
+/** What a hook reports besides its arguments (current language). */
+export interface HookReport {
+  readonly message: string;
+  readonly tags: readonly string[];
+}
+
+export interface KprobeHook extends HookReport {
   readonly kind: "kprobe";
   /** the field path of this hook in the document, for errors at attach time */
   readonly path: string;
@@ -83,7 +91,7 @@ export interface KprobeHook {
   readonly selectors: readonly Selector[];
 }
 
-export interface TracepointHook {
+export interface TracepointHook extends HookReport {
   readonly kind: "tracepoint";
   readonly path: string;
   readonly subsystem: string;
@@ -103,4 +111,6 @@ export interface Policy {
   readonly source: string;
   /** "<field path>: <why>" for fields accepted for compatibility that do nothing here */
   readonly warnings: readonly string[];
+  /** spec.podSelector / containerSelector: pods to select, of which there are none here */
+  readonly selectsPods: boolean;
 }

@@ -82,7 +82,19 @@ const ArgSchema = strictObj({
   type: choice("type", ARG_TYPES),
   sizeArgIndex: opt(int(0, LIMITS.kprobeArgIndexMax + 1)),
   returnCopy: opt(bool()),
+  /* current language: reported as KprobeArgument.label */
+  label: opt(str(LIMITS.labelLength)),
+  /* current language: read more of a buffer; buffers here stop at 4096 bytes */
+  maxData: opt(bool()),
 });
+
+/** Kubernetes label selector: accepted as written (there are no pods here). */
+const LabelSelectorSchema = v.record(v.string(), v.unknown(), typeMessage("a mapping"));
+
+const hookExtras = {
+  message: opt(str(LIMITS.messageLength)),
+  tags: opt(list(str(LIMITS.tagLength), LIMITS.tagsPerHook, "tags")),
+};
 
 const ReturnArgSchema = strictObj({
   index: opt(int(0, LIMITS.kprobeArgIndexMax)),
@@ -154,6 +166,8 @@ const KprobeSchema = strictObj({
   args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
   returnArg: opt(ReturnArgSchema),
   selectors,
+  ...hookExtras,
+  ignore: opt(strictObj({ callNotFound: opt(bool()) })),
 });
 
 const TracepointSchema = strictObj({
@@ -161,6 +175,7 @@ const TracepointSchema = strictObj({
   event: str(LIMITS.tracepointNameLength),
   args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
   selectors,
+  ...hookExtras,
 });
 
 const MetadataSchema = strictObj({
@@ -178,6 +193,8 @@ export const PolicyDocumentSchema = strictObj({
   spec: strictObj({
     kprobes: opt(list(KprobeSchema, LIMITS.hooksPerPolicy, "kprobes")),
     tracepoints: opt(list(TracepointSchema, LIMITS.hooksPerPolicy, "tracepoints")),
+    podSelector: opt(LabelSelectorSchema),
+    containerSelector: opt(LabelSelectorSchema),
   }),
 });
 

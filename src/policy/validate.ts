@@ -40,6 +40,11 @@ export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
     issues.add("apiVersion", `unsupported ${describeValue(doc.apiVersion)} (expected ${API_VERSION})`);
   }
   checkName(doc.metadata.name, issues);
+  for (const field of ["podSelector", "containerSelector"] as const) {
+    if (doc.spec[field]) {
+      issues.warn(`spec.${field}`, "there is no Kubernetes here, so no pod or container matches: the policy is loaded disabled (it would select nothing); enable it to apply it to every process on this host");
+    }
+  }
   const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0);
   if (count === 0) issues.add("spec", "no hooks (expected kprobes or tracepoints)");
   if (count > LIMITS.hooksPerPolicy) issues.add("spec", `too many hooks (${count}, at most ${LIMITS.hooksPerPolicy})`);
@@ -73,7 +78,15 @@ function buildKprobe(doc: KprobeDoc, path: string, issues: IssueList): KprobeHoo
   const returnArg = buildReturnArg(doc, path, issues);
   const view: HookView = { kind: "kprobe", args, returnType: returnArg?.type ?? null, returnIndex: returnArg?.index ?? 0 };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
-  return { kind: "kprobe", path, call: doc.call, syscall: doc.syscall ?? false, return: ret, args, returnArg, selectors };
+  if (doc.ignore?.callNotFound) issues.warn(`${path}.ignore.callNotFound`, "ignored: a call that does not exist is refused here, naming it");
+  return {
+    kind: "kprobe", path, call: doc.call, syscall: doc.syscall ?? false, return: ret, args, returnArg, selectors,
+    ...hookReport(doc),
+  };
+}
+
+function hookReport(doc: { message?: string | null; tags?: readonly string[] | null }): { message: string; tags: string[] } {
+  return { message: doc.message ?? "", tags: [...(doc.tags ?? [])] };
 }
 
 function buildReturnArg(doc: KprobeDoc, path: string, issues: IssueList): KprobeHook["returnArg"] {
@@ -99,7 +112,7 @@ function buildTracepoint(doc: TracepointDoc, path: string, issues: IssueList): T
   const args = buildArgs(doc.args ?? [], path, "tracepoint", issues);
   const view: HookView = { kind: "tracepoint", args, returnType: null, returnIndex: 0 };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
-  return { kind: "tracepoint", path, subsystem: doc.subsystem, event: doc.event, args, selectors };
+  return { kind: "tracepoint", path, subsystem: doc.subsystem, event: doc.event, args, selectors, ...hookReport(doc) };
 }
 
 function buildArgs(docs: readonly ArgDoc[], hookPath: string, kind: HookView["kind"], issues: IssueList): PolicyArg[] {
@@ -114,7 +127,8 @@ function buildArg(doc: ArgDoc, path: string, kind: HookView["kind"], issues: Iss
     issues.add(`${path}.index`, `must be an integer from 0 to ${LIMITS.kprobeArgIndexMax}, got ${doc.index}`);
   }
   checkBufferOptions(type, sizeArgIndex, returnCopy, kind, path, issues);
-  return { index: doc.index, type, sizeArgIndex, returnCopy };
+  if (doc.maxData) issues.warn(`${path}.maxData`, `ignored: buffers are captured up to ${LIMITS.capturedBytes} bytes here (truncated_bytes_arg past that)`);
+  return { index: doc.index, type, sizeArgIndex, returnCopy, label: doc.label ?? "" };
 }
 
 function checkBufferOptions(type: ArgType, size: number, returnCopy: boolean, kind: HookView["kind"], path: string, issues: IssueList): void {

@@ -1,0 +1,139 @@
+// Issue 13 (part): fields of the current TracingPolicy language, loaded through
+// the API of a real agent (dist/fgs), triggered, and checked field by field.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawn } from "bun";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { GetEventsResponse, ProcessKprobe } from "../gen/tetragon/tetragon_pb";
+import type { RunningAgent } from "./helpers/agent";
+import { agentWithEvents, type EventRecorder } from "./helpers/events";
+
+let agent: RunningAgent;
+let events: EventRecorder;
+const shared = agentWithEvents();
+const dir = `/tmp/fgs-lang-${process.pid}`;
+
+beforeAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  ({ agent, events } = await shared.start());
+});
+afterAll(async () => {
+  await shared.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function file(name: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, "x");
+  return path;
+}
+
+async function catOnce(path: string): Promise<number> {
+  const p = spawn(["/bin/cat", path], { stdout: "ignore" });
+  await p.exited;
+  const exec = await events.execOf(p.pid, "/bin/cat");
+  await events.exitOf(exec.process!.execId);
+  return p.pid;
+}
+
+const kprobesOf = (pid: number): ProcessKprobe[] =>
+  events.events
+    .filter((e: GetEventsResponse) => e.event.case === "processKprobe" && e.event.value.process?.pid === pid)
+    .map((e) => e.event.value as ProcessKprobe);
+
+const warningsOf = (policy: string): string[] =>
+  agent.log().split("\n")
+    .filter((l) => l.includes('"policy field has no effect here"') && l.includes(`"policy":"${policy}"`))
+    .map((l) => (JSON.parse(l) as { field: string }).field);
+
+describe("hook message, tags, ignore; arg label and maxData", () => {
+  test("message, tags, label and policy_name are in the event; maxData and ignore are accepted and warned once", async () => {
+    const c = agent.client();
+    const target = file("labelled");
+    const yaml = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-report"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    message: "a watched file was opened"
+    tags: ["observability.filesystem", "compat"]
+    ignore:
+      callNotFound: true
+    args:
+    - index: 0
+      type: "int"
+      label: "dirfd"
+    - index: 1
+      type: "string"
+      label: "pathname"
+      maxData: true
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values: ["${target}"]
+`;
+    await c.addTracingPolicy({ yaml });
+    try {
+      const [k] = kprobesOf(await catOnce(target));
+      expect(k).toBeDefined();
+      expect({
+        functionName: k!.functionName, policyName: k!.policyName, message: k!.message, tags: k!.tags,
+        labels: k!.args.map((a) => a.label), path: k!.args[1]?.arg.value,
+      }).toEqual({
+        functionName: "__x64_sys_openat", policyName: "lang-report", message: "a watched file was opened",
+        tags: ["observability.filesystem", "compat"], labels: ["dirfd", "pathname"], path: target,
+      });
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-report" });
+    }
+    await c.addTracingPolicy({ yaml });
+    await c.deleteTracingPolicy({ yaml: "lang-report" });
+    expect(warningsOf("lang-report")).toEqual([
+      "spec.kprobes[0].args[1].maxData: ignored: buffers are captured up to 4096 bytes here (truncated_bytes_arg past that)",
+      "spec.kprobes[0].ignore.callNotFound: ignored: a call that does not exist is refused here, naming it",
+    ]);
+  });
+});
+
+describe("podSelector", () => {
+  test("accepted, said plainly that there is no Kubernetes here, loaded disabled: it selects no process until enabled", async () => {
+    const c = agent.client();
+    const target = file("pods");
+    const yaml = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicyNamespaced
+metadata:
+  name: "lang-pods"
+  namespace: "default"
+spec:
+  podSelector:
+    matchLabels:
+      app: "web"
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    - {index: 1, type: string}
+    selectors:
+    - matchArgs:
+      - {index: 1, operator: Equal, values: ["${target}"]}
+`;
+    await c.addTracingPolicy({ yaml });
+    try {
+      expect((await c.listSensors({})).sensors).toContainEqual(expect.objectContaining({ name: "lang-pods", enabled: false }));
+      expect(warningsOf("lang-pods")).toEqual([
+        "spec.podSelector: there is no Kubernetes here, so no pod or container matches: the policy is loaded disabled (it would select nothing); enable it to apply it to every process on this host",
+      ]);
+      expect(kprobesOf(await catOnce(target))).toEqual([]);
+      await c.enableSensor({ name: "lang-pods" });
+      expect(kprobesOf(await catOnce(target)).map((k) => k.args[1]?.arg.value)).toEqual([target]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-pods" });
+    }
+  });
+});
