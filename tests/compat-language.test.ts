@@ -137,3 +137,93 @@ spec:
     }
   });
 });
+
+async function python(code: string): Promise<number> {
+  const p = spawn(["/usr/bin/python3", "-c", code], { stdout: "ignore" });
+  expect(await p.exited).toBe(0);
+  const exec = await events.execOf(p.pid, "/usr/bin/python3");
+  await events.exitOf(exec.process!.execId);
+  return p.pid;
+}
+
+describe("spec.lists", () => {
+  test("call: list:NAME is one hook per syscall of the list, each reported under its kernel symbol", async () => {
+    const c = agent.client();
+    const yaml = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-lists"
+spec:
+  lists:
+  - name: "dups"
+    type: "syscalls"
+    values:
+    - "sys_dup2"
+    - "sys_dup3"
+  kprobes:
+  - call: "list:dups"
+    syscall: true
+    args:
+    - index: 0
+      type: "int"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values: ["/usr/bin/python3"]
+`;
+    await c.addTracingPolicy({ yaml });
+    try {
+      expect((await c.getSensorConfig({ name: "lang-lists", cfgkey: "hooks" })).cfgval).toBe("2");
+      const pid = await python("import os\nfd = os.open('/etc/hostname', os.O_RDONLY)\nos.dup2(fd, 100)\nos.dup2(fd, 101, inheritable=False)");
+      const seen = kprobesOf(pid).map((k) => [k.functionName, k.policyName]);
+      // dup2 then dup3 (os.dup2 with inheritable=False)
+      expect(seen).toEqual([["__x64_sys_dup2", "lang-lists"], ["__x64_sys_dup3", "lang-lists"]]);
+      expect(kprobesOf(pid)[0]!.args[0]?.arg.case).toBe("intArg");
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-lists" });
+    }
+    const unknown = await c.addTracingPolicy({ yaml: yaml.replace('call: "list:dups"', 'call: "list:nope"') }).catch((e: Error) => e);
+    expect(String(unknown)).toContain(`spec.kprobes[0].call: no list named "nope" in spec.lists (lists: dups)`);
+    const generated = await c.addTracingPolicy({ yaml: yaml.replace('type: "syscalls"', 'type: "generated_syscalls"') }).catch((e: Error) => e);
+    expect(String(generated)).toContain("spec.lists[0].type: generated_syscalls is not supported yet");
+  });
+});
+
+describe("rateLimit on Post", () => {
+  test("one event per interval for the same arguments, per process or globally", async () => {
+    const c = agent.client();
+    const target = file("limited");
+    const policy = (name: string, scope: string) => `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "${name}"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    - {index: 1, type: string}
+    selectors:
+    - matchArgs:
+      - {index: 1, operator: Equal, values: ["${target}"]}
+      matchActions:
+      - action: Post
+        rateLimit: "1m"
+        rateLimitScope: "${scope}"
+`;
+    const openFiveTimes = `for _ in range(5): open(${JSON.stringify(target)}).close()`;
+    for (const [scope, expected] of [["process", [1, 1]], ["global", [1, 0]]] as const) {
+      await c.addTracingPolicy({ yaml: policy(`lang-rate-${scope}`, scope) });
+      try {
+        const first = await python(openFiveTimes);
+        const second = await python(openFiveTimes);
+        expect({ scope, counts: [kprobesOf(first).length, kprobesOf(second).length] }).toEqual({ scope, counts: [...expected] });
+      } finally {
+        await c.deleteTracingPolicy({ yaml: `lang-rate-${scope}` });
+      }
+    }
+    const bad = await c.addTracingPolicy({ yaml: policy("lang-rate-bad", "process").replace('"1m"', '"soon"') }).catch((e: Error) => e);
+    expect(String(bad)).toContain(`rateLimit: "soon" is not a duration from 1ms to 24h`);
+  });
+});

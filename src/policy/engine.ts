@@ -7,6 +7,7 @@ import type { Logger } from "../log/logger";
 import type { Mechanism } from "./loader";
 import { PolicyManager, type SensorRegistry } from "./manager";
 import { policyService, type PolicyService } from "./service";
+import { RateLimiter, recordKey } from "./ratelimit";
 
 export interface PolicyEngineParts {
   readonly images: ObjectImages;
@@ -44,11 +45,17 @@ export function createPolicyEngine(parts: PolicyEngineParts): PolicyEngine {
     hook: (id: number) => manager.hook(id),
     describe: parts.describe,
   };
+  const limiter = new RateLimiter();
+  const admitted = (record: Uint8Array): boolean => {
+    const key = recordKey(record);
+    const limit = key && manager.rateLimit(key.hookId, key.selector);
+    return !key || !limit || limiter.admit(key, limit, performance.now());
+  };
   return {
     manager,
     service: policyService(manager),
     ops: [OP_KPROBE, OP_TRACEPOINT],
-    handle: (record) => genericEvent(record, ctx),
+    handle: (record) => (admitted(record) ? genericEvent(record, ctx) : undefined),
     close: () => manager.close(),
   };
 }

@@ -10,7 +10,7 @@ import { PolicySensor } from "../sensors/policy-sensor";
 import type { Sensor } from "../sensors/sensor";
 import { PolicyError } from "./errors";
 import { loadHook, reportedFunctionName, type LoadedHook, type Mechanism } from "./loader";
-import type { Policy } from "./model";
+import type { Policy, PolicyAction, RateLimit } from "./model";
 import { parsePolicies } from "./parse";
 
 /** What the manager needs of the sensor manager (src/sensors/manager.ts). */
@@ -48,6 +48,7 @@ export class PolicyManager {
   private readonly policies = new Map<string, PolicySensor>();
   private readonly hooks = new Map<number, HookDescription>();
   private readonly warned = new Set<string>();
+  private readonly limits = new Map<number, readonly (RateLimit | undefined)[]>();
   private shared: { object: BpfObject; fds: Map<string, number> } | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -116,6 +117,11 @@ export class PolicyManager {
     return this.hooks.get(id);
   }
 
+  /** The rateLimit of the Post of a hook's selector (1-based, as records carry it). */
+  rateLimit(hookId: number, selector: number): RateLimit | undefined {
+    return this.limits.get(hookId)?.[selector - 1];
+  }
+
   /** Map fds hooks share; the events ring buffer among them. */
   sharedMaps(): ReadonlyMap<string, number> {
     return this.ensureShared();
@@ -182,7 +188,11 @@ export class PolicyManager {
       for (const h of hooks) h.close();
       throw new PolicyError(failures[0]!.code, failures.flatMap((f) => f.issues));
     }
-    for (const h of hooks) this.hooks.set(h.id, describeHook(h, policy.name));
+    for (const h of hooks) {
+      this.hooks.set(h.id, describeHook(h, policy.name));
+      const limits = h.hook.selectors.map((s) => postRateLimit(s.matchActions));
+      if (limits.some((l) => l !== undefined)) this.limits.set(h.id, limits);
+    }
     const sensor = new PolicySensor(policy, hooks, this.options.log, (s) => this.forget(s));
     this.policies.set(policy.name, sensor);
     this.options.log.info("policy added", { policy: policy.name, mechanism: sensor.mechanisms() });
@@ -193,7 +203,10 @@ export class PolicyManager {
     if (this.policies.get(sensor.name) !== sensor) return;
     this.policies.delete(sensor.name);
     /* records still in flight decode until the hook ids are dropped here */
-    for (const h of sensor.hooks) this.hooks.delete(h.id);
+    for (const h of sensor.hooks) {
+      this.hooks.delete(h.id);
+      this.limits.delete(h.id);
+    }
   }
 
   private ensureShared(): Map<string, number> {
@@ -222,6 +235,11 @@ export class PolicyManager {
       if (!processAlive(tgid)) map.delete(key);
     }
   }
+}
+
+function postRateLimit(actions: readonly PolicyAction[]): RateLimit | undefined {
+  for (const a of actions) if (a.action === "Post" && a.rateLimit) return a.rateLimit;
+  return undefined;
 }
 
 function reasonOf(e: unknown): string {

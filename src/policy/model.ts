@@ -51,8 +51,15 @@ export interface CapabilitiesMatcher {
   readonly values: readonly number[];
 }
 
+/** Post's rateLimit: one event per interval for the same hook, selector,
+ * arguments and scope (thread: same thread, process: same process, global). */
+export interface RateLimit {
+  readonly intervalMs: number;
+  readonly scope: "thread" | "process" | "global";
+}
+
 export type PolicyAction =
-  | { readonly action: "Post" }
+  | { readonly action: "Post"; readonly rateLimit?: RateLimit }
   | { readonly action: "Sigkill" }
   | { readonly action: "Override"; readonly argError: number }
   /** fdFromReturn: the new fd is the hook's return value (return: true, returnArg fd) */

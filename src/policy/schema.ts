@@ -137,12 +137,17 @@ const CapabilitiesSchema = strictObj({
   values: list(scalarValue, 64, "values"),
 });
 
+export const RATE_LIMIT_SCOPES = ["thread", "process", "global"] as const;
+
 const ActionSchema = strictObj({
   action: anyCaseChoice("action", ACTIONS),
   /* uint32 / int32 as the original declared them; validate.ts checks what each action uses */
   argFd: opt(int(0, 0xffffffff)),
   argName: opt(int(0, 0xffffffff)),
   argError: opt(int(-(2 ** 31), 2 ** 31 - 1)),
+  /* current language, Post only: at most one event per interval for the same arguments */
+  rateLimit: opt(v.union([v.string(), v.number()], typeMessage("a duration such as 10s, 5m, 1h"))),
+  rateLimitScope: opt(choice("rate limit scope", RATE_LIMIT_SCOPES)),
 });
 
 const SelectorSchema = strictObj({
@@ -178,6 +183,16 @@ const TracepointSchema = strictObj({
   ...hookExtras,
 });
 
+/* spec.lists (current language): named lists used as `call: "list:NAME"` */
+export const LIST_TYPES = ["syscalls", "generated_syscalls", "generated_ftrace"] as const;
+const ListSchema = strictObj({
+  name: str(LIMITS.callLength),
+  type: opt(choice("list type", LIST_TYPES)),
+  values: opt(list(str(LIMITS.callLength), LIMITS.hooksPerPolicy * 8, "values")),
+  pattern: opt(str(LIMITS.callLength)),
+  validated: opt(bool()),
+});
+
 const MetadataSchema = strictObj({
   /* free-form as in the original; validate.ts refuses only what cannot be shown */
   name: v.pipe(v.string(typeMessage("a string")), v.minLength(1, "must not be empty")),
@@ -193,6 +208,7 @@ export const PolicyDocumentSchema = strictObj({
   spec: strictObj({
     kprobes: opt(list(KprobeSchema, LIMITS.hooksPerPolicy, "kprobes")),
     tracepoints: opt(list(TracepointSchema, LIMITS.hooksPerPolicy, "tracepoints")),
+    lists: opt(list(ListSchema, LIMITS.hooksPerPolicy, "lists")),
     podSelector: opt(LabelSelectorSchema),
     containerSelector: opt(LabelSelectorSchema),
   }),
@@ -205,6 +221,7 @@ export type ArgDoc = NonNullable<KprobeDoc["args"]>[number];
 export type SelectorDoc = NonNullable<KprobeDoc["selectors"]>[number];
 export type ArgMatchDoc = NonNullable<SelectorDoc["matchArgs"]>[number];
 export type ActionDoc = NonNullable<SelectorDoc["matchActions"]>[number];
+export type ListDoc = NonNullable<PolicyDocument["spec"]["lists"]>[number];
 export type CapabilitiesDoc = NonNullable<SelectorDoc["matchCapabilities"]>[number];
 export type ScalarValue = string | number;
 

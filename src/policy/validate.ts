@@ -11,7 +11,7 @@ import {
   normalizeArgOperator, normalizeArgType, type ArgType, type NamespaceType,
 } from "./names";
 import type {
-  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, PolicyDocument, ScalarValue,
+  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, ListDoc, PolicyDocument, ScalarValue,
   SelectorDoc, TracepointDoc,
 } from "./schema";
 import { describeValue } from "./schema";
@@ -66,9 +66,46 @@ function checkName(name: string, issues: IssueList): void {
 }
 
 export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
-  const kprobes = (doc.spec.kprobes ?? []).map((k, i) => buildKprobe(k, `spec.kprobes[${i}]`, issues));
+  const lists = checkLists(doc.spec.lists ?? [], issues);
+  const kprobes = (doc.spec.kprobes ?? []).flatMap((k, i) => {
+    const path = `spec.kprobes[${i}]`;
+    return expandCall(k, path, lists, issues).map((call) => buildKprobe({ ...k, call, syscall: k.syscall || call !== k.call }, path, issues));
+  });
   const tps = (doc.spec.tracepoints ?? []).map((t, i) => buildTracepoint(t, `spec.tracepoints[${i}]`, issues));
+  if (kprobes.length + tps.length > LIMITS.hooksPerPolicy) {
+    issues.add("spec", `too many hooks once lists are expanded (${kprobes.length + tps.length}, at most ${LIMITS.hooksPerPolicy})`);
+  }
   return [...kprobes, ...tps];
+}
+
+/** spec.lists by name; only lists of syscall names are supported. */
+function checkLists(docs: readonly ListDoc[], issues: IssueList): Map<string, readonly string[]> {
+  const lists = new Map<string, readonly string[]>();
+  docs.forEach((l, i) => {
+    const path = `spec.lists[${i}]`;
+    if (lists.has(l.name)) issues.add(`${path}.name`, `duplicate list name ${describeValue(l.name)}`);
+    const type = l.type ?? "syscalls";
+    if (type !== "syscalls") {
+      issues.add(`${path}.type`, `${type} is not supported yet: it expands to every syscall or traced function, more hooks than a policy holds here (${LIMITS.hooksPerPolicy}); list the calls with type: syscalls`);
+    }
+    if (l.pattern) issues.warn(`${path}.pattern`, "ignored: only generated_ftrace lists use a pattern");
+    if (!l.values || l.values.length === 0) issues.add(`${path}.values`, "must not be empty");
+    lists.set(l.name, l.values ?? []);
+  });
+  return lists;
+}
+
+/** `call: "list:NAME"` is one hook per value of the list. */
+function expandCall(doc: KprobeDoc, path: string, lists: ReadonlyMap<string, readonly string[]>, issues: IssueList): string[] {
+  if (!doc.call.startsWith("list:")) return [doc.call];
+  const name = doc.call.slice("list:".length);
+  const values = lists.get(name);
+  if (!values) {
+    const known = [...lists.keys()].join(", ") || "none";
+    issues.add(`${path}.call`, `no list named ${describeValue(name)} in spec.lists (lists: ${known})`);
+    return [];
+  }
+  return [...values];
 }
 
 function buildKprobe(doc: KprobeDoc, path: string, issues: IssueList): KprobeHook {
@@ -315,8 +352,12 @@ function buildCaps(doc: CapabilitiesDoc, path: string, issues: IssueList): Capab
 
 function buildAction(doc: ActionDoc, path: string, view: HookView, issues: IssueList): PolicyAction {
   warnUnusedActionFields(doc, path, issues);
+  if (doc.action !== "Post" && (doc.rateLimit !== undefined && doc.rateLimit !== null)) {
+    issues.warn(`${path}.rateLimit`, `ignored: only Post is rate limited (the action is ${doc.action})`);
+  }
   switch (doc.action) {
     case "Post":
+      return buildPost(doc, path, issues);
     case "Sigkill":
       return { action: doc.action };
     case "Override":
@@ -333,6 +374,19 @@ const ACTION_FIELDS: Readonly<Record<ActionDoc["action"], readonly string[]>> = 
   Post: [], Sigkill: [], Override: ["argError"], UnfollowFD: ["argFd"],
   FollowFD: ["argFd", "argName"], CopyFD: ["argFd", "argName"],
 };
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function buildPost(doc: ActionDoc, path: string, issues: IssueList): PolicyAction {
+  if (doc.rateLimit === undefined || doc.rateLimit === null) return { action: "Post" };
+  const m = DURATION_RE.exec(String(doc.rateLimit).trim());
+  const intervalMs = m ? Number(m[1]) * UNIT_MS[m[2] ?? "s"]! : 0;
+  if (!m || intervalMs < 1 || intervalMs > 24 * UNIT_MS["h"]!) {
+    issues.add(`${path}.rateLimit`, `${describeValue(doc.rateLimit)} is not a duration from 1ms to 24h (e.g. 10s, 5m, 1h; a bare number is seconds)`);
+  }
+  return { action: "Post", rateLimit: { intervalMs, scope: doc.rateLimitScope ?? "thread" } };
+}
 
 /* The original ignored fields an action does not read; so do we, with a warning. */
 function warnUnusedActionFields(doc: ActionDoc, path: string, issues: IssueList): void {
