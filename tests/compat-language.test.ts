@@ -227,3 +227,62 @@ spec:
     expect(String(bad)).toContain(`rateLimit: "soon" is not a duration from 1ms to 24h`);
   });
 });
+
+describe("spec.uprobes", () => {
+  test("a uprobe on a function of a program: ProcessUprobe (GetEventsResponse.process_uprobe = 12) with path, symbol, args, policy_name, message, tags", async () => {
+    const src = join(dir, "target.c");
+    const bin = join(dir, "uprobe-target");
+    writeFileSync(src, `#include <stdio.h>
+__attribute__((noinline)) int fgs_compat_target(int n, const char *word) { return printf("%d %s\\n", n, word) > 0; }
+int main(int argc, char **argv) { return fgs_compat_target(argc, argc > 1 ? argv[1] : "none") ? 0 : 1; }
+`);
+    const cc = Bun.spawnSync(["cc", "-O1", "-o", bin, src]);
+    expect(cc.exitCode).toBe(0);
+    const c = agent.client();
+    const yaml = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-uprobe"
+spec:
+  uprobes:
+  - path: "${bin}"
+    symbols:
+    - "fgs_compat_target"
+    message: "the target ran"
+    tags: ["compat"]
+    args:
+    - index: 0
+      type: "int"
+      label: "n"
+    - index: 1
+      type: "string"
+      label: "word"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values: ["hello"]
+`;
+    await c.addTracingPolicy({ yaml });
+    try {
+      expect((await c.getSensorConfig({ name: "lang-uprobe", cfgkey: "mechanism" })).cfgval).toBe(`${bin}:fgs_compat_target=uprobe ${bin}:fgs_compat_target`);
+      const hit = spawn([bin, "hello-uprobe"], { stdout: "ignore" });
+      const miss = spawn([bin, "other"], { stdout: "ignore" });
+      await Promise.all([hit.exited, miss.exited]);
+      const ev = await events.find((e) => e.event.case === "processUprobe" && e.event.value.process?.pid === hit.pid);
+      const u = ev.event.value as import("../gen/tetragon/tetragon_pb").ProcessUprobe;
+      expect({
+        path: u.path, symbol: u.symbol, policyName: u.policyName, message: u.message, tags: u.tags, binary: u.process?.binary,
+        args: u.args.map((a) => [a.label, a.arg.value]),
+      }).toEqual({
+        path: bin, symbol: "fgs_compat_target", policyName: "lang-uprobe", message: "the target ran", tags: ["compat"], binary: bin,
+        args: [["n", 2], ["word", "hello-uprobe"]],
+      });
+      const exit = await events.find((e) => e.event.case === "processExit" && e.event.value.process?.pid === miss.pid);
+      expect(exit).toBeDefined();
+      expect(events.events.some((e) => e.event.case === "processUprobe" && e.event.value.process?.pid === miss.pid)).toBe(false);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-uprobe" });
+    }
+  });
+});

@@ -8,13 +8,14 @@ import type { Logger } from "../log/logger";
 import { compileHook, type ArgPlacement, type CompiledHook, type CompileTarget } from "./compile";
 import { PolicyError } from "./errors";
 import { errorInjectable, hostNamespaces, kernelFeatures, kernelSymbolExists } from "./kernel";
-import type { Hook, KprobeHook, TracepointHook } from "./model";
+import type { Hook, KprobeHook, TracepointHook, UprobeHook } from "./model";
+import { existsSync } from "node:fs";
 import { syscallBaseName, syscallSymbols } from "./syscalls";
 import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
 import { tracepointExists, tracepointFormat } from "./tracefs";
 import { trampolineRefusal } from "./diagnose";
 
-export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint"] as const;
+export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe"] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
 
 export interface HookEnv {
@@ -141,7 +142,8 @@ function reason(e: unknown): string {
 /** Loads and attaches a hook, or throws a PolicyError naming the hook and why
  * no mechanism could attach. Nothing stays loaded on failure. */
 export function loadHook(hook: Hook, id: number, env: HookEnv): LoadedHook {
-  const { plans, refusals } = hook.kind === "tracepoint" ? tracepointPlans(hook) : kprobePlans(hook, env.allowed);
+  const { plans, refusals } =
+    hook.kind === "tracepoint" ? tracepointPlans(hook) : hook.kind === "uprobe" ? uprobePlans(hook) : kprobePlans(hook, env.allowed);
   const failures = [...refusals];
   for (const plan of plans) {
     try {
@@ -166,7 +168,29 @@ function explain(plan: Plan, why: string): string {
 }
 
 export function hookName(hook: Hook): string {
+  if (hook.kind === "uprobe") return `${hook.binary}:${hook.symbol}`;
   return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
+}
+
+const UPROBE_PMU = "/sys/bus/event_source/devices/uprobe/type";
+
+/** A uprobe runs the kprobe program on the user's registers; pointers are user memory. */
+function uprobePlans(hook: UprobeHook): { plans: Plan[]; refusals: string[] } {
+  if (!existsSync(hook.binary)) {
+    throw new PolicyError("invalid_argument", [`${hook.path}.path: ${hook.binary} does not exist`]);
+  }
+  if (!existsSync(UPROBE_PMU)) return { plans: [], refusals: ["uprobe: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
+  const plan: Plan = {
+    mechanism: "uprobe",
+    object: "generic_kprobe",
+    target: `${hook.binary}:${hook.symbol}`,
+    programs: ["gen_kprobe_enter"],
+    syscallWrapper: false,
+    userPointers: true,
+    place: slotPlacement,
+    attachers: (o) => [() => o.program("gen_kprobe_enter").attachUprobe(hook.binary, hook.symbol, false)],
+  };
+  return { plans: [plan], refusals: [] };
 }
 
 /** ProcessKprobe.function_name as the original reported it: for a syscall the

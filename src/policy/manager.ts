@@ -261,6 +261,9 @@ function describeHook(h: LoadedHook, policyName: string): HookDescription {
   if (hook.kind === "tracepoint") {
     return { kind: "tracepoint", functionName: "", subsystem: hook.subsystem, event: hook.event, ...report };
   }
+  if (hook.kind === "uprobe") {
+    return { kind: "uprobe", functionName: hook.symbol, subsystem: "", event: "", path: hook.binary, ...report };
+  }
   return { kind: "kprobe", functionName: reportedFunctionName(hook), subsystem: "", event: "", ...report };
 }
 

@@ -107,7 +107,18 @@ export interface TracepointHook extends HookReport {
   readonly selectors: readonly Selector[];
 }
 
-export type Hook = KprobeHook | TracepointHook;
+/** spec.uprobes: one hook per symbol; arguments are the function's (user memory). */
+export interface UprobeHook extends HookReport {
+  readonly kind: "uprobe";
+  readonly path: string;
+  /** the executable or library */
+  readonly binary: string;
+  readonly symbol: string;
+  readonly args: readonly PolicyArg[];
+  readonly selectors: readonly Selector[];
+}
+
+export type Hook = KprobeHook | TracepointHook | UprobeHook;
 
 export interface Policy {
   readonly name: string;

@@ -193,6 +193,16 @@ const ListSchema = strictObj({
   validated: opt(bool()),
 });
 
+/* spec.uprobes (current language): a function of an executable or library */
+const UprobeSchema = strictObj({
+  path: str(LIMITS.binaryPathLength * 16),
+  symbols: opt(list(str(LIMITS.callLength), LIMITS.hooksPerPolicy, "symbols")),
+  symbol: opt(str(LIMITS.callLength)),
+  args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
+  selectors,
+  ...hookExtras,
+});
+
 const MetadataSchema = strictObj({
   /* free-form as in the original; validate.ts refuses only what cannot be shown */
   name: v.pipe(v.string(typeMessage("a string")), v.minLength(1, "must not be empty")),
@@ -208,6 +218,7 @@ export const PolicyDocumentSchema = strictObj({
   spec: strictObj({
     kprobes: opt(list(KprobeSchema, LIMITS.hooksPerPolicy, "kprobes")),
     tracepoints: opt(list(TracepointSchema, LIMITS.hooksPerPolicy, "tracepoints")),
+    uprobes: opt(list(UprobeSchema, LIMITS.hooksPerPolicy, "uprobes")),
     lists: opt(list(ListSchema, LIMITS.hooksPerPolicy, "lists")),
     podSelector: opt(LabelSelectorSchema),
     containerSelector: opt(LabelSelectorSchema),
@@ -221,6 +232,7 @@ export type ArgDoc = NonNullable<KprobeDoc["args"]>[number];
 export type SelectorDoc = NonNullable<KprobeDoc["selectors"]>[number];
 export type ArgMatchDoc = NonNullable<SelectorDoc["matchArgs"]>[number];
 export type ActionDoc = NonNullable<SelectorDoc["matchActions"]>[number];
+export type UprobeDoc = NonNullable<PolicyDocument["spec"]["uprobes"]>[number];
 export type ListDoc = NonNullable<PolicyDocument["spec"]["lists"]>[number];
 export type CapabilitiesDoc = NonNullable<SelectorDoc["matchCapabilities"]>[number];
 export type ScalarValue = string | number;

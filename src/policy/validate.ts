@@ -4,14 +4,14 @@ import type { IssueList } from "./errors";
 import { LIMITS } from "./limits";
 import type {
   ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, KprobeHook, NamespaceChangesMatcher,
-  NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector, TracepointHook,
+  NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector, TracepointHook, UprobeHook,
 } from "./model";
 import {
   API_VERSION, INT_OPERATORS, INT_TYPES, SIZED_BUFFER_TYPES, TEXT_OPERATORS, TEXT_TYPES,
   normalizeArgOperator, normalizeArgType, type ArgType, type NamespaceType,
 } from "./names";
 import type {
-  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, ListDoc, PolicyDocument, ScalarValue,
+  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, ListDoc, PolicyDocument, ScalarValue, UprobeDoc,
   SelectorDoc, TracepointDoc,
 } from "./schema";
 import { describeValue } from "./schema";
@@ -29,7 +29,7 @@ const NAME_TYPES: ReadonlySet<ArgType> = new Set(["string", "filename", "file", 
 
 /** What selectors of one hook may refer to. */
 interface HookView {
-  readonly kind: "kprobe" | "tracepoint";
+  readonly kind: "kprobe" | "tracepoint" | "uprobe";
   readonly args: readonly PolicyArg[];
   readonly returnType: ArgType | null;
   readonly returnIndex: number;
@@ -45,8 +45,8 @@ export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
       issues.warn(`spec.${field}`, "there is no Kubernetes here, so no pod or container matches: the policy is loaded disabled (it would select nothing); enable it to apply it to every process on this host");
     }
   }
-  const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0);
-  if (count === 0) issues.add("spec", "no hooks (expected kprobes or tracepoints)");
+  const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0) + (doc.spec.uprobes?.length ?? 0);
+  if (count === 0) issues.add("spec", "no hooks (expected kprobes, tracepoints or uprobes)");
   if (count > LIMITS.hooksPerPolicy) issues.add("spec", `too many hooks (${count}, at most ${LIMITS.hooksPerPolicy})`);
 }
 
@@ -72,10 +72,23 @@ export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
     return expandCall(k, path, lists, issues).map((call) => buildKprobe({ ...k, call, syscall: k.syscall || call !== k.call }, path, issues));
   });
   const tps = (doc.spec.tracepoints ?? []).map((t, i) => buildTracepoint(t, `spec.tracepoints[${i}]`, issues));
-  if (kprobes.length + tps.length > LIMITS.hooksPerPolicy) {
-    issues.add("spec", `too many hooks once lists are expanded (${kprobes.length + tps.length}, at most ${LIMITS.hooksPerPolicy})`);
+  const ups = (doc.spec.uprobes ?? []).flatMap((u, i) => buildUprobes(u, `spec.uprobes[${i}]`, issues));
+  const total = kprobes.length + tps.length + ups.length;
+  if (total > LIMITS.hooksPerPolicy) {
+    issues.add("spec", `too many hooks once lists and symbols are expanded (${total}, at most ${LIMITS.hooksPerPolicy})`);
   }
-  return [...kprobes, ...tps];
+  return [...kprobes, ...tps, ...ups];
+}
+
+/** One hook per symbol (`symbols`, or the older single `symbol`). */
+function buildUprobes(doc: UprobeDoc, path: string, issues: IssueList): UprobeHook[] {
+  if (!doc.path.startsWith("/")) issues.add(`${path}.path`, `${describeValue(doc.path)} is not an absolute path`);
+  const symbols = [...(doc.symbols ?? []), ...(doc.symbol ? [doc.symbol] : [])];
+  if (symbols.length === 0) issues.add(`${path}.symbols`, "required field is missing (the functions to probe)");
+  const args = buildArgs(doc.args ?? [], path, "uprobe", issues);
+  const view: HookView = { kind: "uprobe", args, returnType: null, returnIndex: 0 };
+  const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
+  return symbols.map((symbol) => ({ kind: "uprobe", path, binary: doc.path, symbol, args, selectors, ...hookReport(doc) }));
 }
 
 /** spec.lists by name; only lists of syscall names are supported. */
@@ -160,7 +173,7 @@ function buildArg(doc: ArgDoc, path: string, kind: HookView["kind"], issues: Iss
   const type = normalizeArgType(doc.type);
   const sizeArgIndex = doc.sizeArgIndex ?? 0;
   const returnCopy = doc.returnCopy ?? false;
-  if (kind === "kprobe" && doc.index > LIMITS.kprobeArgIndexMax) {
+  if (kind !== "tracepoint" && doc.index > LIMITS.kprobeArgIndexMax) {
     issues.add(`${path}.index`, `must be an integer from 0 to ${LIMITS.kprobeArgIndexMax}, got ${doc.index}`);
   }
   checkBufferOptions(type, sizeArgIndex, returnCopy, kind, path, issues);
@@ -172,10 +185,10 @@ function checkBufferOptions(type: ArgType, size: number, returnCopy: boolean, ki
   const sized = SIZED_BUFFER_TYPES.has(type);
   if (size > 0 && !sized) issues.add(`${path}.sizeArgIndex`, `only char_buf and char_iovec take a size (type is ${type})`);
   if (returnCopy && !sized) issues.add(`${path}.returnCopy`, `only char_buf and char_iovec can be copied at return (type is ${type})`);
-  if (returnCopy && kind === "tracepoint") issues.add(`${path}.returnCopy`, "tracepoints have no return");
+  if (returnCopy && kind !== "kprobe") issues.add(`${path}.returnCopy`, `${kind}s have no return here`);
   if (type === "char_iovec" && size === 0) issues.add(path, "char_iovec needs sizeArgIndex (the argument holding the iovec count)");
   /* tracepoint arrays and __data_loc fields carry their own size (checked at attach) */
-  if (type === "char_buf" && size === 0 && !returnCopy && kind === "kprobe") {
+  if (type === "char_buf" && size === 0 && !returnCopy && kind !== "tracepoint") {
     issues.add(path, "char_buf needs sizeArgIndex, or returnCopy to use the return value as the size");
   }
 }
