@@ -267,7 +267,8 @@ function describeHook(h: LoadedHook, policyName: string): HookDescription {
   return { kind: "kprobe", functionName: reportedFunctionName(hook), subsystem: "", event: "", ...report };
 }
 
-function expandPolicyPath(path: string): string[] {
+/** A file as is; a directory's *.yaml and *.yml in name order. */
+export function expandPolicyPath(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
   return readdirSync(path)
     .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
