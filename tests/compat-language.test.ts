@@ -286,3 +286,62 @@ spec:
     }
   });
 });
+
+describe("NoPost", () => {
+  test("the selector's other actions run (Sigkill, in the kernel) and no event is posted", async () => {
+    const c = agent.client();
+    const target = file("nopost");
+    const yaml = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-nopost"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    - {index: 1, type: string}
+    selectors:
+    - matchArgs:
+      - {index: 1, operator: Equal, values: ["${target}"]}
+      matchActions:
+      - action: Sigkill
+      - action: NoPost
+`;
+    await c.addTracingPolicy({ yaml });
+    try {
+      const victim = spawn(["/bin/cat", target], { stdout: "ignore", stderr: "ignore" });
+      await victim.exited;
+      expect(victim.signalCode).toBe("SIGKILL");
+      const exit = await events.find((e) => e.event.case === "processExit" && e.event.value.process?.pid === victim.pid);
+      expect((exit.event.value as { signal: string }).signal).toBe("SIGKILL");
+      await Bun.sleep(200);
+      expect(kprobesOf(victim.pid)).toEqual([]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-nopost" });
+    }
+  });
+});
+
+describe("spec.options", () => {
+  test("accepted and warned once: they tune the upstream loader", async () => {
+    const c = agent.client();
+    await c.addTracingPolicy({ yaml: `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-options"
+spec:
+  options:
+  - name: "disable-kprobe-multi"
+    value: "1"
+  kprobes:
+  - call: "sys_getppid"
+    syscall: true
+` });
+    await c.deleteTracingPolicy({ yaml: "lang-options" });
+    expect(warningsOf("lang-options")).toEqual([
+      `spec.options[0]: ignored: option "disable-kprobe-multi" tunes the upstream agent's loader and has no effect here`,
+    ]);
+  });
+});

@@ -58,6 +58,8 @@ const OP_CODE: Readonly<Record<ArgOperator, number>> = {
 const ACTION_CODE: Readonly<Record<PolicyAction["action"], number>> = {
   Post: GenAction.post, FollowFD: GenAction.followFd, Sigkill: GenAction.sigkill,
   UnfollowFD: GenAction.unfollowFd, Override: GenAction.override, CopyFD: GenAction.copyFd,
+  /* no kernel action: user space drops the selector's records (manager.postRule) */
+  NoPost: GenAction.none,
 };
 
 const utf8 = new TextEncoder();

@@ -48,8 +48,9 @@ export function createPolicyEngine(parts: PolicyEngineParts): PolicyEngine {
   const limiter = new RateLimiter();
   const admitted = (record: Uint8Array): boolean => {
     const key = recordKey(record);
-    const limit = key && manager.rateLimit(key.hookId, key.selector);
-    return !key || !limit || limiter.admit(key, limit, performance.now());
+    const rule = key && manager.postRule(key.hookId, key.selector);
+    if (!key || !rule) return true;
+    return !rule.noPost && limiter.admit(key, rule.rateLimit, performance.now());
   };
   return {
     manager,

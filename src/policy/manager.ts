@@ -48,7 +48,7 @@ export class PolicyManager {
   private readonly policies = new Map<string, PolicySensor>();
   private readonly hooks = new Map<number, HookDescription>();
   private readonly warned = new Set<string>();
-  private readonly limits = new Map<number, readonly (RateLimit | undefined)[]>();
+  private readonly limits = new Map<number, readonly (PostRule | undefined)[]>();
   private shared: { object: BpfObject; fds: Map<string, number> } | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -117,8 +117,9 @@ export class PolicyManager {
     return this.hooks.get(id);
   }
 
-  /** The rateLimit of the Post of a hook's selector (1-based, as records carry it). */
-  rateLimit(hookId: number, selector: number): RateLimit | undefined {
+  /** What user space does with a record of a hook's selector (1-based, as
+   * records carry it): drop it (NoPost), rate limit it, or post it (undefined). */
+  postRule(hookId: number, selector: number): PostRule | undefined {
     return this.limits.get(hookId)?.[selector - 1];
   }
 
@@ -190,7 +191,7 @@ export class PolicyManager {
     }
     for (const h of hooks) {
       this.hooks.set(h.id, describeHook(h, policy.name));
-      const limits = h.hook.selectors.map((s) => postRateLimit(s.matchActions));
+      const limits = h.hook.selectors.map((s) => postRule(s.matchActions));
       if (limits.some((l) => l !== undefined)) this.limits.set(h.id, limits);
     }
     const sensor = new PolicySensor(policy, hooks, this.options.log, (s) => this.forget(s));
@@ -237,8 +238,11 @@ export class PolicyManager {
   }
 }
 
-function postRateLimit(actions: readonly PolicyAction[]): RateLimit | undefined {
-  for (const a of actions) if (a.action === "Post" && a.rateLimit) return a.rateLimit;
+export type PostRule = { readonly noPost: true } | { readonly noPost: false; readonly rateLimit: RateLimit };
+
+function postRule(actions: readonly PolicyAction[]): PostRule | undefined {
+  if (actions.some((a) => a.action === "NoPost")) return { noPost: true };
+  for (const a of actions) if (a.action === "Post" && a.rateLimit) return { noPost: false, rateLimit: a.rateLimit };
   return undefined;
 }
 

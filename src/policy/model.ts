@@ -61,6 +61,8 @@ export interface RateLimit {
 export type PolicyAction =
   | { readonly action: "Post"; readonly rateLimit?: RateLimit }
   | { readonly action: "Sigkill" }
+  /** current language: the selector's other actions run, no event is posted */
+  | { readonly action: "NoPost" }
   | { readonly action: "Override"; readonly argError: number }
   /** fdFromReturn: the new fd is the hook's return value (return: true, returnArg fd) */
   | { readonly action: "FollowFD"; readonly argFd: number; readonly argName: number; readonly fdFromReturn: boolean }

@@ -220,6 +220,7 @@ export const PolicyDocumentSchema = strictObj({
     tracepoints: opt(list(TracepointSchema, LIMITS.hooksPerPolicy, "tracepoints")),
     uprobes: opt(list(UprobeSchema, LIMITS.hooksPerPolicy, "uprobes")),
     lists: opt(list(ListSchema, LIMITS.hooksPerPolicy, "lists")),
+    options: opt(list(strictObj({ name: str(LIMITS.callLength), value: opt(str(LIMITS.messageLength)) }), LIMITS.hooksPerPolicy, "options")),
     podSelector: opt(LabelSelectorSchema),
     containerSelector: opt(LabelSelectorSchema),
   }),

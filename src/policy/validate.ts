@@ -40,6 +40,9 @@ export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
     issues.add("apiVersion", `unsupported ${describeValue(doc.apiVersion)} (expected ${API_VERSION})`);
   }
   checkName(doc.metadata.name, issues);
+  (doc.spec.options ?? []).forEach((o, i) => {
+    issues.warn(`spec.options[${i}]`, `ignored: option ${describeValue(o.name)} tunes the upstream agent's loader and has no effect here`);
+  });
   for (const field of ["podSelector", "containerSelector"] as const) {
     if (doc.spec[field]) {
       issues.warn(`spec.${field}`, "there is no Kubernetes here, so no pod or container matches: the policy is loaded disabled (it would select nothing); enable it to apply it to every process on this host");
@@ -372,6 +375,7 @@ function buildAction(doc: ActionDoc, path: string, view: HookView, issues: Issue
     case "Post":
       return buildPost(doc, path, issues);
     case "Sigkill":
+    case "NoPost":
       return { action: doc.action };
     case "Override":
       return buildOverride(doc, path, view, issues);
@@ -384,7 +388,7 @@ function buildAction(doc: ActionDoc, path: string, view: HookView, issues: Issue
 }
 
 const ACTION_FIELDS: Readonly<Record<ActionDoc["action"], readonly string[]>> = {
-  Post: [], Sigkill: [], Override: ["argError"], UnfollowFD: ["argFd"],
+  Post: [], Sigkill: [], NoPost: [], Override: ["argError"], UnfollowFD: ["argFd"],
   FollowFD: ["argFd", "argName"], CopyFD: ["argFd", "argName"],
 };
 
