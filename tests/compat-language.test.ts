@@ -345,3 +345,35 @@ spec:
     ]);
   });
 });
+
+describe("InMap and NotInMap", () => {
+  test("mean In and NotIn over the matcher's values", async () => {
+    const c = agent.client();
+    const target = file("inmap");
+    const policy = (name: string, op: string) => `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "${name}"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    - {index: 1, type: string}
+    selectors:
+    - matchArgs:
+      - {index: 0, operator: ${op}, values: [-100]}
+      - {index: 1, operator: Equal, values: ["${target}"]}
+`;
+    for (const [op, expected] of [["InMap", 1], ["NotInMap", 0]] as const) {
+      await c.addTracingPolicy({ yaml: policy(`lang-${op.toLowerCase()}`, op) });
+      try {
+        // cat opens its argument relative to the cwd: dirfd AT_FDCWD (-100)
+        expect({ op, events: kprobesOf(await catOnce(target)).length }).toEqual({ op, events: expected });
+      } finally {
+        await c.deleteTracingPolicy({ yaml: `lang-${op.toLowerCase()}` });
+      }
+    }
+  });
+});

@@ -24,12 +24,15 @@ export const SIZED_BUFFER_TYPES: ReadonlySet<ArgType> = new Set(["char_buf", "ch
 export const ARG_OPERATORS = [
   "Equal", "NotEqual", "Prefix", "Postfix", "Mask", "GT", "LT", "In", "NotIn",
   "eq", "neq", "prefix", "postfix", "gt", "lt",
+  /* current language: a set kept in a map upstream; here the matcher's own values */
+  "InMap", "NotInMap",
 ] as const;
 export type ArgOperatorSpelling = (typeof ARG_OPERATORS)[number];
 export type ArgOperator = "Equal" | "NotEqual" | "Prefix" | "Postfix" | "Mask" | "GT" | "LT" | "In" | "NotIn";
 
 const OPERATOR_ALIASES: Readonly<Record<string, ArgOperator>> = {
   eq: "Equal", neq: "NotEqual", prefix: "Prefix", postfix: "Postfix", gt: "GT", lt: "LT",
+  InMap: "In", NotInMap: "NotIn",
 };
 export function normalizeArgOperator(op: ArgOperatorSpelling): ArgOperator {
   return OPERATOR_ALIASES[op] ?? (op as ArgOperator);
