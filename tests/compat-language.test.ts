@@ -189,6 +189,46 @@ spec:
   });
 });
 
+describe("spec.lists in values", () => {
+  test("InMap list:NAME on raw_syscalls' id matches the list's syscall numbers", async () => {
+    const c = agent.client();
+    const yaml = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-list-values"
+spec:
+  lists:
+  - name: "dups"
+    type: "syscalls"
+    values: ["sys_dup2", "sys_dup3"]
+  tracepoints:
+  - subsystem: "raw_syscalls"
+    event: "sys_enter"
+    args:
+    - index: 4
+      type: "int64"
+    selectors:
+    - matchArgs:
+      - index: 4
+        operator: "InMap"
+        values: ["list:dups"]
+      matchBinaries:
+      - operator: "In"
+        values: ["/usr/bin/python3"]
+`;
+    await c.addTracingPolicy({ yaml });
+    try {
+      const pid = await python("import os\nfd = os.open('/etc/hostname', os.O_RDONLY)\nos.dup2(fd, 100)\nos.dup2(fd, 101, inheritable=False)");
+      const ids = events.events
+        .filter((e) => e.event.case === "processTracepoint" && e.event.value.process?.pid === pid)
+        .map((e) => (e.event.value as { args: { arg: { value: unknown } }[] }).args[0]?.arg.value);
+      expect(ids).toEqual([33n, 292n].map((n) => BigInt.asIntN(64, n))); /* x86-64: dup2 33, dup3 292 */
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-list-values" });
+    }
+  });
+});
+
 describe("rateLimit on Post", () => {
   test("one event per interval for the same arguments, per process or globally", async () => {
     const c = agent.client();

@@ -4,12 +4,16 @@ export const ARG_TYPES = [
   "int", "uint32", "sint32", "uint64", "sint64", "size_t", "sizet", "long",
   "string", "char_buf", "char_iovec", "fd", "file", "path", "filename",
   "skb", "sock", "cred", "nop",
+  /* current language spellings */
+  "int64", "int32",
 ] as const;
 export type ArgTypeSpelling = (typeof ARG_TYPES)[number];
-export type ArgType = Exclude<ArgTypeSpelling, "sizet">;
+export type ArgType = Exclude<ArgTypeSpelling, "sizet" | "int64" | "int32">;
+
+const TYPE_ALIASES: Readonly<Partial<Record<ArgTypeSpelling, ArgType>>> = { sizet: "size_t", int64: "sint64", int32: "sint32" };
 
 export function normalizeArgType(t: ArgTypeSpelling): ArgType {
-  return t === "sizet" ? "size_t" : t;
+  return TYPE_ALIASES[t] ?? (t as ArgType);
 }
 
 export const INT_TYPES: ReadonlySet<ArgType> = new Set([

@@ -15,6 +15,7 @@ import type {
   SelectorDoc, TracepointDoc,
 } from "./schema";
 import { describeValue } from "./schema";
+import { syscallBaseName, syscallNumbers } from "./syscalls";
 import {
   intRange, parseCapability, parseInteger, parseNamespaceType, parseNamespaceValue, parsePid, utf8Length,
 } from "./values";
@@ -33,6 +34,8 @@ interface HookView {
   readonly args: readonly PolicyArg[];
   readonly returnType: ArgType | null;
   readonly returnIndex: number;
+  /** spec.lists, for "list:NAME" values */
+  readonly lists: ReadonlyMap<string, readonly string[]>;
 }
 
 export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
@@ -72,10 +75,10 @@ export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
   const lists = checkLists(doc.spec.lists ?? [], issues);
   const kprobes = (doc.spec.kprobes ?? []).flatMap((k, i) => {
     const path = `spec.kprobes[${i}]`;
-    return expandCall(k, path, lists, issues).map((call) => buildKprobe({ ...k, call, syscall: k.syscall || call !== k.call }, path, issues));
+    return expandCall(k, path, lists, issues).map((call) => buildKprobe({ ...k, call, syscall: k.syscall || call !== k.call }, path, lists, issues));
   });
-  const tps = (doc.spec.tracepoints ?? []).map((t, i) => buildTracepoint(t, `spec.tracepoints[${i}]`, issues));
-  const ups = (doc.spec.uprobes ?? []).flatMap((u, i) => buildUprobes(u, `spec.uprobes[${i}]`, issues));
+  const tps = (doc.spec.tracepoints ?? []).map((t, i) => buildTracepoint(t, `spec.tracepoints[${i}]`, lists, issues));
+  const ups = (doc.spec.uprobes ?? []).flatMap((u, i) => buildUprobes(u, `spec.uprobes[${i}]`, lists, issues));
   const total = kprobes.length + tps.length + ups.length;
   if (total > LIMITS.hooksPerPolicy) {
     issues.add("spec", `too many hooks once lists and symbols are expanded (${total}, at most ${LIMITS.hooksPerPolicy})`);
@@ -84,12 +87,12 @@ export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
 }
 
 /** One hook per symbol (`symbols`, or the older single `symbol`). */
-function buildUprobes(doc: UprobeDoc, path: string, issues: IssueList): UprobeHook[] {
+function buildUprobes(doc: UprobeDoc, path: string, lists: HookView["lists"], issues: IssueList): UprobeHook[] {
   if (!doc.path.startsWith("/")) issues.add(`${path}.path`, `${describeValue(doc.path)} is not an absolute path`);
   const symbols = [...(doc.symbols ?? []), ...(doc.symbol ? [doc.symbol] : [])];
   if (symbols.length === 0) issues.add(`${path}.symbols`, "required field is missing (the functions to probe)");
   const args = buildArgs(doc.args ?? [], path, "uprobe", issues);
-  const view: HookView = { kind: "uprobe", args, returnType: null, returnIndex: 0 };
+  const view: HookView = { kind: "uprobe", args, returnType: null, returnIndex: 0, lists };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
   return symbols.map((symbol) => ({ kind: "uprobe", path, binary: doc.path, symbol, args, selectors, ...hookReport(doc) }));
 }
@@ -124,12 +127,12 @@ function expandCall(doc: KprobeDoc, path: string, lists: ReadonlyMap<string, rea
   return [...values];
 }
 
-function buildKprobe(doc: KprobeDoc, path: string, issues: IssueList): KprobeHook {
+function buildKprobe(doc: KprobeDoc, path: string, lists: HookView["lists"], issues: IssueList): KprobeHook {
   if (!CALL_RE.test(doc.call)) issues.add(`${path}.call`, `${describeValue(doc.call)} is not a kernel function name`);
   const args = buildArgs(doc.args ?? [], path, "kprobe", issues);
   const ret = doc.return ?? false;
   const returnArg = buildReturnArg(doc, path, issues);
-  const view: HookView = { kind: "kprobe", args, returnType: returnArg?.type ?? null, returnIndex: returnArg?.index ?? 0 };
+  const view: HookView = { kind: "kprobe", args, returnType: returnArg?.type ?? null, returnIndex: returnArg?.index ?? 0, lists };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
   if (doc.ignore?.callNotFound) issues.warn(`${path}.ignore.callNotFound`, "ignored: a call that does not exist is refused here, naming it");
   return {
@@ -159,11 +162,11 @@ function buildReturnArg(doc: KprobeDoc, path: string, issues: IssueList): Kprobe
   return { index: doc.returnArg.index ?? 0, type };
 }
 
-function buildTracepoint(doc: TracepointDoc, path: string, issues: IssueList): TracepointHook {
+function buildTracepoint(doc: TracepointDoc, path: string, lists: HookView["lists"], issues: IssueList): TracepointHook {
   if (!TRACEPOINT_RE.test(doc.subsystem)) issues.add(`${path}.subsystem`, `${describeValue(doc.subsystem)} is not a tracepoint subsystem name`);
   if (!TRACEPOINT_RE.test(doc.event)) issues.add(`${path}.event`, `${describeValue(doc.event)} is not a tracepoint event name`);
   const args = buildArgs(doc.args ?? [], path, "tracepoint", issues);
-  const view: HookView = { kind: "tracepoint", args, returnType: null, returnIndex: 0 };
+  const view: HookView = { kind: "tracepoint", args, returnType: null, returnIndex: 0, lists };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
   return { kind: "tracepoint", path, subsystem: doc.subsystem, event: doc.event, args, selectors, ...hookReport(doc) };
 }
@@ -246,7 +249,7 @@ function buildReturnMatchers(doc: SelectorDoc, path: string, view: HookView, iss
   return list.map((m, i) => {
     const p = `${path}.matchReturnArgs[${i}]`;
     if (m.index !== view.returnIndex) issues.add(`${p}.index`, `must be ${view.returnIndex} (the return value)`);
-    return buildMatcherValues(m, p, returnType, `the return value`, issues);
+    return buildMatcherValues(m, p, returnType, `the return value`, view.lists, issues);
   });
 }
 
@@ -260,15 +263,16 @@ function buildArgMatcher(doc: ArgMatchDoc, path: string, view: HookView, issues:
   if (arg.returnCopy) {
     issues.add(`${path}.index`, `argument ${doc.index} is copied at return (returnCopy) and cannot be matched`);
   }
-  return buildMatcherValues(doc, path, arg.type, `argument ${doc.index}`, issues);
+  return buildMatcherValues(doc, path, arg.type, `argument ${doc.index}`, view.lists, issues);
 }
 
-function buildMatcherValues(doc: ArgMatchDoc, path: string, type: ArgType, what: string, issues: IssueList): ArgMatcher {
+function buildMatcherValues(doc: ArgMatchDoc, path: string, type: ArgType, what: string, lists: HookView["lists"], issues: IssueList): ArgMatcher {
   const operator = normalizeArgOperator(doc.operator);
   nonEmpty(doc.values, path, issues);
   if (INT_TYPES.has(type)) {
     checkOperator(operator, INT_OPERATORS, type, what, path, issues);
-    return { kind: "int", index: doc.index, operator, values: intValues(doc, operator, type, path, issues) };
+    const values = expandSyscallLists(doc.values, lists, `${path}.values`, issues);
+    return { kind: "int", index: doc.index, operator, values: intValues({ ...doc, values }, operator, type, path, issues) };
   }
   if (TEXT_TYPES.has(type)) {
     checkOperator(operator, TEXT_OPERATORS, type, what, path, issues);
@@ -282,6 +286,29 @@ function checkOperator(op: string, allowed: ReadonlySet<string>, type: ArgType, 
   if (!allowed.has(op)) {
     issues.add(`${path}.operator`, `${op} does not apply to ${what} of type ${type} (expected one of ${[...allowed].join(", ")})`);
   }
+}
+
+/** "list:NAME" among integer values: the numbers of the list's syscalls. */
+function expandSyscallLists(values: readonly ScalarValue[], lists: HookView["lists"], path: string, issues: IssueList): ScalarValue[] {
+  if (!values.some((v) => typeof v === "string" && v.startsWith("list:"))) return [...values];
+  const table = syscallNumbers();
+  return values.flatMap((v, i) => {
+    if (typeof v !== "string" || !v.startsWith("list:")) return [v];
+    const names = lists.get(v.slice("list:".length));
+    if (!names) {
+      issues.add(`${path}[${i}]`, `no list named ${describeValue(v.slice("list:".length))} in spec.lists`);
+      return [];
+    }
+    if (table instanceof Error) {
+      issues.add(`${path}[${i}]`, table.message);
+      return [];
+    }
+    return names.map((n) => {
+      const nr = table.get(syscallBaseName(n, true) ?? n);
+      if (nr === undefined) issues.add(`${path}[${i}]`, `${describeValue(n)} of list ${describeValue(v)} is not a syscall of this architecture`);
+      return nr ?? 0;
+    });
+  });
 }
 
 function intValues(doc: ArgMatchDoc, op: string, type: ArgType, path: string, issues: IssueList): bigint[] {
