@@ -417,3 +417,50 @@ spec:
     }
   });
 });
+
+describe("GetUrl and DnsLookup", () => {
+  test("the agent makes the request when the selector matches; the event reports the action", async () => {
+    const c = agent.client();
+    const hits: string[] = [];
+    const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => (hits.push(new URL(req.url).pathname), new Response("ok")) });
+    const target = file("geturl");
+    const yaml = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-actions"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    - {index: 1, type: string}
+    selectors:
+    - matchArgs:
+      - {index: 1, operator: Equal, values: ["${target}"]}
+      matchActions:
+      - action: GetUrl
+        argUrl: "http://127.0.0.1:${server.port}/canary"
+      - action: DnsLookup
+        argFqdn: "localhost"
+`;
+    await c.addTracingPolicy({ yaml });
+    try {
+      const [k] = kprobesOf(await catOnce(target));
+      expect(k?.action).toBe(7 /* KPROBE_ACTION_GETURL */);
+      for (let i = 0; i < 50 && hits.length === 0; i++) await Bun.sleep(100);
+      expect(hits).toEqual(["/canary"]);
+      const done = () => agent.log().split("\n").filter((l) => l.includes('"policy action done"') && l.includes("lang-actions")).map((l) => JSON.parse(l) as Record<string, unknown>);
+      for (let i = 0; i < 50 && done().length < 2; i++) await Bun.sleep(100);
+      // The two run concurrently: compare in action order.
+      const byAction = done().map((l) => [l.action, l.url ?? l.fqdn, l.status ?? "resolved"]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+      expect(byAction).toEqual([
+        ["DnsLookup", "localhost", "resolved"],
+        ["GetUrl", `http://127.0.0.1:${server.port}/canary`, 200],
+      ]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-actions" });
+      server.stop(true);
+    }
+  });
+});

@@ -60,6 +60,8 @@ const ACTION_CODE: Readonly<Record<PolicyAction["action"], number>> = {
   UnfollowFD: GenAction.unfollowFd, Override: GenAction.override, CopyFD: GenAction.copyFd,
   /* no kernel action: user space drops the selector's records (manager.postRule) */
   NoPost: GenAction.none,
+  /* the kernel posts the record; the agent does the request (user-actions.ts) */
+  GetUrl: GenAction.post, DnsLookup: GenAction.post,
 };
 
 const utf8 = new TextEncoder();

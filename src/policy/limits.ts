@@ -8,6 +8,7 @@ export const LIMITS = {
   tagLength: 128,
   tagsPerHook: 16,
   labelLength: 128,
+  urlLength: 2048,
   callLength: 128,
   tracepointNameLength: 64,
   hooksPerPolicy: 32,

@@ -11,6 +11,7 @@ import type { Sensor } from "../sensors/sensor";
 import { PolicyError } from "./errors";
 import { loadHook, reportedFunctionName, type LoadedHook, type Mechanism } from "./loader";
 import type { Policy, PolicyAction, RateLimit } from "./model";
+import type { UserAction } from "./user-actions";
 import { parsePolicies } from "./parse";
 
 /** What the manager needs of the sensor manager (src/sensors/manager.ts). */
@@ -238,12 +239,20 @@ export class PolicyManager {
   }
 }
 
-export type PostRule = { readonly noPost: true } | { readonly noPost: false; readonly rateLimit: RateLimit };
+/** What user space does with a selector's records besides decoding them. */
+export interface PostRule {
+  readonly noPost: boolean;
+  readonly rateLimit?: RateLimit;
+  readonly userActions: readonly UserAction[];
+}
 
 function postRule(actions: readonly PolicyAction[]): PostRule | undefined {
-  if (actions.some((a) => a.action === "NoPost")) return { noPost: true };
-  for (const a of actions) if (a.action === "Post" && a.rateLimit) return { noPost: false, rateLimit: a.rateLimit };
-  return undefined;
+  const userActions = actions.flatMap((a): UserAction[] =>
+    a.action === "GetUrl" ? [{ kind: "GetUrl", url: a.url }] : a.action === "DnsLookup" ? [{ kind: "DnsLookup", fqdn: a.fqdn }] : []);
+  const noPost = actions.some((a) => a.action === "NoPost");
+  let rateLimit: RateLimit | undefined;
+  for (const a of actions) if (a.action === "Post" && a.rateLimit) rateLimit = a.rateLimit;
+  return noPost || rateLimit || userActions.length > 0 ? { noPost, rateLimit, userActions } : undefined;
 }
 
 function reasonOf(e: unknown): string {

@@ -63,6 +63,9 @@ export type PolicyAction =
   | { readonly action: "Sigkill" }
   /** current language: the selector's other actions run, no event is posted */
   | { readonly action: "NoPost" }
+  /** current language, done by the agent when a record of the selector arrives */
+  | { readonly action: "GetUrl"; readonly url: string }
+  | { readonly action: "DnsLookup"; readonly fqdn: string }
   | { readonly action: "Override"; readonly argError: number }
   /** fdFromReturn: the new fd is the hook's return value (return: true, returnArg fd) */
   | { readonly action: "FollowFD"; readonly argFd: number; readonly argName: number; readonly fdFromReturn: boolean }

@@ -148,6 +148,9 @@ const ActionSchema = strictObj({
   /* current language, Post only: at most one event per interval for the same arguments */
   rateLimit: opt(v.union([v.string(), v.number()], typeMessage("a duration such as 10s, 5m, 1h"))),
   rateLimitScope: opt(choice("rate limit scope", RATE_LIMIT_SCOPES)),
+  /* GetUrl / DnsLookup (current language), done by the agent */
+  argUrl: opt(str(LIMITS.urlLength)),
+  argFqdn: opt(str(253)),
 });
 
 const SelectorSchema = strictObj({

@@ -404,6 +404,11 @@ function buildAction(doc: ActionDoc, path: string, view: HookView, issues: Issue
     case "Sigkill":
     case "NoPost":
       return { action: doc.action };
+    case "GetUrl":
+      return { action: "GetUrl", url: checkUrl(doc.argUrl, `${path}.argUrl`, issues) };
+    case "DnsLookup":
+      if (!doc.argFqdn) issues.add(`${path}.argFqdn`, "required for DnsLookup (the name to resolve)");
+      return { action: "DnsLookup", fqdn: doc.argFqdn ?? "" };
     case "Override":
       return buildOverride(doc, path, view, issues);
     case "UnfollowFD":
@@ -415,9 +420,20 @@ function buildAction(doc: ActionDoc, path: string, view: HookView, issues: Issue
 }
 
 const ACTION_FIELDS: Readonly<Record<ActionDoc["action"], readonly string[]>> = {
-  Post: [], Sigkill: [], NoPost: [], Override: ["argError"], UnfollowFD: ["argFd"],
+  Post: [], Sigkill: [], NoPost: [], Override: ["argError"], GetUrl: ["argUrl"], DnsLookup: ["argFqdn"], UnfollowFD: ["argFd"],
   FollowFD: ["argFd", "argName"], CopyFD: ["argFd", "argName"],
 };
+
+function checkUrl(raw: string | null | undefined, path: string, issues: IssueList): string {
+  if (!raw) {
+    issues.add(path, "required for GetUrl (an http or https URL)");
+    return "";
+  }
+  if (!URL.canParse(raw) || !["http:", "https:"].includes(new URL(raw).protocol)) {
+    issues.add(path, `${describeValue(raw)} is not an http or https URL`);
+  }
+  return raw;
+}
 
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -434,7 +450,7 @@ function buildPost(doc: ActionDoc, path: string, issues: IssueList): PolicyActio
 
 /* The original ignored fields an action does not read; so do we, with a warning. */
 function warnUnusedActionFields(doc: ActionDoc, path: string, issues: IssueList): void {
-  for (const field of ["argFd", "argName", "argError"] as const) {
+  for (const field of ["argFd", "argName", "argError", "argUrl", "argFqdn"] as const) {
     if (doc[field] !== undefined && doc[field] !== null && !ACTION_FIELDS[doc.action].includes(field)) {
       issues.warn(`${path}.${field}`, `ignored: ${doc.action} does not use ${field}`);
     }
