@@ -464,3 +464,37 @@ spec:
     }
   });
 });
+
+describe("Signal", () => {
+  test("argSig is sent in the kernel before the call returns; the event reports KPROBE_ACTION_SIGNAL", async () => {
+    const c = agent.client();
+    const target = file("signal");
+    await c.addTracingPolicy({ yaml: `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-signal"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    - {index: 1, type: string}
+    selectors:
+    - matchArgs:
+      - {index: 1, operator: Equal, values: ["${target}"]}
+      matchActions:
+      - action: Signal
+        argSig: 15
+` });
+    try {
+      const victim = spawn(["/bin/cat", target], { stdout: "ignore", stderr: "ignore" });
+      await victim.exited;
+      expect(victim.signalCode).toBe("SIGTERM");
+      const k = await events.find((e) => e.event.case === "processKprobe" && e.event.value.process?.pid === victim.pid);
+      expect((k.event.value as ProcessKprobe).action).toBe(10 /* KPROBE_ACTION_SIGNAL */);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-signal" });
+    }
+  });
+});

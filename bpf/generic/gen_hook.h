@@ -416,6 +416,7 @@ static __always_inline __u8 gen_action_rank(__u8 a)
 {
 	switch (a) {
 	case GEN_ACT_SIGKILL:
+	case GEN_ACT_SIGNAL:
 		return 4;
 	case GEN_ACT_OVERRIDE:
 		return 3;
@@ -483,6 +484,9 @@ static __always_inline long gen_act(struct gen_action_cfg *act, struct gen_event
 	switch (act->action) {
 	case GEN_ACT_SIGKILL:
 		bpf_send_signal(GEN_SIGKILL);
+		return 0;
+	case GEN_ACT_SIGNAL:
+		bpf_send_signal((__u32)act->err);
 		return 0;
 	case GEN_ACT_OVERRIDE:
 		return act->err;

@@ -61,6 +61,8 @@ export interface RateLimit {
 export type PolicyAction =
   | { readonly action: "Post"; readonly rateLimit?: RateLimit }
   | { readonly action: "Sigkill" }
+  /** current language: send signal `sig` in the kernel, like Sigkill */
+  | { readonly action: "Signal"; readonly sig: number }
   /** current language: the selector's other actions run, no event is posted */
   | { readonly action: "NoPost" }
   /** current language, done by the agent when a record of the selector arrives */

@@ -151,6 +151,8 @@ const ActionSchema = strictObj({
   /* GetUrl / DnsLookup (current language), done by the agent */
   argUrl: opt(str(LIMITS.urlLength)),
   argFqdn: opt(str(253)),
+  /* Signal (current language): the signal number sent in the kernel */
+  argSig: opt(int(1, 64)),
 });
 
 const SelectorSchema = strictObj({

@@ -406,6 +406,9 @@ function buildAction(doc: ActionDoc, path: string, view: HookView, issues: Issue
       return { action: doc.action };
     case "GetUrl":
       return { action: "GetUrl", url: checkUrl(doc.argUrl, `${path}.argUrl`, issues) };
+    case "Signal":
+      if (!doc.argSig) issues.add(`${path}.argSig`, "required for Signal (a signal number such as 15)");
+      return { action: "Signal", sig: doc.argSig ?? 0 };
     case "DnsLookup":
       if (!doc.argFqdn) issues.add(`${path}.argFqdn`, "required for DnsLookup (the name to resolve)");
       return { action: "DnsLookup", fqdn: doc.argFqdn ?? "" };
@@ -420,7 +423,7 @@ function buildAction(doc: ActionDoc, path: string, view: HookView, issues: Issue
 }
 
 const ACTION_FIELDS: Readonly<Record<ActionDoc["action"], readonly string[]>> = {
-  Post: [], Sigkill: [], NoPost: [], Override: ["argError"], GetUrl: ["argUrl"], DnsLookup: ["argFqdn"], UnfollowFD: ["argFd"],
+  Post: [], Sigkill: [], NoPost: [], Override: ["argError"], GetUrl: ["argUrl"], DnsLookup: ["argFqdn"], Signal: ["argSig"], UnfollowFD: ["argFd"],
   FollowFD: ["argFd", "argName"], CopyFD: ["argFd", "argName"],
 };
 
@@ -450,7 +453,7 @@ function buildPost(doc: ActionDoc, path: string, issues: IssueList): PolicyActio
 
 /* The original ignored fields an action does not read; so do we, with a warning. */
 function warnUnusedActionFields(doc: ActionDoc, path: string, issues: IssueList): void {
-  for (const field of ["argFd", "argName", "argError", "argUrl", "argFqdn"] as const) {
+  for (const field of ["argFd", "argName", "argError", "argUrl", "argFqdn", "argSig"] as const) {
     if (doc[field] !== undefined && doc[field] !== null && !ACTION_FIELDS[doc.action].includes(field)) {
       issues.warn(`${path}.${field}`, `ignored: ${doc.action} does not use ${field}`);
     }
