@@ -164,7 +164,7 @@ describe("what is exported", () => {
       const dropped = sampleValue(await scrape(url), "tetragon_export_ratelimit_events_dropped_total");
       expect(dropped + lines.length).toBe(40);
       const health = await a.client().getHealth({});
-      expect(health.healthStatus[0]?.details).toContain(`dropped_rate_limit=${dropped}`);
+      expect(health.healthStatus.map((st) => st.details).join("; ")).toContain(`dropped_rate_limit=${dropped}`);
     });
   });
 
@@ -287,9 +287,9 @@ describe("disk full", () => {
         const url = metricsUrl(a);
         runMany(bin, 200, longArg);
         await waitFor("the exporter to report the full disk", async () => sampleValue(await scrape(url), "fgs_export_blocked") === 1);
-        const health = (await a.client().getHealth({})).healthStatus[0];
-        expect(health?.status).toBe(HealthStatusResult.HEALTH_STATUS_ERROR);
-        expect(health?.details).toContain("BLOCKED (ENOSPC");
+        const health = (await a.client().getHealth({})).healthStatus;
+        expect(health[0]?.status).toBe(HealthStatusResult.HEALTH_STATUS_ERROR);
+        expect(health.map((st) => st.details).join("; ")).toContain("BLOCKED (ENOSPC");
         // The API keeps serving: a stream still gets fresh events.
         const seenOne = (async () => {
           for await (const ev of a.client().getEvents({ allowList: [{ binaryRegex: [`^${bin}$`] }] })) if (ev.event.case === "processExec") return true;

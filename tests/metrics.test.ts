@@ -104,7 +104,7 @@ spec:
     for (let i = 0; i < N; i++) spawnSync("/bin/cat", [target]);
     await Bun.sleep(500);
     const f = await scrape(metricsUrl);
-    expect(value(f, "tetragon_policy_events_total", { policy: name, hook: "sys_openat" })).toBeGreaterThanOrEqual(N);
+    expect(value(f, "tetragon_policy_events_total", { policy: name, hook: "__x64_sys_openat" })).toBeGreaterThanOrEqual(N);
     expect(value(f, "tetragon_tracingpolicy_loaded")).toBe(1);
     const errorsBefore = value(f, "fgs_policy_load_errors_total");
     await c.addTracingPolicy({ yaml: "kind: Nonsense" }).catch(() => undefined);
