@@ -15,7 +15,7 @@ import { TestSensor, TEST_OBJECT_NAME } from "../sensors/test-sensor";
 import { baseSensorConfig, kernelConfigSettings } from "../sensors/base-config";
 import { FileExporter } from "../export/file-exporter";
 import { createPolicyEngine, type Mechanism, type PolicyEngine } from "../policy/index";
-import { buildInfo } from "../cli/build-info";
+import { buildInfo } from "../common/build-info";
 import { Agent, type Component } from "./agent";
 import { Pipeline } from "./pipeline";
 import { probeKernel, type KernelEnvironment } from "../kernel/environment";

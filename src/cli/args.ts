@@ -1,4 +1,4 @@
-import { UsageError } from "./errors";
+import { UsageError } from "../common/errors";
 
 /** One command-line flag. Adding a filter flag to getevents is one more entry. */
 export interface FlagSpec {

@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { GetEventsRequestSchema } from "../../gen/tetragon/tetragon_pb";
-import { formatJsonLine } from "../cli/output/index";
+import { formatJsonLine } from "../common/event-json";
 import type { Component, EventBus } from "../agent/agent";
 import type { Logger } from "../log/logger";
 
