@@ -87,20 +87,9 @@ void *fgs_attach_tracepoint(struct bpf_program *prog, const char *category, cons
 	return with_err(bpf_program__attach_tracepoint(prog, category, name), err);
 }
 
-void *fgs_attach_raw_tracepoint(struct bpf_program *prog, const char *name, int *err)
-{
-	return with_err(bpf_program__attach_raw_tracepoint(prog, name), err);
-}
-
 void *fgs_attach_kprobe(struct bpf_program *prog, int retprobe, const char *func, int *err)
 {
 	return with_err(bpf_program__attach_kprobe(prog, retprobe, func), err);
-}
-
-void *fgs_attach_kprobe_multi(struct bpf_program *prog, const char **syms, size_t count, int retprobe, int *err)
-{
-	LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms, .cnt = count, .retprobe = retprobe);
-	return with_err(bpf_program__attach_kprobe_multi_opts(prog, NULL, &opts), err);
 }
 
 void *fgs_attach_trace(struct bpf_program *prog, int *err)

@@ -310,26 +310,6 @@ export function decodeRecord(bytes: Uint8Array): ProcessRecord | undefined {
   }
 }
 
-export function decodeProcessState(bytes: Uint8Array): ProcessState {
-  if (bytes.byteLength < STATE.bytes) throw new DecodeError(`execve_map value of ${bytes.byteLength} bytes`);
-  const v = viewOf(bytes);
-  const raw = bytes.subarray(STATE.binary, STATE.binary + STATE.binary_bytes);
-  const nul = raw.indexOf(0);
-  return {
-    ktime: v.getBigUint64(STATE.ktime, true),
-    parentKtime: v.getBigUint64(STATE.parent_ktime, true),
-    parentTgid: v.getUint32(STATE.parent_tgid, true),
-    flags: v.getUint32(STATE.flags, true),
-    uid: v.getUint32(STATE.uid, true),
-    euid: v.getUint32(STATE.euid, true),
-    auid: v.getUint32(STATE.auid, true),
-    binaryLen: v.getUint32(STATE.binary_len, true),
-    binary: decodeText(nul < 0 ? raw : raw.subarray(0, nul)),
-    caps: readCaps(v, STATE.caps),
-    ns: readNamespaces(v, STATE.ns),
-  };
-}
-
 /** What user space writes into execve_map; binaryLen is derived from binary. */
 export type ProcessStateInit = Omit<ProcessState, "binaryLen">;
 
