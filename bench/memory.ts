@@ -54,7 +54,7 @@ async function burst(s: Session, n: number, policy: string): Promise<{ mem: Memo
   const st = await s.agent.status();
   return {
     mem: memory(s.agent.pid),
-    note: `burst: ${fmt(s.tally.matched - before)} of ${fmt(n + 1)} write events delivered; lost_events=${statusCounter(st, "lost_events")} missed_events=${statusCounter(st, "missed_events")}${s.client.ended ? `; the client's stream ended: ${s.client.ended}` : ""}`,
+    note: `burst: ${fmt(s.tally.matched - before)} of ${fmt(n + 1)} write events delivered; lost_events=${statusCounter(st, "lost_events")} shed_events=${statusCounter(st, "shed_events")} dropped_events=${statusCounter(st, "dropped_events")}${s.client.ended ? `; the client's stream ended: ${s.client.ended}` : ""}`,
   };
 }
 

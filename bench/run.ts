@@ -9,6 +9,8 @@ import { filteringBenchmark } from "./filtering";
 import { latencyBenchmark } from "./latency";
 import { memoryBenchmark } from "./memory";
 import { startupBenchmark } from "./startup";
+import { stagesBenchmark } from "./stages";
+import { fanoutBenchmark } from "./fanout";
 import { throughputBenchmark } from "./throughput";
 import { disableBpfStats, enableBpfStats } from "./lib/bpfstats";
 import { parseOptions, type Options } from "./lib/options";
@@ -25,6 +27,8 @@ const BENCHES: ReadonlyArray<[string, string, Bench]> = [
   ["latency", "Latency", latencyBenchmark],
   ["memory", "Memory", memoryBenchmark],
   ["startup", "Start-up and size", startupBenchmark],
+  ["stages", "User-space stages per event", stagesBenchmark],
+  ["fanout", "Fan-out", fanoutBenchmark],
 ];
 
 function version(cmd: string, args: string[]): string {

@@ -25,6 +25,12 @@ build_native() {
   done
 }
 
+# The web console served at GET / (src/console): bundled for browsers and
+# packed into one file that src/console/assets.ts embeds.
+build_console() {
+  "$BUN" scripts/pack-console.ts
+}
+
 build_executable() {
   local commit version
   commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -39,4 +45,5 @@ build_executable() {
 
 build_bpf
 build_native
+build_console
 build_executable

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc git curl ca-certificates
-  python3 iproute2 util-linux procps)
+  python3 python3-prometheus-client iproute2 util-linux procps
+  chromium fonts-noto-color-emoji)  # headless browser (and emoji) for tests/console-*.test.ts
 
 missing_packages() {
   local p

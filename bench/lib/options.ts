@@ -13,7 +13,7 @@ export interface Options {
   tmp: string;
 }
 
-export const BENCHMARKS = ["exec", "throughput", "filtering", "latency", "memory", "startup"] as const;
+export const BENCHMARKS = ["exec", "throughput", "filtering", "latency", "memory", "startup", "stages", "fanout"] as const;
 
 const USAGE = `usage: bun run bench [-- options]
   --only a,b       run some of: ${BENCHMARKS.join(", ")}

@@ -182,7 +182,7 @@ export async function agentWrites(
       finish: async (loopPid) => {
         const st = await s.agent.status();
         const c = s.tally.of(loopPid);
-        const counters = ["lost_events", "missed_events", "overflowed_streams"].map((k) => `${k}=${statusCounter(st, k)}`);
+        const counters = ["lost_events", "shed_events", "dropped_events", "wakeups", "slices"].map((k) => `${k}=${statusCounter(st, k)}`);
         const stream = s.client.ended ? `; the client's stream ended: ${s.client.ended}` : "";
         return { delivered: c.count, lastNs: c.lastNs, note: `${how}; agent status: ${counters.join(" ")}${stream}` };
       },

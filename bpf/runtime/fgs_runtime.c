@@ -4,9 +4,9 @@
  *  - wrappers that return -errno next to a pointer (errno does not survive the
  *    trip back into the JS engine),
  *  - a capture of libbpf's log (verifier output) for error messages,
- *  - the ring-buffer reader thread: ring_buffer__poll blocks, so it runs on its
- *    own thread and streams framed records into a socket that the event loop
- *    reads without ever blocking. */
+ *  - the ring-buffer mappings and a wake-up thread: waiting for the ring
+ *    blocks, so a thread waits and tells the event loop through a socket;
+ *    the event loop then reads the mapped ring itself, in batches. */
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,123 +126,140 @@ int64_t fgs_boottime_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* ---- ring-buffer reader thread ----------------------------------------- */
+/* ---- ring-buffer access ------------------------------------------------- */
 
-#define BATCH_CAPACITY (512 * 1024)
-
-struct fgs_reader {
-	struct ring_buffer *rb;
-	int out_fd;
-	pthread_t thread;
-	atomic_int stop;
-	int started;
-	size_t batch_len;
-	uint8_t batch[BATCH_CAPACITY];
-	atomic_ullong records;
-	atomic_ullong bytes;
-	atomic_ullong write_errors;
-};
-
-static void flush_batch(struct fgs_reader *r)
+/* The ring is read from JavaScript through these mappings (no copy, no
+ * thread hop per record): the consumer page (read-write: the consumer
+ * position) and the producer page followed by the data pages, which the
+ * kernel maps twice in a row so a record that wraps is contiguous. */
+int fgs_ring_map(int map_fd, uint32_t size, void **consumer, void **producer)
 {
-	size_t off = 0;
-	while (off < r->batch_len) {
-		ssize_t n = send(r->out_fd, r->batch + off, r->batch_len - off, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* The reading side is gone: nothing more can be delivered. */
-			atomic_fetch_add(&r->write_errors, 1);
-			atomic_store(&r->stop, 1);
-			break;
-		}
-		off += (size_t)n;
+	long page = sysconf(_SC_PAGESIZE);
+	void *c = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	if (c == MAP_FAILED)
+		return -errno;
+	void *p = mmap(NULL, page + 2 * (size_t)size, PROT_READ, MAP_SHARED, map_fd, page);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+		munmap(c, page);
+		return err;
 	}
-	r->batch_len = 0;
-}
-
-static int on_record(void *ctx, void *data, size_t size)
-{
-	struct fgs_reader *r = ctx;
-	uint32_t len = (uint32_t)size;
-	if (r->batch_len + sizeof(len) + size > BATCH_CAPACITY)
-		flush_batch(r);
-	if (sizeof(len) + size > BATCH_CAPACITY)
-		return 0; /* cannot happen: records are bounded far below this */
-	memcpy(r->batch + r->batch_len, &len, sizeof(len));
-	memcpy(r->batch + r->batch_len + sizeof(len), data, size);
-	r->batch_len += sizeof(len) + size;
-	atomic_fetch_add(&r->records, 1);
-	atomic_fetch_add(&r->bytes, size);
+	*consumer = c;
+	*producer = p;
 	return 0;
 }
 
-static void *reader_main(void *arg)
+void fgs_ring_unmap(void *consumer, void *producer, uint32_t size)
 {
-	struct fgs_reader *r = arg;
-	while (!atomic_load(&r->stop)) {
-		int n = ring_buffer__poll(r->rb, 50);
-		if (n < 0 && n != -EINTR)
-			break;
-		if (r->batch_len)
-			flush_batch(r);
+	long page = sysconf(_SC_PAGESIZE);
+	munmap(consumer, page);
+	munmap(producer, page + 2 * (size_t)size);
+}
+
+long fgs_page_size(void) { return sysconf(_SC_PAGESIZE); }
+
+/* ---- ring-buffer wake-ups ----------------------------------------------- */
+
+/* epoll on a ring-buffer map is level-triggered on "data available", so a
+ * thread can wait for the ring without consuming it. The protocol with the
+ * event loop over one socket pair: the thread sends one byte when the ring
+ * has data, then waits for one byte back ("drained, wake me again"). The
+ * event loop never blocks, and an idle agent costs no wake-ups. */
+struct fgs_notifier {
+	int epfd;
+	int sock;
+	pthread_t thread;
+	atomic_int stop;
+	atomic_int alive;
+	int started;
+	atomic_ullong wakeups;
+};
+
+static int wait_for_ring(struct fgs_notifier *n)
+{
+	struct epoll_event ev;
+	while (!atomic_load(&n->stop)) {
+		int rc = epoll_wait(n->epfd, &ev, 1, 200);
+		if (rc > 0)
+			return 0;
+		if (rc < 0 && errno != EINTR)
+			return -1;
 	}
+	return -1;
+}
+
+static void *notifier_main(void *arg)
+{
+	struct fgs_notifier *n = arg;
+	char b = 1;
+	while (!atomic_load(&n->stop)) {
+		if (wait_for_ring(n) < 0)
+			break;
+		if (send(n->sock, &b, 1, MSG_NOSIGNAL) != 1 && errno != EINTR)
+			break;
+		atomic_fetch_add(&n->wakeups, 1);
+		ssize_t r;
+		do
+			r = recv(n->sock, &b, 1, 0);
+		while (r < 0 && errno == EINTR);
+		if (r <= 0)
+			break; /* the event loop closed its end */
+	}
+	atomic_store(&n->alive, 0);
 	return NULL;
 }
 
-/* out_fd receives [u32 length][record] frames, in ring-buffer order. */
-struct fgs_reader *fgs_reader_new(int ringbuf_map_fd, int out_fd, int *err)
+/* sock: this thread's end of a socket pair (see fgs_socketpair). */
+struct fgs_notifier *fgs_notifier_new(int map_fd, int sock, int *err)
 {
-	struct fgs_reader *r = calloc(1, sizeof(*r));
-	if (!r) {
+	struct fgs_notifier *n = calloc(1, sizeof(*n));
+	if (!n) {
 		*err = -ENOMEM;
 		return NULL;
 	}
-	r->out_fd = out_fd;
-	r->rb = ring_buffer__new(ringbuf_map_fd, on_record, r, NULL);
-	if (!r->rb) {
+	n->sock = sock;
+	n->epfd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN };
+	if (n->epfd < 0 || epoll_ctl(n->epfd, EPOLL_CTL_ADD, map_fd, &ev) < 0) {
 		*err = -errno;
-		free(r);
+		if (n->epfd >= 0)
+			close(n->epfd);
+		free(n);
 		return NULL;
 	}
+	atomic_store(&n->alive, 1);
+	int rc = pthread_create(&n->thread, NULL, notifier_main, n);
+	if (rc != 0) {
+		*err = -rc;
+		close(n->epfd);
+		free(n);
+		return NULL;
+	}
+	n->started = 1;
 	*err = 0;
-	return r;
+	return n;
 }
 
-int fgs_reader_add(struct fgs_reader *r, int ringbuf_map_fd)
+int fgs_notifier_alive(struct fgs_notifier *n) { return atomic_load(&n->alive); }
+uint64_t fgs_notifier_wakeups(struct fgs_notifier *n) { return atomic_load(&n->wakeups); }
+
+/* Call after shutting down the event loop's end of the socket pair. */
+void fgs_notifier_free(struct fgs_notifier *n)
 {
-	return ring_buffer__add(r->rb, ringbuf_map_fd, on_record, r) < 0 ? -errno : 0;
+	atomic_store(&n->stop, 1);
+	shutdown(n->sock, SHUT_RDWR);
+	if (n->started)
+		pthread_join(n->thread, NULL);
+	close(n->epfd);
+	close(n->sock);
+	free(n);
 }
 
-int fgs_reader_start(struct fgs_reader *r)
-{
-	int rc = pthread_create(&r->thread, NULL, reader_main, r);
-	r->started = rc == 0;
-	return -rc;
-}
-
-void fgs_reader_stop(struct fgs_reader *r)
-{
-	atomic_store(&r->stop, 1);
-	if (r->started)
-		pthread_join(r->thread, NULL);
-	ring_buffer__free(r->rb);
-	free(r);
-}
-
-uint64_t fgs_reader_records(struct fgs_reader *r) { return atomic_load(&r->records); }
-uint64_t fgs_reader_bytes(struct fgs_reader *r) { return atomic_load(&r->bytes); }
-uint64_t fgs_reader_write_errors(struct fgs_reader *r) { return atomic_load(&r->write_errors); }
-
-/* A stream socket pair with a large send buffer: fds[0] is read by the event
- * loop, fds[1] written by the reader thread. */
+/* A stream socket pair: fds[0] for the event loop, fds[1] for a thread. */
 int fgs_socketpair(int *fds)
 {
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
 		return -errno;
-	int size = 4 * 1024 * 1024;
-	setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-	setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	return 0;
 }
 
@@ -248,3 +267,23 @@ int fgs_close(int fd) { return close(fd) < 0 ? -errno : 0; }
 
 /* Shuts down the write side so the reading stream sees end-of-file. */
 int fgs_shutdown_write(int fd) { return shutdown(fd, SHUT_WR) < 0 ? -errno : 0; }
+
+/* The event loop's "drained, wake me again" byte (see fgs_notifier). */
+int fgs_send_byte(int fd)
+{
+	char b = 1;
+	return send(fd, &b, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1 ? 0 : -errno;
+}
+
+/* max_entries of a loaded map (a ring buffer's size in bytes), or -errno. */
+int64_t fgs_map_max_entries(int map_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(map_fd, &info, &len) < 0)
+		return -errno;
+	return info.max_entries;
+}
+
+/* Makes the thread exit as if it had failed (tests of the restart path). */
+void fgs_notifier_halt(struct fgs_notifier *n) { atomic_store(&n->stop, 1); }

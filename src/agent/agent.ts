@@ -1,29 +1,17 @@
 import { hostname } from "node:os";
-import { HealthStatusResult, type GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
-import type { EventSource, HealthReport, PolicyService } from "../api/deps";
+import { HealthStatusResult } from "../../gen/tetragon/tetragon_pb";
+import type { HealthReport, PolicyService } from "../api/deps";
+import type { EventBus } from "../bus/bus";
 import type { Logger } from "../log/logger";
 import { ProtocolListener } from "../server/listener";
 import { createApiHandler } from "../server/routes";
 import type { ServerAddress } from "../server/address";
 import { SensorManager } from "../sensors/manager";
+import type { ProcessSource } from "../console/processes";
+import type { ConsoleAssets } from "../console/assets";
+import type { Component } from "../common/component";
 
-/** The bus the pipeline publishes into and GetEvents streams read from. */
-export interface EventBus extends EventSource {
-  publish(event: GetEventsResponse): void;
-  /** Ends every stream (agent shutdown). */
-  close(): void;
-  /** One line for GetHealth details. */
-  describe(): string;
-}
-
-/** A running pipeline stage with a life cycle (reader, sensors, exporters). */
-export interface Component {
-  readonly name: string;
-  stop(): Promise<void>;
-  /** One line for GetHealth details. */
-  describe?(): string;
-  healthy?(): boolean;
-}
+export type { Component };
 
 export interface AgentParts {
   address: ServerAddress;
@@ -33,6 +21,8 @@ export interface AgentParts {
   bus: EventBus;
   sensors: SensorManager;
   policies?: PolicyService;
+  processes?: ProcessSource;
+  consoleAssets?: ConsoleAssets;
   /** Started before the server; stopped after it, in reverse order. */
   components: Component[];
 }
@@ -45,20 +35,25 @@ export class Agent {
     private readonly parts: AgentParts,
     private readonly listener: ProtocolListener,
     readonly address: string,
+    private readonly shutdown: AbortController,
   ) {}
 
   static async start(parts: AgentParts): Promise<Agent> {
+    const shutdown = new AbortController();
     const handler = createApiHandler({
       version: parts.version,
       sensors: parts.sensors,
       events: parts.bus,
       policies: parts.policies,
+      processes: parts.processes,
+      console: parts.consoleAssets,
       health: () => Agent.health(parts),
-    });
+    }, { shutdown: shutdown.signal });
     const listener = new ProtocolListener(handler);
     const address = await listener.listen(parts.address);
     parts.log.info("serving FineGuidanceSensors", { address, services: ["tetragon.FineGuidanceSensors", "fgs.FineGuidanceSensors"] });
-    return new Agent(parts, listener, address);
+    if (parts.consoleAssets && parts.address.kind !== "unix") parts.log.info("web console", { url: `http://${address}/` });
+    return new Agent(parts, listener, address, shutdown);
   }
 
   get nodeName(): string {
@@ -89,6 +84,8 @@ export class Agent {
   private async doStop(): Promise<void> {
     const { log } = this.parts;
     log.info("stopping agent");
+    // gRPC event streams end with UNAVAILABLE (clients may reconnect), then the rest.
+    this.shutdown.abort();
     this.parts.bus.close();
     await this.listener.close();
     for (const err of await this.parts.sensors.shutdown()) log.error("sensor shutdown failed", { error: err.message });

@@ -13,23 +13,44 @@ import { ProcessSensor } from "../sensors/process-sensor";
 import { SensorManager } from "../sensors/manager";
 import { TestSensor, TEST_OBJECT_NAME } from "../sensors/test-sensor";
 import { baseSensorConfig, kernelConfigSettings } from "../sensors/base-config";
-import { FileExporter } from "../export/file-exporter";
+import { FileExporter, type ExportConfig } from "../export/exporter";
 import { createPolicyEngine, type Mechanism, type PolicyEngine } from "../policy/index";
 import { buildInfo } from "../common/build-info";
+import { loadConsoleAssets } from "../console/assets";
 import { Agent, type Component } from "./agent";
 import { Pipeline } from "./pipeline";
 import { probeKernel, type KernelEnvironment } from "../kernel/environment";
+import { RECORD } from "../decode/generic-layout";
+import type { EventTally } from "../metrics/event-tally";
+import { createMetricsRegistry } from "../metrics/registry";
+import { cachedSources } from "../metrics/cached";
+import { MetricsServer, type MetricsAddress } from "../metrics/server";
+import { enableBpfStats } from "../metrics/bpf-programs";
+import type { PolicyStats } from "../metrics/sources";
+import type { PolicyService } from "../api/deps";
+import { agentMetricsSources } from "./metrics-sources";
+import { loadStoredPolicies, persistentPolicies, PolicyStore } from "./policy-store";
 
 export interface AgentOptions {
   address: ServerAddress;
   logLevel: LogLevel;
   policyPaths: readonly string[];
   nodeName?: string;
-  exportFile?: string;
   ringBufferBytes?: number;
   /** Restricts kernel-function hooks to these mechanisms (default: best available). */
   hookMechanisms?: readonly Mechanism[];
+  // --- operations (ops) ---
+  /** Serve Prometheus metrics here (off when absent). */
+  metricsAddress?: MetricsAddress;
+  /** Turn kernel BPF run-time statistics on while the agent runs. */
+  metricsBpfStats?: boolean;
+  /** --export-file and its options. */
+  export?: ExportConfig;
+  /** Policies added over the API persist here. */
+  policyDir?: string;
 }
+
+const DEFAULT_RING_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /** Parts built so far; on a failed start, everything in here is torn down. */
 interface Assembly {
@@ -122,9 +143,50 @@ function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Log
     describe: (tgid) => cache.describe(tgid),
     allowedMechanisms: options.hookMechanisms,
   });
-  for (const op of engine.ops) pipeline.on(op, engine.handle);
+  const observe = tallyPolicies(engine, pipeline.tally);
+  for (const op of engine.ops) pipeline.on(op, engine.handle, { sheddable: true, observe });
   a.components.push({ name: "policies", stop: () => engine.close() });
   return engine;
+}
+
+/** Counts policy records by policy and hook (events don't carry their policy),
+ * including records shed under overload or built for no stream. */
+function tallyPolicies(engine: PolicyEngine, tally: EventTally): (record: Uint8Array) => void {
+  return (record) => {
+    if (record.byteLength < RECORD.bytes) return;
+    const id = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(RECORD.hookId, true);
+    const h = engine.manager.hook(id);
+    if (h) tally.policy(h.policyName, h.kind === "kprobe" ? h.functionName : `${h.subsystem}/${h.event}`);
+  };
+}
+
+/** Counts policies that failed to load over the API. */
+function countingPolicies(service: PolicyService, stats: { loaded: () => number; loadErrors: number }): PolicyService {
+  return {
+    add: (yaml) => service.add(yaml).catch((e: unknown) => {
+      stats.loadErrors++;
+      throw e;
+    }),
+    delete: (yamlOrName) => service.delete(yamlOrName),
+  };
+}
+
+/** The API's add/delete: counted for metrics, and kept in --policy-dir when given
+ * (stored policies are loaded here, after the --policy files). */
+async function policyBoundary(options: AgentOptions, service: PolicyService, stats: { loaded: () => number; loadErrors: number }, log: Logger): Promise<PolicyService> {
+  const counted = countingPolicies(service, stats);
+  if (!options.policyDir) return counted;
+  const store = PolicyStore.open(options.policyDir);
+  const loaded = await loadStoredPolicies(store, counted, log);
+  log.info("stored tracing policies loaded", { dir: store.dir, files: loaded });
+  return persistentPolicies(counted, store, log);
+}
+
+async function startMetrics(options: AgentOptions, parts: Parameters<typeof agentMetricsSources>[0], log: Logger, a: Assembly): Promise<void> {
+  if (!options.metricsAddress) return;
+  const statsFd = options.metricsBpfStats ? enableBpfStats() : undefined;
+  const { sources, reset } = cachedSources(agentMetricsSources(parts));
+  a.components.push(await MetricsServer.start(options.metricsAddress, createMetricsRegistry(sources), reset, log, statsFd));
 }
 
 /** Builds the agent from its parts: kernel checks, BPF objects, reader,
@@ -148,10 +210,19 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
     const walk = cache.walkProcFs(base.map("execve_map"));
     log.info("learned running processes from /proc", { ...walk });
     a.components.push(new KernelHealth(kernel, base, cache, log));
+    const policyStats = { loaded: () => policies.manager.list().length, loadErrors: 0 };
     const loaded = await policies.manager.addFiles(options.policyPaths);
     if (loaded.length) log.info("tracing policies loaded at start", { policies: loaded.map((p) => p.name) });
-    if (options.exportFile) a.components.push(new FileExporter(options.exportFile, bus, log));
-    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policies.service, components: a.components });
+    const exporter = options.export ? await FileExporter.start(options.export, bus, log) : undefined;
+    if (exporter) a.components.push(exporter);
+    const policyService = await policyBoundary(options, policies.service, policyStats, log);
+    await startMetrics(options, {
+      pipeline, bus, base, cache,
+      ringBufferBytes: options.ringBufferBytes ?? DEFAULT_RING_BUFFER_BYTES,
+      exporter: () => exporter?.stats(),
+      policies: (): PolicyStats => ({ loaded: policyStats.loaded(), loadErrors: policyStats.loadErrors }),
+    }, log, a);
+    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policyService, processes: cache, consoleAssets: loadConsoleAssets(), components: a.components });
   } catch (e) {
     await a.sensors.shutdown();
     for (const c of a.components.reverse()) await c.stop().catch(() => {});

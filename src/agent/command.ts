@@ -4,6 +4,8 @@ import { parseServerAddress, DEFAULT_SERVER_ADDRESS } from "../server/address";
 import { createLogger, isLogLevel, stderrSink } from "../log/logger";
 import { startAgent, type AgentOptions } from "./bootstrap";
 import { MECHANISMS, type Mechanism } from "../policy/index";
+import { FLAG_GROUPS, OPS_FLAGS, opsOptions } from "./ops-flags";
+import { withConfigFile } from "./config-file";
 
 const FLAGS: readonly FlagSpec[] = [
   { name: "server-address", valueName: "ADDR", defaultValue: DEFAULT_SERVER_ADDRESS, description: "where to serve the API: host:port (port 0 picks one) or unix:/path/to/socket" },
@@ -13,25 +15,45 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "export-file", valueName: "PATH", description: "also append every event as a JSON line to PATH" },
   { name: "ring-buffer-size", valueName: "BYTES", description: "kernel ring buffer size, a power of two (default 8388608)", validate: (v) => (/^\d+$/.test(v) && (Number(v) & (Number(v) - 1)) === 0 && Number(v) >= 4096 ? undefined : "must be a power of two of at least 4096") },
   { name: "hook-mechanisms", valueName: "LIST", description: `comma-separated mechanisms kernel-function hooks may use, best first among ${MECHANISMS.join(", ")} (default: all, chosen by probing the kernel)`, validate: (v) => (v.split(",").every((m) => (MECHANISMS as readonly string[]).includes(m)) ? undefined : `expected a comma-separated list of ${MECHANISMS.join(", ")}`) },
+  ...OPS_FLAGS,
   { name: "help", short: "h", description: "show this help" },
 ];
+
+const flagHelp = (f: FlagSpec): string =>
+  `  --${f.name}${f.valueName ? ` ${f.valueName}` : ""}\n      ${f.description}${f.defaultValue ? ` (default ${f.defaultValue})` : ""}`;
+
+/** Flags by topic; a flag no group names is listed under "Other". */
+function groupedFlagHelp(): string {
+  const grouped = new Set(FLAG_GROUPS.flatMap(([, names]) => names));
+  const sections = FLAG_GROUPS.map(([title, names]) => [title, FLAGS.filter((f) => names.includes(f.name))] as const);
+  const other = FLAGS.filter((f) => !grouped.has(f.name));
+  return [...sections, ["Other", other] as const]
+    .filter(([, flags]) => flags.length > 0)
+    .map(([title, flags]) => `${title}:\n${flags.map(flagHelp).join("\n")}`)
+    .join("\n\n");
+}
 
 export const AGENT_HELP = `Usage: fgs agent [flags]
 
 Runs the agent (as root): loads the process sensor, serves the
 FineGuidanceSensors API over gRPC, gRPC-web and Connect on one address.
 
-Flags:
-${FLAGS.map((f) => `  --${f.name}${f.valueName ? ` ${f.valueName}` : ""}\n      ${f.description}${f.defaultValue ? ` (default ${f.defaultValue})` : ""}`).join("\n")}
+${groupedFlagHelp()}
+
+Every flag can also be set in the --config YAML file (key: flag name, value:
+its value; a list for repeatable flags, true/false for switches). A flag given
+on the command line wins over the file; the file wins over the defaults.
 
 Examples:
   fgs agent
   fgs agent --server-address unix:/run/fgs/fgs.sock --policy /etc/fgs/policies
+  fgs agent --config /etc/fgs/agent.yaml --metrics-address :2112
 `;
 
 function parseOptions(argv: readonly string[]): AgentOptions | "help" {
-  const args = parseArguments(argv, FLAGS, []);
-  if (args.has("help")) return "help";
+  const cli = parseArguments(argv, FLAGS, []);
+  if (cli.has("help")) return "help";
+  const args = withConfigFile(cli, argv, FLAGS);
   const level = args.value("log-level") ?? "info";
   if (!isLogLevel(level)) throw new UsageError(`bad --log-level ${level}`);
   const addressText = args.value("server-address") ?? DEFAULT_SERVER_ADDRESS;
@@ -43,9 +65,9 @@ function parseOptions(argv: readonly string[]): AgentOptions | "help" {
     logLevel: level,
     policyPaths: args.values("policy"),
     nodeName: args.value("node-name"),
-    exportFile: args.value("export-file"),
     ringBufferBytes: ring ? Number(ring) : undefined,
     hookMechanisms: args.value("hook-mechanisms")?.split(",") as Mechanism[] | undefined,
+    ...opsOptions(args),
   };
 }
 

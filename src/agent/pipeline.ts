@@ -1,24 +1,48 @@
 import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 import type { Logger } from "../log/logger";
 import type { RingBufferReader } from "../reader/ring-reader";
-import type { Component, EventBus } from "./agent";
+import type { EventBus } from "../bus/bus";
+import type { Component } from "./agent";
+import { EventTally } from "../metrics/event-tally";
+import { FixedHistogram } from "../metrics/latency";
+import type { PipelineStats as MetricsPipelineStats } from "../metrics/sources";
 
 /** Turns one kernel record into zero or more API events (decode + enrich). */
 export type RecordHandler = (record: Uint8Array) => GetEventsResponse | readonly GetEventsResponse[] | undefined;
 
 const OP_OFFSET = 0;
 
+export interface PipelineStats extends MetricsPipelineStats {
+  /** policy records dropped unread because every stream's queue was full, by op */
+  readonly shed: ReadonlyMap<number, number>;
+  /** policy records not built because no stream was open */
+  readonly unobserved: number;
+}
+
+/** One record in LATENCY_SAMPLE is timed for the handling-latency histogram. */
+const LATENCY_SAMPLE = 16;
+
 /** reader → decoders/enrichment (by record op) → bus. A bad record is counted and
- * logged, never fatal: one hostile process name must not stop the stream. */
+ * logged, never fatal: one hostile process name must not stop the stream.
+ * Under overload, records of sheddable ops (policy events; never process
+ * records, which keep the cache true) are dropped before any decoding when
+ * no stream could take them: a storm then costs little more than reading. */
 export class Pipeline implements Component {
   readonly name = "pipeline";
   private readonly handlers = new Map<number, RecordHandler>();
+  private readonly sheddable = new Set<number>();
+  private readonly observers = new Map<number, (record: Uint8Array) => void>();
+  private readonly shed = new Map<number, number>();
+  private unobserved = 0;
   private records = 0;
   private events = 0;
   private failures = 0;
   private unknownOps = 0;
   private lastFailureLog = 0;
-  private done: Promise<void> | undefined;
+  private started = false;
+  /** Events by type and policy, and sampled per-record handling time (metrics). */
+  readonly tally = new EventTally();
+  private readonly latency = new FixedHistogram();
 
   constructor(
     private readonly reader: RingBufferReader,
@@ -26,17 +50,17 @@ export class Pipeline implements Component {
     private readonly log: Logger,
   ) {}
 
-  on(op: number, handler: RecordHandler): void {
+  /** observe sees every record of op, shed or not (cheap counters only). */
+  on(op: number, handler: RecordHandler, options: { sheddable?: boolean; observe?: (record: Uint8Array) => void } = {}): void {
     this.handlers.set(op, handler);
+    if (options.sheddable) this.sheddable.add(op);
+    if (options.observe) this.observers.set(op, options.observe);
   }
 
   start(): void {
-    this.done ??= this.run();
-  }
-
-  private async run(): Promise<void> {
-    for await (const record of this.reader.records()) this.handle(record);
-    this.reader.closeReadSide();
+    if (this.started) return;
+    this.started = true;
+    this.reader.consume((record) => this.handle(record));
   }
 
   private handle(record: Uint8Array): void {
@@ -45,8 +69,13 @@ export class Pipeline implements Component {
     const op = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(OP_OFFSET, true);
     const handler = this.handlers.get(op);
     if (!handler) return void this.unknownOps++;
+    this.observers.get(op)?.(record);
+    if (this.sheddable.has(op) && !this.shedIfUnwanted(op)) return;
+    const timed = this.records % LATENCY_SAMPLE === 0;
+    const started = timed ? performance.now() : 0;
     try {
       const out = handler(record);
+      if (timed) this.latency.observe(performance.now() - started);
       if (!out) return;
       if (Array.isArray(out)) out.forEach((ev) => this.publish(ev));
       else this.publish(out as GetEventsResponse);
@@ -56,8 +85,31 @@ export class Pipeline implements Component {
     }
   }
 
+  /** False when the record is dropped (counted) instead of handled. */
+  private shedIfUnwanted(op: number): boolean {
+    const demand = this.bus.demand();
+    if (demand === "open") return true;
+    if (demand === "none") this.unobserved++;
+    else this.shed.set(op, (this.shed.get(op) ?? 0) + 1);
+    return false;
+  }
+
+  stats(): PipelineStats {
+    return {
+      records: this.records,
+      events: this.events,
+      decodeFailures: this.failures,
+      unknownOps: this.unknownOps,
+      tally: this.tally.snapshot(),
+      latencyMs: this.latency.snapshot(),
+      shed: new Map(this.shed),
+      unobserved: this.unobserved,
+    };
+  }
+
   private publish(ev: GetEventsResponse): void {
     this.events++;
+    this.tally.observe(ev);
     this.bus.publish(ev);
   }
 
@@ -70,11 +122,25 @@ export class Pipeline implements Component {
 
   describe(): string {
     const rs = this.reader.stats();
-    return `pipeline: records=${this.records} events=${this.events} decode_failures=${this.failures} unknown_ops=${this.unknownOps} read_bytes=${rs.bytes}`;
+    return (
+      `pipeline: records=${this.records} events=${this.events} decode_failures=${this.failures} unknown_ops=${this.unknownOps} ` +
+      `shed_events=${[...this.shed.values()].reduce((a, b) => a + b, 0)}${this.shed.size ? ` shed_by_op=${[...this.shed].map(([op, n]) => `op${op}:${n}`).join(",")}` : ""} unobserved_events=${this.unobserved} ` +
+      `read_bytes=${rs.bytes} wakeups=${rs.wakeups} slices=${rs.slices} reader_restarts=${rs.restarts}`
+    );
+  }
+
+  /** Bytes in the kernel ring not yet read (its fill). */
+  ringBacklog(): number {
+    return this.reader.backlogBytes();
+  }
+
+  /** The wake-up thread died and was not yet replaced. */
+  healthy(): boolean {
+    return !this.started || this.reader.stats().alive;
   }
 
   async stop(): Promise<void> {
     this.reader.stop();
-    await Promise.race([this.done, Bun.sleep(2000)]);
+    await Promise.race([this.reader.closed(), Bun.sleep(2000)]);
   }
 }

@@ -1,11 +1,8 @@
-import type { GetEventsRequest, GetEventsResponse, HealthStatusResult } from "../../gen/tetragon/tetragon_pb";
+import type { HealthStatusResult } from "../../gen/tetragon/tetragon_pb";
+import type { EventBus } from "../bus/bus";
 import type { SensorManager } from "../sensors/manager";
-
-/** Where GetEvents streams come from (the event bus). */
-export interface EventSource {
-  /** Throws ConnectError(invalid_argument) for bad filters before the stream starts. */
-  subscribe(request: GetEventsRequest, signal: AbortSignal): AsyncIterable<GetEventsResponse>;
-}
+import type { ProcessSource } from "../console/processes";
+import type { ConsoleAssets } from "../console/assets";
 
 export interface HealthReport {
   status: HealthStatusResult;
@@ -22,7 +19,12 @@ export interface PolicyService {
 export interface ApiDeps {
   version: string;
   sensors: SensorManager;
-  events: EventSource;
+  /** Where GetEvents streams come from; subscribe throws ConnectError(invalid_argument) for bad filters. */
+  events: EventBus;
   health(): HealthReport;
   policies?: PolicyService;
+  /** the process cache, for fgs.console.v1.ProcessInspector */
+  processes?: ProcessSource;
+  /** the web console's files, served at GET / */
+  console?: ConsoleAssets;
 }

@@ -1,38 +1,7 @@
-import { clone, create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import { GetEventsResponseSchema, type GetEventsResponse, type KprobeArgument } from "../../gen/tetragon/tetragon_pb";
-
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
-
-/** The fgs edition has no long_arg: a value that fits int32 becomes int_arg,
- * any other becomes size_arg (its two's-complement uint64). */
-function withoutLongArg(arg: KprobeArgument | undefined): void {
-  if (arg?.arg.case !== "longArg") return;
-  const v = arg.arg.value;
-  arg.arg = v >= BigInt(INT32_MIN) && v <= BigInt(INT32_MAX) ? { case: "intArg", value: Number(v) } : { case: "sizeArg", value: BigInt.asUintN(64, v) };
-}
-
-function argsOf(ev: GetEventsResponse): (KprobeArgument | undefined)[] {
-  const e = ev.event;
-  if (e.case === "processKprobe") return [...e.value.args, e.value.return];
-  if (e.case === "processTracepoint") return e.value.args;
-  return [];
-}
-
-/** Events are shared by every stream: copy before changing one. */
-function downgradeEvent(shared: GetEventsResponse): GetEventsResponse {
-  if (!argsOf(shared).some((a) => a?.arg.case === "longArg")) return shared;
-  const ev = clone(GetEventsResponseSchema, shared);
-  const e = ev.event;
-  if (e.case === "processKprobe") {
-    e.value.args.forEach(withoutLongArg);
-    withoutLongArg(e.value.return);
-  } else if (e.case === "processTracepoint") {
-    e.value.args.forEach(withoutLongArg);
-  }
-  return ev;
-}
+import { GetEventsResponseSchema, type GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
+import { downgradeEvent } from "../bus/encode";
 
 type Unary = (req: unknown, ctx: HandlerContext) => unknown;
 type Streaming = (req: unknown, ctx: HandlerContext) => AsyncIterable<unknown>;

@@ -1,11 +1,13 @@
 /** Fan-out of published events to GetEvents streams. publish() never blocks
  * and never throws; each stream filters, aggregates and queues on its own, so
- * a slow stream only ever hurts itself. Order is publish order per stream,
- * hence per process (an exec before its exit). */
+ * a slow stream only ever hurts itself: it drops and counts, and is never
+ * ended for it. Order is publish order per stream, hence per process (an
+ * exec before its exit). Each event is encoded at most once (AgentEvent). */
 import type { GetEventsRequest, GetEventsResponse } from "../../gen/tetragon/tetragon_pb.ts";
 import { compileFilters } from "../filters/index.ts";
 import type { AncestryLookup } from "../filters/index.ts";
 import { aggregationSettings } from "./aggregate.ts";
+import { AgentEvent } from "./event.ts";
 import { Subscription } from "./subscription.ts";
 import type { StreamStats } from "./subscription.ts";
 
@@ -28,10 +30,10 @@ export type EventsRequest = Pick<GetEventsRequest, "allowList" | "denyList" | "a
 export interface BusStats {
   readonly subscribers: number;
   readonly published: number;
-  /** Streams ended because their queue filled, since start. */
-  readonly overflowedStreams: number;
-  /** Events missed by those streams, since start. */
-  readonly missedEvents: number;
+  /** Events delivered to streams, since start (ended streams included). */
+  readonly delivered: number;
+  /** Events dropped by full stream queues, since start (ended streams included). */
+  readonly dropped: number;
   readonly streams: readonly StreamStats[];
 }
 
@@ -40,16 +42,18 @@ export class EventBus {
   private readonly capacity: number;
   private nextId = 1;
   private published = 0;
-  private overflowed = 0;
-  private missed = 0;
+  /** Totals of streams that have ended. */
+  private endedDelivered = 0;
+  private endedDropped = 0;
   private closed = false;
 
   constructor(private readonly options: EventBusOptions = {}) {
     this.capacity = positive(options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY, "queueCapacity");
   }
 
-  publish(ev: GetEventsResponse): void {
+  publish(message: GetEventsResponse | AgentEvent): void {
     this.published++;
+    const ev = message instanceof AgentEvent ? message : new AgentEvent(message);
     for (const sub of this.subs) {
       try {
         sub.offer(ev);
@@ -59,10 +63,18 @@ export class EventBus {
     }
   }
 
+  /** Whether a new event would reach any stream: "none" without streams,
+   * "saturated" when every stream's queue is full (it would be dropped). */
+  demand(): "none" | "saturated" | "open" {
+    if (this.subs.size === 0) return "none";
+    for (const sub of this.subs) if (!sub.isFull) return "open";
+    return "saturated";
+  }
+
   /** Validates filters synchronously (ConnectError InvalidArgument) and
    * registers the stream at once, so nothing published after this call is
    * missed even if the reader starts late. */
-  subscribe(request: EventsRequest, signal?: AbortSignal, options: SubscribeOptions = {}): AsyncIterable<GetEventsResponse> {
+  subscribe(request: EventsRequest, signal?: AbortSignal, options: SubscribeOptions = {}): Subscription {
     const predicate = compileFilters(request, { ancestry: this.options.ancestry });
     const aggregation = request.aggregationOptions && aggregationSettings(request.aggregationOptions);
     const capacity = positive(options.queueCapacity ?? this.capacity, "queueCapacity");
@@ -84,10 +96,8 @@ export class EventBus {
   private detach(sub: Subscription): void {
     if (!this.subs.delete(sub)) return;
     const s = sub.stats();
-    if (s.state === "overflowed") {
-      this.overflowed++;
-      this.missed += s.missed;
-    }
+    this.endedDelivered += s.delivered;
+    this.endedDropped += s.dropped;
   }
 
   /** Ends every stream; later subscriptions end immediately. */
@@ -97,12 +107,13 @@ export class EventBus {
   }
 
   stats(): BusStats {
+    const streams = [...this.subs].map((s) => s.stats());
     return {
       subscribers: this.subs.size,
       published: this.published,
-      overflowedStreams: this.overflowed,
-      missedEvents: this.missed,
-      streams: [...this.subs].map((s) => s.stats()),
+      delivered: streams.reduce((n, s) => n + s.delivered, this.endedDelivered),
+      dropped: streams.reduce((n, s) => n + s.dropped, this.endedDropped),
+      streams,
     };
   }
 
@@ -110,9 +121,11 @@ export class EventBus {
   describe(): string {
     const s = this.stats();
     const queued = s.streams.reduce((n, st) => Math.max(n, st.queued), 0);
+    const perStream = s.streams.map((st) => `${st.id}${st.label ? `(${st.label})` : ""}:delivered=${st.delivered},dropped=${st.dropped},queued=${st.queued}`);
     return (
       `bus: subscribers=${s.subscribers} published=${s.published} queue_capacity=${this.capacity} ` +
-      `max_queued=${queued} overflowed_streams=${s.overflowedStreams} missed_events=${s.missedEvents}`
+      `max_queued=${queued} delivered_events=${s.delivered} dropped_events=${s.dropped}` +
+      (perStream.length ? ` streams=${perStream.join(" ")}` : "")
     );
   }
 }

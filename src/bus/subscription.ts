@@ -1,22 +1,26 @@
-/** One GetEvents stream: its filters, optional aggregation and a bounded queue. */
-import { Code, ConnectError } from "@connectrpc/connect";
+/** One GetEvents stream: its filters, optional aggregation and a bounded
+ * queue. A stream is never ended for being slow: when its queue is full,
+ * new events are dropped and counted on this stream only. */
 import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb.ts";
 import type { EventPredicate } from "../filters/index.ts";
 import { Aggregator } from "./aggregate.ts";
 import type { AggregationSettings } from "./aggregate.ts";
+import { AgentEvent } from "./event.ts";
 import { Fifo } from "./fifo.ts";
 
-export type StreamState = "open" | "overflowed" | "closed";
+export type StreamState = "open" | "closed";
 
 export interface StreamStats {
   readonly id: number;
+  /** who reads the stream (peer, protocol), when the server said */
+  readonly label: string;
   readonly state: StreamState;
   readonly queued: number;
   readonly capacity: number;
-  /** Responses handed to the stream's reader. */
+  /** Events handed to the stream's transport. */
   readonly delivered: number;
-  /** Events that matched but were never delivered (queue overflow). */
-  readonly missed: number;
+  /** Events that matched but were dropped because the queue was full. */
+  readonly dropped: number;
   readonly aggregating: boolean;
   readonly pendingAggregated: number;
   /** Events the filter threw on (counted, treated as not matching). */
@@ -25,20 +29,22 @@ export interface StreamStats {
 
 interface Waiter {
   resolve(r: IteratorResult<GetEventsResponse>): void;
-  reject(e: unknown): void;
 }
 
 const weight = (ev: GetEventsResponse): number => Number(ev.aggregationInfo?.count ?? 1n);
 
 export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
-  private readonly queue = new Fifo<GetEventsResponse>();
+  private readonly queue = new Fifo<AgentEvent>();
   private readonly aggregator: Aggregator | undefined;
   private waiter: Waiter | undefined;
-  private error: ConnectError | undefined;
+  private readable: (() => void) | undefined;
   private state: StreamState = "open";
   private delivered = 0;
-  private missed = 0;
+  private dropped = 0;
   private filterErrors = 0;
+  /** The event being aggregated, so a pass-through keeps its shared bytes. */
+  private offered: AgentEvent | undefined;
+  label = "";
 
   constructor(
     readonly id: number,
@@ -47,92 +53,95 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
     aggregation: AggregationSettings | undefined,
     private readonly onDetach: (sub: Subscription) => void,
   ) {
-    this.aggregator = aggregation && new Aggregator(aggregation, (ev) => this.enqueue(ev));
+    this.aggregator = aggregation && new Aggregator(aggregation, (msg) => this.enqueue(this.offered?.message === msg ? this.offered : new AgentEvent(msg)));
   }
 
   /** Called by the bus for every published event; never throws. */
-  offer(ev: GetEventsResponse): void {
+  offer(ev: AgentEvent): void {
     if (this.state !== "open") return;
     let wanted: boolean;
     try {
-      wanted = this.predicate(ev);
+      wanted = this.predicate(ev.message);
     } catch {
       this.filterErrors++;
       return;
     }
     if (!wanted) return;
-    if (this.aggregator !== undefined) this.aggregator.add(ev);
-    else this.enqueue(ev);
+    if (this.aggregator === undefined) return this.enqueue(ev);
+    this.offered = ev;
+    this.aggregator.add(ev.message);
+    this.offered = undefined;
   }
 
-  private enqueue(ev: GetEventsResponse): void {
+  private enqueue(ev: AgentEvent): void {
     if (this.state !== "open") return;
     if (this.waiter !== undefined) {
       const w = this.waiter;
       this.waiter = undefined;
-      this.delivered++;
-      w.resolve({ value: ev, done: false });
+      this.delivered += weight(ev.message);
+      w.resolve({ value: ev.message, done: false });
     } else if (this.queue.length >= this.capacity) {
-      this.overflow(weight(ev));
+      this.dropped += weight(ev.message);
     } else {
       this.queue.push(ev);
+      if (this.queue.length === 1) this.readable?.();
     }
   }
 
-  /** Frees the queue at once (memory stays bounded with stuck clients) and
-   * ends the stream with resource_exhausted at the reader's next read. */
-  private overflow(extra: number): void {
-    let missed = extra + (this.aggregator?.pendingEvents ?? 0);
-    for (const ev of this.queue.values()) missed += weight(ev);
-    this.missed += missed;
-    this.error = new ConnectError(
-      `GetEvents stream ended: the client did not keep up and its queue of ${this.capacity} events filled; ` +
-        `${this.missed} events were not delivered on this stream`,
-      Code.ResourceExhausted,
-    );
-    this.state = "overflowed";
-    this.detach();
+  /** Push mode (the gRPC fast path): notify is called when the queue goes
+   * from empty to non-empty, and when the stream ends; then take() drains. */
+  onReadable(notify: () => void): void {
+    this.readable = notify;
+    if (this.queue.length > 0 || this.state !== "open") notify();
+  }
+
+  /** Up to max queued events, counted as delivered. */
+  take(max: number): AgentEvent[] {
+    const out: AgentEvent[] = [];
+    while (out.length < max) {
+      const ev = this.queue.shift();
+      if (ev === undefined) break;
+      out.push(ev);
+      this.delivered += weight(ev.message);
+    }
+    return out;
+  }
+
+  get isOpen(): boolean {
+    return this.state === "open";
+  }
+
+  /** A new event would be dropped (aggregating streams are never full: they absorb). */
+  get isFull(): boolean {
+    return this.state === "open" && this.aggregator === undefined && this.queue.length >= this.capacity;
+  }
+
+  get queuedEvents(): number {
+    return this.queue.length;
   }
 
   /** Ends the stream normally (client gone or agent shutting down). */
   end(): void {
     if (this.state === "closed") return;
     this.state = "closed";
-    this.error = undefined;
-    this.detach();
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.resolve({ value: undefined, done: true });
-  }
-
-  private detach(): void {
     this.queue.clear();
     this.aggregator?.dispose();
     this.onDetach(this);
     const w = this.waiter;
-    if (w !== undefined && this.error !== undefined) {
-      this.waiter = undefined;
-      w.reject(this.takeError());
-    }
-  }
-
-  private takeError(): ConnectError {
-    const e = this.error as ConnectError;
-    this.error = undefined;
-    this.state = "closed";
-    return e;
+    this.waiter = undefined;
+    w?.resolve({ value: undefined, done: true });
+    this.readable?.();
   }
 
   next(): Promise<IteratorResult<GetEventsResponse>> {
     const ev = this.queue.shift();
     if (ev !== undefined) {
-      this.delivered++;
-      return Promise.resolve({ value: ev, done: false });
+      this.delivered += weight(ev.message);
+      return Promise.resolve({ value: ev.message, done: false });
     }
-    if (this.error !== undefined) return Promise.reject(this.takeError());
     if (this.state !== "open") return Promise.resolve({ value: undefined, done: true });
     if (this.waiter !== undefined) return Promise.reject(new Error("GetEvents stream read concurrently"));
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+    return new Promise((resolve) => (this.waiter = { resolve }));
   }
 
   return(): Promise<IteratorResult<GetEventsResponse>> {
@@ -147,11 +156,12 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
   stats(): StreamStats {
     return {
       id: this.id,
+      label: this.label,
       state: this.state,
       queued: this.queue.length,
       capacity: this.capacity,
       delivered: this.delivered,
-      missed: this.missed,
+      dropped: this.dropped,
       aggregating: this.aggregator !== undefined,
       pendingAggregated: this.aggregator?.pendingEvents ?? 0,
       filterErrors: this.filterErrors,

@@ -29,6 +29,7 @@ import { readNamespaceInums } from "../kernel/namespaces";
 import { namespacesInit } from "./namespaces";
 import { splitWaitStatus } from "./signals";
 import { NS_PER_CLOCK_TICK, procStartKtime } from "./procfs";
+import { processTemplate, processWithRefcnt } from "./process-message";
 import { walkProcFs, type ExecveMapWriter, type ProcFsWalkResult } from "./procfs-walk";
 
 export type CacheClock = Pick<Clock, "bootNsToTimestamp">;
@@ -178,6 +179,11 @@ export class ProcessCache {
     return this.byExecId.get(id);
   }
 
+  /** Every entry held, live or exited but still referenced (read-only view). */
+  entries(): IterableIterator<Readonly<CachedProcess>> {
+    return this.byExecId.values();
+  }
+
   /** Process and parent messages for another sensor's event on tgid. */
   describe(tgid: number, ktime?: bigint): { process: Process; parent: Process | undefined } | undefined {
     const e = (ktime !== undefined ? this.byExecId.get(this.id(ktime, tgid)) : undefined) ?? this.byTgid.get(tgid);
@@ -212,7 +218,13 @@ export class ProcessCache {
     return { entries: this.byExecId.size, live: this.byTgid.size, ...this.counters };
   }
 
+  /** The entry's Process as of now; its bytes are encoded once per entry. */
   toProcess(e: CachedProcess): Process {
+    e.template ??= processTemplate(this.buildProcess(e));
+    return processWithRefcnt(e.template, e.refcnt);
+  }
+
+  private buildProcess(e: CachedProcess): Process {
     return create(ProcessSchema, {
       execId: e.execId,
       pid: e.tgid,
@@ -225,7 +237,6 @@ export class ProcessCache {
       auid: e.auid,
       docker: e.docker,
       parentExecId: e.parentExecId,
-      refcnt: e.refcnt,
       cap: { effective: capList(e.caps.effective), permitted: capList(e.caps.permitted), inheritable: capList(e.caps.inheritable) },
       ns: namespacesInit(e.ns, this.host),
     });
@@ -274,7 +285,8 @@ export class ProcessCache {
   }
 
   private insert(fields: ProcessFields, parent: CachedProcess | undefined): CachedProcess {
-    const entry: CachedProcess = { ...fields, parent, refcnt: 1, alive: true };
+    // fields may be another entry (a clone copies its parent): never its template.
+    const entry: CachedProcess = { ...fields, parent, refcnt: 1, alive: true, template: undefined };
     if (parent) parent.refcnt++;
     const previous = this.byTgid.get(entry.tgid);
     this.byExecId.set(entry.execId, entry);

@@ -1,4 +1,5 @@
 import type { Caps, NamespaceInums } from "../decode/process";
+import type { ProcessTemplate } from "./process-message";
 
 /** One execution of a program (or a fork that has not exec'd), as the cache
  * keeps it. Entries are reference counted: the process itself while it lives,
@@ -25,6 +26,8 @@ export interface CachedProcess {
   refcnt: number;
   /** false after its exit (or after an exec replaced this execution) */
   alive: boolean;
+  /** its Process message and bytes, built on first use */
+  template?: ProcessTemplate;
 }
 
-export type ProcessFields = Omit<CachedProcess, "refcnt" | "alive" | "parent">;
+export type ProcessFields = Omit<CachedProcess, "refcnt" | "alive" | "parent" | "template">;

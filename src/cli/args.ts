@@ -1,3 +1,4 @@
+import { parseArgs } from "node:util";
 import { UsageError } from "../common/errors";
 
 /** One command-line flag. Adding a filter flag to getevents is one more entry. */
@@ -34,12 +35,13 @@ export interface ParsedArguments {
   isTrue(flagName: string): boolean;
 }
 
-const SHORT_FLAG = /^-([a-zA-Z])(?:=(.*))?$/s;
-const LONG_FLAG = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/s;
+type OptionToken = { kind: "option"; name: string; rawName: string; index: number; value?: string; inlineValue?: boolean };
+type ArgToken = OptionToken | { kind: "positional"; index: number; value: string } | { kind: "option-terminator"; index: number };
 
 /**
- * Parses flags anywhere among positionals: `--name value`, `--name=value`,
- * `-n value`, `-n=value`, and `--` ends the flags.
+ * Parses flags anywhere among positionals with node:util's parseArgs:
+ * `--name value`, `--name=value`, `-n value`, `-n=value`, and `--` ends the
+ * flags. parseArgs runs non-strict so that every mistake gets our message.
  */
 export function parseArguments(
   tokens: readonly string[],
@@ -48,50 +50,50 @@ export function parseArguments(
 ): ParsedArguments {
   const given = new Map<string, string[]>();
   const positionalValues: string[] = [];
-  let index = 0;
-  while (index < tokens.length) {
-    const token = tokens[index] ?? "";
-    index += 1;
-    if (token === "--") {
-      positionalValues.push(...tokens.slice(index));
-      break;
+  const handledIndex = new Set<number>();
+  for (const token of tokenize(tokens, flags)) {
+    if (token.kind === "positional") positionalValues.push(token.value);
+    else if (token.kind === "option") {
+      if (/^-\d/.test(token.rawName)) {
+        // A negative number is a positional: take the argument whole, once.
+        if (!handledIndex.has(token.index)) positionalValues.push(tokens[token.index] ?? token.rawName);
+        handledIndex.add(token.index);
+        continue;
+      }
+      const flag = findFlag(flags, token);
+      const value = flag.valueName === undefined ? booleanValue(flag, token) : optionValue(token);
+      recordValue(given, flag, checkedValue(flag, value));
     }
-    const flagToken = splitFlagToken(token);
-    if (!flagToken) {
-      positionalValues.push(token);
-      continue;
-    }
-    const flag = findFlag(flags, flagToken.key, token);
-    const value = flag.valueName === undefined ? booleanValue(flag, flagToken.inlineValue) : flagToken.inlineValue ?? tokens[index++];
-    recordValue(given, flag, checkedValue(flag, value));
   }
   checkPositionalCount(positionalValues, positionals);
   return parsedArguments(given, positionalValues, flags);
 }
 
-function splitFlagToken(token: string): { key: string; inlineValue: string | undefined } | undefined {
-  const match = LONG_FLAG.exec(token) ?? SHORT_FLAG.exec(token);
-  if (!match) {
-    if (token.startsWith("-") && token !== "-" && !/^-\d/.test(token)) {
-      throw new UsageError(`unknown flag "${token}"`);
-    }
-    return undefined;
-  }
-  return { key: token.startsWith("--") ? `--${match[1]}` : `-${match[1]}`, inlineValue: match[2] };
+function tokenize(tokens: readonly string[], flags: readonly FlagSpec[]): ArgToken[] {
+  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple: true }> = {};
+  for (const f of flags) options[f.name] = { type: f.valueName === undefined ? "boolean" : "string", multiple: true, ...(f.short ? { short: f.short } : {}) };
+  const parsed = parseArgs({ args: [...tokens], options, strict: false, allowPositionals: true, tokens: true });
+  return parsed.tokens as ArgToken[];
 }
 
-function findFlag(flags: readonly FlagSpec[], key: string, token: string): FlagSpec {
-  const flag = flags.find((candidate) =>
-    key.startsWith("--") ? `--${candidate.name}` === key : `-${candidate.short}` === key,
-  );
-  if (!flag) throw new UsageError(`unknown flag "${token.split("=")[0]}"`);
+function findFlag(flags: readonly FlagSpec[], token: OptionToken): FlagSpec {
+  const isLong = token.rawName.startsWith("--");
+  const flag = flags.find((candidate) => (isLong ? `--${candidate.name}` === token.rawName : `-${candidate.short}` === token.rawName));
+  if (!flag) throw new UsageError(`unknown flag "${token.rawName}"`);
   return flag;
 }
 
-function booleanValue(flag: FlagSpec, inlineValue: string | undefined): string {
-  if (inlineValue === undefined || inlineValue === "true") return "true";
-  if (inlineValue === "false") return "false";
-  throw new UsageError(`--${flag.name} takes no value (got "${inlineValue}")`);
+/** `-o=compact` reaches us as "=compact". */
+function optionValue(token: OptionToken): string | undefined {
+  if (token.value !== undefined && token.inlineValue && !token.rawName.startsWith("--") && token.value.startsWith("=")) return token.value.slice(1);
+  return token.value;
+}
+
+function booleanValue(flag: FlagSpec, token: OptionToken): string {
+  const inline = token.inlineValue ? optionValue(token) : undefined;
+  if (inline === undefined || inline === "true") return "true";
+  if (inline === "false") return "false";
+  throw new UsageError(`--${flag.name} takes no value (got "${inline}")`);
 }
 
 function checkedValue(flag: FlagSpec, value: string | undefined): string {

@@ -40,6 +40,8 @@ export interface GenericRecord {
 
 export class GenericRecordError extends Error {}
 
+const EMPTY = new Uint8Array(0);
+
 function readArg(bytes: Uint8Array, v: DataView, dataStart: number, dataLen: number, off: number): RawArg | null {
   if (off === GEN.noArg) return null;
   const at = dataStart + off;
@@ -50,7 +52,8 @@ function readArg(bytes: Uint8Array, v: DataView, dataStart: number, dataLen: num
     type: v.getUint8(at + ARG_HDR.type),
     flags: v.getUint8(at + ARG_HDR.flags),
     value: v.getBigUint64(at + ARG_HDR.value, true),
-    payload: bytes.subarray(at + ARG_HDR.bytes, at + ARG_HDR.bytes + len),
+    // Most arguments are integers with no payload: no view for them.
+    payload: len === 0 ? EMPTY : bytes.subarray(at + ARG_HDR.bytes, at + ARG_HDR.bytes + len),
   };
 }
 
@@ -61,7 +64,8 @@ export function decodeGenericRecord(bytes: Uint8Array): GenericRecord {
   if (op !== OP_KPROBE && op !== OP_TRACEPOINT) throw new GenericRecordError(`not a policy record: op ${op}`);
   const dataLen = Math.min(v.getUint32(RECORD.dataLen, true), bytes.byteLength - RECORD.bytes);
   const nargs = Math.min(v.getUint8(RECORD.nargs), GEN.maxArgs);
-  const argAt = (slot: number) => readArg(bytes, v, RECORD.bytes, dataLen, v.getUint16(RECORD.argOff + 2 * slot, true));
+  const args: (RawArg | null)[] = new Array<RawArg | null>(nargs);
+  for (let slot = 0; slot < nargs; slot++) args[slot] = readArg(bytes, v, RECORD.bytes, dataLen, v.getUint16(RECORD.argOff + 2 * slot, true));
   const flags = v.getUint8(RECORD.flags);
   return {
     op,
@@ -73,8 +77,8 @@ export function decodeGenericRecord(bytes: Uint8Array): GenericRecord {
     selector: v.getUint8(RECORD.selector),
     flags,
     ret: v.getBigInt64(RECORD.ret, true),
-    args: Array.from({ length: nargs }, (_, i) => argAt(i)),
-    returnArg: flags & RecordFlag.return ? argAt(GEN.retSlot) : null,
+    args,
+    returnArg: flags & RecordFlag.return ? readArg(bytes, v, RECORD.bytes, dataLen, v.getUint16(RECORD.argOff + 2 * GEN.retSlot, true)) : null,
   };
 }
 

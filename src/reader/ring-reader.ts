@@ -1,78 +1,264 @@
-import type { Pointer } from "bun:ffi";
+import { toArrayBuffer, type Pointer } from "bun:ffi";
 import { libbpf } from "../bpf/libbpf";
 import { BpfError } from "../bpf/errors";
-import { FrameSplitter } from "./frames";
 
 export interface ReaderStats {
   records: number;
   bytes: number;
+  /** wake-ups from the notifier thread (each is followed by a batched drain) */
+  wakeups: number;
+  /** drain slices run (records per slice = records ÷ slices) */
+  slices: number;
+  /** times the wake-up thread was found dead and started again */
+  restarts: number;
+  /** the wake-up thread is running */
+  alive: boolean;
 }
 
-/** Reads BPF ring buffers without blocking the event loop: a native thread
- * polls them and streams framed records into a socket pair that this class
- * reads asynchronously. One consumer; records arrive in ring-buffer order. */
-export class RingBufferReader {
-  private stopped = false;
+/** Sees each record synchronously, in ring order. The view points into the
+ * ring and is valid only during the call: copy what must outlive it. */
+export type RecordSink = (record: Uint8Array) => void;
 
+const BUSY = 0x80000000;
+const DISCARD = 0x40000000;
+const HEADER_BYTES = 8;
+/** Records per drain slice before yielding to the event loop (HTTP/2 writes). */
+const SLICE_RECORDS = 2048;
+/** A wake-up that never came (or a dead thread) costs at most this much latency. */
+const WATCHDOG_MS = 250;
+
+interface Mapping {
+  consumer: Pointer;
+  producer: Pointer;
+  size: number;
+}
+
+function mapRing(fd: number): Mapping {
+  const l = libbpf();
+  const size = Number(l.fgs_map_max_entries(fd));
+  if (size <= 0) throw new BpfError("read ring buffer size", size);
+  const out = new BigUint64Array(2);
+  const rc = l.fgs_ring_map(fd, size, out.subarray(0, 1), out.subarray(1, 2));
+  if (rc < 0) throw new BpfError("map ring buffer", rc);
+  return { consumer: Number(out[0]) as Pointer, producer: Number(out[1]) as Pointer, size };
+}
+
+/** The wake-up thread and the event loop's end of its socket pair. */
+class Notifier {
   private constructor(
-    private readonly native: Pointer,
-    private readonly readFd: number,
-    private readonly writeFd: number,
+    readonly native: Pointer,
+    readonly fd: number,
   ) {}
 
-  static start(ringbufMapFd: number): RingBufferReader {
+  static start(mapFd: number): Notifier {
     const l = libbpf();
     const fds = new Int32Array(2);
     const rc = l.fgs_socketpair(fds);
     if (rc < 0) throw new BpfError("create reader socket pair", rc);
     const err = new Int32Array(1);
-    const native = l.fgs_reader_new(ringbufMapFd, fds[1], err);
+    const native = l.fgs_notifier_new(mapFd, fds[1]!, err);
     if (native === null) {
-      l.fgs_close(fds[0]);
-      l.fgs_close(fds[1]);
-      throw new BpfError("create ring buffer reader", err[0]);
+      l.fgs_close(fds[0]!);
+      l.fgs_close(fds[1]!);
+      throw new BpfError("start ring buffer wake-up thread", err[0]!);
     }
-    const reader = new RingBufferReader(native, fds[0], fds[1]);
-    const started = l.fgs_reader_start(native);
-    if (started < 0) {
-      reader.stop();
-      throw new BpfError("start ring buffer reader thread", started);
-    }
-    return reader;
+    return new Notifier(native as Pointer, fds[0]!);
   }
 
-  /** Adds another ring buffer map to the same reader thread. Only before records() is consumed concurrently. */
-  add(ringbufMapFd: number): void {
-    const rc = libbpf().fgs_reader_add(this.native, ringbufMapFd);
-    if (rc < 0) throw new BpfError("add ring buffer to reader", rc);
+  alive(): boolean {
+    return libbpf().fgs_notifier_alive(this.native) === 1;
   }
 
+  wakeups(): number {
+    return Number(libbpf().fgs_notifier_wakeups(this.native));
+  }
+
+  halt(): void {
+    libbpf().fgs_notifier_halt(this.native);
+  }
+
+  rearm(): void {
+    libbpf().fgs_send_byte(this.fd);
+  }
+
+  /** Joins the thread; the event loop's stream on fd then ends. */
+  stop(): void {
+    libbpf().fgs_notifier_free(this.native);
+  }
+}
+
+/** Reads a BPF ring buffer without blocking the event loop and without a
+ * copy or a thread hop per record: the ring is mapped into this process and
+ * drained here in slices; a small native thread only waits for data and
+ * wakes the event loop, and only when the loop has caught up (so a busy ring
+ * costs no wake-ups). One consumer; records arrive in ring order. */
+export class RingBufferReader {
+  private readonly consumerPos: BigUint64Array;
+  private readonly producerPos: BigUint64Array;
+  private readonly data: Uint8Array;
+  private readonly view: DataView;
+  private readonly mask: number;
+  private notifier: Notifier;
+  private sink: RecordSink | undefined;
+  private draining = false;
+  private stopped = false;
+  private readonly watchdog: ReturnType<typeof setInterval>;
+  private readonly counters = { records: 0, bytes: 0, slices: 0, restarts: 0, wakeupsBefore: 0 };
+  private readonly pendingStreams: Promise<void>[] = [];
+  private readonly onStop: (() => void)[] = [];
+
+  private constructor(
+    private readonly mapFd: number,
+    private readonly mapping: Mapping,
+  ) {
+    const page = Number(libbpf().fgs_page_size());
+    this.consumerPos = new BigUint64Array(toArrayBuffer(mapping.consumer, 0, 8));
+    const producer = toArrayBuffer(mapping.producer, 0, page + 2 * mapping.size);
+    this.producerPos = new BigUint64Array(producer, 0, 1);
+    this.data = new Uint8Array(producer, page, 2 * mapping.size);
+    this.view = new DataView(producer, page, 2 * mapping.size);
+    this.mask = mapping.size - 1;
+    this.notifier = this.listen(Notifier.start(mapFd));
+    this.watchdog = setInterval(() => this.checkNotifier(), WATCHDOG_MS);
+    this.watchdog.unref();
+  }
+
+  static start(ringbufMapFd: number): RingBufferReader {
+    return new RingBufferReader(ringbufMapFd, mapRing(ringbufMapFd));
+  }
+
+  /** Push mode: every record goes to sink, in batches between event-loop turns. */
+  consume(sink: RecordSink): void {
+    if (this.sink) throw new Error("ring buffer reader already has a consumer");
+    this.sink = sink;
+    this.drain();
+  }
+
+  /** Pull mode (tests, tools): copies of the records, in order. */
   async *records(): AsyncGenerator<Uint8Array> {
-    const splitter = new FrameSplitter();
-    const stream = Bun.file(this.readFd).stream();
-    for await (const chunk of stream) {
-      yield* splitter.push(chunk);
+    const queue: Uint8Array[] = [];
+    let wake: (() => void) | undefined;
+    this.consume((rec) => {
+      queue.push(rec.slice());
+      wake?.();
+    });
+    this.onStop.push(() => wake?.());
+    for (;;) {
+      const rec = queue.shift();
+      if (rec) {
+        yield rec;
+        continue;
+      }
+      if (this.stopped) return;
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
     }
+  }
+
+  private listen(n: Notifier): Notifier {
+    const done = (async () => {
+      const wakeups = Bun.file(n.fd).stream().getReader();
+      for (let r = await wakeups.read(); !r.done; r = await wakeups.read()) this.drain();
+    })().catch(() => {});
+    this.pendingStreams.push(done.finally(() => libbpf().fgs_close(n.fd)).then(() => {}));
+    return n;
+  }
+
+  /** Bytes the kernel has published and we have not consumed. */
+  backlogBytes(): number {
+    if (this.stopped) return 0;
+    return Number(this.producerPos[0]! - this.consumerPos[0]!);
+  }
+
+  private drain(): void {
+    if (this.draining || this.stopped || !this.sink) return;
+    this.draining = true;
+    this.slice();
+  }
+
+  private slice(): void {
+    if (this.stopped) return;
+    const more = this.readSlice(this.sink as RecordSink);
+    this.counters.slices++;
+    if (more) {
+      // Not setImmediate: under Bun a chain of immediates starves socket I/O
+      // (HTTP/2 writes then go out ~6× slower); a timer lets the poll phase run.
+      setTimeout(() => this.slice(), 0);
+      return;
+    }
+    this.draining = false;
+    this.notifier.rearm();
+  }
+
+  /** Consumes up to SLICE_RECORDS records; true when the ring may hold more. */
+  private readSlice(sink: RecordSink): boolean {
+    const start = this.consumerPos[0]!;
+    let cons = Number(start);
+    const prod = Number(this.producerPos[0]!);
+    let n = 0;
+    while (cons < prod && n < SLICE_RECORDS) {
+      const at = cons & this.mask;
+      const len = this.view.getUint32(at, true);
+      if (len & BUSY) break; // reserved, not yet committed: next slice
+      const size = len & ~(BUSY | DISCARD);
+      cons += (size + HEADER_BYTES + 7) & ~7;
+      if (len & DISCARD) continue;
+      n++;
+      this.counters.bytes += size;
+      this.deliver(sink, this.data.subarray(at + HEADER_BYTES, at + HEADER_BYTES + size));
+    }
+    this.counters.records += n;
+    // One 64-bit store: the kernel reads the position as one word.
+    this.consumerPos[0] = BigInt(cons);
+    return n === SLICE_RECORDS || cons < prod;
+  }
+
+  private deliver(sink: RecordSink, rec: Uint8Array): void {
+    try {
+      sink(rec);
+    } catch {
+      // The sink counts its own failures; the reader must never stop.
+    }
+  }
+
+  /** A dead wake-up thread is replaced; a missed wake-up only delays. */
+  private checkNotifier(): void {
+    if (this.stopped) return;
+    if (!this.notifier.alive()) {
+      this.counters.wakeupsBefore += this.notifier.wakeups();
+      this.notifier.stop();
+      this.notifier = this.listen(Notifier.start(this.mapFd));
+      this.counters.restarts++;
+    }
+    if (!this.draining && this.backlogBytes() > 0) this.drain();
   }
 
   stats(): ReaderStats {
-    const l = libbpf();
-    if (this.stopped) return { records: 0, bytes: 0 };
-    return { records: Number(l.fgs_reader_records(this.native)), bytes: Number(l.fgs_reader_bytes(this.native)) };
+    const { records, bytes, slices, restarts, wakeupsBefore } = this.counters;
+    if (this.stopped) return { records, bytes, wakeups: wakeupsBefore, slices, restarts, alive: false };
+    return { records, bytes, wakeups: wakeupsBefore + this.notifier.wakeups(), slices, restarts, alive: this.notifier.alive() };
   }
 
-  /** Stops the thread (waking it if it is blocked writing), then ends records(). */
+  /** Test hook: makes the wake-up thread exit as if it had failed. */
+  haltNotifierForTest(): void {
+    this.notifier.halt();
+  }
+
+  /** Stops the thread and unmaps the ring; records() ends. */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    const l = libbpf();
-    l.fgs_shutdown_write(this.writeFd);
-    l.fgs_reader_stop(this.native);
-    l.fgs_close(this.writeFd);
+    clearInterval(this.watchdog);
+    this.notifier.stop();
+    libbpf().fgs_ring_unmap(this.mapping.consumer, this.mapping.producer, this.mapping.size);
+    for (const f of this.onStop) f();
   }
 
-  /** Closes the read side; call after records() has ended. */
-  closeReadSide(): void {
-    libbpf().fgs_close(this.readFd);
+  /** Kept for callers of the earlier reader; the stream closes its fd itself. */
+  closeReadSide(): void {}
+
+  /** Resolves when the wake-up streams have ended (after stop). */
+  async closed(): Promise<void> {
+    await Promise.all(this.pendingStreams);
   }
 }

@@ -7,12 +7,16 @@ import { ROOT } from "./agent";
 
 type AnyClient = grpc.Client & Record<string, (req: object, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void>;
 
-export function grpcJsClient(pkg: "tetragon" | "fgs", address: string): AnyClient {
+/** ownConnection: a connection of its own, as a separate client process has
+ * (grpc-js otherwise shares one per target, and a paused stream holds the
+ * shared connection's HTTP/2 flow-control window). */
+export function grpcJsClient(pkg: "tetragon" | "fgs", address: string, ownConnection = false): AnyClient {
   const file = pkg === "tetragon" ? "tetragon/tetragon.proto" : "fgs/fgs.proto";
   const def = loader.loadSync(join(ROOT, "proto", file), { includeDirs: [join(ROOT, "proto")], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
   const ns = grpc.loadPackageDefinition(def)[pkg] as grpc.GrpcObject;
   const Ctor = ns.FineGuidanceSensors as grpc.ServiceClientConstructor;
-  return new Ctor(address, grpc.credentials.createInsecure()) as unknown as AnyClient;
+  const options = ownConnection ? { "grpc.use_local_subchannel_pool": 1 } : {};
+  return new Ctor(address, grpc.credentials.createInsecure(), options) as unknown as AnyClient;
 }
 
 export function grpcUnary<T>(client: AnyClient, method: string, req: object): Promise<T> {

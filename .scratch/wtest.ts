@@ -1,0 +1,18 @@
+import { create } from "@bufbuild/protobuf";
+import { GetEventsResponseSchema, ProcessExecSchema, ProcessSchema } from "../gen/tetragon/tetragon_pb";
+import { EventBus } from "../src/bus/bus";
+import { withGrpcEvents } from "../src/server/grpc-events";
+import { ProtocolListener } from "../src/server/listener";
+const bus = new EventBus();
+const l = new ProtocolListener(withGrpcEvents(bus, (_req, res) => { res.writeHead(404); res.end(); }));
+await l.listen({ kind: "tcp", host: "127.0.0.1", port: 50333, text: "127.0.0.1:50333" });
+while (bus.stats().subscribers < 1) await Bun.sleep(10);
+const p = create(ProcessSchema, { pid: 1, execId: "e", binary: "/bin/x", arguments: "a".repeat(100) });
+const ev = create(GetEventsResponseSchema, { event: { case: "processExec", value: create(ProcessExecSchema, { process: p }) } });
+const total = Number(process.argv[2] ?? 300000);
+let k = 0; const t0 = performance.now();
+await new Promise<void>((resolve) => { const slice = () => { for (let i = 0; i < 2048 && k < total; i++, k++) bus.publish(ev); if (k < total) setTimeout(slice, 0); else resolve(); }; slice(); });
+console.log("published in", (performance.now() - t0).toFixed(0), "ms");
+await Bun.sleep(3000);
+console.log(JSON.stringify(bus.stats().streams));
+await l.close(); process.exit(0);

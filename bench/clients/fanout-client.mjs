@@ -1,0 +1,70 @@
+// A minimal gRPC GetEvents client for the fan-out benchmark, run by Node as
+// its own process (like one `tetra getevents` each): it stamps each exec
+// event of "/bin/true lat <i>" with CLOCK_MONOTONIC on receipt (Node's
+// hrtime) and prints "recv <pid> <ns>" lines when told to stop (SIGTERM).
+// It decodes only what it needs: GetEventsResponse.process_exec(1) →
+// process(1) → pid(2, UInt32Value) and arguments(6).
+import http2 from "node:http2";
+
+const address = process.argv[2];
+const recv = new Map();
+
+function varint(b, at) {
+  let n = 0, shift = 0, byte;
+  do { byte = b[at++]; n += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80);
+  return [n, at];
+}
+
+/** Calls f(field, start, end) for each length-delimited field; skips others. */
+function fields(b, start, end, f) {
+  let at = start;
+  while (at < end) {
+    let tag; [tag, at] = varint(b, at);
+    const no = Math.floor(tag / 8), wt = tag & 7;
+    if (wt === 0) { [, at] = varint(b, at); continue; }
+    if (wt === 1) { at += 8; continue; }
+    if (wt === 5) { at += 4; continue; }
+    let len; [len, at] = varint(b, at);
+    f(no, at, at + len);
+    at += len;
+  }
+}
+
+function onMessage(b, start, end, t) {
+  fields(b, start, end, (no, s, e) => {
+    if (no !== 1) return; // process_exec
+    fields(b, s, e, (pno, ps, pe) => {
+      if (pno !== 1) return; // process
+      let pid = 0, args = "";
+      fields(b, ps, pe, (f, fs, fe) => {
+        if (f === 2) pid = fe > fs ? varint(b, fs + 1)[0] : 0; // UInt32Value { value = 1 }
+        else if (f === 6) args = b.toString("utf8", fs, fe);
+      });
+      if (args.startsWith("lat ") && !recv.has(pid)) recv.set(pid, t);
+    });
+  });
+}
+
+const session = http2.connect(`http://${address}`);
+const req = session.request({ ":path": "/tetragon.FineGuidanceSensors/GetEvents", ":method": "POST", "content-type": "application/grpc", te: "trailers" });
+req.end(Buffer.from([0, 0, 0, 0, 0]));
+let pending = Buffer.alloc(0);
+req.on("response", () => console.log("ready"));
+req.on("data", (chunk) => {
+  const t = process.hrtime.bigint();
+  const b = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+  let at = 0;
+  while (b.length - at >= 5) {
+    const len = b.readUInt32BE(at + 1);
+    if (b.length - at < 5 + len) break;
+    onMessage(b, at + 5, at + 5 + len, t);
+    at += 5 + len;
+  }
+  pending = b.subarray(at);
+});
+req.on("error", (e) => console.log(`error ${e.message}`));
+process.on("SIGTERM", () => {
+  for (const [pid, t] of recv) console.log(`recv ${pid} ${t}`);
+  console.log("done");
+  process.exit(0);
+});

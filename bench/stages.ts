@@ -1,0 +1,98 @@
+// Per-stage cost of the user-space event path, in-process, on the agent's own
+// code: decode (bytes → record), enrich (record → GetEventsResponse with the
+// cached Process), filter (one binary_regex stream), encode (wire bytes, once),
+// frame (gRPC frames into one write buffer) — for a write-policy record like
+// the throughput benchmark's (gen_record + 2 integer args). The kernel-to-JS
+// read is measured on the real ring by the throughput run (reader stats).
+import { create } from "@bufbuild/protobuf";
+import { GetEventsRequestSchema } from "../gen/tetragon/tetragon_pb";
+import { AgentEvent } from "../src/bus/event";
+import { ProcessCache } from "../src/cache/index";
+import { decodeGenericRecord, genericEvent, OP_KPROBE, type HookDescription } from "../src/decode/generic";
+import { OP_EXEC, type ExecRecord } from "../src/decode/process";
+import { compileFilters } from "../src/filters/index";
+import { ARG_HDR, GenType, RECORD } from "../src/decode/generic-layout";
+import { fmt, type Section } from "./lib/report";
+
+const N = 200_000;
+const TGID = 4242;
+
+function writeRecord(ktime: bigint): Uint8Array {
+  const argBytes = 2 * ARG_HDR.bytes;
+  const buf = new Uint8Array(RECORD.bytes + argBytes);
+  const v = new DataView(buf.buffer);
+  v.setUint32(RECORD.op, OP_KPROBE, true);
+  v.setUint32(RECORD.size, buf.byteLength, true);
+  v.setBigUint64(RECORD.ktime, ktime, true);
+  v.setUint32(RECORD.tgid, TGID, true);
+  v.setUint32(RECORD.tid, TGID, true);
+  v.setUint32(RECORD.hookId, 1, true);
+  v.setUint8(RECORD.action, 0);
+  v.setUint8(RECORD.nargs, 2);
+  v.setUint32(RECORD.dataLen, argBytes, true);
+  for (let slot = 0; slot < 6; slot++) v.setUint16(RECORD.argOff + 2 * slot, slot < 2 ? slot * ARG_HDR.bytes : 0xffff, true);
+  v.setUint16(RECORD.argOff + 12, 0xffff, true);
+  const arg = (at: number, type: number, value: bigint) => {
+    v.setUint8(RECORD.bytes + at + ARG_HDR.type, type);
+    v.setBigUint64(RECORD.bytes + at + ARG_HDR.value, value, true);
+  };
+  arg(0, GenType.int, 1n);
+  arg(ARG_HDR.bytes, GenType.size, 1n);
+  return buf;
+}
+
+function execRecord(): ExecRecord {
+  return {
+    op: OP_EXEC, ktime: 1_000_000n, tgid: TGID, startBoottime: 1_000_000n, parentTgid: 1, parentKtime: 0n,
+    uid: 0, auid: 4294967295, flags: 1, cwd: "/work/main", binary: "/work/main/bench/build/write_loop",
+    argv: ["write_loop", "2000000"], cgroup: "/", caps: { effective: 0x1ffffffffffn, permitted: 0x1ffffffffffn, inheritable: 0n },
+    ns: { uts: 1, ipc: 2, mnt: 3, pid: 4, pidForChildren: 4, net: 5, time: 6, timeForChildren: 6, cgroup: 7, user: 8 },
+  } as unknown as ExecRecord;
+}
+
+function time<T>(label: string, rows: [string, number][], f: (i: number) => T): T[] {
+  const out: T[] = new Array(N);
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) out[i] = f(i);
+  rows.push([label, ((performance.now() - t0) * 1000) / N]);
+  return out;
+}
+
+export async function stagesBenchmark(): Promise<Section> {
+  const cache = new ProcessCache({ nodeName: "bench-node", clock: { bootNsToTimestamp: (ns) => ({ seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) }) }, hostNamespaces: execRecord().ns });
+  cache.onExec(execRecord());
+  const hook: HookDescription = { kind: "kprobe", functionName: "__x64_sys_write", subsystem: "", event: "", policyName: "bench-write-all" };
+  const ctx = { nodeName: "bench-node", bootNsToTimestamp: (ns: bigint) => ({ seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) }), hook: () => hook, describe: (tgid: number) => cache.describe(tgid) };
+  const records = Array.from({ length: N }, (_, i) => writeRecord(2_000_000n + BigInt(i)));
+  const predicate = compileFilters(create(GetEventsRequestSchema, { allowList: [{ binaryRegex: ["write_loop$"] }] }), {});
+  const rows: [string, number][] = [];
+  for (let round = 0; round < 2; round++) {
+    rows.length = 0; // the first round warms the JIT
+    time("decode", rows, (i) => decodeGenericRecord(records[i]!));
+    const msgs = time("decode + enrich (record → message)", rows, (i) => genericEvent(records[i]!, ctx)!);
+    time("filter (binary_regex)", rows, (i) => predicate(msgs[i]!));
+    const events = msgs.map((m) => new AgentEvent(m));
+    const bytes = time("encode (once per event)", rows, (i) => events[i]!.encoded());
+    const out = Buffer.allocUnsafe(N * (32 + (bytes[0]?.byteLength ?? 0)));
+    let at = 0;
+    time("frame into a write buffer", rows, (i) => {
+      const p = bytes[i]!;
+      out[at] = 0;
+      out.writeUInt32BE(p.byteLength, at + 1);
+      out.set(p, at + 5);
+      at += 5 + p.byteLength;
+      return at;
+    });
+  }
+  const total = rows.filter(([l]) => l !== "decode").reduce((s, [, us]) => s + us, 0);
+  return {
+    title: "User-space stages per event (in-process, write-policy record)",
+    rows: [...rows.map(([metric, us]) => ({ metric, value: `${fmt(us, 2)} µs/event` })), { metric: "sum (without read and HTTP/2)", value: `${fmt(total, 2)} µs/event`, target: "≤ 5 µs" }],
+    notes: [`${fmt(N)} events per stage, second of two rounds; read (ring → JS) and the HTTP/2 write are in the throughput run`],
+  };
+}
+
+if (import.meta.main) {
+  const s = await stagesBenchmark();
+  for (const r of s.rows) console.log(`${r.metric.padEnd(40)} ${r.value}`);
+}

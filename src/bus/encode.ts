@@ -1,0 +1,184 @@
+/** Wire bytes of an event, built once and shared by every stream. The hot
+ * event kinds are written by hand (field numbers: ../shared/facts/wire-numbers.md)
+ * with each Process copied from the process cache's bytes; anything else
+ * (aggregated, unknown fields, a schema field this writer does not know)
+ * goes through protobuf-es. tests/encode.test.ts checks that both decode to
+ * the same message. */
+import { clone, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import {
+  GetEventsResponseSchema,
+  KprobeArgumentSchema,
+  ProcessExecSchema,
+  ProcessExitSchema,
+  ProcessKprobeSchema,
+  ProcessSchema,
+  ProcessTracepointSchema,
+  type GetEventsResponse,
+  type KprobeArgument,
+  type Process,
+  type ProcessExec,
+  type ProcessExit,
+  type ProcessKprobe,
+  type ProcessTracepoint,
+} from "../../gen/tetragon/tetragon_pb";
+import { encodedProcess } from "../cache/process-message";
+import { VARINT, WireWriter } from "./wire-writer";
+
+/** Field numbers the hand writer covers, per message. */
+export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
+  [GetEventsResponseSchema, [1, 5, 9, 10, 14, 40000, 1000, 1001, 1002]],
+  [ProcessExecSchema, [1, 2, 3]],
+  [ProcessExitSchema, [1, 2, 3, 4]],
+  [ProcessKprobeSchema, [1, 2, 3, 4, 5, 6]],
+  [ProcessTracepointSchema, [1, 2, 4, 5, 6]],
+  [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]],
+];
+
+/** A field added to the schema later makes the hand writer step aside. */
+function covered(schema: DescMessage, numbers: readonly number[]): boolean {
+  return schema.fields.every((f) => numbers.includes(f.number));
+}
+
+export const HAND_WRITER_COVERS_SCHEMA = HAND_WRITTEN.every(([s, n]) => covered(s, n));
+
+const w = new WireWriter();
+
+function processField(no: number, p: Process): void {
+  w.bytes(no, encodedProcess(p) ?? toBinary(ProcessSchema, p));
+}
+
+function processAndParent(e: { process?: Process; parent?: Process }): void {
+  if (e.process) processField(1, e.process);
+  if (e.parent) processField(2, e.parent);
+}
+
+function argField(no: number, a: KprobeArgument): void {
+  const mark = w.fork(no);
+  const v = a.arg;
+  switch (v.case) {
+    case undefined:
+      break;
+    case "stringArg":
+      w.string(1, v.value);
+      break;
+    case "intArg":
+      w.tag(2, VARINT);
+      w.int32(v.value);
+      break;
+    case "sizeArg":
+      w.tag(4, VARINT);
+      w.varint64(v.value);
+      break;
+    case "bytesArg":
+      w.bytes(5, v.value);
+      break;
+    case "longArg":
+      w.tag(11, VARINT);
+      w.varint64(v.value);
+      break;
+    default:
+      w.raw(toBinary(KprobeArgumentSchema, a));
+  }
+  w.join(mark);
+}
+
+function kprobe(k: ProcessKprobe): void {
+  processAndParent(k);
+  w.stringIfSet(3, k.functionName);
+  for (const a of k.args) argField(4, a);
+  if (k.return) argField(5, k.return);
+  w.uintIfSet(6, k.action);
+}
+
+function tracepoint(t: ProcessTracepoint): void {
+  processAndParent(t);
+  w.stringIfSet(4, t.subsys);
+  w.stringIfSet(5, t.event);
+  for (const a of t.args) argField(6, a);
+}
+
+function exec(e: ProcessExec): void {
+  processAndParent(e);
+  for (const a of e.ancestors) processField(3, a);
+}
+
+function exit(e: ProcessExit): void {
+  processAndParent(e);
+  w.stringIfSet(3, e.signal);
+  w.uintIfSet(4, e.status);
+}
+
+const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10 } as const;
+
+function handWritable(ev: GetEventsResponse): boolean {
+  const c = ev.event.case;
+  return HAND_WRITER_COVERS_SCHEMA && ev.aggregationInfo === undefined && ev.$unknown === undefined && c !== undefined && c in EVENT_FIELD && ev.event.value?.$unknown === undefined;
+}
+
+function event(ev: GetEventsResponse): void {
+  const e = ev.event;
+  if (e.case === "processExec") exec(e.value);
+  else if (e.case === "processExit") exit(e.value);
+  else if (e.case === "processKprobe") kprobe(e.value);
+  else if (e.case === "processTracepoint") tracepoint(e.value);
+}
+
+/** GetEventsResponse wire bytes. */
+export function encodeResponse(ev: GetEventsResponse): Uint8Array {
+  if (!handWritable(ev)) return toBinary(GetEventsResponseSchema, ev);
+  w.reset();
+  const mark = w.fork(EVENT_FIELD[ev.event.case as keyof typeof EVENT_FIELD]);
+  event(ev);
+  w.join(mark);
+  w.stringIfSet(1000, ev.nodeName);
+  if (ev.time) {
+    const t = w.fork(1001);
+    if (ev.time.seconds !== 0n) {
+      w.tag(1, VARINT);
+      w.varint64(ev.time.seconds);
+    }
+    if (ev.time.nanos !== 0) {
+      w.tag(2, VARINT);
+      w.int32(ev.time.nanos);
+    }
+    w.join(t);
+  }
+  return w.finish();
+}
+
+function argsOf(ev: GetEventsResponse): (KprobeArgument | undefined)[] {
+  const e = ev.event;
+  if (e.case === "processKprobe") return [...e.value.args, e.value.return];
+  if (e.case === "processTracepoint") return e.value.args;
+  return [];
+}
+
+export function hasLongArg(ev: GetEventsResponse): boolean {
+  return argsOf(ev).some((a) => a?.arg.case === "longArg");
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** The fgs edition has no long_arg: a value that fits int32 becomes int_arg,
+ * any other becomes size_arg (its two's-complement uint64). */
+function withoutLongArg(arg: KprobeArgument | undefined): void {
+  if (arg?.arg.case !== "longArg") return;
+  const v = arg.arg.value;
+  arg.arg = v >= BigInt(INT32_MIN) && v <= BigInt(INT32_MAX) ? { case: "intArg", value: Number(v) } : { case: "sizeArg", value: BigInt.asUintN(64, v) };
+}
+
+/** The event as the fgs edition carries it. Events are shared by every
+ * stream: this copies before changing anything. */
+export function downgradeEvent(shared: GetEventsResponse): GetEventsResponse {
+  if (!hasLongArg(shared)) return shared;
+  const ev = clone(GetEventsResponseSchema, shared);
+  const e = ev.event;
+  if (e.case === "processKprobe") {
+    e.value.args.forEach(withoutLongArg);
+    withoutLongArg(e.value.return);
+  } else if (e.case === "processTracepoint") {
+    e.value.args.forEach(withoutLongArg);
+  }
+  return ev;
+}

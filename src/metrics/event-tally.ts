@@ -1,0 +1,33 @@
+import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
+import type { EventTallySnapshot } from "./sources";
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  processExec: "PROCESS_EXEC",
+  processExit: "PROCESS_EXIT",
+  processKprobe: "PROCESS_KPROBE",
+  processTracepoint: "PROCESS_TRACEPOINT",
+  processDns: "PROCESS_DNS",
+  test: "TEST",
+};
+
+/** Counts published events by type and by (policy, hook). */
+export class EventTally {
+  private readonly byType = new Map<string, number>();
+  private readonly byPolicyHook = new Map<string, number>();
+
+  observe(ev: GetEventsResponse): void {
+    const e = ev.event;
+    const type = e.case === undefined ? "UNDEF" : (TYPE_NAMES[e.case] ?? e.case);
+    this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
+  }
+
+  /** Events don't carry their policy; the record handler reports it. */
+  policy(name: string, hook: string): void {
+    const key = `${name}\0${hook}`;
+    this.byPolicyHook.set(key, (this.byPolicyHook.get(key) ?? 0) + 1);
+  }
+
+  snapshot(): EventTallySnapshot {
+    return { byType: new Map(this.byType), byPolicyHook: new Map(this.byPolicyHook) };
+  }
+}
