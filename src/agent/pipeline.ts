@@ -19,6 +19,9 @@ export interface PipelineStats extends MetricsPipelineStats {
   readonly unobserved: number;
 }
 
+/** How long health stays ERROR after the reader's wake-up thread was restarted. */
+const READER_RESTART_UNHEALTHY_MS = 60_000;
+
 /** One record in LATENCY_SAMPLE is timed for the handling-latency histogram. */
 const LATENCY_SAMPLE = 16;
 
@@ -134,9 +137,12 @@ export class Pipeline implements Component {
     return this.reader.backlogBytes();
   }
 
-  /** The wake-up thread died and was not yet replaced. */
+  /** Unhealthy while the reader's wake-up thread is dead, and for a while
+   * after it was restarted, so an operator polling health sees that it happened. */
   healthy(): boolean {
-    return !this.started || this.reader.stats().alive;
+    if (!this.started) return true;
+    const r = this.reader.stats();
+    return r.alive && (r.lastRestartMs === 0 || Date.now() - r.lastRestartMs > READER_RESTART_UNHEALTHY_MS);
   }
 
   async stop(): Promise<void> {

@@ -13,6 +13,8 @@ export interface ReaderStats {
   restarts: number;
   /** the wake-up thread is running */
   alive: boolean;
+  /** Date.now() of the last restart, 0 when none */
+  lastRestartMs: number;
 }
 
 /** Sees each record synchronously, in ring order. The view points into the
@@ -24,6 +26,8 @@ const DISCARD = 0x40000000;
 const HEADER_BYTES = 8;
 /** Records per drain slice before yielding to the event loop (HTTP/2 writes). */
 const SLICE_RECORDS = 2048;
+/** How long a drained reader waits for more before asking for a wake-up. */
+const LINGER_MS = 1;
 /** A wake-up that never came (or a dead thread) costs at most this much latency. */
 const WATCHDOG_MS = 250;
 
@@ -101,9 +105,10 @@ export class RingBufferReader {
   private notifier: Notifier;
   private sink: RecordSink | undefined;
   private draining = false;
+  private lingered = false;
   private stopped = false;
   private readonly watchdog: ReturnType<typeof setInterval>;
-  private readonly counters = { records: 0, bytes: 0, slices: 0, restarts: 0, wakeupsBefore: 0 };
+  private readonly counters = { records: 0, bytes: 0, slices: 0, restarts: 0, wakeupsBefore: 0, lastRestartMs: 0 };
   private readonly pendingStreams: Promise<void>[] = [];
   private readonly onStop: (() => void)[] = [];
 
@@ -178,14 +183,25 @@ export class RingBufferReader {
 
   private slice(): void {
     if (this.stopped) return;
+    const n = this.counters.records;
     const more = this.readSlice(this.sink as RecordSink);
     this.counters.slices++;
+    if (this.counters.records > n) this.lingered = false;
     if (more) {
       // Not setImmediate: under Bun a chain of immediates starves socket I/O
       // (HTTP/2 writes then go out ~6× slower); a timer lets the poll phase run.
       setTimeout(() => this.slice(), 0);
       return;
     }
+    // Linger once before asking for a wake-up: at a steady trickle (execs)
+    // the next records are usually here by then, and a timer check costs
+    // far less than the thread's wake-up round trip (two context switches).
+    if (!this.lingered) {
+      this.lingered = true;
+      setTimeout(() => this.slice(), LINGER_MS);
+      return;
+    }
+    this.lingered = false;
     this.draining = false;
     this.notifier.rearm();
   }
@@ -229,14 +245,15 @@ export class RingBufferReader {
       this.notifier.stop();
       this.notifier = this.listen(Notifier.start(this.mapFd));
       this.counters.restarts++;
+      this.counters.lastRestartMs = Date.now();
     }
     if (!this.draining && this.backlogBytes() > 0) this.drain();
   }
 
   stats(): ReaderStats {
-    const { records, bytes, slices, restarts, wakeupsBefore } = this.counters;
-    if (this.stopped) return { records, bytes, wakeups: wakeupsBefore, slices, restarts, alive: false };
-    return { records, bytes, wakeups: wakeupsBefore + this.notifier.wakeups(), slices, restarts, alive: this.notifier.alive() };
+    const { records, bytes, slices, restarts, wakeupsBefore, lastRestartMs } = this.counters;
+    if (this.stopped) return { records, bytes, wakeups: wakeupsBefore, slices, restarts, alive: false, lastRestartMs };
+    return { records, bytes, wakeups: wakeupsBefore + this.notifier.wakeups(), slices, restarts, alive: this.notifier.alive(), lastRestartMs };
   }
 
   /** Test hook: makes the wake-up thread exit as if it had failed. */
