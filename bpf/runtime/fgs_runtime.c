@@ -265,9 +265,6 @@ int fgs_socketpair(int *fds)
 
 int fgs_close(int fd) { return close(fd) < 0 ? -errno : 0; }
 
-/* Shuts down the write side so the reading stream sees end-of-file. */
-int fgs_shutdown_write(int fd) { return shutdown(fd, SHUT_WR) < 0 ? -errno : 0; }
-
 /* The event loop's "drained, wake me again" byte (see fgs_notifier). */
 int fgs_send_byte(int fd)
 {

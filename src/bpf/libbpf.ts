@@ -31,7 +31,6 @@ const SYMBOLS = {
   fgs_send_byte: { args: [i32], returns: i32 },
   fgs_socketpair: { args: [ptr], returns: i32 },
   fgs_close: { args: [i32], returns: i32 },
-  fgs_shutdown_write: { args: [i32], returns: i32 },
   // libbpf
   libbpf_major_version: { args: [], returns: u32 },
   libbpf_num_possible_cpus: { args: [], returns: i32 },
