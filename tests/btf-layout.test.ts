@@ -13,17 +13,12 @@ import {
   CONFIG,
   EXEC,
   EXIT,
-  HEADER,
   NAMESPACE_FIELDS,
   NAMESPACES_BYTES,
-  OP_CLONE,
-  OP_EXEC,
-  OP_EXIT,
   ProcFlag,
   STATE,
 } from "../src/decode/process";
-import { OP_TEST } from "../src/decode/test";
-import { OP_KPROBE, OP_TRACEPOINT } from "../src/decode/generic";
+import { HEADER, OP_CLONE, OP_EXEC, OP_EXIT, OP_KPROBE, OP_TEST, OP_TRACEPOINT } from "../src/decode/records";
 import { ARG_HDR, CRED, RECORD, SKB, SOCK } from "../src/decode/generic-layout";
 import { ACTION, ARG_CFG, ARG_M, BIN_KEY, CAP_M, HOOK_CFG, LPM_KEY, NS_M, PID_M, SELECTOR, STR_KEY } from "../src/policy/layout";
 

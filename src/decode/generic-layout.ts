@@ -1,6 +1,7 @@
 /** Byte layouts of bpf/generic/records.h (the records the generic programs
  * send) and the limits and argument types both sides share, checked against
  * the compiled BTF by tests/btf-layout.test.ts. */
+import { HEADER } from "./records";
 
 export const GEN = {
   maxArgs: 6,
@@ -27,7 +28,7 @@ export const GenType = {
 
 /** struct gen_record and struct gen_arg_hdr */
 export const RECORD = {
-  op: 0, size: 4, ktime: 8, tgid: 16, tid: 20, hookId: 24, action: 28, nargs: 29, flags: 30, selector: 31,
+  ...HEADER, tgid: 16, tid: 20, hookId: 24, action: 28, nargs: 29, flags: 30, selector: 31,
   dataLen: 32, ret: 40, argOff: 48, bytes: 64,
 } as const;
 export const ARG_HDR = { type: 0, flags: 1, len: 4, value: 8, bytes: 16 } as const;

@@ -10,9 +10,9 @@ import {
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
 import { ARG_HDR, ArgHdrFlag, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK } from "./generic-layout";
+import { OP_KPROBE, OP_TRACEPOINT } from "./records";
 
-export const OP_KPROBE = 5;
-export const OP_TRACEPOINT = 6;
+export { OP_KPROBE, OP_TRACEPOINT };
 
 /** One encoded argument as the kernel sent it. */
 export interface RawArg {

@@ -2,12 +2,9 @@
  * exit) and for execve_map values. Every offset below is checked against the
  * compiled object's BTF by tests/btf-layout.test.ts. */
 
-export const OP_EXEC = 1;
-export const OP_CLONE = 2;
-export const OP_EXIT = 3;
+import { HEADER, OP_CLONE, OP_EXEC, OP_EXIT } from "./records";
 
-/** struct fgs_record_header */
-export const HEADER = { op: 0, size: 4, ktime: 8, bytes: 16 } as const;
+export { HEADER, OP_CLONE, OP_EXEC, OP_EXIT };
 
 /** struct fgs_caps */
 export const CAPS = { effective: 0, permitted: 8, inheritable: 16, bytes: 24 } as const;
