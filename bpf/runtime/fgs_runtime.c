@@ -284,3 +284,54 @@ int64_t fgs_map_max_entries(int map_fd)
 
 /* Makes the thread exit as if it had failed (tests of the restart path). */
 void fgs_notifier_halt(struct fgs_notifier *n) { atomic_store(&n->stop, 1); }
+
+/* ---- object load off the event loop ------------------------------------ */
+
+/* bpf_object__load runs the verifier, which can take long for big programs;
+ * it runs on its own thread so the event loop keeps delivering events. The
+ * caller polls fgs_object_load_poll and then collects the result once. */
+struct fgs_load {
+	struct bpf_object *obj;
+	pthread_t thread;
+	atomic_int done;
+	int rc;
+};
+
+static void *load_main(void *arg)
+{
+	struct fgs_load *l = arg;
+	int rc = bpf_object__load(l->obj);
+	l->rc = rc < 0 ? -errno : 0;
+	atomic_store(&l->done, 1);
+	return NULL;
+}
+
+struct fgs_load *fgs_object_load_async(struct bpf_object *obj, int *err)
+{
+	struct fgs_load *l = calloc(1, sizeof(*l));
+	if (!l) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	l->obj = obj;
+	int rc = pthread_create(&l->thread, NULL, load_main, l);
+	if (rc != 0) {
+		free(l);
+		*err = -rc;
+		return NULL;
+	}
+	*err = 0;
+	return l;
+}
+
+/* 1 once the load finished, else 0. */
+int fgs_object_load_poll(struct fgs_load *l) { return atomic_load(&l->done); }
+
+/* Joins the thread (blocks until done) and returns 0 or -errno; frees l. */
+int fgs_object_load_finish(struct fgs_load *l)
+{
+	pthread_join(l->thread, NULL);
+	int rc = l->rc;
+	free(l);
+	return rc;
+}

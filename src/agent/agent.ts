@@ -6,6 +6,7 @@ import type { Logger } from "../log/logger";
 import { ProtocolListener } from "../server/listener";
 import { createApiHandler } from "../server/routes";
 import type { ServerAddress } from "../server/address";
+import { createSecurity, type SecurityOptions } from "../server/security";
 import { SensorManager } from "../sensors/manager";
 import type { ProcessSource } from "../console/processes";
 import type { ConsoleAssets } from "../console/assets";
@@ -23,6 +24,8 @@ export interface AgentParts {
   policies?: PolicyService;
   processes?: ProcessSource;
   consoleAssets?: ConsoleAssets;
+  /** Who may call the API and its cost bounds (src/server/security.ts). */
+  security?: SecurityOptions;
   /** Started before the server; stopped after it, in reverse order. */
   components: Component[];
 }
@@ -40,6 +43,7 @@ export class Agent {
 
   static async start(parts: AgentParts): Promise<Agent> {
     const shutdown = new AbortController();
+    const security = createSecurity(parts.address, parts.security ?? {}, parts.log);
     const handler = createApiHandler({
       version: parts.version,
       sensors: parts.sensors,
@@ -48,11 +52,12 @@ export class Agent {
       processes: parts.processes,
       console: parts.consoleAssets,
       health: () => Agent.health(parts),
-    }, { shutdown: shutdown.signal });
-    const listener = new ProtocolListener(handler);
+    }, (routes) => security.guard.wrap(routes), { shutdown: shutdown.signal });
+    const listener = new ProtocolListener(handler, security.listener);
     const address = await listener.listen(parts.address);
+    security.guard.bound(listener.port);
+    parts.log.info("console", { url: security.consoleUrl(address), token_file: security.consoleTokenFile });
     parts.log.info("serving FineGuidanceSensors", { address, services: ["tetragon.FineGuidanceSensors", "fgs.FineGuidanceSensors"] });
-    if (parts.consoleAssets && parts.address.kind !== "unix") parts.log.info("web console", { url: `http://${address}/` });
     return new Agent(parts, listener, address, shutdown);
   }
 

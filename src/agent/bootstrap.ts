@@ -30,6 +30,7 @@ import type { PolicyStats } from "../metrics/sources";
 import type { PolicyService } from "../api/deps";
 import { agentMetricsSources } from "./metrics-sources";
 import { loadStoredPolicies, persistentPolicies, PolicyStore } from "./policy-store";
+import { checkExposure, type SecurityOptions } from "../server/security";
 
 export interface AgentOptions {
   address: ServerAddress;
@@ -48,6 +49,8 @@ export interface AgentOptions {
   export?: ExportConfig;
   /** Policies added over the API persist here. */
   policyDir?: string;
+  /** API access control and limits (src/server/security.ts). */
+  security?: SecurityOptions;
 }
 
 const DEFAULT_RING_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -192,6 +195,7 @@ async function startMetrics(options: AgentOptions, parts: Parameters<typeof agen
 /** Builds the agent from its parts: kernel checks, BPF objects, reader,
  * pipeline, cache, bus, sensors, server. Nothing half-started survives a failure. */
 export async function startAgent(options: AgentOptions, log: Logger): Promise<Agent> {
+  checkExposure(options.address, options.security ?? {});
   // Probed once, here; tracefs is mounted now if needed, never by a request.
   const kernel = probeKernel({ mountTracefs: true, log });
   log.info("kernel", { release: kernel.release, btf: kernel.btf, tracefs: kernel.tracefs, kprobes: kernel.kprobesMissing === null, missing: kernel.missing });
@@ -222,7 +226,7 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
       exporter: () => exporter?.stats(),
       policies: (): PolicyStats => ({ loaded: policyStats.loaded(), loadErrors: policyStats.loadErrors }),
     }, log, a);
-    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policyService, processes: cache, consoleAssets: loadConsoleAssets(), components: a.components });
+    return await Agent.start({ address: options.address, log, version: agentVersion(), nodeName: cache.nodeName, bus, sensors: a.sensors, policies: policyService, processes: cache, consoleAssets: loadConsoleAssets(), components: a.components, security: options.security });
   } catch (e) {
     await a.sensors.shutdown();
     for (const c of a.components.reverse()) await c.stop().catch(() => {});

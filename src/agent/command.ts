@@ -6,6 +6,7 @@ import { startAgent, type AgentOptions } from "./bootstrap";
 import { MECHANISMS, type Mechanism } from "../policy/index";
 import { FLAG_GROUPS, OPS_FLAGS, opsOptions } from "./ops-flags";
 import { withConfigFile } from "./config-file";
+import { positiveSeconds, type SecurityOptions } from "../server/security";
 
 const FLAGS: readonly FlagSpec[] = [
   { name: "server-address", valueName: "ADDR", defaultValue: DEFAULT_SERVER_ADDRESS, description: "where to serve the API: host:port (port 0 picks one) or unix:/path/to/socket" },
@@ -16,6 +17,18 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "ring-buffer-size", valueName: "BYTES", description: "kernel ring buffer size, a power of two (default 8388608)", validate: (v) => (/^\d+$/.test(v) && (Number(v) & (Number(v) - 1)) === 0 && Number(v) >= 4096 ? undefined : "must be a power of two of at least 4096") },
   { name: "hook-mechanisms", valueName: "LIST", description: `comma-separated mechanisms kernel-function hooks may use, best first among ${MECHANISMS.join(", ")} (default: all, chosen by probing the kernel)`, validate: (v) => (v.split(",").every((m) => (MECHANISMS as readonly string[]).includes(m)) ? undefined : `expected a comma-separated list of ${MECHANISMS.join(", ")}`) },
   ...OPS_FLAGS,
+  // ---- API access (sec): README "Threat model" ----
+  { name: "api-group", valueName: "NAME", description: "members of this Unix group may call the API besides root (the unix socket becomes 0660, owned by the group)" },
+  { name: "api-token-file", valueName: "PATH", description: "a bearer token (first line, 16+ characters); `Authorization: Bearer <token>` authorises a caller" },
+  { name: "api-unsafe-allow-all", description: "WARNING: lets every caller that reaches the API use it, whatever its uid or address (the API can kill any process and read syscall data)" },
+  { name: "console-token-file", valueName: "PATH", description: "where the console login token is written, mode 0600 (default /run/fgs/console-token, or next to a unix socket)" },
+  { name: "cors-allow-origin", valueName: "ORIGIN", repeatable: true, description: "a web origin (e.g. https://ops.example) whose pages may call the API with a console session; repeatable (default: none)" },
+  { name: "tls-cert-file", valueName: "PATH", description: "TLS certificate (PEM): required to serve on a non-loopback address" },
+  { name: "tls-key-file", valueName: "PATH", description: "TLS private key (PEM) for --tls-cert-file" },
+  { name: "tls-client-ca-file", valueName: "PATH", description: "CA (PEM) whose client certificates authorise remote callers" },
+  { name: "api-header-timeout", valueName: "SECONDS", defaultValue: "10", description: "a connection must complete its first request's headers within this time (slowloris)", validate: positiveSeconds },
+  { name: "api-idle-timeout", valueName: "SECONDS", defaultValue: "120", description: "a connection with no request in flight is closed after this time (GetEvents streams are in flight)", validate: positiveSeconds },
+  // ---- end API access ----
   { name: "help", short: "h", description: "show this help" },
 ];
 
@@ -50,6 +63,23 @@ Examples:
   fgs agent --config /etc/fgs/agent.yaml --metrics-address :2112
 `;
 
+function securityOptions(args: ReturnType<typeof parseArguments>): SecurityOptions {
+  return {
+    apiGroup: args.value("api-group"),
+    tokenFile: args.value("api-token-file"),
+    allowAll: args.has("api-unsafe-allow-all"),
+    consoleTokenFile: args.value("console-token-file"),
+    corsOrigins: args.values("cors-allow-origin"),
+    tlsCertFile: args.value("tls-cert-file"),
+    tlsKeyFile: args.value("tls-key-file"),
+    tlsClientCaFile: args.value("tls-client-ca-file"),
+    limits: {
+      headerTimeoutMs: Number(args.value("api-header-timeout") ?? "10") * 1000,
+      idleTimeoutMs: Number(args.value("api-idle-timeout") ?? "120") * 1000,
+    },
+  };
+}
+
 function parseOptions(argv: readonly string[]): AgentOptions | "help" {
   const cli = parseArguments(argv, FLAGS, []);
   if (cli.has("help")) return "help";
@@ -68,6 +98,7 @@ function parseOptions(argv: readonly string[]): AgentOptions | "help" {
     ringBufferBytes: ring ? Number(ring) : undefined,
     hookMechanisms: args.value("hook-mechanisms")?.split(",") as Mechanism[] | undefined,
     ...opsOptions(args),
+    security: securityOptions(args),
   };
 }
 

@@ -1,5 +1,4 @@
 import { dlopen, FFIType, type Pointer } from "bun:ffi";
-import { join } from "node:path";
 import { loadNativeLibraries } from "./native";
 
 const { ptr, i32, u32, u64, i64, cstring, bool } = FFIType;
@@ -31,6 +30,9 @@ const SYMBOLS = {
   fgs_send_byte: { args: [i32], returns: i32 },
   fgs_socketpair: { args: [ptr], returns: i32 },
   fgs_close: { args: [i32], returns: i32 },
+  fgs_object_load_async: { args: [ptr, ptr], returns: ptr },
+  fgs_object_load_poll: { args: [ptr], returns: i32 },
+  fgs_object_load_finish: { args: [ptr], returns: i32 },
   // libbpf
   libbpf_major_version: { args: [], returns: u32 },
   libbpf_num_possible_cpus: { args: [], returns: i32 },
@@ -67,8 +69,7 @@ export type Libbpf = {
 };
 
 function openLibbpf(): Libbpf {
-  const dir = loadNativeLibraries();
-  return dlopen(join(dir, "libfgs_runtime.so"), SYMBOLS).symbols as Libbpf;
+  return dlopen(loadNativeLibraries(), SYMBOLS).symbols as Libbpf;
 }
 
 let instance: Libbpf | undefined;

@@ -12,6 +12,9 @@ export interface OpenOptions {
   programs?: readonly string[];
 }
 
+/* process-wide: one verifier run at a time (see BpfObject.loadAsync) */
+let loadQueue: Promise<void> = Promise.resolve();
+
 /** An attachment; destroy() detaches it. Safe to call twice. */
 export class BpfLink {
   private ptr: Pointer | null;
@@ -130,6 +133,26 @@ export class BpfObject {
     takeLibbpfLog();
     const rc = libbpf().bpf_object__load(this.ptr);
     if (rc < 0) throw new BpfError(`load BPF object ${this.name}`, libbpf().fgs_errno(rc), takeLibbpfLog());
+  }
+
+  /** load() on a native thread (the verifier can take long): the event loop
+   * keeps running. Loads are serialized: libbpf's captured log is process-wide. */
+  async loadAsync(pollMs = 2): Promise<void> {
+    const previous = loadQueue;
+    let release = () => {};
+    loadQueue = new Promise<void>((r) => (release = r));
+    await previous;
+    try {
+      takeLibbpfLog();
+      const err = errPtr();
+      const job = libbpf().fgs_object_load_async(this.ptr, err);
+      if (job === null) throw new BpfError(`load BPF object ${this.name}`, err[0] ?? 0, "");
+      while (libbpf().fgs_object_load_poll(job) === 0) await Bun.sleep(pollMs);
+      const rc = libbpf().fgs_object_load_finish(job);
+      if (rc < 0) throw new BpfError(`load BPF object ${this.name}`, rc, takeLibbpfLog());
+    } finally {
+      release();
+    }
   }
 
   *programs(): Generator<BpfProgram> {

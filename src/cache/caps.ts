@@ -5,9 +5,11 @@ const HIGHEST = CapabilitiesType.CAP_CHECKPOINT_RESTORE;
 /** A capability bit set as the list of CapabilitiesType values, lowest first.
  * Bits past the highest known capability are dropped (the enum cannot name them). */
 export function capList(bits: bigint): CapabilitiesType[] {
+  // Two 32-bit words: number shifts instead of one BigInt shift per bit (once per exec).
+  const words = [Number(BigInt.asUintN(32, bits)), Number(BigInt.asUintN(32, bits >> 32n))];
   const out: CapabilitiesType[] = [];
   for (let i = 0; i <= HIGHEST; i++) {
-    if ((bits >> BigInt(i)) & 1n) out.push(i as CapabilitiesType);
+    if (((words[i >>> 5] ?? 0) >>> (i & 31)) & 1) out.push(i as CapabilitiesType);
   }
   return out;
 }

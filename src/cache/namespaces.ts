@@ -19,9 +19,7 @@ const MESSAGE_FIELD: Record<(typeof NAMESPACE_FIELDS)[number], keyof NamespacesI
 
 /** The Namespaces message: is_host when equal to pid 1's namespace at agent start. */
 export function namespacesInit(ns: NamespaceInums, host: NamespaceInums): NamespacesInit {
-  const out: NamespacesInit = {};
-  for (const name of NAMESPACE_FIELDS) {
-    Object.assign(out, { [MESSAGE_FIELD[name]]: { inum: ns[name], isHost: ns[name] !== 0 && ns[name] === host[name] } });
-  }
-  return out;
+  const out: Record<string, { inum: number; isHost: boolean }> = {};
+  for (const name of NAMESPACE_FIELDS) out[MESSAGE_FIELD[name]] = { inum: ns[name], isHost: ns[name] !== 0 && ns[name] === host[name] };
+  return out as NamespacesInit;
 }

@@ -2,6 +2,7 @@
  * request started and ones whose parent has already exited. */
 import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb.ts";
 import { parentOf, processOf } from "./events.ts";
+import { FILTER_LIMITS } from "./limits.ts";
 
 export interface ProcessRef {
   readonly pid: number;
@@ -14,7 +15,8 @@ export interface AncestryLookup {
 }
 
 const MAX_DEPTH = 4096;
-const REMEMBER = 65_536;
+
+const REMEMBER = FILTER_LIMITS.pidSetTracked;
 
 /** A Map that forgets its oldest entries beyond `limit` (insertion order). */
 class BoundedMap<K, V> extends Map<K, V> {

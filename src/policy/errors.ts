@@ -1,5 +1,5 @@
 /** A policy the agent refuses. `code` maps to the gRPC/Connect status. */
-export type PolicyErrorCode = "invalid_argument" | "already_exists" | "not_found" | "failed_precondition";
+export type PolicyErrorCode = "invalid_argument" | "already_exists" | "not_found" | "failed_precondition" | "resource_exhausted";
 
 export class PolicyError extends Error {
   readonly code: PolicyErrorCode;

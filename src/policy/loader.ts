@@ -96,14 +96,15 @@ function writeConfig(object: BpfObject, compiled: CompiledHook): void {
   fill("gen_binaries", compiled.binaries);
 }
 
-function openObject(plan: Plan, env: HookEnv): BpfObject {
+async function openObject(plan: Plan, env: HookEnv): Promise<BpfObject> {
   const object = BpfObject.open(plan.object, objectImage(env.images, plan.object), {
     reuseMaps: env.sharedMaps,
     programs: plan.programs,
   });
   try {
     if (plan.btfTarget) for (const p of plan.programs) object.program(p).setAttachTarget(plan.btfTarget);
-    object.load();
+    // The verifier runs off the event loop: streams keep flowing meanwhile.
+    await object.loadAsync();
     return object;
   } catch (e) {
     object.close();
@@ -111,7 +112,7 @@ function openObject(plan: Plan, env: HookEnv): BpfObject {
   }
 }
 
-function build(plan: Plan, hook: Hook, id: number, env: HookEnv): LoadedHook {
+async function build(plan: Plan, hook: Hook, id: number, env: HookEnv): Promise<LoadedHook> {
   const target: CompileTarget = {
     hookId: id,
     syscallWrapper: plan.syscallWrapper,
@@ -121,7 +122,7 @@ function build(plan: Plan, hook: Hook, id: number, env: HookEnv): LoadedHook {
     place: (i) => plan.place(i),
   };
   const compiled = compileHook(hook, target);
-  const object = openObject(plan, env);
+  const object = await openObject(plan, env);
   try {
     writeConfig(object, compiled);
     const loaded = new LoadedHook(id, hook, plan.mechanism, plan.target, object, plan.attachers(object));
@@ -140,12 +141,12 @@ function reason(e: unknown): string {
 
 /** Loads and attaches a hook, or throws a PolicyError naming the hook and why
  * no mechanism could attach. Nothing stays loaded on failure. */
-export function loadHook(hook: Hook, id: number, env: HookEnv): LoadedHook {
+export async function loadHook(hook: Hook, id: number, env: HookEnv): Promise<LoadedHook> {
   const { plans, refusals } = hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel) : kprobePlans(hook, env.allowed, env.kernel);
   const failures = [...refusals];
   for (const plan of plans) {
     try {
-      const loaded = build(plan, hook, id, env);
+      const loaded = await build(plan, hook, id, env);
       env.log.info("policy hook attached", { hook: hook.path, mechanism: plan.mechanism, target: plan.target });
       return loaded;
     } catch (e) {

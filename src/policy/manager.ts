@@ -10,6 +10,7 @@ import type { Logger } from "../log/logger";
 import { PolicySensor } from "./sensor";
 import type { Sensor } from "../sensors/sensor";
 import { PolicyError } from "./errors";
+import { LIMITS } from "./limits";
 import { hookName, loadHook, type LoadedHook, type Mechanism } from "./loader";
 import type { Policy } from "./model";
 import { parsePolicies } from "./parse";
@@ -52,22 +53,44 @@ export class PolicyManager {
   private readonly hooks = new Map<number, HookDescription>();
   private shared: { object: BpfObject; fds: Map<string, number> } | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: PolicyManagerOptions) {}
 
-  /** Validates every document, then loads them all or none. */
-  async add(yaml: string): Promise<PolicySensor[]> {
+  /** Validates every document, then loads them all or none. Adds run one at
+   * a time (the verifier runs off the event loop, so two could interleave). */
+  add(yaml: string): Promise<PolicySensor[]> {
+    const run = this.queue.then(() => this.addNow(yaml));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async addNow(yaml: string): Promise<PolicySensor[]> {
     const policies = parsePolicies(yaml);
     for (const p of policies) this.checkNameFree(p.name);
+    this.checkBudget(policies);
     const loaded: PolicySensor[] = [];
     try {
-      for (const p of policies) loaded.push(this.load(p));
+      for (const p of policies) loaded.push(await this.load(p));
     } catch (e) {
       for (const s of loaded) await s.remove();
       throw e;
     }
     for (const s of loaded) this.options.sensors.add(s);
     return loaded;
+  }
+
+  /** Policies and hooks cost file descriptors and kernel memory (about 17 fds
+   * and 1.3 MB per hook): both are capped agent-wide (limits.ts). */
+  private checkBudget(policies: readonly Policy[]): void {
+    const policyCount = this.policies.size + policies.length;
+    if (policyCount > LIMITS.policies) {
+      throw new PolicyError("resource_exhausted", [`too many tracing policies (${policyCount}, at most ${LIMITS.policies} loaded at once: limit policies)`]);
+    }
+    const hookCount = this.hooks.size + policies.reduce((n, p) => n + p.hooks.length, 0);
+    if (hookCount > LIMITS.hooksTotal) {
+      throw new PolicyError("resource_exhausted", [`too many hooks (${hookCount} with the loaded policies, at most ${LIMITS.hooksTotal}: limit hooksTotal, about ${LIMITS.hooksTotal * 17} fds and ${Math.round(LIMITS.hooksTotal * 1.3)} MB of kernel memory)`]);
+    }
   }
 
   /** Takes the YAML given to add, or a policy name. */
@@ -132,13 +155,13 @@ export class PolicyManager {
     return parsePolicies(text).map((p) => p.name);
   }
 
-  private load(policy: Policy): PolicySensor {
+  private async load(policy: Policy): Promise<PolicySensor> {
     const allowed = this.options.allowedMechanisms ? new Set(this.options.allowedMechanisms) : undefined;
     const log = this.options.log.child({ policy: policy.name });
     const env = { images: this.options.images, sharedMaps: this.ensureShared(), log, kernel: this.options.kernel, allowed };
     const hooks: LoadedHook[] = [];
     try {
-      for (const hook of policy.hooks) hooks.push(loadHook(hook, nextHookId++, env));
+      for (const hook of policy.hooks) hooks.push(await loadHook(hook, nextHookId++, env));
     } catch (e) {
       for (const h of hooks) h.close();
       throw e;

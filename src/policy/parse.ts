@@ -27,16 +27,34 @@ interface RawDocument {
 }
 
 function readDocuments(text: string): RawDocument[] {
-  const parsed = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
+  // Integers come as bigints so 64-bit values survive (see exactInteger).
+  const parsed = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false, intAsBigInt: true });
   const docs = Array.isArray(parsed) ? parsed : [];
   const issues = new IssueList();
   docs.forEach((d, i) => yamlErrors(d, i, docs.length > 1, text, issues));
   if (!issues.empty) throw new PolicyError("invalid_argument", issues.items);
   const out = docs
-    .map((d) => ({ value: d.toJS({ maxAliasCount: 100 }) as unknown, source: docSource(d, text) }))
+    .map((d) => ({ value: documentValue(d), source: docSource(d, text) }))
     .filter((d) => d.value !== null && d.value !== undefined);
   if (out.length === 0) throw new PolicyError("invalid_argument", ["yaml: no TracingPolicy document"]);
   return out;
+}
+
+/** The document as plain data; alias expansion is bounded (alias bombs are invalid input). */
+function documentValue(doc: Document.Parsed): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100, reviver: (_key: unknown, value: unknown) => exactInteger(value) }) as unknown;
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    throw new PolicyError("invalid_argument", [`yaml: ${message.slice(0, 200)}`]);
+  }
+}
+
+/** Safe integers stay numbers; larger ones (0xffffffffffffffff, 18446744073709551615)
+ * become their exact decimal text, which matcher values accept. */
+function exactInteger(value: unknown): unknown {
+  if (typeof value !== "bigint") return value;
+  return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
 }
 
 function yamlErrors(doc: Document.Parsed, index: number, many: boolean, text: string, issues: IssueList): void {

@@ -10,6 +10,7 @@ const CODES: Readonly<Record<PolicyErrorCode, Code>> = {
   already_exists: Code.AlreadyExists,
   not_found: Code.NotFound,
   failed_precondition: Code.FailedPrecondition,
+  resource_exhausted: Code.ResourceExhausted,
 };
 
 export function toConnectError(e: unknown): unknown {

@@ -1,7 +1,10 @@
-/** GetEvents over gRPC (HTTP/2, application/grpc), the firehose path: each
- * event's bytes are encoded once on the bus and written here as gRPC frames,
- * many per HTTP/2 write. Every other protocol and method goes to connect-node.
- * A stream is never ended for being slow: its queue drops and counts. */
+/** GetEvents in binary protobuf, the firehose path, for the three wire
+ * protocols that frame messages the same way ([flags][u32 length][bytes]):
+ * gRPC (HTTP/2), gRPC-web and Connect streaming (HTTP/1.1 or HTTP/2). Each
+ * event's bytes are encoded once on the bus and shared by every stream; many
+ * frames go out per write. Connect JSON and every other method stay on
+ * connect-node. A stream is never ended for being slow: its queue drops and
+ * counts. */
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
@@ -13,8 +16,22 @@ import type { Edition } from "../bus/event";
 import type { Subscription } from "../bus/subscription";
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
-type Response = http.ServerResponse | http2.Http2ServerResponse;
-export type Handler = (req: Request, res: Response) => void;
+type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
+export type Handler = (req: Request, res: AnyResponse) => void;
+
+/** What this file uses of an HTTP/1.1 or HTTP/2 (compat) response. */
+interface Response {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: Uint8Array): boolean;
+  end(chunk?: Uint8Array): unknown;
+  on(event: "drain" | "close", listener: () => void): unknown;
+  addTrailers(headers: Record<string, string>): void;
+  readonly writableEnded: boolean;
+  readonly writableLength: number;
+  readonly headersSent: boolean;
+  readonly destroyed?: boolean;
+  readonly stream?: { readonly destroyed: boolean };
+}
 
 const PATHS: ReadonlyMap<string, Edition> = new Map([
   ["/tetragon.FineGuidanceSensors/GetEvents", "tetragon"],
@@ -23,10 +40,10 @@ const PATHS: ReadonlyMap<string, Edition> = new Map([
 
 /** A GetEventsRequest is a few filters: anything larger is refused unread. */
 export const MAX_REQUEST_BYTES = 1 << 20;
-/** Events per HTTP/2 write, and bytes buffered on one stream before waiting
- * for the client: writes continue past the stream's small high-water mark,
- * so one flush moves everything queued (a flush per drain would move one
- * batch per event-loop turn while the reader adds thousands). */
+/** Events per write, and bytes buffered on one stream before waiting for the
+ * client: writes continue past the stream's small high-water mark, so one
+ * flush moves everything queued (a flush per drain would move one batch per
+ * event-loop turn while the reader adds thousands). */
 const BATCH_EVENTS = 1024;
 const MAX_BUFFERED_BYTES = 4 << 20;
 const MAX_MESSAGE_QUOTE = 200;
@@ -36,22 +53,14 @@ export interface GrpcEventsOptions {
   readonly shutdown?: AbortSignal;
 }
 
-function isGrpcProto(contentType: string | undefined): boolean {
-  return contentType === "application/grpc" || contentType === "application/grpc+proto";
-}
-
-/** Serves gRPC GetEvents from the bus; passes everything else to next. */
-export function withGrpcEvents(bus: EventBus, next: Handler, options: GrpcEventsOptions = {}): Handler {
-  return (req, res) => {
-    const edition = req.url === undefined ? undefined : PATHS.get(req.url);
-    if (edition === undefined || req.httpVersionMajor !== 2 || !isGrpcProto(req.headers["content-type"])) return next(req, res);
-    const h2res = res as http2.Http2ServerResponse;
-    void serveGetEvents(bus, req as http2.Http2ServerRequest, h2res, edition, options).catch((e: unknown) => fail(h2res, asConnectError(e)));
-  };
-}
-
-function asConnectError(e: unknown): ConnectError {
-  return e instanceof ConnectError ? e : new ConnectError(e instanceof Error ? e.message : String(e), Code.Internal);
+/** How one protocol starts, frames and ends a server stream. */
+interface Protocol {
+  readonly name: string;
+  readonly contentType: string;
+  /** the request header naming a compressed message's encoding */
+  readonly encodingHeader: string;
+  /** ends the response with a status (undefined: OK) */
+  end(res: Response, error: ConnectError | undefined): void;
 }
 
 /** grpc-message: percent-encoded, and bounded (errors may quote input). */
@@ -60,26 +69,98 @@ function grpcMessage(text: string): string {
   return Array.from(new TextEncoder().encode(bounded), (b) => (b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`)).join("");
 }
 
-function statusHeaders(e: ConnectError | undefined): Record<string, string> {
+function grpcStatus(e: ConnectError | undefined): Record<string, string> {
   if (!e) return { "grpc-status": "0" };
   return { "grpc-status": String(e.code), "grpc-message": grpcMessage(e.rawMessage) };
 }
 
-const RESPONSE_HEADERS = { "content-type": "application/grpc", "grpc-accept-encoding": "identity,gzip" };
+function envelope(flags: number, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + payload.byteLength);
+  out[0] = flags;
+  out.writeUInt32BE(payload.byteLength, 1);
+  out.set(payload, 5);
+  return out;
+}
 
 /* Bun's http2 drops trailers sent through the stream API (respond with
  * waitForTrailers) from a compat-API handler; the compat response's
  * addTrailers delivers them, so this file uses the compat response only. */
+const GRPC: Protocol = {
+  name: "grpc",
+  contentType: "application/grpc",
+  encodingHeader: "grpc-encoding",
+  end(res, error) {
+    res.addTrailers(grpcStatus(error));
+    res.end();
+  },
+};
 
-/** The call failed before any message: no messages, then the status. */
-function fail(res: http2.Http2ServerResponse, e: ConnectError): void {
-  if (res.writableEnded || res.stream.destroyed) return;
-  if (!res.headersSent) res.writeHead(200, RESPONSE_HEADERS);
-  res.addTrailers(statusHeaders(e));
-  res.end();
+/** gRPC-web: the trailers travel as a last frame with flag 0x80. */
+const GRPC_WEB: Protocol = {
+  name: "grpc-web",
+  contentType: "application/grpc-web+proto",
+  encodingHeader: "grpc-encoding",
+  end(res, error) {
+    const text = Object.entries(grpcStatus(error)).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    res.end(envelope(0x80, new TextEncoder().encode(text)));
+  },
+};
+
+/** Connect: the stream ends with a JSON frame with flag 0x02. */
+const CONNECT: Protocol = {
+  name: "connect",
+  contentType: "application/connect+proto",
+  encodingHeader: "connect-content-encoding",
+  end(res, error) {
+    const body = error ? { error: { code: connectCode(error.code), message: boundedQuote(error.rawMessage) } } : {};
+    res.end(envelope(0x02, new TextEncoder().encode(JSON.stringify(body))));
+  },
+};
+
+function boundedQuote(text: string): string {
+  return text.length > MAX_MESSAGE_QUOTE * 4 ? `${text.slice(0, MAX_MESSAGE_QUOTE * 4)}…` : text;
 }
 
-async function readBody(req: http2.Http2ServerRequest): Promise<Uint8Array> {
+/** Code.InvalidArgument → "invalid_argument", as the Connect protocol spells it. */
+function connectCode(code: Code): string {
+  return (Code[code] ?? "Unknown").replace(/[A-Z]/g, (c, at: number) => (at > 0 ? "_" : "") + c.toLowerCase());
+}
+
+function protocolOf(req: Request): Protocol | undefined {
+  const ct = req.headers["content-type"];
+  if (ct === "application/grpc" || ct === "application/grpc+proto") return req.httpVersionMajor === 2 ? GRPC : undefined;
+  if (ct === "application/grpc-web" || ct === "application/grpc-web+proto") return GRPC_WEB;
+  if (ct === "application/connect+proto") return CONNECT;
+  return undefined;
+}
+
+/** Serves binary GetEvents from the bus; passes everything else to next. */
+export function withGrpcEvents(bus: EventBus, next: Handler, options: GrpcEventsOptions = {}): Handler {
+  return (req, anyRes) => {
+    const edition = req.url === undefined ? undefined : PATHS.get(req.url);
+    const protocol = edition === undefined || req.method !== "POST" ? undefined : protocolOf(req);
+    if (edition === undefined || protocol === undefined) return next(req, anyRes);
+    const res = anyRes as unknown as Response;
+    void serveGetEvents(bus, req, res, protocol, edition, options).catch((e: unknown) => fail(res, protocol, asConnectError(e)));
+  };
+}
+
+function asConnectError(e: unknown): ConnectError {
+  return e instanceof ConnectError ? e : new ConnectError(e instanceof Error ? e.message : String(e), Code.Internal);
+}
+
+function gone(res: Response): boolean {
+  return res.writableEnded || (res.stream?.destroyed ?? res.destroyed ?? false);
+}
+
+/** The call failed before any message: no messages, then the status. */
+function fail(res: Response, protocol: Protocol, e: ConnectError): void {
+  if (gone(res)) return;
+  if (!res.headersSent) res.writeHead(200, { "content-type": protocol.contentType });
+  protocol.end(res, e);
+}
+
+async function readBody(req: Request): Promise<Uint8Array> {
   const declared = Number(req.headers["content-length"] ?? 0);
   if (declared > MAX_REQUEST_BYTES) throw new ConnectError(`GetEventsRequest of ${declared} bytes is over the limit of ${MAX_REQUEST_BYTES} bytes`, Code.ResourceExhausted);
   const chunks: Buffer[] = [];
@@ -92,7 +173,7 @@ async function readBody(req: http2.Http2ServerRequest): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
-/** The one message of a unary-request gRPC body: [flags][u32 length][bytes]. */
+/** The one message of the request body: [flags][u32 length][bytes]. */
 function parseRequest(body: Uint8Array, encoding: string | undefined): GetEventsRequest {
   if (body.byteLength < 5) throw new ConnectError("GetEvents: request has no message", Code.InvalidArgument);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
@@ -112,8 +193,11 @@ function parseRequest(body: Uint8Array, encoding: string | undefined): GetEvents
   }
 }
 
-/** "10S", "500m", ...: gRPC's timeout header, in milliseconds. */
-function timeoutMs(header: string | string[] | undefined): number | undefined {
+/** "10S", "500m", ...: gRPC's timeout header (Connect's is in ms), in milliseconds. */
+function timeoutMs(req: Request): number | undefined {
+  const connect = req.headers["connect-timeout-ms"];
+  if (typeof connect === "string" && /^\d{1,10}$/.test(connect)) return Number(connect);
+  const header = req.headers["grpc-timeout"];
   if (typeof header !== "string") return undefined;
   const m = /^(\d{1,8})([HMSmun])$/.exec(header);
   if (!m) return undefined;
@@ -121,16 +205,22 @@ function timeoutMs(header: string | string[] | undefined): number | undefined {
   return Number(m[1]) * (unit[m[2]!] ?? 1);
 }
 
-async function serveGetEvents(bus: EventBus, req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, edition: Edition, options: GrpcEventsOptions): Promise<void> {
-  const request = parseRequest(await readBody(req), req.headers["grpc-encoding"] as string | undefined);
-  if (res.stream.destroyed) return;
+function peerLabel(req: Request, protocol: Protocol): string {
+  const s = req.socket;
+  return `${protocol.name} ${s?.remoteAddress ?? "unix"}${s?.remotePort ? `:${s.remotePort}` : ""}`;
+}
+
+async function serveGetEvents(bus: EventBus, req: Request, res: Response, protocol: Protocol, edition: Edition, options: GrpcEventsOptions): Promise<void> {
+  const encoding = req.headers[protocol.encodingHeader];
+  const request = parseRequest(await readBody(req), typeof encoding === "string" ? encoding : undefined);
+  if (gone(res)) return;
   const client = new AbortController();
   const sub = bus.subscribe(request, client.signal);
-  sub.label = `grpc ${req.socket?.remoteAddress ?? "unix"}${req.socket?.remotePort ? `:${req.socket.remotePort}` : ""}`;
-  const writer = new FrameWriter(sub, res, edition);
+  sub.label = peerLabel(req, protocol);
+  const writer = new FrameWriter(sub, res, protocol, edition);
   const onShutdown = (): void => writer.finish(new ConnectError("fgs agent is shutting down", Code.Unavailable));
   options.shutdown?.addEventListener("abort", onShutdown, { once: true });
-  const ms = timeoutMs(req.headers["grpc-timeout"]);
+  const ms = timeoutMs(req);
   const deadline = ms === undefined ? undefined : setTimeout(() => writer.finish(new ConnectError("deadline exceeded", Code.DeadlineExceeded)), ms);
   res.on("close", () => {
     client.abort();
@@ -140,21 +230,22 @@ async function serveGetEvents(bus: EventBus, req: http2.Http2ServerRequest, res:
   writer.start();
 }
 
-/** Moves a subscription's events onto one HTTP/2 stream, a batch per write,
+/** Moves a subscription's events onto one response, a batch per write,
  * waiting for drain when the client reads slowly (the queue then drops). */
 class FrameWriter {
   private scheduled = false;
   private waitingForDrain = false;
-  private ending: ConnectError | null | undefined;
+  private ended = false;
 
   constructor(
     private readonly sub: Subscription,
-    private readonly res: http2.Http2ServerResponse,
+    private readonly res: Response,
+    private readonly protocol: Protocol,
     private readonly edition: Edition,
   ) {}
 
   start(): void {
-    this.res.writeHead(200, RESPONSE_HEADERS);
+    this.res.writeHead(200, { "content-type": this.protocol.contentType, "grpc-accept-encoding": "identity,gzip" });
     this.res.on("drain", () => {
       this.waitingForDrain = false;
       this.schedule();
@@ -162,18 +253,12 @@ class FrameWriter {
     this.sub.onReadable(() => this.schedule());
   }
 
-  /** Ends the stream with a status (null: OK) after what was written. */
-  finish(status: ConnectError | null): void {
-    if (this.ending !== undefined) return;
-    this.ending = status;
+  /** Ends the stream with a status (undefined: OK) after what was written. */
+  finish(error: ConnectError | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
     this.sub.end();
-    if (this.gone()) return;
-    this.res.addTrailers(statusHeaders(status ?? undefined));
-    this.res.end();
-  }
-
-  private gone(): boolean {
-    return this.res.writableEnded || this.res.stream.destroyed;
+    if (!gone(this.res)) this.protocol.end(this.res, error);
   }
 
   private schedule(): void {
@@ -184,8 +269,8 @@ class FrameWriter {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.gone()) return this.sub.end();
-    if (!this.sub.isOpen) return this.finish(null);
+    if (gone(this.res)) return this.sub.end();
+    if (!this.sub.isOpen) return this.finish(undefined);
     while (!this.waitingForDrain && this.sub.queuedEvents > 0) {
       const batch = this.frames(this.sub.take(BATCH_EVENTS));
       // 'drain' follows only a write that returned false, so wait only then.

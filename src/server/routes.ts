@@ -5,14 +5,18 @@ import { FineGuidanceSensors as FgsService, file_fgs_fgs } from "../../gen/fgs/f
 import { createService } from "../api/service";
 import { registerAdapted } from "../api/legacy";
 import type { ApiDeps } from "../api/deps";
-import { withCors } from "./cors";
+import type { Handler } from "./deny";
+import { SERVER_LIMITS } from "./limits";
+import { boundedErrors, withInputErrors } from "./answers";
 import { withGrpcEvents, type GrpcEventsOptions } from "./grpc-events";
 import { registerReflection } from "./reflection";
 import { createProcessInspector, file_fgs_console_v1_console, ProcessInspector } from "../console/processes";
 import { withConsole } from "../console/serve";
 
-/** Both editions of the API, served by one implementation, over gRPC, gRPC-web and Connect. */
-export function createApiHandler(deps: ApiDeps, options: GrpcEventsOptions = {}) {
+/** Both editions of the API, served by one implementation, over gRPC, gRPC-web
+ * and Connect. `guard` (src/server/guard.ts) runs for every request before any
+ * route: the console's files, the GetEvents shared-bytes path, connect-node. */
+export function createApiHandler(deps: ApiDeps, guard: (routes: Handler) => Handler, options: GrpcEventsOptions = {}): Handler {
   const impl = createService(deps);
   const connect = connectNodeAdapter({
     routes(router: ConnectRouter) {
@@ -20,12 +24,17 @@ export function createApiHandler(deps: ApiDeps, options: GrpcEventsOptions = {})
       registerAdapted(router, TetragonService, impl as unknown as Record<string, unknown>, FgsService);
       if (deps.processes) router.service(ProcessInspector, createProcessInspector(deps.processes));
       registerReflection(router, [file_tetragon_tetragon, file_fgs_fgs, ...(deps.processes ? [file_fgs_console_v1_console] : [])]);
+      router.handlers.forEach((h, i) => (router.handlers[i] = withInputErrors(h)));
     },
+    interceptors: [boundedErrors],
+    // Unknown fields and enum names (event_set "PROCESS_EXECC") are refused, never dropped.
+    jsonOptions: { ignoreUnknownFields: false },
+    // Cut while reading; the guard checks Content-Length before the first byte.
+    readMaxBytes: SERVER_LIMITS.policyRequestBodyBytes,
     grpc: true,
     grpcWeb: true,
     connect: true,
   });
-  const api = withCors(withGrpcEvents(deps.events, connect, options));
-  // The web console: GET / and its assets, before the API.
-  return deps.console ? withConsole(deps.console, api) : api;
+  const api = withGrpcEvents(deps.events, connect, options);
+  return guard(deps.console ? withConsole(deps.console, api) : api);
 }

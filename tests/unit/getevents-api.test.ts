@@ -2,7 +2,10 @@
 // server (one port: gRPC, gRPC-web, Connect) in this process, fed by the bus
 // directly, read by grpc-js (a real gRPC stack) and by Connect JSON.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, fromJson, toBinary, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { FineGuidanceSensors as FgsService, GetEventsRequestSchema as FgsGetEventsRequestSchema, GetEventsResponseSchema as FgsGetEventsResponseSchema } from "../../gen/fgs/fgs_pb";
 import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import {
   ContainerSchema,
@@ -14,6 +17,7 @@ import {
   ProcessSchema,
   TestSchema,
 } from "../../gen/tetragon/tetragon_pb";
+import { FineGuidanceSensors as TetragonService, GetEventsRequestSchema } from "../../gen/tetragon/tetragon_pb";
 import type { GetEventsResponse, Process } from "../../gen/tetragon/tetragon_pb";
 import { Agent } from "../../src/agent/agent";
 import { EventBus } from "../../src/bus/index";
@@ -190,6 +194,64 @@ describe("GetEvents filters over gRPC and Connect JSON", () => {
       expect({ case: tc.name, connect: c[k]?.events.map(label), error: c[k]?.error }).toEqual({ case: tc.name, connect: tc.want, error: undefined });
     });
     expect(f.events.map(label)).toEqual(CASES[0]?.want ?? []);
+  });
+});
+
+/** Either package's response as the tetragon JSON `label` reads (same field numbers). */
+function asTetragonJson(ev: unknown): Json {
+  const typeName = (ev as { $typeName: string }).$typeName;
+  const bytes = typeName === FgsGetEventsResponseSchema.typeName ? toBinary(FgsGetEventsResponseSchema, ev as never) : toBinary(GetEventsResponseSchema, ev as GetEventsResponse);
+  return toJson(GetEventsResponseSchema, fromBinary(GetEventsResponseSchema, bytes)) as Json;
+}
+
+describe("GetEvents over gRPC-web and Connect binary (the shared-bytes path)", () => {
+  beforeAll(() => startAgent());
+  afterAll(() => agent.stop());
+
+  const transports = () => ({
+    "grpc-web h1": createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
+    "grpc-web h2": createGrpcWebTransport({ baseUrl, httpVersion: "2" }),
+    "connect binary h1": createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+    "connect binary h2": createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+  });
+
+  test("every filter case and both packages decode to the published events, then end OK", async () => {
+    const c = CASES[3] ?? CASES[0]!;
+    const request = fromJson(GetEventsRequestSchema, c.request as JsonValue);
+    const streams = (t: Transport): AsyncIterable<unknown>[] => [
+      createClient(TetragonService, t).getEvents(request),
+      createClient(FgsService, t).getEvents(fromBinary(FgsGetEventsRequestSchema, toBinary(GetEventsRequestSchema, request))),
+    ];
+    const runs = Object.entries(transports()).flatMap(([name, t]) =>
+      streams(t).map(async (stream, k) => {
+        const got: string[] = [];
+        try {
+          for await (const ev of stream) got.push(label(asTetragonJson(ev)));
+          return { name: `${name} ${k ? "fgs" : "tetragon"}`, got };
+        } catch (e) {
+          return { name: `${name} ${k ? "fgs" : "tetragon"}`, got, error: String(e) };
+        }
+      }),
+    );
+    await waitForSubscribers(8);
+    // Served by the shared-bytes writer, not connect-node (which leaves no label).
+    expect(bus.stats().streams.map((st) => st.label.split(" ")[0]).sort()).toEqual(["connect", "connect", "connect", "connect", "grpc-web", "grpc-web", "grpc-web", "grpc-web"]);
+    for (const ev of EVENTS) bus.publish(ev);
+    await Bun.sleep(200);
+    bus.close();
+    for (const r of await Promise.all(runs)) expect(r).toEqual({ name: r.name, got: c.want });
+  });
+
+  test("an invalid filter is an invalid_argument error on each of them", async () => {
+    for (const [name, t] of Object.entries(transports())) {
+      let err: unknown;
+      try {
+        for await (const _ of createClient(TetragonService, t).getEvents({ allowList: [{ binaryRegex: ["(?<=x)y"] }] })) void _;
+      } catch (e) {
+        err = e;
+      }
+      expect({ name, code: ConnectError.from(err).code }).toEqual({ name, code: Code.InvalidArgument });
+    }
   });
 });
 
