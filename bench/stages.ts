@@ -61,7 +61,7 @@ function time<T>(label: string, rows: [string, number][], f: (i: number) => T): 
 export async function stagesBenchmark(): Promise<Section> {
   const cache = new ProcessCache({ nodeName: "bench-node", clock: { bootNsToTimestamp: (ns) => ({ seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) }) }, hostNamespaces: execRecord().ns });
   cache.onExec(execRecord());
-  const hook: HookDescription = { kind: "kprobe", functionName: "__x64_sys_write", subsystem: "", event: "", policyName: "bench-write-all" };
+  const hook: HookDescription = { kind: "kprobe", functionName: "__x64_sys_write", subsystem: "", event: "", policyName: "bench-write-all", message: "", tags: [], labels: [] };
   const ctx = { nodeName: "bench-node", bootNsToTimestamp: (ns: bigint) => ({ seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) }), hook: () => hook, describe: (tgid: number) => cache.describe(tgid) };
   const records = Array.from({ length: N }, (_, i) => writeRecord(2_000_000n + BigInt(i)));
   const predicate = compileFilters(create(GetEventsRequestSchema, { allowList: [{ binaryRegex: ["write_loop$"] }] }), {});

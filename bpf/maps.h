@@ -12,6 +12,9 @@
 
 /* fgs_config.flags */
 #define FGS_CFG_NO_CWD (1U << 0)
+/* process.binary: the file the kernel runs, symlinks resolved (default: the
+ * name execve was given, as the original agent reported it) */
+#define FGS_CFG_BINARY_RESOLVED (1U << 1)
 
 /* Written by user space at runtime; all-zero means defaults. */
 struct fgs_config {

@@ -190,10 +190,10 @@ static __always_inline __u32 fgs_dot_slash_prefix(const char *s)
 	return k;
 }
 
-/* A #! script (or binfmt_misc): the kernel replaced bprm->file with the
- * interpreter but keeps the name given to execve in bprm->filename. The
- * binary is that name, made absolute with the cwd captured in data[0, cwd). */
-static __always_inline __u32 fgs_exec_script_binary(struct fgs_exec_buf *b, __u64 cwd,
+/* The name given to execve (bprm->filename, which a #! script or binfmt_misc
+ * keeps while bprm->file becomes the interpreter), made absolute with the cwd
+ * captured in data[0, cwd): the path the program was executed by. */
+static __always_inline __u32 fgs_exec_named_binary(struct fgs_exec_buf *b, __u64 cwd,
 						     struct fgs_path_buf *pb, __u64 name_len)
 {
 	const char *name = &pb->data[FGS_PATH_MAX];
@@ -242,12 +242,20 @@ static __always_inline int fgs_is_dev_fd(const char *s)
 	return 1;
 }
 
-/* The binary at exec.data[cwd, ...), from bprm's filename, interp and file. */
-__noinline int fgs_exec_binary(__u64 task, __u64 cwd, __u64 filename, __u64 interp, __u64 file)
+/* The binary at exec.data[cwd, ...): by default the name execve was given
+ * (made absolute); with FGS_CFG_BINARY_RESOLVED, or for execveat on an fd
+ * ("/dev/fd/N" names nothing useful), the path of the file the kernel runs.
+ * A #! script is always the script's name: bprm->file is its interpreter. */
+#define FGS_BIN_SCRIPT   (1U << 0) /* bprm->interp differs from bprm->filename */
+#define FGS_BIN_RESOLVED (1U << 1) /* FGS_CFG_BINARY_RESOLVED */
+
+__noinline int fgs_exec_binary(__u64 task, __u64 cwd, __u64 filename, __u64 file, __u32 mode)
 {
 	struct fgs_exec_buf *b = fgs_exec_buffer();
 	struct fgs_path_buf *pb = fgs_path_buffer();
 	struct file *f = (struct file *)file;
+	int script = mode & FGS_BIN_SCRIPT;
+	int dev_fd = 0;
 	__u32 flags;
 	long n;
 	int r;
@@ -259,13 +267,16 @@ __noinline int fgs_exec_binary(__u64 task, __u64 cwd, __u64 filename, __u64 inte
 		b->rec.flags |= FGS_PROC_ERROR_FILENAME;
 		return 0;
 	}
-	if (n >= 8 && fgs_is_dev_fd(&pb->data[FGS_PATH_MAX]))
+	if (n >= 8 && fgs_is_dev_fd(&pb->data[FGS_PATH_MAX])) {
 		b->rec.flags |= FGS_PROC_EXECVEAT;
-	if (interp != filename) {
+		dev_fd = 1;
+	}
+	if (script)
 		b->rec.flags |= FGS_PROC_SCRIPT;
+	if (script || (!dev_fd && !(mode & FGS_BIN_RESOLVED))) {
 		if (n >= FGS_PATH_MAX)
 			b->rec.flags |= FGS_PROC_TRUNC_FILENAME;
-		return fgs_exec_script_binary(b, cwd, pb, n - 1);
+		return fgs_exec_named_binary(b, cwd, pb, n - 1);
 	}
 	r = fgs_exec_walk(cwd, (__u64)BPF_CORE_READ(f, f_path.mnt),
 			  (__u64)BPF_CORE_READ(f, f_path.dentry), task);
@@ -394,8 +405,8 @@ int BPF_PROG(fgs_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	struct fgs_process_scratch *s = fgs_scratch();
 	struct fgs_config cfg = fgs_read_config();
 	struct fgs_exec_buf *b;
-	__u32 cwd, bin, args, cg;
-	__u64 size, cur;
+	__u32 cwd, bin, args, cg, mode;
+	__u64 size, cur, filename;
 
 	if (!s)
 		return 0;
@@ -411,8 +422,10 @@ int BPF_PROG(fgs_exec, struct task_struct *task, pid_t old_pid, struct linux_bin
 	cwd = fgs_exec_cwd(cur, cfg.flags);
 	if (cwd > FGS_PATH_MAX)
 		return 0;
-	bin = fgs_exec_binary(cur, cwd, (__u64)BPF_CORE_READ(bprm, filename),
-			      (__u64)BPF_CORE_READ(bprm, interp), (__u64)BPF_CORE_READ(bprm, file));
+	filename = (__u64)BPF_CORE_READ(bprm, filename);
+	mode = ((__u64)BPF_CORE_READ(bprm, interp) != filename ? FGS_BIN_SCRIPT : 0) |
+	       (cfg.flags & FGS_CFG_BINARY_RESOLVED ? FGS_BIN_RESOLVED : 0);
+	bin = fgs_exec_binary(cur, cwd, filename, (__u64)BPF_CORE_READ(bprm, file), mode);
 	if (bin > FGS_PATH_MAX)
 		return 0;
 	args = fgs_exec_args(cwd + bin, (__u64)BPF_CORE_READ(task, mm), cfg.max_argv_bytes);

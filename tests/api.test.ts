@@ -35,7 +35,8 @@ describe("gRPC with a real gRPC client (grpc-js)", () => {
       expect(v.version.startsWith(version)).toBe(true);
       const h = await grpcUnary<{ health_status: { status: string; details: string }[] }>(c, "GetHealth", {});
       expect(h.health_status[0].status).toBe("HEALTH_STATUS_RUNNING");
-      expect(h.health_status[0].details).toContain("process=enabled");
+      expect(h.health_status[0].details).toBe("running");
+      expect(h.health_status[1].details).toContain("process=enabled");
       const s = await grpcUnary<{ sensors: { name: string; enabled: boolean }[] }>(c, "ListSensors", {});
       expect(s.sensors).toContainEqual({ name: "process", enabled: true });
       c.close();
@@ -74,7 +75,8 @@ describe("Connect JSON with curl", () => {
     const r = curlJson("/tetragon.FineGuidanceSensors/GetHealth", "{}");
     const body = JSON.parse(r.body);
     expect(body.healthStatus[0].status).toBe("HEALTH_STATUS_RUNNING");
-    expect(body.healthStatus[0].details).toMatch(/lost/);
+    expect(body.healthStatus[0].details).toBe("running");
+    expect(body.healthStatus[1].details).toMatch(/lost/);
   });
 
   test("malformed body → invalid_argument", () => {

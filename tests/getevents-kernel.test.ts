@@ -21,7 +21,7 @@ afterAll(async () => {
 
 async function subscribers(): Promise<number> {
   const h = await agent.client().getHealth({});
-  return Number(/bus: subscribers=(\d+)/.exec(h.healthStatus[0]?.details ?? "")?.[1] ?? -1);
+  return Number(/bus: subscribers=(\d+)/.exec(h.healthStatus[1]?.details ?? "")?.[1] ?? -1);
 }
 
 async function waitForSubscribers(n: number): Promise<void> {

@@ -59,16 +59,16 @@ describe("policy life cycle over gRPC", () => {
     await cat.exited;
     const ev = await events.find((e) => e.event.case === "processKprobe" && e.event.value.process?.pid === cat.pid);
     const k = ev.event.value as ProcessKprobe;
-    expect(k.functionName).toBe("sys_openat");
+    expect(k.functionName).toBe("__x64_sys_openat");
     expect(k.args[0].arg).toEqual({ case: "stringArg", value: "/etc/hostname" });
     expect(k.action).toBe(KprobeAction.POST);
-    expect(k.process?.binary).toBe("/usr/bin/cat");
+    expect(k.process?.binary).toBe("/bin/cat");
     expect(k.parent?.pid).toBe(process.pid);
 
     await c.disableSensor({ name: "api-openat" });
     const quiet = spawn(["/bin/cat", "/etc/hostname"], { stdout: "ignore" });
     await quiet.exited;
-    await events.execOf(quiet.pid, "/usr/bin/cat");
+    await events.execOf(quiet.pid, "/bin/cat");
     await Bun.sleep(300);
     expect(events.events.some((e) => e.event.case === "processKprobe" && e.event.value.process?.pid === quiet.pid)).toBe(false);
     await c.enableSensor({ name: "api-openat" });
@@ -120,7 +120,7 @@ describe("malformed policies", () => {
     grpc.close();
     const marker = spawn(["/bin/echo", "still-serving"], { stdout: "ignore" });
     await marker.exited;
-    await bystander.execOf(marker.pid, "/usr/bin/echo");
+    await bystander.execOf(marker.pid, "/bin/echo");
     bystander.stop();
     const sensors = (await agent.client().listSensors({})).sensors.map((s) => s.name);
     expect(sensors.sort()).toEqual(["process", "test"]);

@@ -140,7 +140,7 @@ describe("CopyFD", () => {
 `));
     const r = await python(`import os\nfd = os.open(${JSON.stringify(path)}, os.O_WRONLY | os.O_CREAT)\nos.dup2(fd, 42)\nos.close(fd)\nos.fsync(42)`);
     const evs = await kprobes(r.pid, 3);
-    expect(evs.map((e) => e.functionName)).toEqual(["sys_openat", "sys_dup2", "sys_fsync"]);
+    expect(evs.map((e) => e.functionName)).toEqual(["__x64_sys_openat", "__x64_sys_dup2", "__x64_sys_fsync"]);
     expect(evs[1]!.action).toBe(6); /* KPROBE_ACTION_COPYFD */
     expect(evs[2]!.args[0]!.arg).toEqual({ case: "fileArg", value: expect.objectContaining({ path }) });
     await h.manager.delete("copy-fd");

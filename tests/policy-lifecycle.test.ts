@@ -106,7 +106,7 @@ describe("enable, disable, remove", () => {
     await h.manager.add(unamePolicy("twice"));
     const e = await refusal(unamePolicy("twice"));
     expect(e.code).toBe("already_exists");
-    expect(e.message).toBe(`metadata.name: a sensor named "twice" already exists (delete it first)`);
+    expect(e.message).toBe(`metadata.name: failed to add tracing policy "twice": a sensor collection with the name already exists (the tracing policy "twice"; delete it first)`);
     await h.manager.delete("twice");
   });
 
@@ -231,8 +231,15 @@ describe("policy files at start", () => {
     await h.manager.delete("from-file-a");
     await h.manager.delete("from-file-b");
     writeFileSync(join(d, "c.yaml"), "kind: TracingPolicy\n");
-    const e = await h.manager.addFiles([join(d, "c.yaml")]).catch((x: unknown) => x as PolicyError);
-    expect((e as PolicyError).issues[0]).toBe(`${join(d, "c.yaml")}: apiVersion: required field is missing`);
+    writeFileSync(join(d, "d.yaml"), "kind: ConfigMap\n");
+    // Every bad file is reported; the good ones are not left loaded.
+    const e = await h.manager.addFiles([d]).catch((x: unknown) => x as PolicyError);
+    expect((e as PolicyError).issues).toEqual([
+      `${join(d, "c.yaml")}: metadata: required field is missing`,
+      `${join(d, "c.yaml")}: spec: required field is missing`,
+      `${join(d, "d.yaml")}: not a TracingPolicy: its kind is "ConfigMap" (expected kind: TracingPolicy or TracingPolicyNamespaced, apiVersion: cilium.io/v1alpha1)`,
+    ]);
+    expect(h.sensors.has("from-file-a")).toBe(false);
     rmSync(d, { recursive: true, force: true });
   });
 });

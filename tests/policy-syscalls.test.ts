@@ -52,12 +52,12 @@ describe("openat with a Prefix match on the path", () => {
     const mine = h.of(r.pid);
     expect(mine.length).toBe(1);
     if (e.kind !== "kprobe") throw new Error("kind");
-    expect(e.ev.functionName).toBe("sys_openat");
+    expect(e.ev.functionName).toBe("__x64_sys_openat");
     expect(e.ev.args.map((a) => a.arg.case)).toEqual(["intArg", "stringArg", "intArg"]);
     expect(e.ev.args[1]!.arg.value).toBe(inside);
     expect(e.ev.args[0]!.arg.value).toBe(-100); /* AT_FDCWD */
     expect(e.ev.action).toBe(1); /* KPROBE_ACTION_POST */
-    expect(e.ev.process?.binary).toBe("/usr/bin/python3.11");
+    expect(e.ev.process?.binary).toBe("/usr/bin/python3");
     await h.manager.delete("openat-prefix");
   });
 });
@@ -105,10 +105,11 @@ describe("write with FollowFD", () => {
     const path = `${dir}/./followed.txt`;
     const r = await python(`import os\nfd = os.open(${JSON.stringify(path)}, os.O_WRONLY | os.O_CREAT, 0o600)\nos.write(fd, b"hello")\nos.close(fd)\nos.write(1, b"x")`);
     expect(r.exitCode).toBe(0);
-    await h.waitFor((e) => e.pid === r.pid && e.kind === "kprobe" && e.ev.functionName === "sys_close");
+    await h.waitFor((e) => e.pid === r.pid && e.kind === "kprobe" && e.ev.functionName === "__x64_sys_close");
     await h.settle();
     const mine = h.of(r.pid).flatMap((e) => (e.kind === "kprobe" ? [e.ev] : []));
-    expect(mine.map((e) => e.functionName)).toEqual(["sys_openat", "__x64_sys_write", "write", "sys_close"]);
+    // Every spelling is reported as the kernel symbol, as the original did.
+    expect(mine.map((e) => e.functionName)).toEqual(["__x64_sys_openat", "__x64_sys_write", "__x64_sys_write", "__x64_sys_close"]);
     const [open, write, plain, close] = mine;
     expect(open!.return?.arg).toEqual({ case: "fileArg", value: expect.objectContaining({ path: `${dir}/followed.txt` }) });
     expect(open!.action).toBe(2); /* KPROBE_ACTION_FOLLOWFD */
@@ -164,20 +165,20 @@ describe("setuid with matchArgs", () => {
 });
 
 describe("matchBinaries", () => {
-  test("reports getcwd from python3.11 only", async () => {
+  test("reports getcwd from python3 only (matchBinaries: the path executed by, a symlink here)", async () => {
     await h.manager.add(policyYaml("cwd-python", `  kprobes:
   - call: sys_getcwd
     syscall: true
     args: [{index: 1, type: size_t}]
     selectors:
-    - matchBinaries: [{operator: In, values: ["/usr/bin/python3.11"]}]
+    - matchBinaries: [{operator: In, values: ["/usr/bin/python3"]}]
 `));
     const py = await python("import os\nos.getcwd()");
     const pwd = await run(["/bin/pwd"]);
     expect(pwd.exitCode).toBe(0);
     const e = await h.waitFor((x) => x.pid === py.pid);
     await h.settle();
-    expect(e.kind === "kprobe" && e.ev.process?.binary).toBe("/usr/bin/python3.11");
+    expect(e.kind === "kprobe" && e.ev.process?.binary).toBe("/usr/bin/python3");
     expect(h.of(pwd.pid)).toEqual([]);
     await h.manager.delete("cwd-python");
   });
@@ -187,7 +188,7 @@ describe("matchBinaries", () => {
   - call: sys_getcwd
     syscall: true
     selectors:
-    - matchBinaries: [{operator: NotIn, values: ["/usr/bin/python3.11"]}]
+    - matchBinaries: [{operator: NotIn, values: ["/usr/bin/python3"]}]
 `));
     const py = await python("import os\nos.getcwd()");
     const pwd = await run(["/bin/pwd"]);
@@ -214,7 +215,7 @@ describe("matchPIDs", () => {
     const childPid = Number((await new Response(parent.stdout).text()).trim());
     await parent.exited;
     const e = await h.waitFor((x) => x.pid === childPid);
-    expect(e.kind === "kprobe" && e.ev.process?.binary).toBe("/usr/bin/python3.11");
+    expect(e.kind === "kprobe" && e.ev.process?.binary).toBe("/usr/bin/python3");
     expect(e.raw.event.case === "processKprobe" && e.raw.event.value.parent?.pid).toBe(parent.pid);
     await h.settle();
     expect(h.of(outsider.pid)).toEqual([]);
@@ -309,7 +310,7 @@ describe("namespace pids and namespace changes", () => {
     const host = await python(probe);
     const inner = await run(["/usr/bin/unshare", "-pf", "/usr/bin/python3", "-c", probe]);
     expect(inner.stdout.trim()).toBe("1");
-    const e = await h.waitFor((x) => x.kind === "kprobe" && x.ev.functionName === "sys_getpriority" && x.ev.process?.binary === "/usr/bin/python3.11");
+    const e = await h.waitFor((x) => x.kind === "kprobe" && x.ev.functionName === "__x64_sys_getpriority" && x.ev.process?.binary === "/usr/bin/python3");
     await h.settle();
     expect(e.pid).not.toBe(host.pid);
     expect(h.of(host.pid)).toEqual([]);

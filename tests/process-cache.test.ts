@@ -26,7 +26,8 @@ import { procTruth, randomHex, sh, tempDir } from "./helpers/process-run";
 const NODE = "test-node";
 const TRUE = realpathSync("/bin/true");
 const SLEEP = realpathSync("/bin/sleep");
-const SHELL = realpathSync("/bin/sh");
+/* the path it is executed by (tests/helpers/process-run.ts sh()), not /usr/bin/dash */
+const SHELL = "/bin/sh";
 const clock = systemClock();
 
 let probe: ProcessProbe;

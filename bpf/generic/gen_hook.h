@@ -244,6 +244,28 @@ static __always_inline int gen_pid_listed(struct gen_pid_m *m, __u32 pid)
 	return 0;
 }
 
+/* followForks with isNamespacePID: an ancestor's pid in its own namespace.
+ * execve_map knows host pids only, so this walks the kernel's parent links
+ * (real_parent: an orphan counts as its reaper's child). */
+static __always_inline int gen_nspid_ancestor_listed(struct gen_pid_m *m)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct pid_namespace *ns;
+	__u32 d;
+
+	task = BPF_CORE_READ(task, group_leader);
+	for (d = 0; d < GEN_FOLLOW_DEPTH; d++) {
+		struct task_struct *parent = BPF_CORE_READ(task, real_parent, group_leader);
+
+		if (!parent || parent == task || BPF_CORE_READ(parent, tgid) == 0)
+			break;
+		task = parent;
+		if (gen_pid_listed(m, gen_task_nspid(task, &ns)))
+			return 1;
+	}
+	return 0;
+}
+
 /* followForks: the process or one of its ancestors (execve_map's parents). */
 __noinline int gen_match_pid(struct gen_pid_m *m, struct gen_task *t)
 {
@@ -254,6 +276,8 @@ __noinline int gen_match_pid(struct gen_pid_m *m, struct gen_task *t)
 		return 0;
 	pid = (m->flags & GEN_PIDF_NS_PID) ? t->nspid : t->tgid;
 	found = gen_pid_listed(m, pid);
+	if (!found && (m->flags & GEN_PIDF_FOLLOW_FORKS) && (m->flags & GEN_PIDF_NS_PID))
+		found = gen_nspid_ancestor_listed(m);
 	if (!found && (m->flags & GEN_PIDF_FOLLOW_FORKS) && !(m->flags & GEN_PIDF_NS_PID)) {
 		for (d = 0; d < GEN_FOLLOW_DEPTH; d++) {
 			struct fgs_process_state *st = bpf_map_lookup_elem(&execve_map, &pid);
@@ -392,6 +416,7 @@ static __always_inline __u8 gen_action_rank(__u8 a)
 {
 	switch (a) {
 	case GEN_ACT_SIGKILL:
+	case GEN_ACT_SIGNAL:
 		return 4;
 	case GEN_ACT_OVERRIDE:
 		return 3;
@@ -459,6 +484,9 @@ static __always_inline long gen_act(struct gen_action_cfg *act, struct gen_event
 	switch (act->action) {
 	case GEN_ACT_SIGKILL:
 		bpf_send_signal(GEN_SIGKILL);
+		return 0;
+	case GEN_ACT_SIGNAL:
+		bpf_send_signal((__u32)act->err);
 		return 0;
 	case GEN_ACT_OVERRIDE:
 		return act->err;

@@ -98,6 +98,7 @@ enum gen_action {
 	GEN_ACT_UNFOLLOWFD = 4,
 	GEN_ACT_OVERRIDE = 5,
 	GEN_ACT_COPYFD = 6,
+	GEN_ACT_SIGNAL = 10, /* KprobeAction's value; the signal is gen_action_cfg.err */
 };
 
 /* gen_record.flags */

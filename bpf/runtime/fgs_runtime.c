@@ -94,6 +94,13 @@ void *fgs_attach_kprobe(struct bpf_program *prog, int retprobe, const char *func
 	return with_err(bpf_program__attach_kprobe(prog, retprobe, func), err);
 }
 
+/* A uprobe on func_name in binary (libbpf resolves the symbol), any process. */
+void *fgs_attach_uprobe(struct bpf_program *prog, int retprobe, const char *binary, const char *func_name, int *err)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func_name, .retprobe = retprobe);
+	return with_err(bpf_program__attach_uprobe_opts(prog, -1, binary, 0, &opts), err);
+}
+
 void *fgs_attach_trace(struct bpf_program *prog, int *err)
 {
 	return with_err(bpf_program__attach_trace(prog), err);

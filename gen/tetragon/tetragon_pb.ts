@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tetragon/tetragon.proto.
  */
 export const file_tetragon_tetragon: GenFile = /*@__PURE__*/
-  fileDesc("Chd0ZXRyYWdvbi90ZXRyYWdvbi5wcm90bxIIdGV0cmFnb24iIQoFSW1hZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSK6AQoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSHgoFaW1hZ2UYAyABKAsyDy50ZXRyYWdvbi5JbWFnZRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgNwaWQYBSABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSGAoQbWF5YmVfZXhlY19wcm9iZRgNIAEoCCJeCgNQb2QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGbGFiZWxzGAMgAygJEiYKCWNvbnRhaW5lchgEIAEoCzITLnRldHJhZ29uLkNvbnRhaW5lciKdAQoMQ2FwYWJpbGl0aWVzEi0KCXBlcm1pdHRlZBgBIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUSLQoJZWZmZWN0aXZlGAIgAygOMhoudGV0cmFnb24uQ2FwYWJpbGl0aWVzVHlwZRIvCgtpbmhlcml0YWJsZRgDIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUiKgoJTmFtZXNwYWNlEgwKBGludW0YASABKA0SDwoHaXNfaG9zdBgCIAEoCCKAAwoKTmFtZXNwYWNlcxIgCgN1dHMYASABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIAoDaXBjGAIgASgLMhMudGV0cmFnb24uTmFtZXNwYWNlEiAKA21udBgDIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIgCgNwaWQYBCABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USLQoQcGlkX2Zvcl9jaGlsZHJlbhgFIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIgCgNuZXQYBiABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIQoEdGltZRgHIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIuChF0aW1lX2Zvcl9jaGlsZHJlbhgIIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIjCgZjZ3JvdXAYCSABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIQoEdXNlchgKIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZSKmAwoHUHJvY2VzcxIPCgdleGVjX2lkGAEgASgJEikKA3BpZBgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIpCgN1aWQYAyABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSCwoDY3dkGAQgASgJEg4KBmJpbmFyeRgFIAEoCRIRCglhcmd1bWVudHMYBiABKAkSDQoFZmxhZ3MYByABKAkSLgoKc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEYXVpZBgJIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIaCgNwb2QYCiABKAsyDS50ZXRyYWdvbi5Qb2QSDgoGZG9ja2VyGAsgASgJEhYKDnBhcmVudF9leGVjX2lkGAwgASgJEg4KBnJlZmNudBgNIAEoDRIjCgNjYXAYDiABKAsyFi50ZXRyYWdvbi5DYXBhYmlsaXRpZXMSIAoCbnMYDyABKAsyFC50ZXRyYWdvbi5OYW1lc3BhY2VzInoKC1Byb2Nlc3NFeGVjEiIKB3Byb2Nlc3MYASABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEiEKBnBhcmVudBgCIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSJAoJYW5jZXN0b3JzGAMgAygLMhEudGV0cmFnb24uUHJvY2VzcyJ0CgtQcm9jZXNzRXhpdBIiCgdwcm9jZXNzGAEgASgLMhEudGV0cmFnb24uUHJvY2VzcxIhCgZwYXJlbnQYAiABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEg4KBnNpZ25hbBgDIAEoCRIOCgZzdGF0dXMYBCABKA0imAEKCktwcm9iZVNvY2sSDgoGZmFtaWx5GAEgASgJEgwKBHR5cGUYAiABKAkSEAoIcHJvdG9jb2wYAyABKAkSDAoEbWFyaxgEIAEoDRIQCghwcmlvcml0eRgFIAEoDRINCgVzYWRkchgGIAEoCRINCgVkYWRkchgHIAEoCRINCgVzcG9ydBgIIAEoDRINCgVkcG9ydBgJIAEoDSK+AQoJS3Byb2JlU2tiEgwKBGhhc2gYASABKA0SCwoDbGVuGAIgASgNEhAKCHByaW9yaXR5GAMgASgNEgwKBG1hcmsYBCABKA0SDQoFc2FkZHIYBSABKAkSDQoFZGFkZHIYBiABKAkSDQoFc3BvcnQYByABKA0SDQoFZHBvcnQYCCABKA0SDQoFcHJvdG8YCSABKA0SFAoMc2VjX3BhdGhfbGVuGAogASgNEhUKDXNlY19wYXRoX29sZW4YCyABKA0iOAoKS3Byb2JlUGF0aBINCgVtb3VudBgBIAEoCRIMCgRwYXRoGAIgASgJEg0KBWZsYWdzGAMgASgJIjgKCktwcm9iZUZpbGUSDQoFbW91bnQYASABKAkSDAoEcGF0aBgCIAEoCRINCgVmbGFncxgDIAEoCSI8ChRLcHJvYmVUcnVuY2F0ZWRCeXRlcxIRCglieXRlc19hcmcYASABKAwSEQoJb3JpZ19zaXplGAIgASgEIpsBCgpLcHJvYmVDcmVkEi0KCXBlcm1pdHRlZBgBIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUSLQoJZWZmZWN0aXZlGAIgAygOMhoudGV0cmFnb24uQ2FwYWJpbGl0aWVzVHlwZRIvCgtpbmhlcml0YWJsZRgDIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUijAMKDktwcm9iZUFyZ3VtZW50EhQKCnN0cmluZ19hcmcYASABKAlIABIRCgdpbnRfYXJnGAIgASgFSAASJgoHc2tiX2FyZxgDIAEoCzITLnRldHJhZ29uLktwcm9iZVNrYkgAEhIKCHNpemVfYXJnGAQgASgESAASEwoJYnl0ZXNfYXJnGAUgASgMSAASKAoIcGF0aF9hcmcYBiABKAsyFC50ZXRyYWdvbi5LcHJvYmVQYXRoSAASKAoIZmlsZV9hcmcYByABKAsyFC50ZXRyYWdvbi5LcHJvYmVGaWxlSAASPQoTdHJ1bmNhdGVkX2J5dGVzX2FyZxgIIAEoCzIeLnRldHJhZ29uLktwcm9iZVRydW5jYXRlZEJ5dGVzSAASKAoIc29ja19hcmcYCSABKAsyFC50ZXRyYWdvbi5LcHJvYmVTb2NrSAASKAoIY3JlZF9hcmcYCiABKAsyFC50ZXRyYWdvbi5LcHJvYmVDcmVkSAASEgoIbG9uZ19hcmcYCyABKANIAEIFCgNhcmci5wEKDVByb2Nlc3NLcHJvYmUSIgoHcHJvY2VzcxgBIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSIQoGcGFyZW50GAIgASgLMhEudGV0cmFnb24uUHJvY2VzcxIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEiYKBGFyZ3MYBCADKAsyGC50ZXRyYWdvbi5LcHJvYmVBcmd1bWVudBIoCgZyZXR1cm4YBSABKAsyGC50ZXRyYWdvbi5LcHJvYmVBcmd1bWVudBImCgZhY3Rpb24YBiABKA4yFi50ZXRyYWdvbi5LcHJvYmVBY3Rpb24ioQEKEVByb2Nlc3NUcmFjZXBvaW50EiIKB3Byb2Nlc3MYASABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEiEKBnBhcmVudBgCIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSDgoGc3Vic3lzGAQgASgJEg0KBWV2ZW50GAUgASgJEiYKBGFyZ3MYBiADKAsyGC50ZXRyYWdvbi5LcHJvYmVBcmd1bWVudCI+CgRUZXN0EgwKBGFyZzAYASABKAQSDAoEYXJnMRgCIAEoBBIMCgRhcmcyGAMgASgEEgwKBGFyZzMYBCABKAQigwEKB0Ruc0luZm8SFgoOcXVlc3Rpb25fdHlwZXMYASADKA0SFAoMYW5zd2VyX3R5cGVzGAIgAygNEg0KBXJjb2RlGAMgASgFEg0KBW5hbWVzGAQgAygJEgsKA2lwcxgFIAMoCRINCgVxdWVyeRgGIAEoCRIQCghyZXNwb25zZRgHIAEoCCKdAQoKUHJvY2Vzc0RucxIiCgdwcm9jZXNzGAEgASgLMhEudGV0cmFnb24uUHJvY2VzcxIeCgNkbnMYAyABKAsyES50ZXRyYWdvbi5EbnNJbmZvEh0KEWRlc3RpbmF0aW9uX25hbWVzGAQgAygJQgIYARImCg9kZXN0aW5hdGlvbl9wb2QYBSABKAsyDS50ZXRyYWdvbi5Qb2RKBAgCEAMiLwoMU3RhY2tBZGRyZXNzEg8KB2FkZHJlc3MYASABKAQSDgoGc3ltYm9sGAIgASgJIjcKClN0YWNrVHJhY2USKQoJYWRkcmVzc2VzGAEgAygLMhYudGV0cmFnb24uU3RhY2tBZGRyZXNzIi0KD1N0YWNrVHJhY2VMYWJlbBILCgNrZXkYASABKAkSDQoFY291bnQYAiABKAQinwEKDlN0YWNrVHJhY2VOb2RlEicKB2FkZHJlc3MYASABKAsyFi50ZXRyYWdvbi5TdGFja0FkZHJlc3MSDQoFY291bnQYAiABKAQSKQoGbGFiZWxzGAMgAygLMhkudGV0cmFnb24uU3RhY2tUcmFjZUxhYmVsEioKCGNoaWxkcmVuGAQgAygLMhgudGV0cmFnb24uU3RhY2tUcmFjZU5vZGUiFAoSTGlzdFNlbnNvcnNSZXF1ZXN0Ii0KDFNlbnNvclN0YXR1cxIMCgRuYW1lGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiPgoTTGlzdFNlbnNvcnNSZXNwb25zZRInCgdzZW5zb3JzGAEgAygLMhYudGV0cmFnb24uU2Vuc29yU3RhdHVzIicKF0FkZFRyYWNpbmdQb2xpY3lSZXF1ZXN0EgwKBHlhbWwYASABKAkiGgoYQWRkVHJhY2luZ1BvbGljeVJlc3BvbnNlIioKGkRlbGV0ZVRyYWNpbmdQb2xpY3lSZXF1ZXN0EgwKBHlhbWwYASABKAkiHQobRGVsZXRlVHJhY2luZ1BvbGljeVJlc3BvbnNlIiMKE1JlbW92ZVNlbnNvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChRSZW1vdmVTZW5zb3JSZXNwb25zZSIjChNFbmFibGVTZW5zb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFgoURW5hYmxlU2Vuc29yUmVzcG9uc2UiJAoURGlzYWJsZVNlbnNvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIXChVEaXNhYmxlU2Vuc29yUmVzcG9uc2UiRgoWU2V0U2Vuc29yQ29uZmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmNmZ2tleRgCIAEoCRIOCgZjZmd2YWwYAyABKAkiGQoXU2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiNgoWR2V0U2Vuc29yQ29uZmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmNmZ2tleRgCIAEoCSIpChdHZXRTZW5zb3JDb25maWdSZXNwb25zZRIOCgZjZmd2YWwYASABKAkiKAoYR2V0U3RhY2tUcmFjZVRyZWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiQwoZR2V0U3RhY2tUcmFjZVRyZWVSZXNwb25zZRImCgRyb290GAEgASgLMhgudGV0cmFnb24uU3RhY2tUcmFjZU5vZGUiEwoRR2V0VmVyc2lvblJlcXVlc3QiJQoSR2V0VmVyc2lvblJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkiRwoWR2V0SGVhbHRoU3RhdHVzUmVxdWVzdBItCglldmVudF9zZXQYASADKA4yGi50ZXRyYWdvbi5IZWFsdGhTdGF0dXNUeXBlIngKDEhlYWx0aFN0YXR1cxIpCgVldmVudBgBIAEoDjIaLnRldHJhZ29uLkhlYWx0aFN0YXR1c1R5cGUSLAoGc3RhdHVzGAIgASgOMhwudGV0cmFnb24uSGVhbHRoU3RhdHVzUmVzdWx0Eg8KB2RldGFpbHMYAyABKAkiSAoXR2V0SGVhbHRoU3RhdHVzUmVzcG9uc2USLQoNaGVhbHRoX3N0YXR1cxgBIAMoCzIWLnRldHJhZ29uLkhlYWx0aFN0YXR1cyJhChJBZ2dyZWdhdGlvbk9wdGlvbnMSLgoLd2luZG93X3NpemUYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTY2hhbm5lbF9idWZmZXJfc2l6ZRgCIAEoBCKYAQoQR2V0RXZlbnRzUmVxdWVzdBIkCgphbGxvd19saXN0GAEgAygLMhAudGV0cmFnb24uRmlsdGVyEiMKCWRlbnlfbGlzdBgCIAMoCzIQLnRldHJhZ29uLkZpbHRlchI5ChNhZ2dyZWdhdGlvbl9vcHRpb25zGAMgASgLMhwudGV0cmFnb24uQWdncmVnYXRpb25PcHRpb25zIiAKD0FnZ3JlZ2F0aW9uSW5mbxINCgVjb3VudBgBIAEoBCKsAwoRR2V0RXZlbnRzUmVzcG9uc2USLQoMcHJvY2Vzc19leGVjGAEgASgLMhUudGV0cmFnb24uUHJvY2Vzc0V4ZWNIABItCgxwcm9jZXNzX2V4aXQYBSABKAsyFS50ZXRyYWdvbi5Qcm9jZXNzRXhpdEgAEjEKDnByb2Nlc3Nfa3Byb2JlGAkgASgLMhcudGV0cmFnb24uUHJvY2Vzc0twcm9iZUgAEjkKEnByb2Nlc3NfdHJhY2Vwb2ludBgKIAEoCzIbLnRldHJhZ29uLlByb2Nlc3NUcmFjZXBvaW50SAASKwoLcHJvY2Vzc19kbnMYDiABKAsyFC50ZXRyYWdvbi5Qcm9jZXNzRG5zSAASIAoEdGVzdBjAuAIgASgLMg4udGV0cmFnb24uVGVzdEgAEhIKCW5vZGVfbmFtZRjoByABKAkSKQoEdGltZRjpByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGFnZ3JlZ2F0aW9uX2luZm8Y6gcgASgLMhkudGV0cmFnb24uQWdncmVnYXRpb25JbmZvQgcKBWV2ZW50IqkBCgZGaWx0ZXISFAoMYmluYXJ5X3JlZ2V4GAEgAygJEhEKCW5hbWVzcGFjZRgCIAMoCRIwCgxoZWFsdGhfY2hlY2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuQm9vbFZhbHVlEgsKA3BpZBgEIAMoDRIPCgdwaWRfc2V0GAUgAygNEiYKCWV2ZW50X3NldBgGIAMoDjITLnRldHJhZ29uLkV2ZW50VHlwZSqkBgoQQ2FwYWJpbGl0aWVzVHlwZRINCglDQVBfQ0hPV04QABIQCgxEQUNfT1ZFUlJJREUQARIXChNDQVBfREFDX1JFQURfU0VBUkNIEAISDgoKQ0FQX0ZPV05FUhADEg4KCkNBUF9GU0VUSUQQBBIMCghDQVBfS0lMTBAFEg4KCkNBUF9TRVRHSUQQBhIOCgpDQVBfU0VUVUlEEAcSDwoLQ0FQX1NFVFBDQVAQCBIXChNDQVBfTElOVVhfSU1NVVRBQkxFEAkSGAoUQ0FQX05FVF9CSU5EX1NFUlZJQ0UQChIVChFDQVBfTkVUX0JST0FEQ0FTVBALEhEKDUNBUF9ORVRfQURNSU4QDBIPCgtDQVBfTkVUX1JBVxANEhAKDENBUF9JUENfTE9DSxAOEhEKDUNBUF9JUENfT1dORVIQDxISCg5DQVBfU1lTX01PRFVMRRAQEhEKDUNBUF9TWVNfUkFXSU8QERISCg5DQVBfU1lTX0NIUk9PVBASEhIKDkNBUF9TWVNfUFRSQUNFEBMSEQoNQ0FQX1NZU19QQUNDVBAUEhEKDUNBUF9TWVNfQURNSU4QFRIQCgxDQVBfU1lTX0JPT1QQFhIQCgxDQVBfU1lTX05JQ0UQFxIUChBDQVBfU1lTX1JFU09VUkNFEBgSEAoMQ0FQX1NZU19USU1FEBkSFgoSQ0FQX1NZU19UVFlfQ09ORklHEBoSDQoJQ0FQX01LTk9EEBsSDQoJQ0FQX0xFQVNFEBwSEwoPQ0FQX0FVRElUX1dSSVRFEB0SFQoRQ0FQX0FVRElUX0NPTlRST0wQHhIPCgtDQVBfU0VURkNBUBAfEhQKEENBUF9NQUNfT1ZFUlJJREUQIBIRCg1DQVBfTUFDX0FETUlOECESDgoKQ0FQX1NZU0xPRxAiEhIKDkNBUF9XQUtFX0FMQVJNECMSFQoRQ0FQX0JMT0NLX1NVU1BFTkQQJBISCg5DQVBfQVVESVRfUkVBRBAlEg8KC0NBUF9QRVJGTU9OECYSCwoHQ0FQX0JQRhAnEhoKFkNBUF9DSEVDS1BPSU5UX1JFU1RPUkUQKCqCAQoJRXZlbnRUeXBlEgkKBVVOREVGEAASEAoMUFJPQ0VTU19FWEVDEAUSEAoMUFJPQ0VTU19FWElUEAcSEgoOUFJPQ0VTU19LUFJPQkUQDRIWChJQUk9DRVNTX1RSQUNFUE9JTlQQDhIPCgtQUk9DRVNTX0ROUxASEgkKBFRFU1QQ/gEqfAoSSGVhbHRoU3RhdHVzUmVzdWx0EhcKE0hFQUxUSF9TVEFUVVNfVU5ERUYQABIZChVIRUFMVEhfU1RBVFVTX1JVTk5JTkcQARIZChVIRUFMVEhfU1RBVFVTX1NUT1BQRUQQAhIXChNIRUFMVEhfU1RBVFVTX0VSUk9SEAMqTwoQSGVhbHRoU3RhdHVzVHlwZRIcChhIRUFMVEhfU1RBVFVTX1RZUEVfVU5ERUYQABIdChlIRUFMVEhfU1RBVFVTX1RZUEVfU1RBVFVTEAEqzAEKDEtwcm9iZUFjdGlvbhIZChVLUFJPQkVfQUNUSU9OX1VOS05PV04QABIWChJLUFJPQkVfQUNUSU9OX1BPU1QQARIaChZLUFJPQkVfQUNUSU9OX0ZPTExPV0ZEEAISGQoVS1BST0JFX0FDVElPTl9TSUdLSUxMEAMSHAoYS1BST0JFX0FDVElPTl9VTkZPTExPV0ZEEAQSGgoWS1BST0JFX0FDVElPTl9PVkVSUklERRAFEhgKFEtQUk9CRV9BQ1RJT05fQ09QWUZEEAYymQgKE0ZpbmVHdWlkYW5jZVNlbnNvcnMSSAoJR2V0RXZlbnRzEhoudGV0cmFnb24uR2V0RXZlbnRzUmVxdWVzdBobLnRldHJhZ29uLkdldEV2ZW50c1Jlc3BvbnNlIgAwARJSCglHZXRIZWFsdGgSIC50ZXRyYWdvbi5HZXRIZWFsdGhTdGF0dXNSZXF1ZXN0GiEudGV0cmFnb24uR2V0SGVhbHRoU3RhdHVzUmVzcG9uc2UiABJbChBBZGRUcmFjaW5nUG9saWN5EiEudGV0cmFnb24uQWRkVHJhY2luZ1BvbGljeVJlcXVlc3QaIi50ZXRyYWdvbi5BZGRUcmFjaW5nUG9saWN5UmVzcG9uc2UiABJPCgxSZW1vdmVTZW5zb3ISHS50ZXRyYWdvbi5SZW1vdmVTZW5zb3JSZXF1ZXN0Gh4udGV0cmFnb24uUmVtb3ZlU2Vuc29yUmVzcG9uc2UiABJMCgtMaXN0U2Vuc29ycxIcLnRldHJhZ29uLkxpc3RTZW5zb3JzUmVxdWVzdBodLnRldHJhZ29uLkxpc3RTZW5zb3JzUmVzcG9uc2UiABJPCgxFbmFibGVTZW5zb3ISHS50ZXRyYWdvbi5FbmFibGVTZW5zb3JSZXF1ZXN0Gh4udGV0cmFnb24uRW5hYmxlU2Vuc29yUmVzcG9uc2UiABJSCg1EaXNhYmxlU2Vuc29yEh4udGV0cmFnb24uRGlzYWJsZVNlbnNvclJlcXVlc3QaHy50ZXRyYWdvbi5EaXNhYmxlU2Vuc29yUmVzcG9uc2UiABJYCg9TZXRTZW5zb3JDb25maWcSIC50ZXRyYWdvbi5TZXRTZW5zb3JDb25maWdSZXF1ZXN0GiEudGV0cmFnb24uU2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiABJYCg9HZXRTZW5zb3JDb25maWcSIC50ZXRyYWdvbi5HZXRTZW5zb3JDb25maWdSZXF1ZXN0GiEudGV0cmFnb24uR2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiABJeChFHZXRTdGFja1RyYWNlVHJlZRIiLnRldHJhZ29uLkdldFN0YWNrVHJhY2VUcmVlUmVxdWVzdBojLnRldHJhZ29uLkdldFN0YWNrVHJhY2VUcmVlUmVzcG9uc2UiABJJCgpHZXRWZXJzaW9uEhsudGV0cmFnb24uR2V0VmVyc2lvblJlcXVlc3QaHC50ZXRyYWdvbi5HZXRWZXJzaW9uUmVzcG9uc2UiABJkChNEZWxldGVUcmFjaW5nUG9saWN5EiQudGV0cmFnb24uRGVsZXRlVHJhY2luZ1BvbGljeVJlcXVlc3QaJS50ZXRyYWdvbi5EZWxldGVUcmFjaW5nUG9saWN5UmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
+  fileDesc("Chd0ZXRyYWdvbi90ZXRyYWdvbi5wcm90bxIIdGV0cmFnb24iIQoFSW1hZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSK6AQoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSHgoFaW1hZ2UYAyABKAsyDy50ZXRyYWdvbi5JbWFnZRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgNwaWQYBSABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSGAoQbWF5YmVfZXhlY19wcm9iZRgNIAEoCCJeCgNQb2QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGbGFiZWxzGAMgAygJEiYKCWNvbnRhaW5lchgEIAEoCzITLnRldHJhZ29uLkNvbnRhaW5lciKdAQoMQ2FwYWJpbGl0aWVzEi0KCXBlcm1pdHRlZBgBIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUSLQoJZWZmZWN0aXZlGAIgAygOMhoudGV0cmFnb24uQ2FwYWJpbGl0aWVzVHlwZRIvCgtpbmhlcml0YWJsZRgDIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUiKgoJTmFtZXNwYWNlEgwKBGludW0YASABKA0SDwoHaXNfaG9zdBgCIAEoCCKAAwoKTmFtZXNwYWNlcxIgCgN1dHMYASABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIAoDaXBjGAIgASgLMhMudGV0cmFnb24uTmFtZXNwYWNlEiAKA21udBgDIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIgCgNwaWQYBCABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USLQoQcGlkX2Zvcl9jaGlsZHJlbhgFIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIgCgNuZXQYBiABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIQoEdGltZRgHIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIuChF0aW1lX2Zvcl9jaGlsZHJlbhgIIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIjCgZjZ3JvdXAYCSABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIQoEdXNlchgKIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZSKmAwoHUHJvY2VzcxIPCgdleGVjX2lkGAEgASgJEikKA3BpZBgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIpCgN1aWQYAyABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSCwoDY3dkGAQgASgJEg4KBmJpbmFyeRgFIAEoCRIRCglhcmd1bWVudHMYBiABKAkSDQoFZmxhZ3MYByABKAkSLgoKc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEYXVpZBgJIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIaCgNwb2QYCiABKAsyDS50ZXRyYWdvbi5Qb2QSDgoGZG9ja2VyGAsgASgJEhYKDnBhcmVudF9leGVjX2lkGAwgASgJEg4KBnJlZmNudBgNIAEoDRIjCgNjYXAYDiABKAsyFi50ZXRyYWdvbi5DYXBhYmlsaXRpZXMSIAoCbnMYDyABKAsyFC50ZXRyYWdvbi5OYW1lc3BhY2VzInoKC1Byb2Nlc3NFeGVjEiIKB3Byb2Nlc3MYASABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEiEKBnBhcmVudBgCIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSJAoJYW5jZXN0b3JzGAMgAygLMhEudGV0cmFnb24uUHJvY2VzcyJ0CgtQcm9jZXNzRXhpdBIiCgdwcm9jZXNzGAEgASgLMhEudGV0cmFnb24uUHJvY2VzcxIhCgZwYXJlbnQYAiABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEg4KBnNpZ25hbBgDIAEoCRIOCgZzdGF0dXMYBCABKA0imAEKCktwcm9iZVNvY2sSDgoGZmFtaWx5GAEgASgJEgwKBHR5cGUYAiABKAkSEAoIcHJvdG9jb2wYAyABKAkSDAoEbWFyaxgEIAEoDRIQCghwcmlvcml0eRgFIAEoDRINCgVzYWRkchgGIAEoCRINCgVkYWRkchgHIAEoCRINCgVzcG9ydBgIIAEoDRINCgVkcG9ydBgJIAEoDSK+AQoJS3Byb2JlU2tiEgwKBGhhc2gYASABKA0SCwoDbGVuGAIgASgNEhAKCHByaW9yaXR5GAMgASgNEgwKBG1hcmsYBCABKA0SDQoFc2FkZHIYBSABKAkSDQoFZGFkZHIYBiABKAkSDQoFc3BvcnQYByABKA0SDQoFZHBvcnQYCCABKA0SDQoFcHJvdG8YCSABKA0SFAoMc2VjX3BhdGhfbGVuGAogASgNEhUKDXNlY19wYXRoX29sZW4YCyABKA0iOAoKS3Byb2JlUGF0aBINCgVtb3VudBgBIAEoCRIMCgRwYXRoGAIgASgJEg0KBWZsYWdzGAMgASgJIjgKCktwcm9iZUZpbGUSDQoFbW91bnQYASABKAkSDAoEcGF0aBgCIAEoCRINCgVmbGFncxgDIAEoCSI8ChRLcHJvYmVUcnVuY2F0ZWRCeXRlcxIRCglieXRlc19hcmcYASABKAwSEQoJb3JpZ19zaXplGAIgASgEIpsBCgpLcHJvYmVDcmVkEi0KCXBlcm1pdHRlZBgBIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUSLQoJZWZmZWN0aXZlGAIgAygOMhoudGV0cmFnb24uQ2FwYWJpbGl0aWVzVHlwZRIvCgtpbmhlcml0YWJsZRgDIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUimwMKDktwcm9iZUFyZ3VtZW50EhQKCnN0cmluZ19hcmcYASABKAlIABIRCgdpbnRfYXJnGAIgASgFSAASJgoHc2tiX2FyZxgDIAEoCzITLnRldHJhZ29uLktwcm9iZVNrYkgAEhIKCHNpemVfYXJnGAQgASgESAASEwoJYnl0ZXNfYXJnGAUgASgMSAASKAoIcGF0aF9hcmcYBiABKAsyFC50ZXRyYWdvbi5LcHJvYmVQYXRoSAASKAoIZmlsZV9hcmcYByABKAsyFC50ZXRyYWdvbi5LcHJvYmVGaWxlSAASPQoTdHJ1bmNhdGVkX2J5dGVzX2FyZxgIIAEoCzIeLnRldHJhZ29uLktwcm9iZVRydW5jYXRlZEJ5dGVzSAASKAoIc29ja19hcmcYCSABKAsyFC50ZXRyYWdvbi5LcHJvYmVTb2NrSAASKAoIY3JlZF9hcmcYCiABKAsyFC50ZXRyYWdvbi5LcHJvYmVDcmVkSAASEgoIbG9uZ19hcmcYCyABKANIABINCgVsYWJlbBgSIAEoCUIFCgNhcmcimwIKDVByb2Nlc3NLcHJvYmUSIgoHcHJvY2VzcxgBIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSIQoGcGFyZW50GAIgASgLMhEudGV0cmFnb24uUHJvY2VzcxIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEiYKBGFyZ3MYBCADKAsyGC50ZXRyYWdvbi5LcHJvYmVBcmd1bWVudBIoCgZyZXR1cm4YBSABKAsyGC50ZXRyYWdvbi5LcHJvYmVBcmd1bWVudBImCgZhY3Rpb24YBiABKA4yFi50ZXRyYWdvbi5LcHJvYmVBY3Rpb24SEwoLcG9saWN5X25hbWUYCCABKAkSDwoHbWVzc2FnZRgKIAEoCRIMCgR0YWdzGAsgAygJItUBChFQcm9jZXNzVHJhY2Vwb2ludBIiCgdwcm9jZXNzGAEgASgLMhEudGV0cmFnb24uUHJvY2VzcxIhCgZwYXJlbnQYAiABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEg4KBnN1YnN5cxgEIAEoCRINCgVldmVudBgFIAEoCRImCgRhcmdzGAYgAygLMhgudGV0cmFnb24uS3Byb2JlQXJndW1lbnQSEwoLcG9saWN5X25hbWUYByABKAkSDwoHbWVzc2FnZRgJIAEoCRIMCgR0YWdzGAogAygJItABCg1Qcm9jZXNzVXByb2JlEiIKB3Byb2Nlc3MYASABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEiEKBnBhcmVudBgCIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSDAoEcGF0aBgDIAEoCRIOCgZzeW1ib2wYBCABKAkSEwoLcG9saWN5X25hbWUYBSABKAkSDwoHbWVzc2FnZRgGIAEoCRImCgRhcmdzGAcgAygLMhgudGV0cmFnb24uS3Byb2JlQXJndW1lbnQSDAoEdGFncxgIIAMoCSI+CgRUZXN0EgwKBGFyZzAYASABKAQSDAoEYXJnMRgCIAEoBBIMCgRhcmcyGAMgASgEEgwKBGFyZzMYBCABKAQigwEKB0Ruc0luZm8SFgoOcXVlc3Rpb25fdHlwZXMYASADKA0SFAoMYW5zd2VyX3R5cGVzGAIgAygNEg0KBXJjb2RlGAMgASgFEg0KBW5hbWVzGAQgAygJEgsKA2lwcxgFIAMoCRINCgVxdWVyeRgGIAEoCRIQCghyZXNwb25zZRgHIAEoCCKdAQoKUHJvY2Vzc0RucxIiCgdwcm9jZXNzGAEgASgLMhEudGV0cmFnb24uUHJvY2VzcxIeCgNkbnMYAyABKAsyES50ZXRyYWdvbi5EbnNJbmZvEh0KEWRlc3RpbmF0aW9uX25hbWVzGAQgAygJQgIYARImCg9kZXN0aW5hdGlvbl9wb2QYBSABKAsyDS50ZXRyYWdvbi5Qb2RKBAgCEAMiLwoMU3RhY2tBZGRyZXNzEg8KB2FkZHJlc3MYASABKAQSDgoGc3ltYm9sGAIgASgJIjcKClN0YWNrVHJhY2USKQoJYWRkcmVzc2VzGAEgAygLMhYudGV0cmFnb24uU3RhY2tBZGRyZXNzIi0KD1N0YWNrVHJhY2VMYWJlbBILCgNrZXkYASABKAkSDQoFY291bnQYAiABKAQinwEKDlN0YWNrVHJhY2VOb2RlEicKB2FkZHJlc3MYASABKAsyFi50ZXRyYWdvbi5TdGFja0FkZHJlc3MSDQoFY291bnQYAiABKAQSKQoGbGFiZWxzGAMgAygLMhkudGV0cmFnb24uU3RhY2tUcmFjZUxhYmVsEioKCGNoaWxkcmVuGAQgAygLMhgudGV0cmFnb24uU3RhY2tUcmFjZU5vZGUiFAoSTGlzdFNlbnNvcnNSZXF1ZXN0Ii0KDFNlbnNvclN0YXR1cxIMCgRuYW1lGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiPgoTTGlzdFNlbnNvcnNSZXNwb25zZRInCgdzZW5zb3JzGAEgAygLMhYudGV0cmFnb24uU2Vuc29yU3RhdHVzIicKF0FkZFRyYWNpbmdQb2xpY3lSZXF1ZXN0EgwKBHlhbWwYASABKAkiGgoYQWRkVHJhY2luZ1BvbGljeVJlc3BvbnNlIioKGkRlbGV0ZVRyYWNpbmdQb2xpY3lSZXF1ZXN0EgwKBHlhbWwYASABKAkiHQobRGVsZXRlVHJhY2luZ1BvbGljeVJlc3BvbnNlIiMKE1JlbW92ZVNlbnNvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChRSZW1vdmVTZW5zb3JSZXNwb25zZSIjChNFbmFibGVTZW5zb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFgoURW5hYmxlU2Vuc29yUmVzcG9uc2UiJAoURGlzYWJsZVNlbnNvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIXChVEaXNhYmxlU2Vuc29yUmVzcG9uc2UiRgoWU2V0U2Vuc29yQ29uZmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmNmZ2tleRgCIAEoCRIOCgZjZmd2YWwYAyABKAkiGQoXU2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiNgoWR2V0U2Vuc29yQ29uZmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmNmZ2tleRgCIAEoCSIpChdHZXRTZW5zb3JDb25maWdSZXNwb25zZRIOCgZjZmd2YWwYASABKAkiKAoYR2V0U3RhY2tUcmFjZVRyZWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiQwoZR2V0U3RhY2tUcmFjZVRyZWVSZXNwb25zZRImCgRyb290GAEgASgLMhgudGV0cmFnb24uU3RhY2tUcmFjZU5vZGUiEwoRR2V0VmVyc2lvblJlcXVlc3QiJQoSR2V0VmVyc2lvblJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkiRwoWR2V0SGVhbHRoU3RhdHVzUmVxdWVzdBItCglldmVudF9zZXQYASADKA4yGi50ZXRyYWdvbi5IZWFsdGhTdGF0dXNUeXBlIngKDEhlYWx0aFN0YXR1cxIpCgVldmVudBgBIAEoDjIaLnRldHJhZ29uLkhlYWx0aFN0YXR1c1R5cGUSLAoGc3RhdHVzGAIgASgOMhwudGV0cmFnb24uSGVhbHRoU3RhdHVzUmVzdWx0Eg8KB2RldGFpbHMYAyABKAkiSAoXR2V0SGVhbHRoU3RhdHVzUmVzcG9uc2USLQoNaGVhbHRoX3N0YXR1cxgBIAMoCzIWLnRldHJhZ29uLkhlYWx0aFN0YXR1cyJhChJBZ2dyZWdhdGlvbk9wdGlvbnMSLgoLd2luZG93X3NpemUYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTY2hhbm5lbF9idWZmZXJfc2l6ZRgCIAEoBCKYAQoQR2V0RXZlbnRzUmVxdWVzdBIkCgphbGxvd19saXN0GAEgAygLMhAudGV0cmFnb24uRmlsdGVyEiMKCWRlbnlfbGlzdBgCIAMoCzIQLnRldHJhZ29uLkZpbHRlchI5ChNhZ2dyZWdhdGlvbl9vcHRpb25zGAMgASgLMhwudGV0cmFnb24uQWdncmVnYXRpb25PcHRpb25zIiAKD0FnZ3JlZ2F0aW9uSW5mbxINCgVjb3VudBgBIAEoBCLfAwoRR2V0RXZlbnRzUmVzcG9uc2USLQoMcHJvY2Vzc19leGVjGAEgASgLMhUudGV0cmFnb24uUHJvY2Vzc0V4ZWNIABItCgxwcm9jZXNzX2V4aXQYBSABKAsyFS50ZXRyYWdvbi5Qcm9jZXNzRXhpdEgAEjEKDnByb2Nlc3Nfa3Byb2JlGAkgASgLMhcudGV0cmFnb24uUHJvY2Vzc0twcm9iZUgAEjkKEnByb2Nlc3NfdHJhY2Vwb2ludBgKIAEoCzIbLnRldHJhZ29uLlByb2Nlc3NUcmFjZXBvaW50SAASMQoOcHJvY2Vzc191cHJvYmUYDCABKAsyFy50ZXRyYWdvbi5Qcm9jZXNzVXByb2JlSAASKwoLcHJvY2Vzc19kbnMYDiABKAsyFC50ZXRyYWdvbi5Qcm9jZXNzRG5zSAASIAoEdGVzdBjAuAIgASgLMg4udGV0cmFnb24uVGVzdEgAEhIKCW5vZGVfbmFtZRjoByABKAkSKQoEdGltZRjpByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGFnZ3JlZ2F0aW9uX2luZm8Y6gcgASgLMhkudGV0cmFnb24uQWdncmVnYXRpb25JbmZvQgcKBWV2ZW50IqkBCgZGaWx0ZXISFAoMYmluYXJ5X3JlZ2V4GAEgAygJEhEKCW5hbWVzcGFjZRgCIAMoCRIwCgxoZWFsdGhfY2hlY2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuQm9vbFZhbHVlEgsKA3BpZBgEIAMoDRIPCgdwaWRfc2V0GAUgAygNEiYKCWV2ZW50X3NldBgGIAMoDjITLnRldHJhZ29uLkV2ZW50VHlwZSqkBgoQQ2FwYWJpbGl0aWVzVHlwZRINCglDQVBfQ0hPV04QABIQCgxEQUNfT1ZFUlJJREUQARIXChNDQVBfREFDX1JFQURfU0VBUkNIEAISDgoKQ0FQX0ZPV05FUhADEg4KCkNBUF9GU0VUSUQQBBIMCghDQVBfS0lMTBAFEg4KCkNBUF9TRVRHSUQQBhIOCgpDQVBfU0VUVUlEEAcSDwoLQ0FQX1NFVFBDQVAQCBIXChNDQVBfTElOVVhfSU1NVVRBQkxFEAkSGAoUQ0FQX05FVF9CSU5EX1NFUlZJQ0UQChIVChFDQVBfTkVUX0JST0FEQ0FTVBALEhEKDUNBUF9ORVRfQURNSU4QDBIPCgtDQVBfTkVUX1JBVxANEhAKDENBUF9JUENfTE9DSxAOEhEKDUNBUF9JUENfT1dORVIQDxISCg5DQVBfU1lTX01PRFVMRRAQEhEKDUNBUF9TWVNfUkFXSU8QERISCg5DQVBfU1lTX0NIUk9PVBASEhIKDkNBUF9TWVNfUFRSQUNFEBMSEQoNQ0FQX1NZU19QQUNDVBAUEhEKDUNBUF9TWVNfQURNSU4QFRIQCgxDQVBfU1lTX0JPT1QQFhIQCgxDQVBfU1lTX05JQ0UQFxIUChBDQVBfU1lTX1JFU09VUkNFEBgSEAoMQ0FQX1NZU19USU1FEBkSFgoSQ0FQX1NZU19UVFlfQ09ORklHEBoSDQoJQ0FQX01LTk9EEBsSDQoJQ0FQX0xFQVNFEBwSEwoPQ0FQX0FVRElUX1dSSVRFEB0SFQoRQ0FQX0FVRElUX0NPTlRST0wQHhIPCgtDQVBfU0VURkNBUBAfEhQKEENBUF9NQUNfT1ZFUlJJREUQIBIRCg1DQVBfTUFDX0FETUlOECESDgoKQ0FQX1NZU0xPRxAiEhIKDkNBUF9XQUtFX0FMQVJNECMSFQoRQ0FQX0JMT0NLX1NVU1BFTkQQJBISCg5DQVBfQVVESVRfUkVBRBAlEg8KC0NBUF9QRVJGTU9OECYSCwoHQ0FQX0JQRhAnEhoKFkNBUF9DSEVDS1BPSU5UX1JFU1RPUkUQKCqWAQoJRXZlbnRUeXBlEgkKBVVOREVGEAASEAoMUFJPQ0VTU19FWEVDEAUSEAoMUFJPQ0VTU19FWElUEAcSEgoOUFJPQ0VTU19LUFJPQkUQDRIWChJQUk9DRVNTX1RSQUNFUE9JTlQQDhISCg5QUk9DRVNTX1VQUk9CRRAMEg8KC1BST0NFU1NfRE5TEBISCQoEVEVTVBD+ASp8ChJIZWFsdGhTdGF0dXNSZXN1bHQSFwoTSEVBTFRIX1NUQVRVU19VTkRFRhAAEhkKFUhFQUxUSF9TVEFUVVNfUlVOTklORxABEhkKFUhFQUxUSF9TVEFUVVNfU1RPUFBFRBACEhcKE0hFQUxUSF9TVEFUVVNfRVJST1IQAypPChBIZWFsdGhTdGF0dXNUeXBlEhwKGEhFQUxUSF9TVEFUVVNfVFlQRV9VTkRFRhAAEh0KGUhFQUxUSF9TVEFUVVNfVFlQRV9TVEFUVVMQASqdAgoMS3Byb2JlQWN0aW9uEhkKFUtQUk9CRV9BQ1RJT05fVU5LTk9XThAAEhYKEktQUk9CRV9BQ1RJT05fUE9TVBABEhoKFktQUk9CRV9BQ1RJT05fRk9MTE9XRkQQAhIZChVLUFJPQkVfQUNUSU9OX1NJR0tJTEwQAxIcChhLUFJPQkVfQUNUSU9OX1VORk9MTE9XRkQQBBIaChZLUFJPQkVfQUNUSU9OX09WRVJSSURFEAUSGAoUS1BST0JFX0FDVElPTl9DT1BZRkQQBhIYChRLUFJPQkVfQUNUSU9OX0dFVFVSTBAHEhsKF0tQUk9CRV9BQ1RJT05fRE5TTE9PS1VQEAgSGAoUS1BST0JFX0FDVElPTl9TSUdOQUwQCjKZCAoTRmluZUd1aWRhbmNlU2Vuc29ycxJICglHZXRFdmVudHMSGi50ZXRyYWdvbi5HZXRFdmVudHNSZXF1ZXN0GhsudGV0cmFnb24uR2V0RXZlbnRzUmVzcG9uc2UiADABElIKCUdldEhlYWx0aBIgLnRldHJhZ29uLkdldEhlYWx0aFN0YXR1c1JlcXVlc3QaIS50ZXRyYWdvbi5HZXRIZWFsdGhTdGF0dXNSZXNwb25zZSIAElsKEEFkZFRyYWNpbmdQb2xpY3kSIS50ZXRyYWdvbi5BZGRUcmFjaW5nUG9saWN5UmVxdWVzdBoiLnRldHJhZ29uLkFkZFRyYWNpbmdQb2xpY3lSZXNwb25zZSIAEk8KDFJlbW92ZVNlbnNvchIdLnRldHJhZ29uLlJlbW92ZVNlbnNvclJlcXVlc3QaHi50ZXRyYWdvbi5SZW1vdmVTZW5zb3JSZXNwb25zZSIAEkwKC0xpc3RTZW5zb3JzEhwudGV0cmFnb24uTGlzdFNlbnNvcnNSZXF1ZXN0Gh0udGV0cmFnb24uTGlzdFNlbnNvcnNSZXNwb25zZSIAEk8KDEVuYWJsZVNlbnNvchIdLnRldHJhZ29uLkVuYWJsZVNlbnNvclJlcXVlc3QaHi50ZXRyYWdvbi5FbmFibGVTZW5zb3JSZXNwb25zZSIAElIKDURpc2FibGVTZW5zb3ISHi50ZXRyYWdvbi5EaXNhYmxlU2Vuc29yUmVxdWVzdBofLnRldHJhZ29uLkRpc2FibGVTZW5zb3JSZXNwb25zZSIAElgKD1NldFNlbnNvckNvbmZpZxIgLnRldHJhZ29uLlNldFNlbnNvckNvbmZpZ1JlcXVlc3QaIS50ZXRyYWdvbi5TZXRTZW5zb3JDb25maWdSZXNwb25zZSIAElgKD0dldFNlbnNvckNvbmZpZxIgLnRldHJhZ29uLkdldFNlbnNvckNvbmZpZ1JlcXVlc3QaIS50ZXRyYWdvbi5HZXRTZW5zb3JDb25maWdSZXNwb25zZSIAEl4KEUdldFN0YWNrVHJhY2VUcmVlEiIudGV0cmFnb24uR2V0U3RhY2tUcmFjZVRyZWVSZXF1ZXN0GiMudGV0cmFnb24uR2V0U3RhY2tUcmFjZVRyZWVSZXNwb25zZSIAEkkKCkdldFZlcnNpb24SGy50ZXRyYWdvbi5HZXRWZXJzaW9uUmVxdWVzdBocLnRldHJhZ29uLkdldFZlcnNpb25SZXNwb25zZSIAEmQKE0RlbGV0ZVRyYWNpbmdQb2xpY3kSJC50ZXRyYWdvbi5EZWxldGVUcmFjaW5nUG9saWN5UmVxdWVzdBolLnRldHJhZ29uLkRlbGV0ZVRyYWNpbmdQb2xpY3lSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
 
 /**
  * @generated from message tetragon.Image
@@ -693,6 +693,13 @@ export type KprobeArgument = Message<"tetragon.KprobeArgument"> & {
     value: bigint;
     case: "longArg";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * The arg's label in the policy (`label`); upstream number.
+   *
+   * @generated from field: string label = 18;
+   */
+  label: string;
 };
 
 /**
@@ -735,6 +742,27 @@ export type ProcessKprobe = Message<"tetragon.ProcessKprobe"> & {
    * @generated from field: tetragon.KprobeAction action = 6;
    */
   action: KprobeAction;
+
+  /**
+   * Added with the current TracingPolicy language, under upstream's numbers.
+   *
+   * @generated from field: string policy_name = 8;
+   */
+  policyName: string;
+
+  /**
+   * The hook's `message` in the policy.
+   *
+   * @generated from field: string message = 10;
+   */
+  message: string;
+
+  /**
+   * The hook's `tags` in the policy.
+   *
+   * @generated from field: repeated string tags = 11;
+   */
+  tags: string[];
 };
 
 /**
@@ -775,6 +803,21 @@ export type ProcessTracepoint = Message<"tetragon.ProcessTracepoint"> & {
    * @generated from field: repeated tetragon.KprobeArgument args = 6;
    */
   args: KprobeArgument[];
+
+  /**
+   * @generated from field: string policy_name = 7;
+   */
+  policyName: string;
+
+  /**
+   * @generated from field: string message = 9;
+   */
+  message: string;
+
+  /**
+   * @generated from field: repeated string tags = 10;
+   */
+  tags: string[];
 };
 
 /**
@@ -783,6 +826,61 @@ export type ProcessTracepoint = Message<"tetragon.ProcessTracepoint"> & {
  */
 export const ProcessTracepointSchema: GenMessage<ProcessTracepoint> = /*@__PURE__*/
   messageDesc(file_tetragon_tetragon, 17);
+
+/**
+ * A uprobe hit: a process ran `symbol` of the executable or library `path`.
+ * Field numbers are upstream's.
+ *
+ * @generated from message tetragon.ProcessUprobe
+ */
+export type ProcessUprobe = Message<"tetragon.ProcessUprobe"> & {
+  /**
+   * @generated from field: tetragon.Process process = 1;
+   */
+  process?: Process | undefined;
+
+  /**
+   * @generated from field: tetragon.Process parent = 2;
+   */
+  parent?: Process | undefined;
+
+  /**
+   * @generated from field: string path = 3;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string symbol = 4;
+   */
+  symbol: string;
+
+  /**
+   * @generated from field: string policy_name = 5;
+   */
+  policyName: string;
+
+  /**
+   * @generated from field: string message = 6;
+   */
+  message: string;
+
+  /**
+   * @generated from field: repeated tetragon.KprobeArgument args = 7;
+   */
+  args: KprobeArgument[];
+
+  /**
+   * @generated from field: repeated string tags = 8;
+   */
+  tags: string[];
+};
+
+/**
+ * Describes the message tetragon.ProcessUprobe.
+ * Use `create(ProcessUprobeSchema)` to create a new message.
+ */
+export const ProcessUprobeSchema: GenMessage<ProcessUprobe> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 18);
 
 /**
  * @generated from message tetragon.Test
@@ -814,7 +912,7 @@ export type Test = Message<"tetragon.Test"> & {
  * Use `create(TestSchema)` to create a new message.
  */
 export const TestSchema: GenMessage<Test> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 18);
+  messageDesc(file_tetragon_tetragon, 19);
 
 /**
  * @generated from message tetragon.DnsInfo
@@ -861,7 +959,7 @@ export type DnsInfo = Message<"tetragon.DnsInfo"> & {
  * Use `create(DnsInfoSchema)` to create a new message.
  */
 export const DnsInfoSchema: GenMessage<DnsInfo> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 19);
+  messageDesc(file_tetragon_tetragon, 20);
 
 /**
  * @generated from message tetragon.ProcessDns
@@ -896,7 +994,7 @@ export type ProcessDns = Message<"tetragon.ProcessDns"> & {
  * Use `create(ProcessDnsSchema)` to create a new message.
  */
 export const ProcessDnsSchema: GenMessage<ProcessDns> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 20);
+  messageDesc(file_tetragon_tetragon, 21);
 
 /**
  * @generated from message tetragon.StackAddress
@@ -918,7 +1016,7 @@ export type StackAddress = Message<"tetragon.StackAddress"> & {
  * Use `create(StackAddressSchema)` to create a new message.
  */
 export const StackAddressSchema: GenMessage<StackAddress> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 21);
+  messageDesc(file_tetragon_tetragon, 22);
 
 /**
  * @generated from message tetragon.StackTrace
@@ -935,7 +1033,7 @@ export type StackTrace = Message<"tetragon.StackTrace"> & {
  * Use `create(StackTraceSchema)` to create a new message.
  */
 export const StackTraceSchema: GenMessage<StackTrace> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 22);
+  messageDesc(file_tetragon_tetragon, 23);
 
 /**
  * @generated from message tetragon.StackTraceLabel
@@ -957,7 +1055,7 @@ export type StackTraceLabel = Message<"tetragon.StackTraceLabel"> & {
  * Use `create(StackTraceLabelSchema)` to create a new message.
  */
 export const StackTraceLabelSchema: GenMessage<StackTraceLabel> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 23);
+  messageDesc(file_tetragon_tetragon, 24);
 
 /**
  * @generated from message tetragon.StackTraceNode
@@ -989,7 +1087,7 @@ export type StackTraceNode = Message<"tetragon.StackTraceNode"> & {
  * Use `create(StackTraceNodeSchema)` to create a new message.
  */
 export const StackTraceNodeSchema: GenMessage<StackTraceNode> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 24);
+  messageDesc(file_tetragon_tetragon, 25);
 
 /**
  * @generated from message tetragon.ListSensorsRequest
@@ -1002,7 +1100,7 @@ export type ListSensorsRequest = Message<"tetragon.ListSensorsRequest"> & {
  * Use `create(ListSensorsRequestSchema)` to create a new message.
  */
 export const ListSensorsRequestSchema: GenMessage<ListSensorsRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 25);
+  messageDesc(file_tetragon_tetragon, 26);
 
 /**
  * @generated from message tetragon.SensorStatus
@@ -1024,7 +1122,7 @@ export type SensorStatus = Message<"tetragon.SensorStatus"> & {
  * Use `create(SensorStatusSchema)` to create a new message.
  */
 export const SensorStatusSchema: GenMessage<SensorStatus> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 26);
+  messageDesc(file_tetragon_tetragon, 27);
 
 /**
  * @generated from message tetragon.ListSensorsResponse
@@ -1041,7 +1139,7 @@ export type ListSensorsResponse = Message<"tetragon.ListSensorsResponse"> & {
  * Use `create(ListSensorsResponseSchema)` to create a new message.
  */
 export const ListSensorsResponseSchema: GenMessage<ListSensorsResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 27);
+  messageDesc(file_tetragon_tetragon, 28);
 
 /**
  * @generated from message tetragon.AddTracingPolicyRequest
@@ -1058,7 +1156,7 @@ export type AddTracingPolicyRequest = Message<"tetragon.AddTracingPolicyRequest"
  * Use `create(AddTracingPolicyRequestSchema)` to create a new message.
  */
 export const AddTracingPolicyRequestSchema: GenMessage<AddTracingPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 28);
+  messageDesc(file_tetragon_tetragon, 29);
 
 /**
  * @generated from message tetragon.AddTracingPolicyResponse
@@ -1071,7 +1169,7 @@ export type AddTracingPolicyResponse = Message<"tetragon.AddTracingPolicyRespons
  * Use `create(AddTracingPolicyResponseSchema)` to create a new message.
  */
 export const AddTracingPolicyResponseSchema: GenMessage<AddTracingPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 29);
+  messageDesc(file_tetragon_tetragon, 30);
 
 /**
  * @generated from message tetragon.DeleteTracingPolicyRequest
@@ -1088,7 +1186,7 @@ export type DeleteTracingPolicyRequest = Message<"tetragon.DeleteTracingPolicyRe
  * Use `create(DeleteTracingPolicyRequestSchema)` to create a new message.
  */
 export const DeleteTracingPolicyRequestSchema: GenMessage<DeleteTracingPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 30);
+  messageDesc(file_tetragon_tetragon, 31);
 
 /**
  * @generated from message tetragon.DeleteTracingPolicyResponse
@@ -1101,7 +1199,7 @@ export type DeleteTracingPolicyResponse = Message<"tetragon.DeleteTracingPolicyR
  * Use `create(DeleteTracingPolicyResponseSchema)` to create a new message.
  */
 export const DeleteTracingPolicyResponseSchema: GenMessage<DeleteTracingPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 31);
+  messageDesc(file_tetragon_tetragon, 32);
 
 /**
  * @generated from message tetragon.RemoveSensorRequest
@@ -1118,7 +1216,7 @@ export type RemoveSensorRequest = Message<"tetragon.RemoveSensorRequest"> & {
  * Use `create(RemoveSensorRequestSchema)` to create a new message.
  */
 export const RemoveSensorRequestSchema: GenMessage<RemoveSensorRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 32);
+  messageDesc(file_tetragon_tetragon, 33);
 
 /**
  * @generated from message tetragon.RemoveSensorResponse
@@ -1131,7 +1229,7 @@ export type RemoveSensorResponse = Message<"tetragon.RemoveSensorResponse"> & {
  * Use `create(RemoveSensorResponseSchema)` to create a new message.
  */
 export const RemoveSensorResponseSchema: GenMessage<RemoveSensorResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 33);
+  messageDesc(file_tetragon_tetragon, 34);
 
 /**
  * @generated from message tetragon.EnableSensorRequest
@@ -1148,7 +1246,7 @@ export type EnableSensorRequest = Message<"tetragon.EnableSensorRequest"> & {
  * Use `create(EnableSensorRequestSchema)` to create a new message.
  */
 export const EnableSensorRequestSchema: GenMessage<EnableSensorRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 34);
+  messageDesc(file_tetragon_tetragon, 35);
 
 /**
  * @generated from message tetragon.EnableSensorResponse
@@ -1161,7 +1259,7 @@ export type EnableSensorResponse = Message<"tetragon.EnableSensorResponse"> & {
  * Use `create(EnableSensorResponseSchema)` to create a new message.
  */
 export const EnableSensorResponseSchema: GenMessage<EnableSensorResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 35);
+  messageDesc(file_tetragon_tetragon, 36);
 
 /**
  * @generated from message tetragon.DisableSensorRequest
@@ -1178,7 +1276,7 @@ export type DisableSensorRequest = Message<"tetragon.DisableSensorRequest"> & {
  * Use `create(DisableSensorRequestSchema)` to create a new message.
  */
 export const DisableSensorRequestSchema: GenMessage<DisableSensorRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 36);
+  messageDesc(file_tetragon_tetragon, 37);
 
 /**
  * @generated from message tetragon.DisableSensorResponse
@@ -1191,7 +1289,7 @@ export type DisableSensorResponse = Message<"tetragon.DisableSensorResponse"> & 
  * Use `create(DisableSensorResponseSchema)` to create a new message.
  */
 export const DisableSensorResponseSchema: GenMessage<DisableSensorResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 37);
+  messageDesc(file_tetragon_tetragon, 38);
 
 /**
  * @generated from message tetragon.SetSensorConfigRequest
@@ -1218,7 +1316,7 @@ export type SetSensorConfigRequest = Message<"tetragon.SetSensorConfigRequest"> 
  * Use `create(SetSensorConfigRequestSchema)` to create a new message.
  */
 export const SetSensorConfigRequestSchema: GenMessage<SetSensorConfigRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 38);
+  messageDesc(file_tetragon_tetragon, 39);
 
 /**
  * @generated from message tetragon.SetSensorConfigResponse
@@ -1231,7 +1329,7 @@ export type SetSensorConfigResponse = Message<"tetragon.SetSensorConfigResponse"
  * Use `create(SetSensorConfigResponseSchema)` to create a new message.
  */
 export const SetSensorConfigResponseSchema: GenMessage<SetSensorConfigResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 39);
+  messageDesc(file_tetragon_tetragon, 40);
 
 /**
  * @generated from message tetragon.GetSensorConfigRequest
@@ -1253,7 +1351,7 @@ export type GetSensorConfigRequest = Message<"tetragon.GetSensorConfigRequest"> 
  * Use `create(GetSensorConfigRequestSchema)` to create a new message.
  */
 export const GetSensorConfigRequestSchema: GenMessage<GetSensorConfigRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 40);
+  messageDesc(file_tetragon_tetragon, 41);
 
 /**
  * @generated from message tetragon.GetSensorConfigResponse
@@ -1270,7 +1368,7 @@ export type GetSensorConfigResponse = Message<"tetragon.GetSensorConfigResponse"
  * Use `create(GetSensorConfigResponseSchema)` to create a new message.
  */
 export const GetSensorConfigResponseSchema: GenMessage<GetSensorConfigResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 41);
+  messageDesc(file_tetragon_tetragon, 42);
 
 /**
  * @generated from message tetragon.GetStackTraceTreeRequest
@@ -1287,7 +1385,7 @@ export type GetStackTraceTreeRequest = Message<"tetragon.GetStackTraceTreeReques
  * Use `create(GetStackTraceTreeRequestSchema)` to create a new message.
  */
 export const GetStackTraceTreeRequestSchema: GenMessage<GetStackTraceTreeRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 42);
+  messageDesc(file_tetragon_tetragon, 43);
 
 /**
  * @generated from message tetragon.GetStackTraceTreeResponse
@@ -1304,7 +1402,7 @@ export type GetStackTraceTreeResponse = Message<"tetragon.GetStackTraceTreeRespo
  * Use `create(GetStackTraceTreeResponseSchema)` to create a new message.
  */
 export const GetStackTraceTreeResponseSchema: GenMessage<GetStackTraceTreeResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 43);
+  messageDesc(file_tetragon_tetragon, 44);
 
 /**
  * @generated from message tetragon.GetVersionRequest
@@ -1317,7 +1415,7 @@ export type GetVersionRequest = Message<"tetragon.GetVersionRequest"> & {
  * Use `create(GetVersionRequestSchema)` to create a new message.
  */
 export const GetVersionRequestSchema: GenMessage<GetVersionRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 44);
+  messageDesc(file_tetragon_tetragon, 45);
 
 /**
  * @generated from message tetragon.GetVersionResponse
@@ -1334,7 +1432,7 @@ export type GetVersionResponse = Message<"tetragon.GetVersionResponse"> & {
  * Use `create(GetVersionResponseSchema)` to create a new message.
  */
 export const GetVersionResponseSchema: GenMessage<GetVersionResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 45);
+  messageDesc(file_tetragon_tetragon, 46);
 
 /**
  * @generated from message tetragon.GetHealthStatusRequest
@@ -1351,7 +1449,7 @@ export type GetHealthStatusRequest = Message<"tetragon.GetHealthStatusRequest"> 
  * Use `create(GetHealthStatusRequestSchema)` to create a new message.
  */
 export const GetHealthStatusRequestSchema: GenMessage<GetHealthStatusRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 46);
+  messageDesc(file_tetragon_tetragon, 47);
 
 /**
  * @generated from message tetragon.HealthStatus
@@ -1378,7 +1476,7 @@ export type HealthStatus = Message<"tetragon.HealthStatus"> & {
  * Use `create(HealthStatusSchema)` to create a new message.
  */
 export const HealthStatusSchema: GenMessage<HealthStatus> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 47);
+  messageDesc(file_tetragon_tetragon, 48);
 
 /**
  * @generated from message tetragon.GetHealthStatusResponse
@@ -1395,7 +1493,7 @@ export type GetHealthStatusResponse = Message<"tetragon.GetHealthStatusResponse"
  * Use `create(GetHealthStatusResponseSchema)` to create a new message.
  */
 export const GetHealthStatusResponseSchema: GenMessage<GetHealthStatusResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 48);
+  messageDesc(file_tetragon_tetragon, 49);
 
 /**
  * AggregationOptions defines configuration options for aggregating events.
@@ -1425,7 +1523,7 @@ export type AggregationOptions = Message<"tetragon.AggregationOptions"> & {
  * Use `create(AggregationOptionsSchema)` to create a new message.
  */
 export const AggregationOptionsSchema: GenMessage<AggregationOptions> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 49);
+  messageDesc(file_tetragon_tetragon, 50);
 
 /**
  * @generated from message tetragon.GetEventsRequest
@@ -1469,7 +1567,7 @@ export type GetEventsRequest = Message<"tetragon.GetEventsRequest"> & {
  * Use `create(GetEventsRequestSchema)` to create a new message.
  */
 export const GetEventsRequestSchema: GenMessage<GetEventsRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 50);
+  messageDesc(file_tetragon_tetragon, 51);
 
 /**
  * AggregationInfo contains information about aggregation results.
@@ -1490,7 +1588,7 @@ export type AggregationInfo = Message<"tetragon.AggregationInfo"> & {
  * Use `create(AggregationInfoSchema)` to create a new message.
  */
 export const AggregationInfoSchema: GenMessage<AggregationInfo> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 51);
+  messageDesc(file_tetragon_tetragon, 52);
 
 /**
  * @generated from message tetragon.GetEventsResponse
@@ -1523,6 +1621,14 @@ export type GetEventsResponse = Message<"tetragon.GetEventsResponse"> & {
      */
     value: ProcessTracepoint;
     case: "processTracepoint";
+  } | {
+    /**
+     * A uprobe of a tracing policy (spec.uprobes), under upstream's number.
+     *
+     * @generated from field: tetragon.ProcessUprobe process_uprobe = 12;
+     */
+    value: ProcessUprobe;
+    case: "processUprobe";
   } | {
     /**
      * @generated from field: tetragon.ProcessDns process_dns = 14;
@@ -1569,7 +1675,7 @@ export type GetEventsResponse = Message<"tetragon.GetEventsResponse"> & {
  * Use `create(GetEventsResponseSchema)` to create a new message.
  */
 export const GetEventsResponseSchema: GenMessage<GetEventsResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 52);
+  messageDesc(file_tetragon_tetragon, 53);
 
 /**
  * @generated from message tetragon.Filter
@@ -1611,7 +1717,7 @@ export type Filter = Message<"tetragon.Filter"> & {
  * Use `create(FilterSchema)` to create a new message.
  */
 export const FilterSchema: GenMessage<Filter> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 53);
+  messageDesc(file_tetragon_tetragon, 54);
 
 /**
  * The value names are the API's, printed by name in JSON; DAC_OVERRIDE has
@@ -1901,6 +2007,13 @@ export enum EventType {
   PROCESS_TRACEPOINT = 14,
 
   /**
+   * spec.uprobes hits (GetEventsResponse.process_uprobe); upstream's value.
+   *
+   * @generated from enum value: PROCESS_UPROBE = 12;
+   */
+  PROCESS_UPROBE = 12,
+
+  /**
    * @generated from enum value: PROCESS_DNS = 18;
    */
   PROCESS_DNS = 18,
@@ -2007,6 +2120,23 @@ export enum KprobeAction {
    * @generated from enum value: KPROBE_ACTION_COPYFD = 6;
    */
   COPYFD = 6,
+
+  /**
+   * Current TracingPolicy language, upstream's values; done by the agent in user space.
+   *
+   * @generated from enum value: KPROBE_ACTION_GETURL = 7;
+   */
+  GETURL = 7,
+
+  /**
+   * @generated from enum value: KPROBE_ACTION_DNSLOOKUP = 8;
+   */
+  DNSLOOKUP = 8,
+
+  /**
+   * @generated from enum value: KPROBE_ACTION_SIGNAL = 10;
+   */
+  SIGNAL = 10,
 }
 
 /**

@@ -77,7 +77,9 @@ export class Agent {
       parts.bus.describe(),
     ];
     const healthy = parts.components.every((c) => c.healthy?.() ?? true);
-    return { status: healthy ? HealthStatusResult.HEALTH_STATUS_RUNNING : HealthStatusResult.HEALTH_STATUS_ERROR, details: lines.join("; ") };
+    const status = healthy ? HealthStatusResult.HEALTH_STATUS_RUNNING : HealthStatusResult.HEALTH_STATUS_ERROR;
+    /* `tetra status` prints the first entry's details: the original's word */
+    return { status, details: healthy ? "running" : "error", diagnostics: lines.join("; ") };
   }
 
   /** Closes streams, stops the server, detaches every BPF program. Idempotent. */

@@ -6,7 +6,10 @@ import type { ConsoleAssets } from "../console/assets";
 
 export interface HealthReport {
   status: HealthStatusResult;
+  /** the first status entry's details: "running" as the original's clients expect */
   details: string;
+  /** sensors, streams, lost events...: a second status entry */
+  diagnostics?: string;
 }
 
 /** Tracing-policy lifecycle (src/policy); absent until the policy engine is wired. */

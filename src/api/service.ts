@@ -24,9 +24,10 @@ export function createService(deps: ApiDeps): ServiceImpl<typeof FineGuidanceSen
     getHealth(req) {
       const wanted = req.eventSet.length === 0 || req.eventSet.includes(HealthStatusType.STATUS);
       const health = deps.health();
-      const statuses = wanted
-        ? [create(HealthStatusSchema, { event: HealthStatusType.STATUS, status: health.status, details: health.details })]
-        : [];
+      const entry = (details: string) =>
+        create(HealthStatusSchema, { event: HealthStatusType.STATUS, status: health.status, details });
+      const details = health.diagnostics === undefined ? [health.details] : [health.details, health.diagnostics];
+      const statuses = wanted ? details.map(entry) : [];
       return create(GetHealthStatusResponseSchema, { healthStatus: statuses });
     },
     async addTracingPolicy(req) {

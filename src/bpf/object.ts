@@ -72,6 +72,13 @@ export class BpfProgram {
     return linkOrThrow(`${retprobe ? "kretprobe" : "kprobe"} ${func}`, p, err);
   }
   /** fentry/fexit: the target must be set with setAttachTarget before load. */
+  /** A uprobe (or uretprobe) on a function of an executable or library, in every process. */
+  attachUprobe(binary: string, symbol: string, retprobe: boolean): BpfLink {
+    const err = errPtr();
+    const p = libbpf().fgs_attach_uprobe(this.ptr, retprobe ? 1 : 0, cString(binary), cString(symbol), err);
+    return linkOrThrow(`uprobe ${binary}:${symbol}`, p, err);
+  }
+
   attachTrace(): BpfLink {
     const err = errPtr();
     return linkOrThrow(`trace ${this.name}`, libbpf().fgs_attach_trace(this.ptr, err), err);

@@ -1,5 +1,5 @@
 /** Wire bytes of an event, built once and shared by every stream. The hot
- * event kinds are written by hand (field numbers: ../shared/facts/wire-numbers.md)
+ * event kinds (exec, exit, kprobe, tracepoint, uprobe) are written by hand (field numbers: ../shared/facts/wire-numbers.md)
  * with each Process copied from the process cache's bytes; anything else
  * (aggregated, unknown fields, a schema field this writer does not know)
  * goes through protobuf-es. tests/encode.test.ts checks that both decode to
@@ -13,6 +13,7 @@ import {
   ProcessKprobeSchema,
   ProcessSchema,
   ProcessTracepointSchema,
+  ProcessUprobeSchema,
   type GetEventsResponse,
   type KprobeArgument,
   type Process,
@@ -20,18 +21,20 @@ import {
   type ProcessExit,
   type ProcessKprobe,
   type ProcessTracepoint,
+  type ProcessUprobe,
 } from "../../gen/tetragon/tetragon_pb";
 import { encodedProcess } from "../cache/process-message";
 import { VARINT, WireWriter } from "./wire-writer";
 
 /** Field numbers the hand writer covers, per message. */
 export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
-  [GetEventsResponseSchema, [1, 5, 9, 10, 14, 40000, 1000, 1001, 1002]],
+  [GetEventsResponseSchema, [1, 5, 9, 10, 12, 14, 40000, 1000, 1001, 1002]],
   [ProcessExecSchema, [1, 2, 3]],
   [ProcessExitSchema, [1, 2, 3, 4]],
-  [ProcessKprobeSchema, [1, 2, 3, 4, 5, 6]],
-  [ProcessTracepointSchema, [1, 2, 4, 5, 6]],
-  [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]],
+  [ProcessKprobeSchema, [1, 2, 3, 4, 5, 6, 8, 10, 11]],
+  [ProcessTracepointSchema, [1, 2, 4, 5, 6, 7, 9, 10]],
+  [ProcessUprobeSchema, [1, 2, 3, 4, 5, 6, 7, 8]],
+  [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 18]],
 ];
 
 /** A field added to the schema later makes the hand writer step aside. */
@@ -54,6 +57,11 @@ function processAndParent(e: { process?: Process; parent?: Process }): void {
 
 function argField(no: number, a: KprobeArgument): void {
   const mark = w.fork(no);
+  writeArgValue(a);
+  w.join(mark);
+}
+
+function writeArgValue(a: KprobeArgument): void {
   const v = a.arg;
   switch (v.case) {
     case undefined:
@@ -77,9 +85,16 @@ function argField(no: number, a: KprobeArgument): void {
       w.varint64(v.value);
       break;
     default:
+      // Message-valued arguments (file, path, sock, ...): protobuf-es writes the
+      // whole argument, label included.
       w.raw(toBinary(KprobeArgumentSchema, a));
+      return;
   }
-  w.join(mark);
+  w.stringIfSet(18, a.label);
+}
+
+function strings(no: number, list: readonly string[]): void {
+  for (const t of list) w.string(no, t);
 }
 
 function kprobe(k: ProcessKprobe): void {
@@ -88,6 +103,9 @@ function kprobe(k: ProcessKprobe): void {
   for (const a of k.args) argField(4, a);
   if (k.return) argField(5, k.return);
   w.uintIfSet(6, k.action);
+  w.stringIfSet(8, k.policyName);
+  w.stringIfSet(10, k.message);
+  strings(11, k.tags);
 }
 
 function tracepoint(t: ProcessTracepoint): void {
@@ -95,6 +113,19 @@ function tracepoint(t: ProcessTracepoint): void {
   w.stringIfSet(4, t.subsys);
   w.stringIfSet(5, t.event);
   for (const a of t.args) argField(6, a);
+  w.stringIfSet(7, t.policyName);
+  w.stringIfSet(9, t.message);
+  strings(10, t.tags);
+}
+
+function uprobe(u: ProcessUprobe): void {
+  processAndParent(u);
+  w.stringIfSet(3, u.path);
+  w.stringIfSet(4, u.symbol);
+  w.stringIfSet(5, u.policyName);
+  w.stringIfSet(6, u.message);
+  for (const a of u.args) argField(7, a);
+  strings(8, u.tags);
 }
 
 function exec(e: ProcessExec): void {
@@ -108,7 +139,7 @@ function exit(e: ProcessExit): void {
   w.uintIfSet(4, e.status);
 }
 
-const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10 } as const;
+const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10, processUprobe: 12 } as const;
 
 function handWritable(ev: GetEventsResponse): boolean {
   const c = ev.event.case;
@@ -121,6 +152,7 @@ function event(ev: GetEventsResponse): void {
   else if (e.case === "processExit") exit(e.value);
   else if (e.case === "processKprobe") kprobe(e.value);
   else if (e.case === "processTracepoint") tracepoint(e.value);
+  else if (e.case === "processUprobe") uprobe(e.value);
 }
 
 /** GetEventsResponse wire bytes. */
@@ -149,7 +181,7 @@ export function encodeResponse(ev: GetEventsResponse): Uint8Array {
 function argsOf(ev: GetEventsResponse): (KprobeArgument | undefined)[] {
   const e = ev.event;
   if (e.case === "processKprobe") return [...e.value.args, e.value.return];
-  if (e.case === "processTracepoint") return e.value.args;
+  if (e.case === "processTracepoint" || e.case === "processUprobe") return e.value.args;
   return [];
 }
 
@@ -177,7 +209,7 @@ export function downgradeEvent(shared: GetEventsResponse): GetEventsResponse {
   if (e.case === "processKprobe") {
     e.value.args.forEach(withoutLongArg);
     withoutLongArg(e.value.return);
-  } else if (e.case === "processTracepoint") {
+  } else if (e.case === "processTracepoint" || e.case === "processUprobe") {
     e.value.args.forEach(withoutLongArg);
   }
   return ev;

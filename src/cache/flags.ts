@@ -1,21 +1,22 @@
 import { ProcFlag } from "../decode/process";
 
-/** Flags users see in Process.flags, in the order they are printed. Kernel-only
- * bits (parentMiss, script, truncCgroup, unlinked) are not shown. */
+/** Flags users see in Process.flags, in the order the original agent printed
+ * them (its DecodeCommonFlags: "execve rootcwd clone", "procFS auid rootcwd").
+ * Kernel-only bits (parentMiss, script, truncCgroup, unlinked) are not shown. */
 const SHOWN: readonly (keyof typeof ProcFlag)[] = [
   "execve",
   "execveat",
   "procFS",
-  "clone",
   "truncFilename",
   "truncArgs",
+  "miss",
+  "auid",
   "errorFilename",
   "errorArgs",
   "nocwd",
   "rootcwd",
   "errorCWD",
-  "miss",
-  "auid",
+  "clone",
 ];
 
 export function flagWords(bits: number): string {

@@ -5,6 +5,7 @@ import { getEventsCommand } from "./commands/getevents";
 import { sensorsDisableCommand, sensorsEnableCommand, sensorsListCommand } from "./commands/sensors";
 import { statusCommand } from "./commands/status";
 import { tracingPolicyAddCommand, tracingPolicyDeleteCommand } from "./commands/tracingpolicy";
+import { tracingPolicyCheckCommand } from "./commands/tracingpolicy-check";
 import { versionCommand } from "./commands/version";
 import { connectToAgent, describeCallFailure, type AgentClient, type AgentConnection } from "./connection";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "../common/errors";
@@ -37,11 +38,12 @@ const COMMANDS: readonly Command[] = [
   sensorsDisableCommand,
   tracingPolicyAddCommand,
   tracingPolicyDeleteCommand,
+  tracingPolicyCheckCommand,
 ];
 
 const GROUPS: readonly CommandGroup[] = [
   { name: "sensors", summary: "List, enable and disable the agent's sensors" },
-  { name: "tracingpolicy", summary: "Add and delete tracing policies (TracingPolicy YAML)" },
+  { name: "tracingpolicy", summary: "Add, delete and check tracing policies (TracingPolicy YAML)" },
 ];
 
 /**

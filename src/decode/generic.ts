@@ -5,7 +5,7 @@ import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   GetEventsResponseSchema, KprobeArgumentSchema, KprobeCredSchema, KprobeFileSchema, KprobePathSchema,
-  KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, ProcessKprobeSchema, ProcessTracepointSchema,
+  KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema,
   ProcessSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
@@ -238,12 +238,18 @@ export function toKprobeArgument(a: RawArg | null): KprobeArgument {
 
 /** What the decoder needs to know of the hook a record came from. */
 export interface HookDescription {
-  readonly kind: "kprobe" | "tracepoint";
+  readonly kind: "kprobe" | "tracepoint" | "uprobe";
+  /** uprobes: the executable or library (functionName is the symbol) */
+  readonly path?: string;
   /** kprobes: `call` as the policy wrote it */
   readonly functionName: string;
   readonly subsystem: string;
   readonly event: string;
   readonly policyName: string;
+  /** the hook's `message` and `tags`, and each arg's `label` in args order */
+  readonly message: string;
+  readonly tags: readonly string[];
+  readonly labels: readonly string[];
 }
 
 export interface GenericEventContext {
@@ -261,12 +267,18 @@ function processOf(rec: GenericRecord, ctx: GenericEventContext): { process: Pro
 function eventOf(rec: GenericRecord, hook: HookDescription, ctx: GenericEventContext): GetEventsResponse["event"] {
   const { process, parent } = processOf(rec, ctx);
   const args = rec.args.map(toKprobeArgument);
+  args.forEach((a, i) => (a.label = hook.labels[i] ?? ""));
+  const report = { policyName: hook.policyName, message: hook.message, tags: [...hook.tags] };
   if (hook.kind === "tracepoint") {
-    return { case: "processTracepoint", value: create(ProcessTracepointSchema, { process, parent, subsys: hook.subsystem, event: hook.event, args }) };
+    return { case: "processTracepoint", value: create(ProcessTracepointSchema, { process, parent, subsys: hook.subsystem, event: hook.event, args, ...report }) };
+  }
+  if (hook.kind === "uprobe") {
+    const value = create(ProcessUprobeSchema, { process, parent, path: hook.path ?? "", symbol: hook.functionName, args, ...report });
+    return { case: "processUprobe", value };
   }
   const value = create(ProcessKprobeSchema, {
     process, parent, functionName: hook.functionName, args, action: rec.action as KprobeAction,
-    return: rec.returnArg ? toKprobeArgument(rec.returnArg) : undefined,
+    return: rec.returnArg ? toKprobeArgument(rec.returnArg) : undefined, ...report,
   });
   return { case: "processKprobe", value };
 }

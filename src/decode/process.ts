@@ -75,6 +75,8 @@ export const STATE = {
 /** struct fgs_config (fgs_config map value) */
 export const CONFIG = { max_argv_bytes: 0, flags: 4, bytes: 8 } as const;
 export const CONFIG_NO_CWD = 1;
+/** FGS_CFG_BINARY_RESOLVED: process.binary is the resolved file, not execve's name */
+export const CONFIG_BINARY_RESOLVED = 2;
 
 /** Process flags (FGS_PROC_* in bpf/process.h). */
 export const ProcFlag = {
@@ -334,6 +336,8 @@ export function encodeProcessState(s: ProcessStateInit): Uint8Array {
 export interface ProcessConfig {
   maxArgvBytes: number;
   captureCwd: boolean;
+  /** process.binary: "exec" = the path execve was given (the original's), "resolved" = symlinks resolved */
+  binaryPath?: "exec" | "resolved";
 }
 
 /** Encodes the fgs_config map value. */
@@ -341,6 +345,7 @@ export function encodeConfig(c: ProcessConfig): Uint8Array {
   const out = new Uint8Array(CONFIG.bytes);
   const v = viewOf(out);
   v.setUint32(CONFIG.max_argv_bytes, c.maxArgvBytes, true);
-  v.setUint32(CONFIG.flags, c.captureCwd ? 0 : CONFIG_NO_CWD, true);
+  const flags = (c.captureCwd ? 0 : CONFIG_NO_CWD) | (c.binaryPath === "resolved" ? CONFIG_BINARY_RESOLVED : 0);
+  v.setUint32(CONFIG.flags, flags, true);
   return out;
 }

@@ -8,6 +8,7 @@ const TYPES: Readonly<Record<EventCase, EventType>> = {
   processExit: EventType.PROCESS_EXIT,
   processKprobe: EventType.PROCESS_KPROBE,
   processTracepoint: EventType.PROCESS_TRACEPOINT,
+  processUprobe: EventType.PROCESS_UPROBE,
   processDns: EventType.PROCESS_DNS,
   test: EventType.TEST,
 };

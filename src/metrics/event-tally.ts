@@ -6,6 +6,7 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
   processExit: "PROCESS_EXIT",
   processKprobe: "PROCESS_KPROBE",
   processTracepoint: "PROCESS_TRACEPOINT",
+  processUprobe: "PROCESS_UPROBE",
   processDns: "PROCESS_DNS",
   test: "TEST",
 };

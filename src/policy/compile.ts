@@ -58,6 +58,11 @@ const OP_CODE: Readonly<Record<ArgOperator, number>> = {
 const ACTION_CODE: Readonly<Record<PolicyAction["action"], number>> = {
   Post: GenAction.post, FollowFD: GenAction.followFd, Sigkill: GenAction.sigkill,
   UnfollowFD: GenAction.unfollowFd, Override: GenAction.override, CopyFD: GenAction.copyFd,
+  /* no kernel action: user space drops the selector's records (manager.postRule) */
+  NoPost: GenAction.none,
+  /* the kernel posts the record; the agent does the request (user-actions.ts) */
+  GetUrl: GenAction.post, DnsLookup: GenAction.post,
+  Signal: GenAction.signal,
 };
 
 const utf8 = new TextEncoder();
@@ -166,6 +171,7 @@ function writeCaps(v: DataView, at: number, m: CapabilitiesMatcher): void {
 function writeAction(v: DataView, at: number, a: PolicyAction, hook: Hook): void {
   v.setUint8(at + ACTION.action, ACTION_CODE[a.action]);
   if (a.action === "Override") v.setInt32(at + ACTION.err, a.argError, true);
+  if (a.action === "Signal") v.setInt32(at + ACTION.err, a.sig, true);
   if (a.action === "FollowFD" || a.action === "CopyFD" || a.action === "UnfollowFD") {
     v.setUint8(at + ACTION.argFd, Math.max(0, position(hook, a.argFd)));
   }

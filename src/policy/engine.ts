@@ -8,6 +8,17 @@ import type { Logger } from "../log/logger";
 import type { Mechanism } from "./loader";
 import { PolicyManager, type SensorRegistry } from "./manager";
 import { policyService, type PolicyService } from "./service";
+import { RateLimiter, recordKey } from "./ratelimit";
+import { UserActions, type UserAction } from "./user-actions";
+import { KprobeAction } from "../../gen/tetragon/tetragon_pb";
+
+/** A Post-only record of a selector with GetUrl/DnsLookup reports that action. */
+function withUserAction(ev: GetEventsResponse | undefined, actions: readonly UserAction[]): GetEventsResponse | undefined {
+  const first = actions[0];
+  if (!ev || !first || ev.event.case !== "processKprobe" || ev.event.value.action !== KprobeAction.POST) return ev;
+  ev.event.value.action = first.kind === "GetUrl" ? KprobeAction.GETURL : KprobeAction.DNSLOOKUP;
+  return ev;
+}
 
 export interface PolicyEngineParts {
   readonly images: ObjectImages;
@@ -47,11 +58,23 @@ export function createPolicyEngine(parts: PolicyEngineParts): PolicyEngine {
     hook: (id: number) => manager.hook(id),
     describe: parts.describe,
   };
+  const limiter = new RateLimiter();
+  const userActions = new UserActions(parts.log);
+  /* NoPost, rateLimit, GetUrl and DnsLookup happen here, before decoding */
+  const handle = (record: Uint8Array): GetEventsResponse | undefined => {
+    const key = recordKey(record);
+    const rule = key && manager.postRule(key.hookId, key.selector);
+    if (!key || !rule) return genericEvent(record, ctx);
+    const policy = manager.hook(key.hookId)?.policyName ?? "";
+    userActions.run(`${key.hookId}:${key.selector}`, policy, rule.userActions);
+    if (rule.noPost || (rule.rateLimit && !limiter.admit(key, rule.rateLimit, performance.now()))) return undefined;
+    return withUserAction(genericEvent(record, ctx), rule.userActions);
+  };
   return {
     manager,
     service: policyService(manager),
     ops: [OP_KPROBE, OP_TRACEPOINT],
-    handle: (record) => genericEvent(record, ctx),
+    handle,
     close: () => manager.close(),
   };
 }

@@ -14,12 +14,18 @@ export class PolicyError extends Error {
   }
 }
 
-/** Collects "<path>: <reason>" issues in document order. */
+/** Collects "<path>: <reason>" issues in document order, and warnings:
+ * fields accepted for compatibility that do nothing here. */
 export class IssueList {
   readonly items: string[] = [];
+  readonly warnings: string[] = [];
   add(path: string, reason: string): void {
     const line = path === "" ? reason : `${path}: ${reason}`;
     if (!this.items.includes(line)) this.items.push(line);
+  }
+  warn(path: string, reason: string): void {
+    const line = path === "" ? reason : `${path}: ${reason}`;
+    if (!this.warnings.includes(line)) this.warnings.push(line);
   }
   get empty(): boolean {
     return this.items.length === 0;

@@ -3,6 +3,12 @@
  * tests/unit/policy-validate.test.ts checks each one. */
 export const LIMITS = {
   policyNameLength: 253,
+  /* current language: hook message, tags, arg labels (upstream's CRD bounds) */
+  messageLength: 256,
+  tagLength: 128,
+  tagsPerHook: 16,
+  labelLength: 128,
+  urlLength: 2048,
   callLength: 128,
   tracepointNameLength: 64,
   hooksPerPolicy: 32,
@@ -35,4 +41,6 @@ export const LIMITS = {
   stringValueLength: 255,
   /* bytes of one binary path (execve_map keeps 256 with the NUL) */
   binaryPathLength: 255,
+  /* bytes of one captured string, path or buffer */
+  capturedBytes: 4096,
 } as const;

@@ -8,12 +8,14 @@ import type { Logger } from "../log/logger";
 import { compileHook, type ArgPlacement, type CompiledHook, type CompileTarget } from "./compile";
 import { PolicyError } from "./errors";
 import type { KernelEnvironment } from "../kernel/environment";
-import type { Hook, KprobeHook, TracepointHook } from "./model";
+import type { Hook, KprobeHook, TracepointHook, UprobeHook } from "./model";
+import { existsSync } from "node:fs";
 import { namespacesByType } from "./names";
 import { syscallBaseName, syscallSymbols } from "./syscalls";
 import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
+import { trampolineRefusal } from "./diagnose";
 
-export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint"] as const;
+export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe"] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
 
 export interface HookEnv {
@@ -142,7 +144,8 @@ function reason(e: unknown): string {
 /** Loads and attaches a hook, or throws a PolicyError naming the hook and why
  * no mechanism could attach. Nothing stays loaded on failure. */
 export async function loadHook(hook: Hook, id: number, env: HookEnv): Promise<LoadedHook> {
-  const { plans, refusals } = hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel) : kprobePlans(hook, env.allowed, env.kernel);
+  const { plans, refusals } =
+    hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel) : hook.kind === "uprobe" ? uprobePlans(hook) : kprobePlans(hook, env.allowed, env.kernel);
   const failures = [...refusals];
   for (const plan of plans) {
     try {
@@ -151,7 +154,7 @@ export async function loadHook(hook: Hook, id: number, env: HookEnv): Promise<Lo
       return loaded;
     } catch (e) {
       if (e instanceof PolicyError) throw e;
-      failures.push(`${plan.mechanism} ${plan.target}: ${reason(e)}`);
+      failures.push(`${plan.mechanism} ${plan.target}: ${explain(plan, reason(e), env.kernel)}`);
       /* the whole error: a verifier log ends with the instruction it refused */
       const full = e instanceof Error ? e.message : String(e);
       env.log.debug("policy hook mechanism failed", { hook: hook.path, mechanism: plan.mechanism, error: full.slice(-4000) });
@@ -160,8 +163,46 @@ export async function loadHook(hook: Hook, id: number, env: HookEnv): Promise<Lo
   throw new PolicyError("failed_precondition", [`${hook.path} (${hookName(hook)}): cannot attach: ${failures.join("; ")}`]);
 }
 
+/** A trampoline's bare errno gets what the system shows about tracing. */
+function explain(plan: Plan, why: string, kernel: KernelEnvironment): string {
+  if (plan.object !== "generic_fentry") return why;
+  return `${why}: ${trampolineRefusal(plan.target, why, kernel.tracefs)}`;
+}
+
 export function hookName(hook: Hook): string {
+  if (hook.kind === "uprobe") return `${hook.binary}:${hook.symbol}`;
   return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
+}
+
+const UPROBE_PMU = "/sys/bus/event_source/devices/uprobe/type";
+
+/** A uprobe runs the kprobe program on the user's registers; pointers are user memory. */
+function uprobePlans(hook: UprobeHook): { plans: Plan[]; refusals: string[] } {
+  if (!existsSync(hook.binary)) {
+    throw new PolicyError("invalid_argument", [`${hook.path}.path: ${hook.binary} does not exist`]);
+  }
+  if (!existsSync(UPROBE_PMU)) return { plans: [], refusals: ["uprobe: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
+  const plan: Plan = {
+    mechanism: "uprobe",
+    object: "generic_kprobe",
+    target: `${hook.binary}:${hook.symbol}`,
+    programs: ["gen_kprobe_enter"],
+    syscallWrapper: false,
+    userPointers: true,
+    place: slotPlacement,
+    attachers: (o) => [() => o.program("gen_kprobe_enter").attachUprobe(hook.binary, hook.symbol, false)],
+  };
+  return { plans: [plan], refusals: [] };
+}
+
+/** ProcessKprobe.function_name as the original reported it: for a syscall the
+ * kernel's wrapper symbol ("__x64_sys_write", whichever spelling the policy
+ * used and whichever mechanism attached), else the call as written. */
+export function reportedFunctionName(hook: KprobeHook, kernel: KernelEnvironment): string {
+  const base = syscallBaseName(hook.call, hook.syscall);
+  if (base === null) return hook.call;
+  const t = resolveKprobeTarget(hook, kernel);
+  return t.syscall === null ? hook.call : syscallSymbols(t.syscall)[0]!.symbol;
 }
 
 function tracepointPlans(hook: TracepointHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
@@ -272,6 +313,9 @@ function fmodRetPlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit:
   if (!t.symbol) return `fmod_ret: no kernel function ${hook.call}`;
   if (!t.symbol.startsWith("security_") && kernel.errorInjectable(t.symbol) !== true) {
     return `fmod_ret: ${t.symbol} is neither a security_ hook nor error-injectable`;
+  }
+  if (hook.selectors.some((s) => s.matchActions.some((a) => a.action === "Override" && a.argError === 0))) {
+    return "fmod_ret: cannot make a call return 0 (fmod_ret treats 0 as \"run the function\"; argError 0 needs a kprobe)";
   }
   return trampolinePlan("fmod_ret", "gen_fmodret_enter", t.symbol, t, exit);
 }

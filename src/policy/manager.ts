@@ -11,8 +11,9 @@ import { PolicySensor } from "./sensor";
 import type { Sensor } from "../sensors/sensor";
 import { PolicyError } from "./errors";
 import { LIMITS } from "./limits";
-import { hookName, loadHook, type LoadedHook, type Mechanism } from "./loader";
-import type { Policy } from "./model";
+import { loadHook, reportedFunctionName, type LoadedHook, type Mechanism } from "./loader";
+import type { Policy, PolicyAction, RateLimit } from "./model";
+import type { UserAction } from "./user-actions";
 import { parsePolicies } from "./parse";
 
 /** What the manager needs of the sensor manager (src/sensors/manager.ts). */
@@ -44,13 +45,14 @@ export interface PolicySummary {
 const GENERIC_MAPS = "generic_maps";
 const SHARED_NAMES = ["events", "execve_map", "lost_events", "fgs_config", "gen_fd_names"] as const;
 const FD_SWEEP_MS = 60_000;
-const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 /* process-wide: managers sharing one ring buffer never reuse a hook id */
 let nextHookId = 1;
 
 export class PolicyManager {
   private readonly policies = new Map<string, PolicySensor>();
   private readonly hooks = new Map<number, HookDescription>();
+  private readonly warned = new Set<string>();
+  private readonly limits = new Map<number, readonly (PostRule | undefined)[]>();
   private shared: { object: BpfObject; fds: Map<string, number> } | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -77,6 +79,8 @@ export class PolicyManager {
       throw e;
     }
     for (const s of loaded) this.options.sensors.add(s);
+    /* no pods here: a pod-selecting policy would select nothing */
+    for (const s of loaded) if (s.policy.selectsPods) await s.disable();
     return loaded;
   }
 
@@ -105,17 +109,25 @@ export class PolicyManager {
     return names;
   }
 
-  /** Every *.yaml / *.yml of the given files and directories (agent start). */
+  /** Every *.yaml / *.yml of the given files and directories (agent start).
+   * Tries every file; when some fail, unloads the others and reports every
+   * failure, one "<file>: <issue>" each. */
   async addFiles(paths: readonly string[]): Promise<PolicySensor[]> {
     const added: PolicySensor[] = [];
+    const issues: string[] = [];
+    let code: PolicyError["code"] | undefined;
     for (const file of paths.flatMap(expandPolicyPath)) {
       try {
         added.push(...(await this.add(readFileSync(file, "utf8"))));
       } catch (e) {
-        throw e instanceof PolicyError ? new PolicyError(e.code, e.issues.map((m) => `${file}: ${m}`)) : e;
+        const err = e instanceof PolicyError ? e : new PolicyError("invalid_argument", [reasonOf(e)]);
+        code ??= err.code;
+        issues.push(...err.issues.map((m) => `${file}: ${m}`));
       }
     }
-    return added;
+    if (code === undefined) return added;
+    for (const s of added) await this.options.sensors.remove(s.name);
+    throw new PolicyError(code, issues);
   }
 
   list(): PolicySummary[] {
@@ -131,6 +143,12 @@ export class PolicyManager {
     return this.hooks.get(id);
   }
 
+  /** What user space does with a record of a hook's selector (1-based, as
+   * records carry it): drop it (NoPost), rate limit it, or post it (undefined). */
+  postRule(hookId: number, selector: number): PostRule | undefined {
+    return this.limits.get(hookId)?.[selector - 1];
+  }
+
   /** Map fds hooks share; the events ring buffer among them. */
   sharedMaps(): ReadonlyMap<string, number> {
     return this.ensureShared();
@@ -143,30 +161,65 @@ export class PolicyManager {
     this.shared = undefined;
   }
 
+  /** Refused like the original ("a sensor collection with the name already exists"). */
   private checkNameFree(name: string): void {
-    if (this.policies.has(name) || this.options.sensors.has(name)) {
-      throw new PolicyError("already_exists", [`metadata.name: a sensor named "${name}" already exists (delete it first)`]);
+    if (!this.policies.has(name) && !this.options.sensors.has(name)) return;
+    const what = this.policies.has(name) ? "tracing policy" : "built-in sensor";
+    throw new PolicyError("already_exists", [
+      `metadata.name: failed to add tracing policy "${name}": a sensor collection with the name already exists (the ${what} "${name}"; delete it first)`,
+    ]);
+  }
+
+  /** A loaded policy's name (any string, as names are free-form), else YAML;
+   * one line that is neither is an unknown name. */
+  private namesToDelete(text: string): string[] {
+    const trimmed = text.trim();
+    for (const name of [text, trimmed]) if (this.policies.has(name) || this.options.sensors.has(name)) return [name];
+    try {
+      return parsePolicies(text).map((p) => p.name);
+    } catch (e) {
+      if (!trimmed.includes("\n")) return [trimmed];
+      throw e;
     }
   }
 
-  private namesToDelete(text: string): string[] {
-    const trimmed = text.trim();
-    if (NAME_RE.test(trimmed)) return [trimmed];
-    return parsePolicies(text).map((p) => p.name);
+  /** Each warning once per policy name and field, for the agent's lifetime. */
+  private warnOnce(policy: Policy): void {
+    for (const w of policy.warnings) {
+      const key = `${policy.name}\0${w}`;
+      if (this.warned.has(key)) continue;
+      this.warned.add(key);
+      this.options.log.warn("policy field has no effect here", { policy: policy.name, field: w });
+    }
   }
 
   private async load(policy: Policy): Promise<PolicySensor> {
     const allowed = this.options.allowedMechanisms ? new Set(this.options.allowedMechanisms) : undefined;
     const log = this.options.log.child({ policy: policy.name });
     const env = { images: this.options.images, sharedMaps: this.ensureShared(), log, kernel: this.options.kernel, allowed };
+    this.warnOnce(policy);
     const hooks: LoadedHook[] = [];
-    try {
-      for (const hook of policy.hooks) hooks.push(await loadHook(hook, nextHookId++, env));
-    } catch (e) {
-      for (const h of hooks) h.close();
-      throw e;
+    const failures: PolicyError[] = [];
+    for (const hook of policy.hooks) {
+      try {
+        hooks.push(await loadHook(hook, nextHookId++, env));
+      } catch (e) {
+        if (!(e instanceof PolicyError)) {
+          for (const h of hooks) h.close();
+          throw e;
+        }
+        failures.push(e);
+      }
     }
-    for (const h of hooks) this.hooks.set(h.id, describeHook(h, policy.name));
+    if (failures.length > 0) {
+      for (const h of hooks) h.close();
+      throw new PolicyError(failures[0]!.code, failures.flatMap((f) => f.issues));
+    }
+    for (const h of hooks) {
+      this.hooks.set(h.id, describeHook(h, policy.name, this.options.kernel));
+      const limits = h.hook.selectors.map((s) => postRule(s.matchActions));
+      if (limits.some((l) => l !== undefined)) this.limits.set(h.id, limits);
+    }
     const sensor = new PolicySensor(policy, hooks, this.options.log, (s) => this.forget(s));
     this.policies.set(policy.name, sensor);
     this.options.log.info("policy added", { policy: policy.name, mechanism: sensor.mechanisms() });
@@ -177,7 +230,10 @@ export class PolicyManager {
     if (this.policies.get(sensor.name) !== sensor) return;
     this.policies.delete(sensor.name);
     /* records still in flight decode until the hook ids are dropped here */
-    for (const h of sensor.hooks) this.hooks.delete(h.id);
+    for (const h of sensor.hooks) {
+      this.hooks.delete(h.id);
+      this.limits.delete(h.id);
+    }
   }
 
   private ensureShared(): Map<string, number> {
@@ -208,6 +264,26 @@ export class PolicyManager {
   }
 }
 
+/** What user space does with a selector's records besides decoding them. */
+export interface PostRule {
+  readonly noPost: boolean;
+  readonly rateLimit?: RateLimit;
+  readonly userActions: readonly UserAction[];
+}
+
+function postRule(actions: readonly PolicyAction[]): PostRule | undefined {
+  const userActions = actions.flatMap((a): UserAction[] =>
+    a.action === "GetUrl" ? [{ kind: "GetUrl", url: a.url }] : a.action === "DnsLookup" ? [{ kind: "DnsLookup", fqdn: a.fqdn }] : []);
+  const noPost = actions.some((a) => a.action === "NoPost");
+  let rateLimit: RateLimit | undefined;
+  for (const a of actions) if (a.action === "Post" && a.rateLimit) rateLimit = a.rateLimit;
+  return noPost || rateLimit || userActions.length > 0 ? { noPost, rateLimit, userActions } : undefined;
+}
+
+function reasonOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 function processAlive(tgid: number): boolean {
   try {
     statSync(`/proc/${tgid}`);
@@ -217,15 +293,20 @@ function processAlive(tgid: number): boolean {
   }
 }
 
-function describeHook(h: LoadedHook, policyName: string): HookDescription {
+function describeHook(h: LoadedHook, policyName: string, kernel: KernelEnvironment): HookDescription {
   const hook = h.hook;
+  const report = { policyName, message: hook.message, tags: hook.tags, labels: hook.args.map((a) => a.label) };
   if (hook.kind === "tracepoint") {
-    return { kind: "tracepoint", functionName: "", subsystem: hook.subsystem, event: hook.event, policyName };
+    return { kind: "tracepoint", functionName: "", subsystem: hook.subsystem, event: hook.event, ...report };
   }
-  return { kind: "kprobe", functionName: hookName(hook), subsystem: "", event: "", policyName };
+  if (hook.kind === "uprobe") {
+    return { kind: "uprobe", functionName: hook.symbol, subsystem: "", event: "", path: hook.binary, ...report };
+  }
+  return { kind: "kprobe", functionName: reportedFunctionName(hook, kernel), subsystem: "", event: "", ...report };
 }
 
-function expandPolicyPath(path: string): string[] {
+/** A file as is; a directory's *.yaml and *.yml in name order. */
+export function expandPolicyPath(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
   return readdirSync(path)
     .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))

@@ -9,6 +9,8 @@ export interface PolicyArg {
   /** 1-based position of the argument holding a buffer's size; 0 = none */
   readonly sizeArgIndex: number;
   readonly returnCopy: boolean;
+  /** `label`: reported as KprobeArgument.label ("" when none) */
+  readonly label: string;
 }
 
 export interface PidMatcher {
@@ -49,9 +51,23 @@ export interface CapabilitiesMatcher {
   readonly values: readonly number[];
 }
 
+/** Post's rateLimit: one event per interval for the same hook, selector,
+ * arguments and scope (thread: same thread, process: same process, global). */
+export interface RateLimit {
+  readonly intervalMs: number;
+  readonly scope: "thread" | "process" | "global";
+}
+
 export type PolicyAction =
-  | { readonly action: "Post" }
+  | { readonly action: "Post"; readonly rateLimit?: RateLimit }
   | { readonly action: "Sigkill" }
+  /** current language: send signal `sig` in the kernel, like Sigkill */
+  | { readonly action: "Signal"; readonly sig: number }
+  /** current language: the selector's other actions run, no event is posted */
+  | { readonly action: "NoPost" }
+  /** current language, done by the agent when a record of the selector arrives */
+  | { readonly action: "GetUrl"; readonly url: string }
+  | { readonly action: "DnsLookup"; readonly fqdn: string }
   | { readonly action: "Override"; readonly argError: number }
   /** fdFromReturn: the new fd is the hook's return value (return: true, returnArg fd) */
   | { readonly action: "FollowFD"; readonly argFd: number; readonly argName: number; readonly fdFromReturn: boolean }
@@ -71,7 +87,13 @@ export interface Selector {
   readonly matchActions: readonly PolicyAction[];
 }
 
-export interface KprobeHook {
+/** What a hook reports besides its arguments (current language). */
+export interface HookReport {
+  readonly message: string;
+  readonly tags: readonly string[];
+}
+
+export interface KprobeHook extends HookReport {
   readonly kind: "kprobe";
   /** the field path of this hook in the document, for errors at attach time */
   readonly path: string;
@@ -83,7 +105,7 @@ export interface KprobeHook {
   readonly selectors: readonly Selector[];
 }
 
-export interface TracepointHook {
+export interface TracepointHook extends HookReport {
   readonly kind: "tracepoint";
   readonly path: string;
   readonly subsystem: string;
@@ -92,7 +114,18 @@ export interface TracepointHook {
   readonly selectors: readonly Selector[];
 }
 
-export type Hook = KprobeHook | TracepointHook;
+/** spec.uprobes: one hook per symbol; arguments are the function's (user memory). */
+export interface UprobeHook extends HookReport {
+  readonly kind: "uprobe";
+  readonly path: string;
+  /** the executable or library */
+  readonly binary: string;
+  readonly symbol: string;
+  readonly args: readonly PolicyArg[];
+  readonly selectors: readonly Selector[];
+}
+
+export type Hook = KprobeHook | TracepointHook | UprobeHook;
 
 export interface Policy {
   readonly name: string;
@@ -101,4 +134,8 @@ export interface Policy {
   readonly hooks: readonly Hook[];
   /** the document's YAML text, kept for DeleteTracingPolicy by content */
   readonly source: string;
+  /** "<field path>: <why>" for fields accepted for compatibility that do nothing here */
+  readonly warnings: readonly string[];
+  /** spec.podSelector / containerSelector: pods to select, of which there are none here */
+  readonly selectsPods: boolean;
 }

@@ -5,12 +5,16 @@ export const ARG_TYPES = [
   "int", "uint32", "sint32", "uint64", "sint64", "size_t", "sizet", "long",
   "string", "char_buf", "char_iovec", "fd", "file", "path", "filename",
   "skb", "sock", "cred", "nop",
+  /* current language spellings */
+  "int64", "int32",
 ] as const;
 export type ArgTypeSpelling = (typeof ARG_TYPES)[number];
-export type ArgType = Exclude<ArgTypeSpelling, "sizet">;
+export type ArgType = Exclude<ArgTypeSpelling, "sizet" | "int64" | "int32">;
+
+const TYPE_ALIASES: Readonly<Partial<Record<ArgTypeSpelling, ArgType>>> = { sizet: "size_t", int64: "sint64", int32: "sint32" };
 
 export function normalizeArgType(t: ArgTypeSpelling): ArgType {
-  return t === "sizet" ? "size_t" : t;
+  return TYPE_ALIASES[t] ?? (t as ArgType);
 }
 
 export const INT_TYPES: ReadonlySet<ArgType> = new Set([
@@ -25,12 +29,15 @@ export const SIZED_BUFFER_TYPES: ReadonlySet<ArgType> = new Set(["char_buf", "ch
 export const ARG_OPERATORS = [
   "Equal", "NotEqual", "Prefix", "Postfix", "Mask", "GT", "LT", "In", "NotIn",
   "eq", "neq", "prefix", "postfix", "gt", "lt",
+  /* current language: a set kept in a map upstream; here the matcher's own values */
+  "InMap", "NotInMap",
 ] as const;
 export type ArgOperatorSpelling = (typeof ARG_OPERATORS)[number];
 export type ArgOperator = "Equal" | "NotEqual" | "Prefix" | "Postfix" | "Mask" | "GT" | "LT" | "In" | "NotIn";
 
 const OPERATOR_ALIASES: Readonly<Record<string, ArgOperator>> = {
   eq: "Equal", neq: "NotEqual", prefix: "Prefix", postfix: "Postfix", gt: "GT", lt: "LT",
+  InMap: "In", NotInMap: "NotIn",
 };
 export function normalizeArgOperator(op: ArgOperatorSpelling): ArgOperator {
   return OPERATOR_ALIASES[op] ?? (op as ArgOperator);
@@ -79,7 +86,7 @@ export const CAPABILITIES: Readonly<Record<string, number>> = {
 };
 export const CAPABILITY_NAMES: readonly string[] = Object.keys(CAPABILITIES);
 
-export const ACTIONS = ["Post", "FollowFD", "UnfollowFD", "CopyFD", "Sigkill", "Override"] as const;
+export const ACTIONS = ["Post", "FollowFD", "UnfollowFD", "CopyFD", "Sigkill", "Override", "NoPost", "GetUrl", "DnsLookup", "Signal"] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 export const KINDS = ["TracingPolicy", "TracingPolicyNamespaced"] as const;

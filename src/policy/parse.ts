@@ -4,6 +4,7 @@ import * as v from "valibot";
 import { parseAllDocuments, type Document } from "yaml";
 import { IssueList, PolicyError } from "./errors";
 import type { Policy } from "./model";
+import { API_VERSION, KINDS } from "./names";
 import { PolicyDocumentSchema, describeValue, issuePath } from "./schema";
 import { buildHooks, checkDocument } from "./validate";
 
@@ -28,11 +29,14 @@ interface RawDocument {
 
 function readDocuments(text: string): RawDocument[] {
   // Integers come as bigints so 64-bit values survive (see exactInteger).
-  const parsed = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false, intAsBigInt: true });
+  // logLevel error: problems become our messages, never Node warnings on stderr.
+  const parsed = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false, intAsBigInt: true, logLevel: "error" });
   const docs = Array.isArray(parsed) ? parsed : [];
   const issues = new IssueList();
   docs.forEach((d, i) => yamlErrors(d, i, docs.length > 1, text, issues));
   if (!issues.empty) throw new PolicyError("invalid_argument", issues.items);
+  const template = templateIssue(text);
+  if (template) throw new PolicyError("invalid_argument", [template]);
   const out = docs
     .map((d) => ({ value: documentValue(d), source: docSource(d, text) }))
     .filter((d) => d.value !== null && d.value !== undefined);
@@ -55,6 +59,17 @@ function documentValue(doc: Document.Parsed): unknown {
 function exactInteger(value: unknown): unknown {
   if (typeof value !== "bigint") return value;
   return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+}
+
+const TEMPLATE_RE = /\{\{-?\s*[.$][^}]*\}\}/;
+
+/** A Go template (the original's test policies carry {{.Pid}} and the like)
+ * is not a TracingPolicy until it is filled in: one message, not a cascade. */
+function templateIssue(text: string): string | null {
+  const m = TEMPLATE_RE.exec(text);
+  if (!m) return null;
+  const at = lineCol(text, m.index);
+  return `yaml: line ${at.line} column ${at.col}: ${m[0]} is a template placeholder: this is a template of a TracingPolicy, not a TracingPolicy (fill in its placeholders first)`;
 }
 
 function yamlErrors(doc: Document.Parsed, index: number, many: boolean, text: string, issues: IssueList): void {
@@ -84,17 +99,47 @@ function parseOne(value: unknown, source: string, prefix: string): Policy {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new PolicyError("invalid_argument", [`${prefix}expected a TracingPolicy mapping, got ${describeValue(value)}`]);
   }
-  const result = v.safeParse(PolicyDocumentSchema, value);
+  const notPolicy = notATracingPolicy(value as Record<string, unknown>);
+  if (notPolicy) throw new PolicyError("invalid_argument", [`${prefix}${notPolicy}`]);
+  const local = new IssueList();
+  const result = v.safeParse(PolicyDocumentSchema, withDefaultHead(value as Record<string, unknown>, local));
   if (!result.success) {
     for (const issue of result.issues) issues.add(`${prefix}${issuePath(issue)}`, issue.message);
     throw new PolicyError("invalid_argument", issues.items);
   }
   const doc = result.output;
-  const local = new IssueList();
   checkDocument(doc, local);
   const hooks = buildHooks(doc, local);
   if (!local.empty) throw new PolicyError("invalid_argument", local.items.map((m) => prefix + m));
-  return { name: doc.metadata.name, kind: doc.kind, namespace: doc.metadata.namespace ?? null, hooks, source };
+  return {
+    name: doc.metadata.name, kind: doc.kind, namespace: doc.metadata.namespace ?? null, hooks, source,
+    warnings: local.warnings,
+    selectsPods: Boolean(doc.spec.podSelector ?? doc.spec.containerSelector),
+  };
+}
+
+/** The original's own examples sometimes left out kind or apiVersion (its
+ * loader did not need them): such a document is a TracingPolicy, with a warning. */
+function withDefaultHead(doc: Record<string, unknown>, issues: IssueList): Record<string, unknown> {
+  const out = { ...doc };
+  if (out["kind"] === undefined) {
+    issues.warn("kind", "missing: taken as TracingPolicy");
+    out["kind"] = "TracingPolicy";
+  }
+  if (out["apiVersion"] === undefined) {
+    issues.warn("apiVersion", `missing: taken as ${API_VERSION}`);
+    out["apiVersion"] = API_VERSION;
+  }
+  return out;
+}
+
+/** A document of another kind gets one message, not one per missing field. */
+function notATracingPolicy(doc: Record<string, unknown>): string | null {
+  const kind = doc["kind"];
+  if (typeof kind === "string" && (KINDS as readonly string[]).includes(kind)) return null;
+  if (kind === undefined && ("spec" in doc || "metadata" in doc)) return null;
+  const got = kind === undefined ? "it has no kind" : `its kind is ${describeValue(kind)}`;
+  return `not a TracingPolicy: ${got} (expected kind: TracingPolicy or TracingPolicyNamespaced, apiVersion: ${API_VERSION})`;
 }
 
 function rejectDuplicateNames(policies: readonly Policy[], many: boolean): void {

@@ -56,6 +56,14 @@ const choice = <T extends readonly string[]>(word: string, options: T) =>
   v.picklist(options, (i: Issue) =>
     isMissingKey(i) ? "required field is missing" : `unknown ${word} ${describeValue(i.input)} (expected one of ${options.join(", ")})`);
 
+/** The original lower-cased action names before looking them up ("SigKill"). */
+const anyCaseChoice = <T extends readonly string[]>(word: string, options: T) =>
+  v.pipe(
+    v.string(typeMessage("a string")),
+    v.transform((s: string) => options.find((o) => o.toLowerCase() === s.toLowerCase()) ?? s),
+    choice(word, options),
+  );
+
 const list = <T extends v.GenericSchema>(item: T, max: number, what: string) =>
   v.pipe(
     v.array(item, typeMessage("a list")),
@@ -74,7 +82,19 @@ const ArgSchema = strictObj({
   type: choice("type", ARG_TYPES),
   sizeArgIndex: opt(int(0, LIMITS.kprobeArgIndexMax + 1)),
   returnCopy: opt(bool()),
+  /* current language: reported as KprobeArgument.label */
+  label: opt(str(LIMITS.labelLength)),
+  /* current language: read more of a buffer; buffers here stop at 4096 bytes */
+  maxData: opt(bool()),
 });
+
+/** Kubernetes label selector: accepted as written (there are no pods here). */
+const LabelSelectorSchema = v.record(v.string(), v.unknown(), typeMessage("a mapping"));
+
+const hookExtras = {
+  message: opt(str(LIMITS.messageLength)),
+  tags: opt(list(str(LIMITS.tagLength), LIMITS.tagsPerHook, "tags")),
+};
 
 const ReturnArgSchema = strictObj({
   index: opt(int(0, LIMITS.kprobeArgIndexMax)),
@@ -117,11 +137,22 @@ const CapabilitiesSchema = strictObj({
   values: list(scalarValue, 64, "values"),
 });
 
+export const RATE_LIMIT_SCOPES = ["thread", "process", "global"] as const;
+
 const ActionSchema = strictObj({
-  action: choice("action", ACTIONS),
-  argFd: opt(int(0, LIMITS.kprobeArgIndexMax)),
-  argName: opt(int(0, LIMITS.kprobeArgIndexMax)),
-  argError: opt(int(-4095, 0)),
+  action: anyCaseChoice("action", ACTIONS),
+  /* uint32 / int32 as the original declared them; validate.ts checks what each action uses */
+  argFd: opt(int(0, 0xffffffff)),
+  argName: opt(int(0, 0xffffffff)),
+  argError: opt(int(-(2 ** 31), 2 ** 31 - 1)),
+  /* current language, Post only: at most one event per interval for the same arguments */
+  rateLimit: opt(v.union([v.string(), v.number()], typeMessage("a duration such as 10s, 5m, 1h"))),
+  rateLimitScope: opt(choice("rate limit scope", RATE_LIMIT_SCOPES)),
+  /* GetUrl / DnsLookup (current language), done by the agent */
+  argUrl: opt(str(LIMITS.urlLength)),
+  argFqdn: opt(str(253)),
+  /* Signal (current language): the signal number sent in the kernel */
+  argSig: opt(int(1, 64)),
 });
 
 const SelectorSchema = strictObj({
@@ -145,6 +176,8 @@ const KprobeSchema = strictObj({
   args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
   returnArg: opt(ReturnArgSchema),
   selectors,
+  ...hookExtras,
+  ignore: opt(strictObj({ callNotFound: opt(bool()) })),
 });
 
 const TracepointSchema = strictObj({
@@ -152,10 +185,32 @@ const TracepointSchema = strictObj({
   event: str(LIMITS.tracepointNameLength),
   args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
   selectors,
+  ...hookExtras,
+});
+
+/* spec.lists (current language): named lists used as `call: "list:NAME"` */
+export const LIST_TYPES = ["syscalls", "generated_syscalls", "generated_ftrace"] as const;
+const ListSchema = strictObj({
+  name: str(LIMITS.callLength),
+  type: opt(choice("list type", LIST_TYPES)),
+  values: opt(list(str(LIMITS.callLength), LIMITS.hooksPerPolicy * 8, "values")),
+  pattern: opt(str(LIMITS.callLength)),
+  validated: opt(bool()),
+});
+
+/* spec.uprobes (current language): a function of an executable or library */
+const UprobeSchema = strictObj({
+  path: str(LIMITS.binaryPathLength * 16),
+  symbols: opt(list(str(LIMITS.callLength), LIMITS.hooksPerPolicy, "symbols")),
+  symbol: opt(str(LIMITS.callLength)),
+  args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
+  selectors,
+  ...hookExtras,
 });
 
 const MetadataSchema = strictObj({
-  name: str(LIMITS.policyNameLength),
+  /* free-form as in the original; validate.ts refuses only what cannot be shown */
+  name: v.pipe(v.string(typeMessage("a string")), v.minLength(1, "must not be empty")),
   namespace: opt(str(63)),
   labels: opt(v.record(v.string(), v.string(), typeMessage("a mapping of strings"))),
   annotations: opt(v.record(v.string(), v.string(), typeMessage("a mapping of strings"))),
@@ -168,6 +223,11 @@ export const PolicyDocumentSchema = strictObj({
   spec: strictObj({
     kprobes: opt(list(KprobeSchema, LIMITS.hooksPerPolicy, "kprobes")),
     tracepoints: opt(list(TracepointSchema, LIMITS.hooksPerPolicy, "tracepoints")),
+    uprobes: opt(list(UprobeSchema, LIMITS.hooksPerPolicy, "uprobes")),
+    lists: opt(list(ListSchema, LIMITS.hooksPerPolicy, "lists")),
+    options: opt(list(strictObj({ name: str(LIMITS.callLength), value: opt(str(LIMITS.messageLength)) }), LIMITS.hooksPerPolicy, "options")),
+    podSelector: opt(LabelSelectorSchema),
+    containerSelector: opt(LabelSelectorSchema),
   }),
 });
 
@@ -178,6 +238,8 @@ export type ArgDoc = NonNullable<KprobeDoc["args"]>[number];
 export type SelectorDoc = NonNullable<KprobeDoc["selectors"]>[number];
 export type ArgMatchDoc = NonNullable<SelectorDoc["matchArgs"]>[number];
 export type ActionDoc = NonNullable<SelectorDoc["matchActions"]>[number];
+export type UprobeDoc = NonNullable<PolicyDocument["spec"]["uprobes"]>[number];
+export type ListDoc = NonNullable<PolicyDocument["spec"]["lists"]>[number];
 export type CapabilitiesDoc = NonNullable<SelectorDoc["matchCapabilities"]>[number];
 export type ScalarValue = string | number;
 

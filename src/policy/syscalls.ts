@@ -1,4 +1,5 @@
-/** Syscall names in the spellings users write. */
+/** Syscall names in the spellings users write, and their numbers. */
+import { readFileSync } from "node:fs";
 
 const PREFIXES = [
   "__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__s390x_sys_", "__riscv_sys_",
@@ -20,4 +21,23 @@ export function syscallSymbols(base: string): { symbol: string; wrapper: boolean
     { symbol: `${arch}${base}`, wrapper: true },
     { symbol: `sys_${base}`, wrapper: false },
   ];
+}
+
+const UNISTD: Readonly<Record<string, string>> = {
+  x64: "/usr/include/x86_64-linux-gnu/asm/unistd_64.h",
+  arm64: "/usr/include/aarch64-linux-gnu/asm/unistd.h",
+};
+
+/** Syscall numbers of this architecture ("openat" → 257), from the kernel
+ * headers of the system (Debian: linux-libc-dev), or why they are missing. */
+export function syscallNumbers(): Map<string, number> | Error {
+  const file = UNISTD[process.arch];
+  if (!file) return new Error(`syscall numbers of ${process.arch} are not known here`);
+  try {
+    const text = readFileSync(file, "utf8");
+    const entries = [...text.matchAll(/^#define __NR_(\w+)\s+(\d+)\s*$/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+    return new Map(entries);
+  } catch {
+    return new Error(`"list:" values need syscall numbers from ${file} (package linux-libc-dev), which is missing`);
+  }
 }

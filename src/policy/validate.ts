@@ -4,22 +4,25 @@ import type { IssueList } from "./errors";
 import { LIMITS } from "./limits";
 import type {
   ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, KprobeHook, NamespaceChangesMatcher,
-  NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector, TracepointHook,
+  NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector, TracepointHook, UprobeHook,
 } from "./model";
 import {
   API_VERSION, INT_OPERATORS, INT_TYPES, SIZED_BUFFER_TYPES, TEXT_OPERATORS, TEXT_TYPES,
   normalizeArgOperator, normalizeArgType, type ArgType, type NamespaceType,
 } from "./names";
 import type {
-  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, PolicyDocument, ScalarValue,
+  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, ListDoc, PolicyDocument, ScalarValue, UprobeDoc,
   SelectorDoc, TracepointDoc,
 } from "./schema";
 import { describeValue } from "./schema";
+import { syscallBaseName, syscallNumbers } from "./syscalls";
 import {
   intRange, parseCapability, parseInteger, parseNamespaceType, parseNamespaceValue, parsePid, utf8Length,
 } from "./values";
 
-const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/* What cannot be shown on one line of a terminal or a log: C0/C1 controls,
+ * DEL, line/paragraph separators and bidirectional overrides. */
+const UNSHOWABLE_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/u;
 const CALL_RE = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const TRACEPOINT_RE = /^[A-Za-z0-9_]+$/;
 const FD_TYPES: ReadonlySet<ArgType> = new Set(["int", "fd", "uint32", "sint32", "long"]);
@@ -27,38 +30,119 @@ const NAME_TYPES: ReadonlySet<ArgType> = new Set(["string", "filename", "file", 
 
 /** What selectors of one hook may refer to. */
 interface HookView {
-  readonly kind: "kprobe" | "tracepoint";
+  readonly kind: "kprobe" | "tracepoint" | "uprobe";
   readonly args: readonly PolicyArg[];
   readonly returnType: ArgType | null;
   readonly returnIndex: number;
+  /** spec.lists, for "list:NAME" values */
+  readonly lists: ReadonlyMap<string, readonly string[]>;
 }
 
 export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
   if (doc.apiVersion !== API_VERSION) {
     issues.add("apiVersion", `unsupported ${describeValue(doc.apiVersion)} (expected ${API_VERSION})`);
   }
-  if (!NAME_RE.test(doc.metadata.name)) {
-    issues.add("metadata.name", `${describeValue(doc.metadata.name)} is not a valid name (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)`);
+  checkName(doc.metadata.name, issues);
+  (doc.spec.options ?? []).forEach((o, i) => {
+    issues.warn(`spec.options[${i}]`, `ignored: option ${describeValue(o.name)} tunes the upstream agent's loader and has no effect here`);
+  });
+  for (const field of ["podSelector", "containerSelector"] as const) {
+    if (doc.spec[field]) {
+      issues.warn(`spec.${field}`, "there is no Kubernetes here, so no pod or container matches: the policy is loaded disabled (it would select nothing); enable it to apply it to every process on this host");
+    }
   }
-  const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0);
-  if (count === 0) issues.add("spec", "no hooks (expected kprobes or tracepoints)");
+  const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0) + (doc.spec.uprobes?.length ?? 0);
+  if (count === 0) issues.add("spec", "no hooks (expected kprobes, tracepoints or uprobes)");
   if (count > LIMITS.hooksPerPolicy) issues.add("spec", `too many hooks (${count}, at most ${LIMITS.hooksPerPolicy})`);
 }
 
-export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
-  const kprobes = (doc.spec.kprobes ?? []).map((k, i) => buildKprobe(k, `spec.kprobes[${i}]`, issues));
-  const tps = (doc.spec.tracepoints ?? []).map((t, i) => buildTracepoint(t, `spec.tracepoints[${i}]`, issues));
-  return [...kprobes, ...tps];
+/** Names are free-form (the original took any string): refused only when
+ * empty, over LIMITS.policyNameLength bytes, blank, or not showable. */
+function checkName(name: string, issues: IssueList): void {
+  const bytes = utf8Length(name);
+  if (bytes > LIMITS.policyNameLength) {
+    issues.add("metadata.name", `too long (${bytes} bytes, at most ${LIMITS.policyNameLength})`);
+  }
+  if (name.trim() === "") issues.add("metadata.name", "must not be blank");
+  const bad = UNSHOWABLE_RE.exec(name);
+  if (bad) {
+    const code = bad[0].codePointAt(0)!.toString(16).padStart(4, "0");
+    issues.add("metadata.name", `${JSON.stringify(name)} cannot be shown (it contains U+${code}, a control or formatting character)`);
+  }
 }
 
-function buildKprobe(doc: KprobeDoc, path: string, issues: IssueList): KprobeHook {
+export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
+  const lists = checkLists(doc.spec.lists ?? [], issues);
+  const kprobes = (doc.spec.kprobes ?? []).flatMap((k, i) => {
+    const path = `spec.kprobes[${i}]`;
+    return expandCall(k, path, lists, issues).map((call) => buildKprobe({ ...k, call, syscall: k.syscall || call !== k.call }, path, lists, issues));
+  });
+  const tps = (doc.spec.tracepoints ?? []).map((t, i) => buildTracepoint(t, `spec.tracepoints[${i}]`, lists, issues));
+  const ups = (doc.spec.uprobes ?? []).flatMap((u, i) => buildUprobes(u, `spec.uprobes[${i}]`, lists, issues));
+  const total = kprobes.length + tps.length + ups.length;
+  if (total > LIMITS.hooksPerPolicy) {
+    issues.add("spec", `too many hooks once lists and symbols are expanded (${total}, at most ${LIMITS.hooksPerPolicy})`);
+  }
+  return [...kprobes, ...tps, ...ups];
+}
+
+/** One hook per symbol (`symbols`, or the older single `symbol`). */
+function buildUprobes(doc: UprobeDoc, path: string, lists: HookView["lists"], issues: IssueList): UprobeHook[] {
+  if (!doc.path.startsWith("/")) issues.add(`${path}.path`, `${describeValue(doc.path)} is not an absolute path`);
+  const symbols = [...(doc.symbols ?? []), ...(doc.symbol ? [doc.symbol] : [])];
+  if (symbols.length === 0) issues.add(`${path}.symbols`, "required field is missing (the functions to probe)");
+  const args = buildArgs(doc.args ?? [], path, "uprobe", issues);
+  const view: HookView = { kind: "uprobe", args, returnType: null, returnIndex: 0, lists };
+  const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
+  return symbols.map((symbol) => ({ kind: "uprobe", path, binary: doc.path, symbol, args, selectors, ...hookReport(doc) }));
+}
+
+/** spec.lists by name; only lists of syscall names are supported. */
+function checkLists(docs: readonly ListDoc[], issues: IssueList): Map<string, readonly string[]> {
+  const lists = new Map<string, readonly string[]>();
+  docs.forEach((l, i) => {
+    const path = `spec.lists[${i}]`;
+    if (lists.has(l.name)) issues.add(`${path}.name`, `duplicate list name ${describeValue(l.name)}`);
+    const type = l.type ?? "syscalls";
+    if (type !== "syscalls") {
+      issues.add(`${path}.type`, `${type} is not supported yet: it expands to every syscall or traced function, more hooks than a policy holds here (${LIMITS.hooksPerPolicy}); list the calls with type: syscalls`);
+    }
+    if (l.pattern) issues.warn(`${path}.pattern`, "ignored: only generated_ftrace lists use a pattern");
+    if (!l.values || l.values.length === 0) issues.add(`${path}.values`, "must not be empty");
+    lists.set(l.name, l.values ?? []);
+  });
+  return lists;
+}
+
+/** `call: "list:NAME"` is one hook per value of the list. */
+function expandCall(doc: KprobeDoc, path: string, lists: ReadonlyMap<string, readonly string[]>, issues: IssueList): string[] {
+  if (!doc.call.startsWith("list:")) return [doc.call];
+  const name = doc.call.slice("list:".length);
+  const values = lists.get(name);
+  if (!values) {
+    const known = [...lists.keys()].join(", ") || "none";
+    issues.add(`${path}.call`, `no list named ${describeValue(name)} in spec.lists (lists: ${known})`);
+    return [];
+  }
+  return [...values];
+}
+
+function buildKprobe(doc: KprobeDoc, path: string, lists: HookView["lists"], issues: IssueList): KprobeHook {
   if (!CALL_RE.test(doc.call)) issues.add(`${path}.call`, `${describeValue(doc.call)} is not a kernel function name`);
   const args = buildArgs(doc.args ?? [], path, "kprobe", issues);
   const ret = doc.return ?? false;
   const returnArg = buildReturnArg(doc, path, issues);
-  const view: HookView = { kind: "kprobe", args, returnType: returnArg?.type ?? null, returnIndex: returnArg?.index ?? 0 };
+  const view: HookView = { kind: "kprobe", args, returnType: returnArg?.type ?? null, returnIndex: returnArg?.index ?? 0, lists };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
-  return { kind: "kprobe", path, call: doc.call, syscall: doc.syscall ?? false, return: ret, args, returnArg, selectors };
+  if (doc.ignore?.callNotFound) issues.warn(`${path}.ignore.callNotFound`, "ignored: a call that does not exist is refused here, naming it");
+  return {
+    kind: "kprobe", path, call: doc.call, syscall: doc.syscall ?? false, return: ret, args, returnArg, selectors,
+    ...hookReport(doc),
+  };
+}
+
+function hookReport(doc: { message?: string | null; tags?: readonly string[] | null }): { message: string; tags: string[] } {
+  return { message: doc.message ?? "", tags: [...(doc.tags ?? [])] };
 }
 
 function buildReturnArg(doc: KprobeDoc, path: string, issues: IssueList): KprobeHook["returnArg"] {
@@ -78,13 +162,13 @@ function buildReturnArg(doc: KprobeDoc, path: string, issues: IssueList): Kprobe
   return { index: doc.returnArg.index ?? 0, type };
 }
 
-function buildTracepoint(doc: TracepointDoc, path: string, issues: IssueList): TracepointHook {
+function buildTracepoint(doc: TracepointDoc, path: string, lists: HookView["lists"], issues: IssueList): TracepointHook {
   if (!TRACEPOINT_RE.test(doc.subsystem)) issues.add(`${path}.subsystem`, `${describeValue(doc.subsystem)} is not a tracepoint subsystem name`);
   if (!TRACEPOINT_RE.test(doc.event)) issues.add(`${path}.event`, `${describeValue(doc.event)} is not a tracepoint event name`);
   const args = buildArgs(doc.args ?? [], path, "tracepoint", issues);
-  const view: HookView = { kind: "tracepoint", args, returnType: null, returnIndex: 0 };
+  const view: HookView = { kind: "tracepoint", args, returnType: null, returnIndex: 0, lists };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
-  return { kind: "tracepoint", path, subsystem: doc.subsystem, event: doc.event, args, selectors };
+  return { kind: "tracepoint", path, subsystem: doc.subsystem, event: doc.event, args, selectors, ...hookReport(doc) };
 }
 
 function buildArgs(docs: readonly ArgDoc[], hookPath: string, kind: HookView["kind"], issues: IssueList): PolicyArg[] {
@@ -95,21 +179,22 @@ function buildArg(doc: ArgDoc, path: string, kind: HookView["kind"], issues: Iss
   const type = normalizeArgType(doc.type);
   const sizeArgIndex = doc.sizeArgIndex ?? 0;
   const returnCopy = doc.returnCopy ?? false;
-  if (kind === "kprobe" && doc.index > LIMITS.kprobeArgIndexMax) {
+  if (kind !== "tracepoint" && doc.index > LIMITS.kprobeArgIndexMax) {
     issues.add(`${path}.index`, `must be an integer from 0 to ${LIMITS.kprobeArgIndexMax}, got ${doc.index}`);
   }
   checkBufferOptions(type, sizeArgIndex, returnCopy, kind, path, issues);
-  return { index: doc.index, type, sizeArgIndex, returnCopy };
+  if (doc.maxData) issues.warn(`${path}.maxData`, `ignored: buffers are captured up to ${LIMITS.capturedBytes} bytes here (truncated_bytes_arg past that)`);
+  return { index: doc.index, type, sizeArgIndex, returnCopy, label: doc.label ?? "" };
 }
 
 function checkBufferOptions(type: ArgType, size: number, returnCopy: boolean, kind: HookView["kind"], path: string, issues: IssueList): void {
   const sized = SIZED_BUFFER_TYPES.has(type);
   if (size > 0 && !sized) issues.add(`${path}.sizeArgIndex`, `only char_buf and char_iovec take a size (type is ${type})`);
   if (returnCopy && !sized) issues.add(`${path}.returnCopy`, `only char_buf and char_iovec can be copied at return (type is ${type})`);
-  if (returnCopy && kind === "tracepoint") issues.add(`${path}.returnCopy`, "tracepoints have no return");
+  if (returnCopy && kind !== "kprobe") issues.add(`${path}.returnCopy`, `${kind}s have no return here`);
   if (type === "char_iovec" && size === 0) issues.add(path, "char_iovec needs sizeArgIndex (the argument holding the iovec count)");
   /* tracepoint arrays and __data_loc fields carry their own size (checked at attach) */
-  if (type === "char_buf" && size === 0 && !returnCopy && kind === "kprobe") {
+  if (type === "char_buf" && size === 0 && !returnCopy && kind !== "tracepoint") {
     issues.add(path, "char_buf needs sizeArgIndex, or returnCopy to use the return value as the size");
   }
 }
@@ -146,11 +231,9 @@ function buildPids(doc: NonNullable<SelectorDoc["matchPIDs"]>[number], path: str
     if (pid === null) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not a pid`);
     return pid ?? 0;
   });
+  /* followForks with isNamespacePID: each ancestor's pid in its own namespace */
   const followForks = doc.followForks ?? false;
   const isNamespacePID = doc.isNamespacePID ?? false;
-  if (followForks && isNamespacePID) {
-    issues.add(`${path}.followForks`, "cannot be combined with isNamespacePID (ancestors are followed by host pid)");
-  }
   return { operator: doc.operator, values, followForks, isNamespacePID };
 }
 
@@ -166,7 +249,7 @@ function buildReturnMatchers(doc: SelectorDoc, path: string, view: HookView, iss
   return list.map((m, i) => {
     const p = `${path}.matchReturnArgs[${i}]`;
     if (m.index !== view.returnIndex) issues.add(`${p}.index`, `must be ${view.returnIndex} (the return value)`);
-    return buildMatcherValues(m, p, returnType, `the return value`, issues);
+    return buildMatcherValues(m, p, returnType, `the return value`, view.lists, issues);
   });
 }
 
@@ -180,15 +263,16 @@ function buildArgMatcher(doc: ArgMatchDoc, path: string, view: HookView, issues:
   if (arg.returnCopy) {
     issues.add(`${path}.index`, `argument ${doc.index} is copied at return (returnCopy) and cannot be matched`);
   }
-  return buildMatcherValues(doc, path, arg.type, `argument ${doc.index}`, issues);
+  return buildMatcherValues(doc, path, arg.type, `argument ${doc.index}`, view.lists, issues);
 }
 
-function buildMatcherValues(doc: ArgMatchDoc, path: string, type: ArgType, what: string, issues: IssueList): ArgMatcher {
+function buildMatcherValues(doc: ArgMatchDoc, path: string, type: ArgType, what: string, lists: HookView["lists"], issues: IssueList): ArgMatcher {
   const operator = normalizeArgOperator(doc.operator);
   nonEmpty(doc.values, path, issues);
   if (INT_TYPES.has(type)) {
     checkOperator(operator, INT_OPERATORS, type, what, path, issues);
-    return { kind: "int", index: doc.index, operator, values: intValues(doc, operator, type, path, issues) };
+    const values = expandSyscallLists(doc.values, lists, `${path}.values`, issues);
+    return { kind: "int", index: doc.index, operator, values: intValues({ ...doc, values }, operator, type, path, issues) };
   }
   if (TEXT_TYPES.has(type)) {
     checkOperator(operator, TEXT_OPERATORS, type, what, path, issues);
@@ -202,6 +286,29 @@ function checkOperator(op: string, allowed: ReadonlySet<string>, type: ArgType, 
   if (!allowed.has(op)) {
     issues.add(`${path}.operator`, `${op} does not apply to ${what} of type ${type} (expected one of ${[...allowed].join(", ")})`);
   }
+}
+
+/** "list:NAME" among integer values: the numbers of the list's syscalls. */
+function expandSyscallLists(values: readonly ScalarValue[], lists: HookView["lists"], path: string, issues: IssueList): ScalarValue[] {
+  if (!values.some((v) => typeof v === "string" && v.startsWith("list:"))) return [...values];
+  const table = syscallNumbers();
+  return values.flatMap((v, i) => {
+    if (typeof v !== "string" || !v.startsWith("list:")) return [v];
+    const names = lists.get(v.slice("list:".length));
+    if (!names) {
+      issues.add(`${path}[${i}]`, `no list named ${describeValue(v.slice("list:".length))} in spec.lists`);
+      return [];
+    }
+    if (table instanceof Error) {
+      issues.add(`${path}[${i}]`, table.message);
+      return [];
+    }
+    return names.map((n) => {
+      const nr = table.get(syscallBaseName(n, true) ?? n);
+      if (nr === undefined) issues.add(`${path}[${i}]`, `${describeValue(n)} of list ${describeValue(v)} is not a syscall of this architecture`);
+      return nr ?? 0;
+    });
+  });
 }
 
 function intValues(doc: ArgMatchDoc, op: string, type: ArgType, path: string, issues: IssueList): bigint[] {
@@ -220,9 +327,17 @@ function intValues(doc: ArgMatchDoc, op: string, type: ArgType, path: string, is
   });
 }
 
+/** The original compared strings with their terminating NUL, so its policies
+ * write "/etc/passwd\0": trailing NULs are dropped, the value means the same. */
+function withoutTrailingNul(raw: ScalarValue, path: string, issues: IssueList): string {
+  const text = String(raw).replace(/\0+$/, "");
+  if (text.includes("\0")) issues.warn(path, `${JSON.stringify(text)} contains a NUL byte before its end and can never match`);
+  return text;
+}
+
 function textValues(values: readonly ScalarValue[], path: string, issues: IssueList): string[] {
   return values.map((raw, i) => {
-    const text = String(raw);
+    const text = withoutTrailingNul(raw, `${path}.values[${i}]`, issues);
     const bytes = utf8Length(text);
     if (bytes === 0) issues.add(`${path}.values[${i}]`, "must not be empty");
     if (bytes > LIMITS.stringValueLength) {
@@ -235,7 +350,7 @@ function textValues(values: readonly ScalarValue[], path: string, issues: IssueL
 function buildBinaries(doc: NonNullable<SelectorDoc["matchBinaries"]>[number], path: string, issues: IssueList): BinariesMatcher {
   nonEmpty(doc.values, path, issues);
   const values = doc.values.map((raw, i) => {
-    const text = String(raw);
+    const text = withoutTrailingNul(raw, `${path}.values[${i}]`, issues);
     if (!text.startsWith("/")) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not an absolute path`);
     const bytes = utf8Length(text);
     if (bytes > LIMITS.binaryPathLength) {
@@ -279,11 +394,24 @@ function buildCaps(doc: CapabilitiesDoc, path: string, issues: IssueList): Capab
 }
 
 function buildAction(doc: ActionDoc, path: string, view: HookView, issues: IssueList): PolicyAction {
-  rejectUnusedActionFields(doc, path, issues);
+  warnUnusedActionFields(doc, path, issues);
+  if (doc.action !== "Post" && (doc.rateLimit !== undefined && doc.rateLimit !== null)) {
+    issues.warn(`${path}.rateLimit`, `ignored: only Post is rate limited (the action is ${doc.action})`);
+  }
   switch (doc.action) {
     case "Post":
+      return buildPost(doc, path, issues);
     case "Sigkill":
+    case "NoPost":
       return { action: doc.action };
+    case "GetUrl":
+      return { action: "GetUrl", url: checkUrl(doc.argUrl, `${path}.argUrl`, issues) };
+    case "Signal":
+      if (!doc.argSig) issues.add(`${path}.argSig`, "required for Signal (a signal number such as 15)");
+      return { action: "Signal", sig: doc.argSig ?? 0 };
+    case "DnsLookup":
+      if (!doc.argFqdn) issues.add(`${path}.argFqdn`, "required for DnsLookup (the name to resolve)");
+      return { action: "DnsLookup", fqdn: doc.argFqdn ?? "" };
     case "Override":
       return buildOverride(doc, path, view, issues);
     case "UnfollowFD":
@@ -295,24 +423,51 @@ function buildAction(doc: ActionDoc, path: string, view: HookView, issues: Issue
 }
 
 const ACTION_FIELDS: Readonly<Record<ActionDoc["action"], readonly string[]>> = {
-  Post: [], Sigkill: [], Override: ["argError"], UnfollowFD: ["argFd"],
+  Post: [], Sigkill: [], NoPost: [], Override: ["argError"], GetUrl: ["argUrl"], DnsLookup: ["argFqdn"], Signal: ["argSig"], UnfollowFD: ["argFd"],
   FollowFD: ["argFd", "argName"], CopyFD: ["argFd", "argName"],
 };
 
-function rejectUnusedActionFields(doc: ActionDoc, path: string, issues: IssueList): void {
-  for (const field of ["argFd", "argName", "argError"] as const) {
+function checkUrl(raw: string | null | undefined, path: string, issues: IssueList): string {
+  if (!raw) {
+    issues.add(path, "required for GetUrl (an http or https URL)");
+    return "";
+  }
+  if (!URL.canParse(raw) || !["http:", "https:"].includes(new URL(raw).protocol)) {
+    issues.add(path, `${describeValue(raw)} is not an http or https URL`);
+  }
+  return raw;
+}
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function buildPost(doc: ActionDoc, path: string, issues: IssueList): PolicyAction {
+  if (doc.rateLimit === undefined || doc.rateLimit === null) return { action: "Post" };
+  const m = DURATION_RE.exec(String(doc.rateLimit).trim());
+  const intervalMs = m ? Number(m[1]) * UNIT_MS[m[2] ?? "s"]! : 0;
+  if (!m || intervalMs < 1 || intervalMs > 24 * UNIT_MS["h"]!) {
+    issues.add(`${path}.rateLimit`, `${describeValue(doc.rateLimit)} is not a duration from 1ms to 24h (e.g. 10s, 5m, 1h; a bare number is seconds)`);
+  }
+  return { action: "Post", rateLimit: { intervalMs, scope: doc.rateLimitScope ?? "thread" } };
+}
+
+/* The original ignored fields an action does not read; so do we, with a warning. */
+function warnUnusedActionFields(doc: ActionDoc, path: string, issues: IssueList): void {
+  for (const field of ["argFd", "argName", "argError", "argUrl", "argFqdn", "argSig"] as const) {
     if (doc[field] !== undefined && doc[field] !== null && !ACTION_FIELDS[doc.action].includes(field)) {
-      issues.add(`${path}.${field}`, `not used by ${doc.action}`);
+      issues.warn(`${path}.${field}`, `ignored: ${doc.action} does not use ${field}`);
     }
   }
 }
 
+/** Any int32 argError, as the original: the call returns it without running. */
 function buildOverride(doc: ActionDoc, path: string, view: HookView, issues: IssueList): PolicyAction {
   if (view.kind !== "kprobe") issues.add(`${path}.action`, "Override is only available on kprobes");
-  if (doc.argError === undefined || doc.argError === null || doc.argError === 0) {
-    issues.add(`${path}.argError`, "required for Override (a negative errno such as -1)");
+  const argError = doc.argError ?? 0;
+  if (argError >= 0) {
+    issues.warn(`${path}.argError`, `${doc.argError ?? "missing"}: the call returns ${argError} (not an error) without running`);
   }
-  return { action: "Override", argError: doc.argError ?? 0 };
+  return { action: "Override", argError };
 }
 
 /** FollowFD/CopyFD: the new fd is the return value when the hook returns an fd. */

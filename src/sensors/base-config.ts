@@ -23,12 +23,15 @@ export interface BaseSensorSettings {
   readonly argvMaxBytes: Setting<number>;
   /** Whether the kernel reads the working directory (fgs_config.flags NO_CWD). */
   readonly cwd: Setting<boolean>;
+  /** What process.binary is (fgs_config.flags BINARY_RESOLVED). */
+  readonly binaryPath: Setting<NonNullable<ProcessConfig["binaryPath"]>>;
 }
 
 export const BASE_KEYS = {
   ancestors: "ancestors",
   argvMaxBytes: "argv-max-bytes",
   cwd: "cwd",
+  binaryPath: "binary-path",
 } as const;
 
 export function baseSensorConfig(s: BaseSensorSettings): ReadonlyMap<string, SensorConfigKey> {
@@ -39,7 +42,28 @@ export function baseSensorConfig(s: BaseSensorSettings): ReadonlyMap<string, Sen
       integerKey("bytes of the argument list captured per exec", ARGV_MIN_BYTES, ARGV_MAX_BYTES, s.argvMaxBytes),
     ],
     [BASE_KEYS.cwd, booleanKey("capture the working directory of each exec", s.cwd)],
+    [
+      BASE_KEYS.binaryPath,
+      choiceKey(
+        "process.binary (and matchBinaries): exec = the path the program was executed by, resolved = the file it runs, symlinks resolved",
+        ["exec", "resolved"] as const,
+        s.binaryPath,
+      ),
+    ],
   ]);
+}
+
+export function choiceKey<T extends string>(description: string, options: readonly T[], setting: Setting<T>): SensorConfigKey {
+  return {
+    description,
+    allowed: options.join(", "),
+    get: () => setting.get(),
+    set: (value) => {
+      const option = options.find((o) => o === value);
+      if (option === undefined) throw new SensorConfigError(`${JSON.stringify(value)} is not one of ${options.join(", ")}`);
+      return setting.set(option);
+    },
+  };
 }
 
 export function booleanKey(description: string, setting: Setting<boolean>): SensorConfigKey {
@@ -75,8 +99,8 @@ export interface ConfigMapWriter {
 
 /** The kernel-side settings over the fgs_config map (one entry, key 0).
  * Writes the defaults at once so the map and get() agree from the start. */
-export function kernelConfigSettings(map: ConfigMapWriter): Pick<BaseSensorSettings, "argvMaxBytes" | "cwd"> {
-  const current: ProcessConfig = { maxArgvBytes: ARGV_DEFAULT_BYTES, captureCwd: true };
+export function kernelConfigSettings(map: ConfigMapWriter): Pick<BaseSensorSettings, "argvMaxBytes" | "cwd" | "binaryPath"> {
+  const current: ProcessConfig = { maxArgvBytes: ARGV_DEFAULT_BYTES, captureCwd: true, binaryPath: "exec" };
   const key = new Uint8Array(4);
   const write = (next: ProcessConfig): void => {
     map.update(key, encodeConfig(next));
@@ -86,6 +110,7 @@ export function kernelConfigSettings(map: ConfigMapWriter): Pick<BaseSensorSetti
   return {
     argvMaxBytes: { get: () => current.maxArgvBytes, set: (n) => write({ ...current, maxArgvBytes: n }) },
     cwd: { get: () => current.captureCwd, set: (on) => write({ ...current, captureCwd: on }) },
+    binaryPath: { get: () => current.binaryPath ?? "exec", set: (p) => write({ ...current, binaryPath: p }) },
   };
 }
 

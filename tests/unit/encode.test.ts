@@ -17,6 +17,7 @@ import {
   ProcessKprobeSchema,
   ProcessSchema,
   ProcessTracepointSchema,
+  ProcessUprobeSchema,
   TestSchema,
   type GetEventsResponse,
   type KprobeArgument,
@@ -59,6 +60,8 @@ const ARGS: KprobeArgument[] = [
   arg({ case: "truncatedBytesArg", value: create(KprobeTruncatedBytesSchema, { bytesArg: new Uint8Array([1, 2]), origSize: 9000n }) }),
   arg({ case: "credArg", value: create(KprobeCredSchema, { permitted: [1, 2] }) }),
   arg({ case: undefined }),
+  create(KprobeArgumentSchema, { arg: { case: "intArg", value: 7 }, label: "flags" }),
+  create(KprobeArgumentSchema, { arg: { case: "fileArg", value: create(KprobeFileSchema, { path: "/x" }) }, label: "file" }),
 ];
 
 function response(event: GetEventsResponse["event"], nanos = 123): GetEventsResponse {
@@ -70,8 +73,10 @@ const EVENTS: [string, GetEventsResponse][] = [
   ["exec of a process without cached bytes", response({ case: "processExec", value: create(ProcessExecSchema, { process: create(ProcessSchema, { pid: 9, flags: "miss" }) }) })],
   ["exit with signal", response({ case: "processExit", value: create(ProcessExitSchema, { process: proc(1, 0), signal: "SIGKILL", status: 0 }) }, 0)],
   ["exit with status", response({ case: "processExit", value: create(ProcessExitSchema, { process: proc(1, 1), parent: proc(2, 1), status: 3 }) })],
-  ["kprobe with every argument kind", response({ case: "processKprobe", value: create(ProcessKprobeSchema, { process: proc(5, 2), parent: proc(6, 130), functionName: "__x64_sys_write", args: ARGS, return: ARGS[1], action: KprobeAction.SIGKILL }) })],
+  ["kprobe with every argument kind", response({ case: "processKprobe", value: create(ProcessKprobeSchema, { process: proc(5, 2), parent: proc(6, 130), functionName: "__x64_sys_write", args: ARGS, return: ARGS[1], action: KprobeAction.SIGKILL, policyName: "p", message: "m", tags: ["a", "b"] }) })],
   ["tracepoint", response({ case: "processTracepoint", value: create(ProcessTracepointSchema, { process: proc(7, 1), subsys: "syscalls", event: "sys_enter_openat", args: ARGS.slice(0, 9) }) })],
+  ["uprobe", response({ case: "processUprobe", value: create(ProcessUprobeSchema, { process: proc(8, 1), parent: proc(9, 2), path: "/bin/bash", symbol: "readline", policyName: "p", message: "m", args: ARGS.slice(0, 3), tags: ["t"] }) })],
+  ["tracepoint with policy name, message and tags", response({ case: "processTracepoint", value: create(ProcessTracepointSchema, { process: proc(7, 1), subsys: "syscalls", event: "sys_enter_openat", args: ARGS.slice(15), policyName: "p", message: "m", tags: ["x"] }) })],
   ["test event (protobuf-es path)", response({ case: "test", value: create(TestSchema, { arg0: 1n, arg3: 2n }) })],
   ["no event", create(GetEventsResponseSchema, { nodeName: "n" })],
   ["aggregated (protobuf-es path)", create(GetEventsResponseSchema, { event: { case: "processExit", value: { process: proc(1, 1) } }, aggregationInfo: { count: 5n } })],

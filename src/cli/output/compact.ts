@@ -42,6 +42,15 @@ export function formatCompactLine(response: GetEventsResponse, options: CompactO
       return kprobeLine(event.value, where, paint);
     case "processTracepoint":
       return tracepointLine(event.value, where, paint);
+    case "processUprobe":
+      return joinWords([
+        "🔍",
+        kindWord("uprobe", "magenta", paint),
+        where,
+        binaryWord(event.value.process, paint),
+        paint(`${escapeForTerminal(event.value.path)} ${escapeForTerminal(event.value.symbol)}`, "magenta"),
+        ...event.value.args.map(formatArgument),
+      ]);
     case "processDns":
       return dnsLine(event.value, where, paint);
     case "test":

@@ -43,6 +43,11 @@ export function summarize(ev: GetEventsResponse): RowSummary {
       const detail = [`${t.subsys}/${t.event}`, ...t.args.map(formatArgument)].join(" ");
       return { ...base("📍", "tracepoint", "tracepoint", t.process), detail };
     }
+    case "processUprobe": {
+      const u = e.value;
+      const detail = [`${u.path} ${u.symbol}`, ...u.args.map(formatArgument)].join(" ");
+      return { ...base("🔍", "uprobe", "kprobe", u.process), detail };
+    }
     case "processDns":
       return { ...base("🌐", "dns", "dns", e.value.process), detail: e.value.dns?.names.join(",") ?? "" };
     case "test":

@@ -1,0 +1,55 @@
+/** Post's rateLimit, applied in user space as records arrive: one event per
+ * interval for the same hook, selector, arguments and scope. The kernel still
+ * sends every record (documented in src/policy/README.md). */
+import { RECORD } from "../decode/generic-layout";
+import type { RateLimit } from "./model";
+
+const MAX_KEYS = 65_536;
+
+export interface RecordKey {
+  readonly hookId: number;
+  readonly selector: number;
+  readonly tgid: number;
+  readonly tid: number;
+  /** the encoded arguments: equal bytes, equal arguments */
+  readonly args: Uint8Array;
+}
+
+export function recordKey(record: Uint8Array): RecordKey | null {
+  if (record.length < RECORD.bytes) return null;
+  const v = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  return {
+    hookId: v.getUint32(RECORD.hookId, true),
+    selector: v.getUint8(RECORD.selector),
+    tgid: v.getUint32(RECORD.tgid, true),
+    tid: v.getUint32(RECORD.tid, true),
+    args: record.subarray(RECORD.bytes),
+  };
+}
+
+export class RateLimiter {
+  /** key → when its window ends (ms) */
+  private readonly until = new Map<string, number>();
+
+  /** Whether a record with this key may be posted now. */
+  admit(key: RecordKey, limit: RateLimit, nowMs: number): boolean {
+    const who = limit.scope === "thread" ? key.tid : limit.scope === "process" ? key.tgid : 0;
+    const id = `${key.hookId}:${key.selector}:${who}:${Bun.hash(key.args).toString(36)}`;
+    const end = this.until.get(id);
+    if (end !== undefined && end > nowMs) return false;
+    if (this.until.size >= MAX_KEYS) this.prune(nowMs);
+    this.until.set(id, nowMs + limit.intervalMs);
+    return true;
+  }
+
+  /** Drops windows that ended; when none has, the oldest half. */
+  private prune(nowMs: number): void {
+    for (const [k, end] of this.until) if (end <= nowMs) this.until.delete(k);
+    if (this.until.size < MAX_KEYS) return;
+    let n = this.until.size / 2;
+    for (const k of this.until.keys()) {
+      if (n-- <= 0) break;
+      this.until.delete(k);
+    }
+  }
+}
