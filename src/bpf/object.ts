@@ -66,10 +66,6 @@ export class BpfProgram {
     const p = libbpf().fgs_attach_tracepoint(this.ptr, cString(category), cString(event), err);
     return linkOrThrow(`tracepoint ${category}/${event}`, p, err);
   }
-  attachRawTracepoint(event: string): BpfLink {
-    const err = errPtr();
-    return linkOrThrow(`raw tracepoint ${event}`, libbpf().fgs_attach_raw_tracepoint(this.ptr, cString(event), err), err);
-  }
   attachKprobe(func: string, retprobe: boolean): BpfLink {
     const err = errPtr();
     const p = libbpf().fgs_attach_kprobe(this.ptr, retprobe ? 1 : 0, cString(func), err);

@@ -1,5 +1,5 @@
 /** Decoder of policy hook records (bpf/generic/records.h) into ProcessKprobe
- * and ProcessTracepoint events. Offsets come from src/policy/layout.ts,
+ * and ProcessTracepoint events. Offsets come from ./generic-layout.ts,
  * which tests/btf-layout.test.ts checks against the compiled BTF. */
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
@@ -9,10 +9,10 @@ import {
   ProcessSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
-import { ARG_HDR, ArgHdrFlag, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK } from "../policy/layout";
+import { ARG_HDR, ArgHdrFlag, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK } from "./generic-layout";
+import { OP_KPROBE, OP_TRACEPOINT } from "./records";
 
-export const OP_KPROBE = 5;
-export const OP_TRACEPOINT = 6;
+export { OP_KPROBE, OP_TRACEPOINT };
 
 /** One encoded argument as the kernel sent it. */
 export interface RawArg {

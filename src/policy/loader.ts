@@ -145,7 +145,7 @@ function reason(e: unknown): string {
  * no mechanism could attach. Nothing stays loaded on failure. */
 export async function loadHook(hook: Hook, id: number, env: HookEnv): Promise<LoadedHook> {
   const { plans, refusals } =
-    hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel) : hook.kind === "uprobe" ? uprobePlans(hook) : kprobePlans(hook, env.allowed, env.kernel);
+    hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel) : hook.kind === "uprobe" ? uprobePlans(hook, env.kernel) : kprobePlans(hook, env.allowed, env.kernel);
   const failures = [...refusals];
   for (const plan of plans) {
     try {
@@ -174,14 +174,12 @@ export function hookName(hook: Hook): string {
   return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
 }
 
-const UPROBE_PMU = "/sys/bus/event_source/devices/uprobe/type";
-
 /** A uprobe runs the kprobe program on the user's registers; pointers are user memory. */
-function uprobePlans(hook: UprobeHook): { plans: Plan[]; refusals: string[] } {
+function uprobePlans(hook: UprobeHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
   if (!existsSync(hook.binary)) {
     throw new PolicyError("invalid_argument", [`${hook.path}.path: ${hook.binary} does not exist`]);
   }
-  if (!existsSync(UPROBE_PMU)) return { plans: [], refusals: ["uprobe: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
+  if (!kernel.uprobes) return { plans: [], refusals: ["uprobe: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
   const plan: Plan = {
     mechanism: "uprobe",
     object: "generic_kprobe",
