@@ -34,7 +34,7 @@ static __always_inline long gen_trampoline_entry(void *ctx)
 	struct gen_hook_cfg *cfg = gen_config();
 	struct gen_scratch *s = gen_scratch();
 
-	if (!cfg || !s)
+	if (!cfg || !s || !gen_preselect(cfg, s))
 		return 0;
 	if (cfg->flags & GEN_HF_SYSCALL)
 		gen_fetch_regs(cfg, &s->p.raw, (struct pt_regs *)gen_func_arg(ctx, 0), 1);

@@ -14,7 +14,7 @@ static __always_inline long gen_kprobe_common(struct pt_regs *ctx)
 	struct pt_regs *regs = ctx;
 	int syscall;
 
-	if (!cfg || !s)
+	if (!cfg || !s || !gen_preselect(cfg, s))
 		return 0;
 	syscall = cfg->flags & GEN_HF_SYSCALL;
 	if (syscall)

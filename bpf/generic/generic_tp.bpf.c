@@ -64,7 +64,7 @@ int gen_tp_enter(void *ctx)
 	struct gen_scratch *s = gen_scratch();
 	__u32 i;
 
-	if (!cfg || !s)
+	if (!cfg || !s || !gen_preselect(cfg, s))
 		return 0;
 	for (i = 0; i < GEN_MAX_ARGS; i++) {
 		if (i >= cfg->nargs)

@@ -45,7 +45,8 @@ static __always_inline void gen_read_cred_caps(__u64 *caps, const struct cred *c
 
 static __always_inline void gen_task_exec_state(struct gen_task *t)
 {
-	struct fgs_process_state *st = bpf_map_lookup_elem(&execve_map, &t->tgid);
+	__u32 tgid = t->tgid;
+	struct fgs_process_state *st = bpf_map_lookup_elem(&execve_map, &tgid);
 
 	t->has_state = st != NULL;
 	if (!st)
@@ -65,20 +66,44 @@ static __always_inline void gen_task_exec_state(struct gen_task *t)
 	t->exec_caps[GEN_CAP_PERMITTED] = st->caps.permitted;
 }
 
-static __always_inline void gen_task_fill(struct gen_task *t)
+/* Starts a call: ids only; the rest is read when a selector needs it. */
+static __always_inline void gen_task_begin(struct gen_task *t)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
-	struct pid_namespace *pidns = NULL;
 
-	__builtin_memset(t, 0, sizeof(*t));
 	t->tgid = id >> 32;
 	t->pid = (__u32)id;
-	/* the thread group's pid in its namespace, like tgid */
-	t->nspid = gen_task_nspid(BPF_CORE_READ(task, group_leader), &pidns);
-	gen_task_ns(t->ns, task, pidns);
-	gen_read_cred_caps(t->caps, BPF_CORE_READ(task, cred));
-	gen_task_exec_state(t);
+	t->have = 0;
+	t->bin_found = 0;
+}
+
+/* Reads the parts in want (GEN_TK_*, not GEN_TK_BIN) not read yet in this call. */
+static __always_inline void gen_task_need(struct gen_task *t, __u32 want)
+{
+	struct pid_namespace *pidns = NULL;
+	struct task_struct *task;
+	const struct cred *cred;
+
+	want &= ~t->have;
+	if (!want)
+		return;
+	task = (struct task_struct *)bpf_get_current_task();
+	/* the thread group's pid in its namespace, like tgid; ns[3] needs its namespace */
+	if (want & (GEN_TK_NSPID | GEN_TK_NS))
+		t->nspid = gen_task_nspid(BPF_CORE_READ(task, group_leader), &pidns);
+	if (want & GEN_TK_NS) {
+		t->ns[6] = 0;
+		t->ns[7] = 0;
+		gen_task_ns(t->ns, task, pidns);
+	}
+	if (want & GEN_TK_CAPS) {
+		cred = BPF_CORE_READ(task, cred);
+		gen_read_cred_caps(t->caps, cred);
+		t->ns[9] = BPF_CORE_READ(cred, user_ns, ns.inum);
+	}
+	if (want & GEN_TK_EXEC)
+		gen_task_exec_state(t);
+	t->have |= want;
 }
 
 #endif
