@@ -305,10 +305,12 @@ static __always_inline __u32 gen_bin_found(struct gen_hook_cfg *cfg, struct gen_
 {
 	struct gen_bin_memo memo = {}, *c;
 	struct fgs_process_state *st;
-	__u32 tgid = s->task.tgid;
+	__u32 tgid;
 
 	if (s->task.have & GEN_TK_BIN)
 		return s->task.bin_found;
+	gen_task_need(&s->task, GEN_TK_IDS);
+	tgid = s->task.tgid;
 	st = bpf_map_lookup_elem(&execve_map, &tgid);
 	if (st) {
 		memo.ktime = st->ktime;
@@ -397,46 +399,6 @@ static __always_inline __u32 gen_sel_needs(struct gen_selector *sel)
 	return need;
 }
 
-/* Every field of selector si that does not look at the call's arguments:
- * matchPIDs, matchBinaries, namespaces, capabilities. Cheapest first. */
-__noinline int gen_match_task_sel(struct gen_hook_cfg *cfg, __u32 si)
-{
-	struct gen_scratch *s = gen_scratch();
-	struct gen_selector *sel;
-	struct gen_task *t;
-	__u32 j;
-
-	if (!cfg || !s)
-		return 0;
-	sel = gen_sel(cfg, si);
-	if (!sel)
-		return 0;
-	t = &s->task;
-	gen_task_need(t, gen_sel_needs(sel) & GEN_TK_NSPID);
-	for (j = 0; j < GEN_MAX_PID_M; j++)
-		if (j < sel->npid && !gen_match_pid(&sel->pid[j], t))
-			return 0;
-	if (sel->bin_op) {
-		int found = (gen_bin_found(cfg, s) >> (si & GEN_SEL_MASK)) & 1;
-
-		if (found != (sel->bin_op == GEN_SET_IN))
-			return 0;
-	}
-	gen_task_need(t, gen_sel_needs(sel));
-	for (j = 0; j < GEN_MAX_NS_M; j++)
-		if (j < sel->nns && !gen_match_ns(&sel->ns[j], t))
-			return 0;
-	if (sel->nschg_op && !gen_match_nschg(sel, t))
-		return 0;
-	for (j = 0; j < GEN_MAX_CAP_M; j++) {
-		if (j < sel->ncap && !gen_match_caps(&sel->cap[j], t, cfg->host_user_ns, 0))
-			return 0;
-		if (j < sel->ncapchg && !gen_match_caps(&sel->capchg[j], t, cfg->host_user_ns, 1))
-			return 0;
-	}
-	return 1;
-}
-
 /* An integer argument's value from its raw value, as gen_encode sets
  * gen_arg_hdr.value; 0 when the type needs the encoded argument. */
 static __always_inline int gen_raw_int(struct gen_hook_cfg *cfg, struct gen_raw *raw, __u32 k, __u64 *v)
@@ -491,13 +453,29 @@ __noinline int gen_encode_once(struct gen_hook_cfg *cfg)
 	return 1;
 }
 
-/* matchArgs of selector si at entry. Integers are compared on the raw
- * values; the arguments are encoded (strings, paths read) only when a
- * matcher needs the encoded form. */
-__noinline int gen_match_args_entry(struct gen_hook_cfg *cfg, __u32 si)
+/* matchArgs j of sel compared on its raw value: 1 match, 0 no match, -1
+ * the matcher needs the encoded argument. */
+static __always_inline int gen_match_raw(struct gen_hook_cfg *cfg, struct gen_scratch *s,
+					 struct gen_selector *sel, __u32 j)
+{
+	struct gen_arg_m *m = &sel->arg[j & 7];
+	__u32 k = m->arg;
+	__u64 v = 0;
+
+	if (m->kind != GEN_KIND_INT || !gen_raw_int(cfg, &s->p.raw, k, &v))
+		return -1;
+	return gen_int_in(m, v, gen_type_signed(cfg->args[k & 7].type));
+}
+
+/* Every field of selector si except matchReturnArgs, cheapest first:
+ * integer matchArgs on the raw values, pids, the binary (memoized per
+ * execution), namespaces, capabilities, then the matchArgs that need the
+ * arguments encoded (strings, paths: read only now, once per call). */
+__noinline int gen_match_selector(struct gen_hook_cfg *cfg, __u32 si)
 {
 	struct gen_scratch *s = gen_scratch();
 	struct gen_selector *sel;
+	struct gen_task *t;
 	__u32 j;
 
 	if (!cfg || !s)
@@ -505,20 +483,40 @@ __noinline int gen_match_args_entry(struct gen_hook_cfg *cfg, __u32 si)
 	sel = gen_sel(cfg, si);
 	if (!sel)
 		return 0;
-	for (j = 0; j < GEN_MAX_ARG_M; j++) {
-		struct gen_arg_m *m = &sel->arg[j];
-		__u32 k = m->arg;
-		__u64 v = 0;
+	t = &s->task;
+	for (j = 0; j < GEN_MAX_ARG_M; j++)
+		if (j < sel->narg && gen_match_raw(cfg, s, sel, j) == 0)
+			return 0;
+	if (sel->npid)
+		gen_task_need(t, GEN_TK_IDS | (gen_sel_needs(sel) & GEN_TK_NSPID));
+	for (j = 0; j < GEN_MAX_PID_M; j++)
+		if (j < sel->npid && !gen_match_pid(&sel->pid[j], t))
+			return 0;
+	if (sel->bin_op) {
+		int found = (gen_bin_found(cfg, s) >> (si & GEN_SEL_MASK)) & 1;
 
+		if (found != (sel->bin_op == GEN_SET_IN))
+			return 0;
+	}
+	gen_task_need(t, gen_sel_needs(sel));
+	for (j = 0; j < GEN_MAX_NS_M; j++)
+		if (j < sel->nns && !gen_match_ns(&sel->ns[j], t))
+			return 0;
+	if (sel->nschg_op && !gen_match_nschg(sel, t))
+		return 0;
+	for (j = 0; j < GEN_MAX_CAP_M; j++) {
+		if (j < sel->ncap && !gen_match_caps(&sel->cap[j], t, cfg->host_user_ns, 0))
+			return 0;
+		if (j < sel->ncapchg && !gen_match_caps(&sel->capchg[j], t, cfg->host_user_ns, 1))
+			return 0;
+	}
+	for (j = 0; j < GEN_MAX_ARG_M; j++) {
 		if (j >= sel->narg)
 			break;
-		if (m->kind == GEN_KIND_INT && gen_raw_int(cfg, &s->p.raw, k, &v)) {
-			if (!gen_int_in(m, v, gen_type_signed(cfg->args[k & 7].type)))
-				return 0;
+		if (gen_match_raw(cfg, s, sel, j) >= 0)
 			continue;
-		}
 		gen_encode_once(cfg);
-		if (!gen_match_arg(m, &s->p.ev))
+		if (!gen_match_arg(&sel->arg[j], &s->p.ev))
 			return 0;
 	}
 	return 1;
@@ -684,6 +682,7 @@ static __always_inline void gen_record_fill(struct gen_hook_cfg *cfg, struct gen
 	ev->rec.hdr.op = (cfg->flags & GEN_HF_TRACEPOINT) ? FGS_OP_TRACEPOINT : FGS_OP_KPROBE;
 	ev->rec.hdr.size = 0;
 	ev->rec.hdr.ktime = bpf_ktime_get_boot_ns();
+	gen_task_need(&s->task, GEN_TK_IDS);
 	ev->rec.tgid = s->task.tgid;
 	ev->rec.tid = s->task.pid;
 	ev->rec.hook_id = cfg->hook_id;
@@ -694,35 +693,8 @@ static __always_inline void gen_record_fill(struct gen_hook_cfg *cfg, struct gen
 	ev->rec.ret = 0;
 }
 
-/* Before the program reads any argument: s->pre gets the selectors whose
- * fields other than matchArgs and matchReturnArgs match. Returns 0 when
- * none does: the call is rejected having read only the task. */
-static __always_inline int gen_preselect(struct gen_hook_cfg *cfg, struct gen_scratch *s)
-{
-	__u32 si, pre = 0;
-
-	gen_task_begin(&s->task);
-	s->encoded = 0;
-	s->pre = 0;
-	if (cfg->nsel == 0)
-		return 1;
-	for (si = 0; si < GEN_MAX_SELECTORS; si++) {
-		if (si >= cfg->nsel)
-			break;
-		if (!gen_match_task_sel(cfg, si))
-			continue;
-		pre |= 1U << si;
-		/* matched whatever the arguments: later selectors cannot be first */
-		if (cfg->sel[si].narg == 0 && cfg->sel[si].nret == 0)
-			break;
-	}
-	s->pre = pre;
-	return pre != 0;
-}
-
-/* Evaluates the arguments of the preselected selectors at entry:
- * p->decided is the first selector fully matched, p->mask those that
- * still wait for matchReturnArgs. */
+/* Evaluates selectors at entry: p->decided is the first selector fully
+ * matched, p->mask those that still wait for matchReturnArgs. */
 static __always_inline void gen_select_entry(struct gen_hook_cfg *cfg, struct gen_scratch *s)
 {
 	struct gen_pending *p = &s->p;
@@ -737,9 +709,7 @@ static __always_inline void gen_select_entry(struct gen_hook_cfg *cfg, struct ge
 	for (si = 0; si < GEN_MAX_SELECTORS; si++) {
 		if (si >= cfg->nsel)
 			break;
-		if (!(s->pre & (1U << si)))
-			continue;
-		if (cfg->sel[si].narg && !gen_match_args_entry(cfg, si))
+		if (!gen_match_selector(cfg, si))
 			continue;
 		if (cfg->sel[si].nret == 0) {
 			p->decided = si;
@@ -749,16 +719,17 @@ static __always_inline void gen_select_entry(struct gen_hook_cfg *cfg, struct ge
 	}
 }
 
-/* Entry of a hooked call that passed gen_preselect, with s->p.raw filled by
- * the program. Returns the
+/* Entry of a hooked call, with s->p.raw filled by the program (after
+ * gen_task_begin). Returns the
  * errno an Override action asks for (kprobe programs apply it), else 0. */
 static __always_inline long gen_entry(struct gen_hook_cfg *cfg, struct gen_scratch *s)
 {
 	struct gen_pending *p = &s->p;
-	__u64 key = bpf_get_current_pid_tgid();
 	long err = 0;
+	__u64 key;
 
 	gen_record_reset(&p->ev);
+	s->encoded = 0;
 	gen_select_entry(cfg, s);
 	if (p->decided < 0 && !p->mask)
 		return 0;
@@ -775,10 +746,12 @@ static __always_inline long gen_entry(struct gen_hook_cfg *cfg, struct gen_scrat
 		gen_emit(&p->ev);
 		return err;
 	}
-	if (cfg->flags & GEN_HF_EXIT)
+	if (cfg->flags & GEN_HF_EXIT) {
+		key = bpf_get_current_pid_tgid();
 		bpf_map_update_elem(&gen_pending_map, &key, p, BPF_ANY);
-	else
+	} else {
 		gen_emit(&p->ev);
+	}
 	return 0;
 }
 

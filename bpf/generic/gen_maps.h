@@ -10,6 +10,7 @@
 #define GEN_FD_ENTRIES    65536
 #define GEN_PENDING_MAX   8192
 #define GEN_STR_ENTRIES   1024
+#define GEN_TP_HEAD       64 /* common fields, syscall nr and the 6 syscall arguments */
 
 struct gen_fd_key {
 	__u32 tgid;
@@ -43,6 +44,7 @@ struct gen_raw {
 };
 
 /* gen_task.have: the parts read so far in this call (filled on demand) */
+#define GEN_TK_IDS   (1U << 5) /* tgid, pid */
 #define GEN_TK_NSPID (1U << 0) /* nspid */
 #define GEN_TK_NS    (1U << 1) /* ns[] */
 #define GEN_TK_CAPS  (1U << 2) /* caps[], and ns[9] (the user namespace) */
@@ -76,8 +78,9 @@ struct gen_pending {
 struct gen_scratch {
 	struct gen_pending p;
 	struct gen_task task;
-	__u32 pre;         /* selectors whose fields other than matchArgs match */
 	__u32 encoded;     /* p.ev holds the encoded arguments */
+	__u32 pad;
+	__u8 tp_head[GEN_TP_HEAD]; /* tracepoints: the record's first bytes */
 	struct gen_fd_name fdname;
 	struct gen_str_key str;
 	struct gen_lpm_key lpm;

@@ -34,8 +34,9 @@ static __always_inline long gen_trampoline_entry(void *ctx)
 	struct gen_hook_cfg *cfg = gen_config();
 	struct gen_scratch *s = gen_scratch();
 
-	if (!cfg || !s || !gen_preselect(cfg, s))
+	if (!cfg || !s)
 		return 0;
+	gen_task_begin(&s->task);
 	if (cfg->flags & GEN_HF_SYSCALL)
 		gen_fetch_regs(cfg, &s->p.raw, (struct pt_regs *)gen_func_arg(ctx, 0), 1);
 	else

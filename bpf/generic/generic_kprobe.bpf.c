@@ -14,8 +14,9 @@ static __always_inline long gen_kprobe_common(struct pt_regs *ctx)
 	struct pt_regs *regs = ctx;
 	int syscall;
 
-	if (!cfg || !s || !gen_preselect(cfg, s))
+	if (!cfg || !s)
 		return 0;
+	gen_task_begin(&s->task);
 	syscall = cfg->flags & GEN_HF_SYSCALL;
 	if (syscall)
 		regs = (struct pt_regs *)BPF_CORE_READ(ctx, di);

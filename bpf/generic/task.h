@@ -66,13 +66,9 @@ static __always_inline void gen_task_exec_state(struct gen_task *t)
 	t->exec_caps[GEN_CAP_PERMITTED] = st->caps.permitted;
 }
 
-/* Starts a call: ids only; the rest is read when a selector needs it. */
+/* Starts a call: nothing is read until a selector or the record needs it. */
 static __always_inline void gen_task_begin(struct gen_task *t)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
-	t->tgid = id >> 32;
-	t->pid = (__u32)id;
 	t->have = 0;
 	t->bin_found = 0;
 }
@@ -84,7 +80,19 @@ static __always_inline void gen_task_need(struct gen_task *t, __u32 want)
 	struct task_struct *task;
 	const struct cred *cred;
 
+	if (want & GEN_TK_EXEC)
+		want |= GEN_TK_IDS;
 	want &= ~t->have;
+	if (!want)
+		return;
+	if (want & GEN_TK_IDS) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		t->tgid = id >> 32;
+		t->pid = (__u32)id;
+	}
+	t->have |= GEN_TK_IDS & want;
+	want &= ~GEN_TK_IDS;
 	if (!want)
 		return;
 	task = (struct task_struct *)bpf_get_current_task();
