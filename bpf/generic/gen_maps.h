@@ -149,7 +149,7 @@ struct {
 
 /* matchBinaries resolved once per execution: the gen_binaries lookups of a
  * process, valid while its execve_map entry keeps the same identity. */
-#define GEN_BIN_CACHE_ENTRIES 8192
+#define GEN_BIN_CACHE_ENTRIES 4096 /* ~360 KB per hook, like gen_binaries */
 
 struct gen_bin_memo {
 	__u64 ktime;      /* execve_map entry's ktime; 0: no entry */
