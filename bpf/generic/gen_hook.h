@@ -719,9 +719,9 @@ static __always_inline void gen_select_entry(struct gen_hook_cfg *cfg, struct ge
 	}
 }
 
-/* Entry of a hooked call, with s->p.raw filled by the program (after
- * gen_task_begin). Returns the
- * errno an Override action asks for (kprobe programs apply it), else 0. */
+/* Entry of a hooked call, with s->p.raw filled by the program after
+ * gen_task_begin. Returns the errno an Override action asks for (kprobe
+ * programs apply it), else 0. */
 static __always_inline long gen_entry(struct gen_hook_cfg *cfg, struct gen_scratch *s)
 {
 	struct gen_pending *p = &s->p;
