@@ -8,31 +8,32 @@
 static __always_inline __u32 gen_task_nspid(struct task_struct *task, struct pid_namespace **ns)
 {
 	struct upid up = {};
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	__u32 level = BPF_CORE_READ(pid, level);
+	struct pid *pid = task->thread_pid;
+	__u32 level = pid->level;
 
 	bpf_core_read(&up, sizeof(up), &pid->numbers[level & GEN_PID_LEVEL_MASK]);
 	*ns = up.ns;
 	return up.nr;
 }
 
-/* Same order as struct fgs_namespaces and NAMESPACE_INDEX in src/policy/names.ts. */
+/* Same order as struct fgs_namespaces and NAMESPACE_INDEX in src/policy/names.ts.
+ * task comes from bpf_get_current_task_btf(): fields are read directly. */
 static __always_inline void gen_task_ns(__u32 *ns, struct task_struct *task, struct pid_namespace *pidns)
 {
-	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	struct nsproxy *nsp = task->nsproxy;
 
-	ns[0] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
-	ns[1] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
-	ns[2] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+	ns[0] = nsp->uts_ns->ns.inum;
+	ns[1] = nsp->ipc_ns->ns.inum;
+	ns[2] = nsp->mnt_ns->ns.inum;
 	ns[3] = BPF_CORE_READ(pidns, ns.inum);
-	ns[4] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
-	ns[5] = BPF_CORE_READ(nsp, net_ns, ns.inum);
+	ns[4] = nsp->pid_ns_for_children->ns.inum;
+	ns[5] = nsp->net_ns->ns.inum;
 	if (bpf_core_field_exists(nsp->time_ns)) {
-		ns[6] = BPF_CORE_READ(nsp, time_ns, ns.inum);
-		ns[7] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+		ns[6] = nsp->time_ns->ns.inum;
+		ns[7] = nsp->time_ns_for_children->ns.inum;
 	}
-	ns[8] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
-	ns[9] = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+	ns[8] = nsp->cgroup_ns->ns.inum;
+	ns[9] = task->cred->user_ns->ns.inum;
 }
 
 static __always_inline void gen_read_cred_caps(__u64 *caps, const struct cred *cred)
@@ -95,19 +96,19 @@ static __always_inline void gen_task_need(struct gen_task *t, __u32 want)
 	want &= ~GEN_TK_IDS;
 	if (!want)
 		return;
-	task = (struct task_struct *)bpf_get_current_task();
+	task = bpf_get_current_task_btf();
 	/* the thread group's pid in its namespace, like tgid; ns[3] needs its namespace */
 	if (want & (GEN_TK_NSPID | GEN_TK_NS))
-		t->nspid = gen_task_nspid(BPF_CORE_READ(task, group_leader), &pidns);
+		t->nspid = gen_task_nspid(task->group_leader, &pidns);
 	if (want & GEN_TK_NS) {
 		t->ns[6] = 0;
 		t->ns[7] = 0;
 		gen_task_ns(t->ns, task, pidns);
 	}
 	if (want & GEN_TK_CAPS) {
-		cred = BPF_CORE_READ(task, cred);
+		cred = task->cred;
 		gen_read_cred_caps(t->caps, cred);
-		t->ns[9] = BPF_CORE_READ(cred, user_ns, ns.inum);
+		t->ns[9] = cred->user_ns->ns.inum;
 	}
 	if (want & GEN_TK_EXEC)
 		gen_task_exec_state(t);
