@@ -81,6 +81,7 @@ struct gen_scratch {
 	__u32 encoded;     /* p.ev holds the encoded arguments */
 	__u32 pad;
 	__u8 tp_head[GEN_TP_HEAD]; /* tracepoints: the record's first bytes */
+	struct pt_regs regs;       /* kprobes, syscall wrappers: the registers */
 	struct gen_fd_name fdname;
 	struct gen_str_key str;
 	struct gen_lpm_key lpm;
