@@ -256,15 +256,18 @@ static __always_inline int gen_pid_listed(struct gen_pid_m *m, __u32 pid)
  * (real_parent: an orphan counts as its reaper's child). */
 static __always_inline int gen_nspid_ancestor_listed(struct gen_pid_m *m)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	/* BTF pointers, read directly: gen_task_nspid takes one (task.h). */
+	struct task_struct *task = bpf_get_current_task_btf()->group_leader;
 	struct pid_namespace *ns;
 	__u32 d;
 
-	task = BPF_CORE_READ(task, group_leader);
 	for (d = 0; d < GEN_FOLLOW_DEPTH; d++) {
-		struct task_struct *parent = BPF_CORE_READ(task, real_parent, group_leader);
+		struct task_struct *parent = task->real_parent;
 
-		if (!parent || parent == task || BPF_CORE_READ(parent, tgid) == 0)
+		if (!parent)
+			break;
+		parent = parent->group_leader;
+		if (!parent || parent == task || parent->tgid == 0)
 			break;
 		task = parent;
 		if (gen_pid_listed(m, gen_task_nspid(task, &ns)))
