@@ -2,6 +2,7 @@ import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 import type { Logger } from "../log/logger";
 import type { RingBufferReader } from "../reader/ring-reader";
 import type { EventBus } from "../bus/bus";
+import { AgentEvent } from "../bus/event";
 import type { Component } from "./agent";
 import { EventTally } from "../metrics/event-tally";
 import { FixedHistogram } from "../metrics/latency";
@@ -12,7 +13,7 @@ import { HEADER } from "../decode/records";
 export type RecordObserver = (bytes: Uint8Array, at: number) => void;
 
 /** Turns one kernel record into zero or more API events (decode + enrich). */
-export type RecordHandler = (record: Uint8Array) => GetEventsResponse | readonly GetEventsResponse[] | undefined;
+export type RecordHandler = (record: Uint8Array) => AgentEvent | GetEventsResponse | readonly GetEventsResponse[] | undefined;
 
 
 export interface PipelineStats extends MetricsPipelineStats {
@@ -102,8 +103,8 @@ export class Pipeline implements Component {
       const out = handler(record);
       if (timed) this.latency.observe(performance.now() - started);
       if (!out) return;
-      if (Array.isArray(out)) out.forEach((ev) => this.publish(ev));
-      else this.publish(out as GetEventsResponse);
+      if (Array.isArray(out)) out.forEach((ev) => this.publish(new AgentEvent(ev)));
+      else this.publish(out instanceof AgentEvent ? out : new AgentEvent(out as GetEventsResponse));
     } catch (e) {
       this.failures++;
       this.logFailure(op, e);
@@ -132,9 +133,9 @@ export class Pipeline implements Component {
     };
   }
 
-  private publish(ev: GetEventsResponse): void {
+  private publish(ev: AgentEvent): void {
     this.events++;
-    this.tally.observe(ev);
+    this.tally.observe(ev.eventCase);
     this.bus.publish(ev);
   }
 
