@@ -5,7 +5,8 @@ import { costBetween, describe, snapshot, type ProgCost } from "./bpfstats";
 import { settle, sleep, waitUntil } from "./clock";
 import type { Received } from "./grpc";
 import { writeAllPolicy, writeMarkedPolicy } from "./policy";
-import { cpuIdle, cpuSeconds, lastLines, run, statCpuSeconds } from "./proc";
+import { fileURLToPath } from "node:url";
+import { cpuIdle, cpuSeconds, Daemon, lastLines, run, statCpuSeconds } from "./proc";
 import { NotAvailable } from "./report";
 import { withAgent, type Session } from "./session";
 import { Bpftrace, FloorWrite, type CountResult, type FloorVariant } from "./tracers";
@@ -191,4 +192,54 @@ export async function agentWrites(
     await inspect?.(s.agent);
     return { ...result, idleCpuPct };
   });
+}
+
+const COUNT_CLIENT = fileURLToPath(new URL("../clients/count-client.mjs", import.meta.url));
+
+/** The newest "count <pid> <n> <ns>" line of the counting client for pid. */
+function clientCount(client: Daemon, pid: number): { n: number; lastNs: number } {
+  for (let i = client.lines.length - 1; i >= 0; i--) {
+    const m = /^count (\d+) (\d+) (\d+)$/.exec(client.lines[i] ?? "");
+    if (m && Number(m[1]) === pid) return { n: Number(m[2]), lastNs: Number(m[3]) };
+  }
+  return { n: 0, lastNs: 0 };
+}
+
+/** The agent with the write policy and one minimal gRPC client in its own
+ * process (bench/clients/count-client.mjs, under Node), like the issue's Go
+ * client that only counts responses: a client in this Bun process costs as
+ * much CPU per event as the agent, and on two cores that caps what any
+ * agent could deliver. The client's CPU is reported in the note. */
+export async function agentWritesCounted(n: number, expected: number, dir: string): Promise<WriteRun> {
+  const policy = writeAllPolicy(dir, WRITE_LOOP);
+  const agent = await Agent.start(policy);
+  const client = Daemon.start(["node", COUNT_CLIENT, agent.address, WRITE_LOOP], "count client");
+  try {
+    await client.waitLine(/^ready$/, 30_000);
+    const poke = await writeLoop(10, 0);
+    await waitUntil(() => clientCount(client, poke.pid).n > 0, "a write event through the counting client", 10_000);
+    const idleCpuPct = await (async () => {
+      const c0 = cpuSeconds(agent.pid);
+      await sleep(2000);
+      return ((cpuSeconds(agent.pid) - c0) / 2) * 100;
+    })();
+    const k0 = cpuSeconds(client.pid);
+    const consumer: Consumer = {
+      pid: agent.pid,
+      settle: (loopPid) => settle(() => clientCount(client, loopPid).n, expected, 3000, 600_000),
+      finish: async (loopPid) => {
+        const st = await agent.status();
+        const c = clientCount(client, loopPid);
+        const counters = ["lost_events", "shed_events", "dropped_events", "wakeups", "slices"].map((k) => `${k}=${statusCounter(st, k)}`);
+        const ended = client.lines.find((l) => l.startsWith("error ") || l === "ended");
+        const clientCpu = cpuSeconds(client.pid) - k0;
+        return { delivered: c.n, lastNs: c.lastNs, note: `counting client (Node) CPU ${clientCpu.toFixed(2)} s; agent status: ${counters.join(" ")}${ended ? `; client: ${ended}` : ""}` };
+      },
+    };
+    const result = await measureWrites(n, 0, expected, consumer);
+    return { ...result, idleCpuPct };
+  } finally {
+    await client.stop("SIGTERM");
+    await agent.stop();
+  }
 }
