@@ -11,6 +11,15 @@ import {
   KprobeFileSchema,
   KprobePathSchema,
   KprobeSockSchema,
+  KprobeSockaddrSchema,
+  KprobeCapabilitySchema,
+  KprobeLinuxBinprmSchema,
+  KprobeNetDevSchema,
+  KprobeBpfAttrSchema,
+  KprobeBpfMapSchema,
+  KprobePerfEventSchema,
+  KernelModuleSchema,
+  SyscallIdSchema,
   KprobeTruncatedBytesSchema,
   ProcessExecSchema,
   ProcessExitSchema,
@@ -62,6 +71,17 @@ const ARGS: KprobeArgument[] = [
   arg({ case: undefined }),
   create(KprobeArgumentSchema, { arg: { case: "intArg", value: 7 }, label: "flags" }),
   create(KprobeArgumentSchema, { arg: { case: "fileArg", value: create(KprobeFileSchema, { path: "/x" }) }, label: "file" }),
+  /* kernel-struct arguments of the current language (upstream numbers 12..30) */
+  arg({ case: "sockaddrArg", value: create(KprobeSockaddrSchema, { family: "AF_INET", addr: "127.0.0.1", port: 9 }) }),
+  create(KprobeArgumentSchema, { arg: { case: "capabilityArg", value: create(KprobeCapabilitySchema, { value: 21, name: "CAP_SYS_ADMIN" }) }, label: "cap" }),
+  arg({ case: "linuxBinprmArg", value: create(KprobeLinuxBinprmSchema, { path: "/usr/bin/true" }) }),
+  arg({ case: "netDevArg", value: create(KprobeNetDevSchema, { name: "lo" }) }),
+  arg({ case: "bpfAttrArg", value: create(KprobeBpfAttrSchema, { ProgType: "BPF_PROG_TYPE_KPROBE", InsnCnt: 3, ProgName: "p" }) }),
+  arg({ case: "bpfMapArg", value: create(KprobeBpfMapSchema, { MapType: "BPF_MAP_TYPE_HASH", KeySize: 4, ValueSize: 8, MaxEntries: 1, MapName: "m" }) }),
+  arg({ case: "perfEventArg", value: create(KprobePerfEventSchema, { KprobeFunc: "f", Type: "kprobe", Config: 1n, ProbeOffset: 2n }) }),
+  arg({ case: "moduleArg", value: create(KernelModuleSchema, { name: "dummy", signatureOk: true }) }),
+  arg({ case: "syscallId", value: create(SyscallIdSchema, { id: 42, abi: "x64" }) }),
+  arg({ case: "sockArg", value: create(KprobeSockSchema, { family: "AF_INET", state: "TCP_SYN_SENT", cookie: 7n }) }),
 ];
 
 function response(event: GetEventsResponse["event"], nanos = 123): GetEventsResponse {
