@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fgs/fgs.proto.
  */
 export const file_fgs_fgs: GenFile = /*@__PURE__*/
-  fileDesc("Cg1mZ3MvZmdzLnByb3RvEgNmZ3MiIQoFSW1hZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSK1AQoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSGQoFaW1hZ2UYAyABKAsyCi5mZ3MuSW1hZ2USLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoDcGlkGAUgASgLMhwuZ29vZ2xlLnByb3RvYnVmLlVJbnQzMlZhbHVlEhgKEG1heWJlX2V4ZWNfcHJvYmUYDSABKAgiWQoDUG9kEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBmxhYmVscxgDIAMoCRIhCgljb250YWluZXIYBCABKAsyDi5mZ3MuQ29udGFpbmVyIo4BCgxDYXBhYmlsaXRpZXMSKAoJcGVybWl0dGVkGAEgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKAoJZWZmZWN0aXZlGAIgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKgoLaW5oZXJpdGFibGUYAyADKA4yFS5mZ3MuQ2FwYWJpbGl0aWVzVHlwZSIqCglOYW1lc3BhY2USDAoEaW51bRgBIAEoDRIPCgdpc19ob3N0GAIgASgIIs4CCgpOYW1lc3BhY2VzEhsKA3V0cxgBIAEoCzIOLmZncy5OYW1lc3BhY2USGwoDaXBjGAIgASgLMg4uZmdzLk5hbWVzcGFjZRIbCgNtbnQYAyABKAsyDi5mZ3MuTmFtZXNwYWNlEhsKA3BpZBgEIAEoCzIOLmZncy5OYW1lc3BhY2USKAoQcGlkX2Zvcl9jaGlsZHJlbhgFIAEoCzIOLmZncy5OYW1lc3BhY2USGwoDbmV0GAYgASgLMg4uZmdzLk5hbWVzcGFjZRIcCgR0aW1lGAcgASgLMg4uZmdzLk5hbWVzcGFjZRIpChF0aW1lX2Zvcl9jaGlsZHJlbhgIIAEoCzIOLmZncy5OYW1lc3BhY2USHgoGY2dyb3VwGAkgASgLMg4uZmdzLk5hbWVzcGFjZRIcCgR1c2VyGAogASgLMg4uZmdzLk5hbWVzcGFjZSKXAwoHUHJvY2VzcxIPCgdleGVjX2lkGAEgASgJEikKA3BpZBgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIpCgN1aWQYAyABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSCwoDY3dkGAQgASgJEg4KBmJpbmFyeRgFIAEoCRIRCglhcmd1bWVudHMYBiABKAkSDQoFZmxhZ3MYByABKAkSLgoKc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEYXVpZBgJIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIVCgNwb2QYCiABKAsyCC5mZ3MuUG9kEg4KBmRvY2tlchgLIAEoCRIWCg5wYXJlbnRfZXhlY19pZBgMIAEoCRIOCgZyZWZjbnQYDSABKA0SHgoDY2FwGA4gASgLMhEuZmdzLkNhcGFiaWxpdGllcxIbCgJucxgPIAEoCzIPLmZncy5OYW1lc3BhY2VzImsKC1Byb2Nlc3NFeGVjEh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIcCgZwYXJlbnQYAiABKAsyDC5mZ3MuUHJvY2VzcxIfCglhbmNlc3RvcnMYAyADKAsyDC5mZ3MuUHJvY2VzcyJqCgtQcm9jZXNzRXhpdBIdCgdwcm9jZXNzGAEgASgLMgwuZmdzLlByb2Nlc3MSHAoGcGFyZW50GAIgASgLMgwuZmdzLlByb2Nlc3MSDgoGc2lnbmFsGAMgASgJEg4KBnN0YXR1cxgEIAEoDSKYAQoKS3Byb2JlU29jaxIOCgZmYW1pbHkYASABKAkSDAoEdHlwZRgCIAEoCRIQCghwcm90b2NvbBgDIAEoCRIMCgRtYXJrGAQgASgNEhAKCHByaW9yaXR5GAUgASgNEg0KBXNhZGRyGAYgASgJEg0KBWRhZGRyGAcgASgJEg0KBXNwb3J0GAggASgNEg0KBWRwb3J0GAkgASgNIr4BCglLcHJvYmVTa2ISDAoEaGFzaBgBIAEoDRILCgNsZW4YAiABKA0SEAoIcHJpb3JpdHkYAyABKA0SDAoEbWFyaxgEIAEoDRINCgVzYWRkchgFIAEoCRINCgVkYWRkchgGIAEoCRINCgVzcG9ydBgHIAEoDRINCgVkcG9ydBgIIAEoDRINCgVwcm90bxgJIAEoDRIUCgxzZWNfcGF0aF9sZW4YCiABKA0SFQoNc2VjX3BhdGhfb2xlbhgLIAEoDSI4CgpLcHJvYmVQYXRoEg0KBW1vdW50GAEgASgJEgwKBHBhdGgYAiABKAkSDQoFZmxhZ3MYAyABKAkiOAoKS3Byb2JlRmlsZRINCgVtb3VudBgBIAEoCRIMCgRwYXRoGAIgASgJEg0KBWZsYWdzGAMgASgJIjwKFEtwcm9iZVRydW5jYXRlZEJ5dGVzEhEKCWJ5dGVzX2FyZxgBIAEoDBIRCglvcmlnX3NpemUYAiABKAQijAEKCktwcm9iZUNyZWQSKAoJcGVybWl0dGVkGAEgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKAoJZWZmZWN0aXZlGAIgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKgoLaW5oZXJpdGFibGUYAyADKA4yFS5mZ3MuQ2FwYWJpbGl0aWVzVHlwZSLpAgoOS3Byb2JlQXJndW1lbnQSFAoKc3RyaW5nX2FyZxgBIAEoCUgAEhEKB2ludF9hcmcYAiABKAVIABIhCgdza2JfYXJnGAMgASgLMg4uZmdzLktwcm9iZVNrYkgAEhIKCHNpemVfYXJnGAQgASgESAASEwoJYnl0ZXNfYXJnGAUgASgMSAASIwoIcGF0aF9hcmcYBiABKAsyDy5mZ3MuS3Byb2JlUGF0aEgAEiMKCGZpbGVfYXJnGAcgASgLMg8uZmdzLktwcm9iZUZpbGVIABI4ChN0cnVuY2F0ZWRfYnl0ZXNfYXJnGAggASgLMhkuZmdzLktwcm9iZVRydW5jYXRlZEJ5dGVzSAASIwoIc29ja19hcmcYCSABKAsyDy5mZ3MuS3Byb2JlU29ja0gAEiMKCGNyZWRfYXJnGAogASgLMg8uZmdzLktwcm9iZUNyZWRIABINCgVsYWJlbBgSIAEoCUIFCgNhcmciggIKDVByb2Nlc3NLcHJvYmUSHQoHcHJvY2VzcxgBIAEoCzIMLmZncy5Qcm9jZXNzEhwKBnBhcmVudBgCIAEoCzIMLmZncy5Qcm9jZXNzEhUKDWZ1bmN0aW9uX25hbWUYAyABKAkSIQoEYXJncxgEIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBIjCgZyZXR1cm4YBSABKAsyEy5mZ3MuS3Byb2JlQXJndW1lbnQSIQoGYWN0aW9uGAYgASgOMhEuZmdzLktwcm9iZUFjdGlvbhITCgtwb2xpY3lfbmFtZRgIIAEoCRIPCgdtZXNzYWdlGAogASgJEgwKBHRhZ3MYCyADKAkixgEKEVByb2Nlc3NUcmFjZXBvaW50Eh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIcCgZwYXJlbnQYAiABKAsyDC5mZ3MuUHJvY2VzcxIOCgZzdWJzeXMYBCABKAkSDQoFZXZlbnQYBSABKAkSIQoEYXJncxgGIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBITCgtwb2xpY3lfbmFtZRgHIAEoCRIPCgdtZXNzYWdlGAkgASgJEgwKBHRhZ3MYCiADKAkiwQEKDVByb2Nlc3NVcHJvYmUSHQoHcHJvY2VzcxgBIAEoCzIMLmZncy5Qcm9jZXNzEhwKBnBhcmVudBgCIAEoCzIMLmZncy5Qcm9jZXNzEgwKBHBhdGgYAyABKAkSDgoGc3ltYm9sGAQgASgJEhMKC3BvbGljeV9uYW1lGAUgASgJEg8KB21lc3NhZ2UYBiABKAkSIQoEYXJncxgHIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBIMCgR0YWdzGAggAygJIj4KBFRlc3QSDAoEYXJnMBgBIAEoBBIMCgRhcmcxGAIgASgEEgwKBGFyZzIYAyABKAQSDAoEYXJnMxgEIAEoBCKDAQoHRG5zSW5mbxIWCg5xdWVzdGlvbl90eXBlcxgBIAMoDRIUCgxhbnN3ZXJfdHlwZXMYAiADKA0SDQoFcmNvZGUYAyABKAUSDQoFbmFtZXMYBCADKAkSCwoDaXBzGAUgAygJEg0KBXF1ZXJ5GAYgASgJEhAKCHJlc3BvbnNlGAcgASgIIo4BCgpQcm9jZXNzRG5zEh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIZCgNkbnMYAyABKAsyDC5mZ3MuRG5zSW5mbxIdChFkZXN0aW5hdGlvbl9uYW1lcxgEIAMoCUICGAESIQoPZGVzdGluYXRpb25fcG9kGAUgASgLMgguZmdzLlBvZEoECAIQAyIvCgxTdGFja0FkZHJlc3MSDwoHYWRkcmVzcxgBIAEoBBIOCgZzeW1ib2wYAiABKAkiMgoKU3RhY2tUcmFjZRIkCglhZGRyZXNzZXMYASADKAsyES5mZ3MuU3RhY2tBZGRyZXNzIi0KD1N0YWNrVHJhY2VMYWJlbBILCgNrZXkYASABKAkSDQoFY291bnQYAiABKAQikAEKDlN0YWNrVHJhY2VOb2RlEiIKB2FkZHJlc3MYASABKAsyES5mZ3MuU3RhY2tBZGRyZXNzEg0KBWNvdW50GAIgASgEEiQKBmxhYmVscxgDIAMoCzIULmZncy5TdGFja1RyYWNlTGFiZWwSJQoIY2hpbGRyZW4YBCADKAsyEy5mZ3MuU3RhY2tUcmFjZU5vZGUiFAoSTGlzdFNlbnNvcnNSZXF1ZXN0Ii0KDFNlbnNvclN0YXR1cxIMCgRuYW1lGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiOQoTTGlzdFNlbnNvcnNSZXNwb25zZRIiCgdzZW5zb3JzGAEgAygLMhEuZmdzLlNlbnNvclN0YXR1cyInChdBZGRUcmFjaW5nUG9saWN5UmVxdWVzdBIMCgR5YW1sGAEgASgJIhoKGEFkZFRyYWNpbmdQb2xpY3lSZXNwb25zZSIqChpEZWxldGVUcmFjaW5nUG9saWN5UmVxdWVzdBIMCgR5YW1sGAEgASgJIh0KG0RlbGV0ZVRyYWNpbmdQb2xpY3lSZXNwb25zZSIjChNSZW1vdmVTZW5zb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFgoUUmVtb3ZlU2Vuc29yUmVzcG9uc2UiIwoTRW5hYmxlU2Vuc29yUmVxdWVzdBIMCgRuYW1lGAEgASgJIhYKFEVuYWJsZVNlbnNvclJlc3BvbnNlIiQKFERpc2FibGVTZW5zb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFwoVRGlzYWJsZVNlbnNvclJlc3BvbnNlIkYKFlNldFNlbnNvckNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZjZmdrZXkYAiABKAkSDgoGY2ZndmFsGAMgASgJIhkKF1NldFNlbnNvckNvbmZpZ1Jlc3BvbnNlIjYKFkdldFNlbnNvckNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZjZmdrZXkYAiABKAkiKQoXR2V0U2Vuc29yQ29uZmlnUmVzcG9uc2USDgoGY2ZndmFsGAEgASgJIigKGEdldFN0YWNrVHJhY2VUcmVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIj4KGUdldFN0YWNrVHJhY2VUcmVlUmVzcG9uc2USIQoEcm9vdBgBIAEoCzITLmZncy5TdGFja1RyYWNlTm9kZSITChFHZXRWZXJzaW9uUmVxdWVzdCIlChJHZXRWZXJzaW9uUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCSJCChZHZXRIZWFsdGhTdGF0dXNSZXF1ZXN0EigKCWV2ZW50X3NldBgBIAMoDjIVLmZncy5IZWFsdGhTdGF0dXNUeXBlIm4KDEhlYWx0aFN0YXR1cxIkCgVldmVudBgBIAEoDjIVLmZncy5IZWFsdGhTdGF0dXNUeXBlEicKBnN0YXR1cxgCIAEoDjIXLmZncy5IZWFsdGhTdGF0dXNSZXN1bHQSDwoHZGV0YWlscxgDIAEoCSJDChdHZXRIZWFsdGhTdGF0dXNSZXNwb25zZRIoCg1oZWFsdGhfc3RhdHVzGAEgAygLMhEuZmdzLkhlYWx0aFN0YXR1cyJhChJBZ2dyZWdhdGlvbk9wdGlvbnMSLgoLd2luZG93X3NpemUYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTY2hhbm5lbF9idWZmZXJfc2l6ZRgCIAEoBCKJAQoQR2V0RXZlbnRzUmVxdWVzdBIfCgphbGxvd19saXN0GAEgAygLMgsuZmdzLkZpbHRlchIeCglkZW55X2xpc3QYAiADKAsyCy5mZ3MuRmlsdGVyEjQKE2FnZ3JlZ2F0aW9uX29wdGlvbnMYAyABKAsyFy5mZ3MuQWdncmVnYXRpb25PcHRpb25zIiAKD0FnZ3JlZ2F0aW9uSW5mbxINCgVjb3VudBgBIAEoBCK3AwoRR2V0RXZlbnRzUmVzcG9uc2USKAoMcHJvY2Vzc19leGVjGAEgASgLMhAuZmdzLlByb2Nlc3NFeGVjSAASKAoMcHJvY2Vzc19leGl0GAUgASgLMhAuZmdzLlByb2Nlc3NFeGl0SAASLAoOcHJvY2Vzc19rcHJvYmUYCSABKAsyEi5mZ3MuUHJvY2Vzc0twcm9iZUgAEjQKEnByb2Nlc3NfdHJhY2Vwb2ludBgKIAEoCzIWLmZncy5Qcm9jZXNzVHJhY2Vwb2ludEgAEiwKDnByb2Nlc3NfdXByb2JlGAwgASgLMhIuZmdzLlByb2Nlc3NVcHJvYmVIABImCgtwcm9jZXNzX2RucxgOIAEoCzIPLmZncy5Qcm9jZXNzRG5zSAASGwoEdGVzdBjAuAIgASgLMgkuZmdzLlRlc3RIABISCglub2RlX25hbWUY6AcgASgJEikKBHRpbWUY6QcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvChBhZ2dyZWdhdGlvbl9pbmZvGOoHIAEoCzIULmZncy5BZ2dyZWdhdGlvbkluZm9CBwoFZXZlbnQipAEKBkZpbHRlchIUCgxiaW5hcnlfcmVnZXgYASADKAkSEQoJbmFtZXNwYWNlGAIgAygJEjAKDGhlYWx0aF9jaGVjaxgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5Cb29sVmFsdWUSCwoDcGlkGAQgAygNEg8KB3BpZF9zZXQYBSADKA0SIQoJZXZlbnRfc2V0GAYgAygOMg4uZmdzLkV2ZW50VHlwZSqkBgoQQ2FwYWJpbGl0aWVzVHlwZRINCglDQVBfQ0hPV04QABIQCgxEQUNfT1ZFUlJJREUQARIXChNDQVBfREFDX1JFQURfU0VBUkNIEAISDgoKQ0FQX0ZPV05FUhADEg4KCkNBUF9GU0VUSUQQBBIMCghDQVBfS0lMTBAFEg4KCkNBUF9TRVRHSUQQBhIOCgpDQVBfU0VUVUlEEAcSDwoLQ0FQX1NFVFBDQVAQCBIXChNDQVBfTElOVVhfSU1NVVRBQkxFEAkSGAoUQ0FQX05FVF9CSU5EX1NFUlZJQ0UQChIVChFDQVBfTkVUX0JST0FEQ0FTVBALEhEKDUNBUF9ORVRfQURNSU4QDBIPCgtDQVBfTkVUX1JBVxANEhAKDENBUF9JUENfTE9DSxAOEhEKDUNBUF9JUENfT1dORVIQDxISCg5DQVBfU1lTX01PRFVMRRAQEhEKDUNBUF9TWVNfUkFXSU8QERISCg5DQVBfU1lTX0NIUk9PVBASEhIKDkNBUF9TWVNfUFRSQUNFEBMSEQoNQ0FQX1NZU19QQUNDVBAUEhEKDUNBUF9TWVNfQURNSU4QFRIQCgxDQVBfU1lTX0JPT1QQFhIQCgxDQVBfU1lTX05JQ0UQFxIUChBDQVBfU1lTX1JFU09VUkNFEBgSEAoMQ0FQX1NZU19USU1FEBkSFgoSQ0FQX1NZU19UVFlfQ09ORklHEBoSDQoJQ0FQX01LTk9EEBsSDQoJQ0FQX0xFQVNFEBwSEwoPQ0FQX0FVRElUX1dSSVRFEB0SFQoRQ0FQX0FVRElUX0NPTlRST0wQHhIPCgtDQVBfU0VURkNBUBAfEhQKEENBUF9NQUNfT1ZFUlJJREUQIBIRCg1DQVBfTUFDX0FETUlOECESDgoKQ0FQX1NZU0xPRxAiEhIKDkNBUF9XQUtFX0FMQVJNECMSFQoRQ0FQX0JMT0NLX1NVU1BFTkQQJBISCg5DQVBfQVVESVRfUkVBRBAlEg8KC0NBUF9QRVJGTU9OECYSCwoHQ0FQX0JQRhAnEhoKFkNBUF9DSEVDS1BPSU5UX1JFU1RPUkUQKCqWAQoJRXZlbnRUeXBlEgkKBVVOREVGEAASEAoMUFJPQ0VTU19FWEVDEAUSEAoMUFJPQ0VTU19FWElUEAcSEgoOUFJPQ0VTU19LUFJPQkUQDRIWChJQUk9DRVNTX1RSQUNFUE9JTlQQDhISCg5QUk9DRVNTX1VQUk9CRRAMEg8KC1BST0NFU1NfRE5TEBISCQoEVEVTVBD+ASp8ChJIZWFsdGhTdGF0dXNSZXN1bHQSFwoTSEVBTFRIX1NUQVRVU19VTkRFRhAAEhkKFUhFQUxUSF9TVEFUVVNfUlVOTklORxABEhkKFUhFQUxUSF9TVEFUVVNfU1RPUFBFRBACEhcKE0hFQUxUSF9TVEFUVVNfRVJST1IQAypPChBIZWFsdGhTdGF0dXNUeXBlEhwKGEhFQUxUSF9TVEFUVVNfVFlQRV9VTkRFRhAAEh0KGUhFQUxUSF9TVEFUVVNfVFlQRV9TVEFUVVMQASqyAQoMS3Byb2JlQWN0aW9uEhkKFUtQUk9CRV9BQ1RJT05fVU5LTk9XThAAEhYKEktQUk9CRV9BQ1RJT05fUE9TVBABEhoKFktQUk9CRV9BQ1RJT05fRk9MTE9XRkQQAhIZChVLUFJPQkVfQUNUSU9OX1NJR0tJTEwQAxIcChhLUFJPQkVfQUNUSU9OX1VORk9MTE9XRkQQBBIaChZLUFJPQkVfQUNUSU9OX09WRVJSSURFEAUyoQcKE0ZpbmVHdWlkYW5jZVNlbnNvcnMSPgoJR2V0RXZlbnRzEhUuZmdzLkdldEV2ZW50c1JlcXVlc3QaFi5mZ3MuR2V0RXZlbnRzUmVzcG9uc2UiADABEkgKCUdldEhlYWx0aBIbLmZncy5HZXRIZWFsdGhTdGF0dXNSZXF1ZXN0GhwuZmdzLkdldEhlYWx0aFN0YXR1c1Jlc3BvbnNlIgASUQoQQWRkVHJhY2luZ1BvbGljeRIcLmZncy5BZGRUcmFjaW5nUG9saWN5UmVxdWVzdBodLmZncy5BZGRUcmFjaW5nUG9saWN5UmVzcG9uc2UiABJFCgxSZW1vdmVTZW5zb3ISGC5mZ3MuUmVtb3ZlU2Vuc29yUmVxdWVzdBoZLmZncy5SZW1vdmVTZW5zb3JSZXNwb25zZSIAEkIKC0xpc3RTZW5zb3JzEhcuZmdzLkxpc3RTZW5zb3JzUmVxdWVzdBoYLmZncy5MaXN0U2Vuc29yc1Jlc3BvbnNlIgASRQoMRW5hYmxlU2Vuc29yEhguZmdzLkVuYWJsZVNlbnNvclJlcXVlc3QaGS5mZ3MuRW5hYmxlU2Vuc29yUmVzcG9uc2UiABJICg1EaXNhYmxlU2Vuc29yEhkuZmdzLkRpc2FibGVTZW5zb3JSZXF1ZXN0GhouZmdzLkRpc2FibGVTZW5zb3JSZXNwb25zZSIAEk4KD1NldFNlbnNvckNvbmZpZxIbLmZncy5TZXRTZW5zb3JDb25maWdSZXF1ZXN0GhwuZmdzLlNldFNlbnNvckNvbmZpZ1Jlc3BvbnNlIgASTgoPR2V0U2Vuc29yQ29uZmlnEhsuZmdzLkdldFNlbnNvckNvbmZpZ1JlcXVlc3QaHC5mZ3MuR2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiABJUChFHZXRTdGFja1RyYWNlVHJlZRIdLmZncy5HZXRTdGFja1RyYWNlVHJlZVJlcXVlc3QaHi5mZ3MuR2V0U3RhY2tUcmFjZVRyZWVSZXNwb25zZSIAEj8KCkdldFZlcnNpb24SFi5mZ3MuR2V0VmVyc2lvblJlcXVlc3QaFy5mZ3MuR2V0VmVyc2lvblJlc3BvbnNlIgASWgoTRGVsZXRlVHJhY2luZ1BvbGljeRIfLmZncy5EZWxldGVUcmFjaW5nUG9saWN5UmVxdWVzdBogLmZncy5EZWxldGVUcmFjaW5nUG9saWN5UmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
+  fileDesc("Cg1mZ3MvZmdzLnByb3RvEgNmZ3MiIQoFSW1hZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSK1AQoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSGQoFaW1hZ2UYAyABKAsyCi5mZ3MuSW1hZ2USLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoDcGlkGAUgASgLMhwuZ29vZ2xlLnByb3RvYnVmLlVJbnQzMlZhbHVlEhgKEG1heWJlX2V4ZWNfcHJvYmUYDSABKAgiWQoDUG9kEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBmxhYmVscxgDIAMoCRIhCgljb250YWluZXIYBCABKAsyDi5mZ3MuQ29udGFpbmVyIo4BCgxDYXBhYmlsaXRpZXMSKAoJcGVybWl0dGVkGAEgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKAoJZWZmZWN0aXZlGAIgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKgoLaW5oZXJpdGFibGUYAyADKA4yFS5mZ3MuQ2FwYWJpbGl0aWVzVHlwZSIqCglOYW1lc3BhY2USDAoEaW51bRgBIAEoDRIPCgdpc19ob3N0GAIgASgIIs4CCgpOYW1lc3BhY2VzEhsKA3V0cxgBIAEoCzIOLmZncy5OYW1lc3BhY2USGwoDaXBjGAIgASgLMg4uZmdzLk5hbWVzcGFjZRIbCgNtbnQYAyABKAsyDi5mZ3MuTmFtZXNwYWNlEhsKA3BpZBgEIAEoCzIOLmZncy5OYW1lc3BhY2USKAoQcGlkX2Zvcl9jaGlsZHJlbhgFIAEoCzIOLmZncy5OYW1lc3BhY2USGwoDbmV0GAYgASgLMg4uZmdzLk5hbWVzcGFjZRIcCgR0aW1lGAcgASgLMg4uZmdzLk5hbWVzcGFjZRIpChF0aW1lX2Zvcl9jaGlsZHJlbhgIIAEoCzIOLmZncy5OYW1lc3BhY2USHgoGY2dyb3VwGAkgASgLMg4uZmdzLk5hbWVzcGFjZRIcCgR1c2VyGAogASgLMg4uZmdzLk5hbWVzcGFjZSKXAwoHUHJvY2VzcxIPCgdleGVjX2lkGAEgASgJEikKA3BpZBgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIpCgN1aWQYAyABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSCwoDY3dkGAQgASgJEg4KBmJpbmFyeRgFIAEoCRIRCglhcmd1bWVudHMYBiABKAkSDQoFZmxhZ3MYByABKAkSLgoKc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEYXVpZBgJIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIVCgNwb2QYCiABKAsyCC5mZ3MuUG9kEg4KBmRvY2tlchgLIAEoCRIWCg5wYXJlbnRfZXhlY19pZBgMIAEoCRIOCgZyZWZjbnQYDSABKA0SHgoDY2FwGA4gASgLMhEuZmdzLkNhcGFiaWxpdGllcxIbCgJucxgPIAEoCzIPLmZncy5OYW1lc3BhY2VzImsKC1Byb2Nlc3NFeGVjEh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIcCgZwYXJlbnQYAiABKAsyDC5mZ3MuUHJvY2VzcxIfCglhbmNlc3RvcnMYAyADKAsyDC5mZ3MuUHJvY2VzcyJqCgtQcm9jZXNzRXhpdBIdCgdwcm9jZXNzGAEgASgLMgwuZmdzLlByb2Nlc3MSHAoGcGFyZW50GAIgASgLMgwuZmdzLlByb2Nlc3MSDgoGc2lnbmFsGAMgASgJEg4KBnN0YXR1cxgEIAEoDSK3AQoKS3Byb2JlU29jaxIOCgZmYW1pbHkYASABKAkSDAoEdHlwZRgCIAEoCRIQCghwcm90b2NvbBgDIAEoCRIMCgRtYXJrGAQgASgNEhAKCHByaW9yaXR5GAUgASgNEg0KBXNhZGRyGAYgASgJEg0KBWRhZGRyGAcgASgJEg0KBXNwb3J0GAggASgNEg0KBWRwb3J0GAkgASgNEg4KBmNvb2tpZRgKIAEoBBINCgVzdGF0ZRgLIAEoCSK+AQoJS3Byb2JlU2tiEgwKBGhhc2gYASABKA0SCwoDbGVuGAIgASgNEhAKCHByaW9yaXR5GAMgASgNEgwKBG1hcmsYBCABKA0SDQoFc2FkZHIYBSABKAkSDQoFZGFkZHIYBiABKAkSDQoFc3BvcnQYByABKA0SDQoFZHBvcnQYCCABKA0SDQoFcHJvdG8YCSABKA0SFAoMc2VjX3BhdGhfbGVuGAogASgNEhUKDXNlY19wYXRoX29sZW4YCyABKA0iOAoKS3Byb2JlUGF0aBINCgVtb3VudBgBIAEoCRIMCgRwYXRoGAIgASgJEg0KBWZsYWdzGAMgASgJIjgKCktwcm9iZUZpbGUSDQoFbW91bnQYASABKAkSDAoEcGF0aBgCIAEoCRINCgVmbGFncxgDIAEoCSI8ChRLcHJvYmVUcnVuY2F0ZWRCeXRlcxIRCglieXRlc19hcmcYASABKAwSEQoJb3JpZ19zaXplGAIgASgEIowBCgpLcHJvYmVDcmVkEigKCXBlcm1pdHRlZBgBIAMoDjIVLmZncy5DYXBhYmlsaXRpZXNUeXBlEigKCWVmZmVjdGl2ZRgCIAMoDjIVLmZncy5DYXBhYmlsaXRpZXNUeXBlEioKC2luaGVyaXRhYmxlGAMgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUiPAoOS3Byb2JlU29ja2FkZHISDgoGZmFtaWx5GAEgASgJEgwKBGFkZHIYAiABKAkSDAoEcG9ydBgDIAEoDSIcCgxLcHJvYmVOZXREZXYSDAoEbmFtZRgBIAEoCSJEChFLcHJvYmVMaW51eEJpbnBybRIMCgRwYXRoGAEgASgJEg0KBWZsYWdzGAIgASgJEhIKCnBlcm1pc3Npb24YAyABKAkiTAoQS3Byb2JlQ2FwYWJpbGl0eRIqCgV2YWx1ZRgBIAEoCzIbLmdvb2dsZS5wcm90b2J1Zi5JbnQzMlZhbHVlEgwKBG5hbWUYAiABKAkiRAoNS3Byb2JlQnBmQXR0chIQCghQcm9nVHlwZRgBIAEoCRIPCgdJbnNuQ250GAIgASgNEhAKCFByb2dOYW1lGAMgASgJIlgKD0twcm9iZVBlcmZFdmVudBISCgpLcHJvYmVGdW5jGAEgASgJEgwKBFR5cGUYAiABKAkSDgoGQ29uZmlnGAMgASgEEhMKC1Byb2JlT2Zmc2V0GAQgASgEImgKDEtwcm9iZUJwZk1hcBIPCgdNYXBUeXBlGAEgASgJEg8KB0tleVNpemUYAiABKA0SEQoJVmFsdWVTaXplGAMgASgNEhIKCk1heEVudHJpZXMYBCABKA0SDwoHTWFwTmFtZRgFIAEoCSJOCgxLZXJuZWxNb2R1bGUSDAoEbmFtZRgBIAEoCRIwCgxzaWduYXR1cmVfb2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuQm9vbFZhbHVlIiQKCVN5c2NhbGxJZBIKCgJpZBgBIAEoDRILCgNhYmkYAiABKAki+gUKDktwcm9iZUFyZ3VtZW50EhQKCnN0cmluZ19hcmcYASABKAlIABIRCgdpbnRfYXJnGAIgASgFSAASIQoHc2tiX2FyZxgDIAEoCzIOLmZncy5LcHJvYmVTa2JIABISCghzaXplX2FyZxgEIAEoBEgAEhMKCWJ5dGVzX2FyZxgFIAEoDEgAEiMKCHBhdGhfYXJnGAYgASgLMg8uZmdzLktwcm9iZVBhdGhIABIjCghmaWxlX2FyZxgHIAEoCzIPLmZncy5LcHJvYmVGaWxlSAASOAoTdHJ1bmNhdGVkX2J5dGVzX2FyZxgIIAEoCzIZLmZncy5LcHJvYmVUcnVuY2F0ZWRCeXRlc0gAEiMKCHNvY2tfYXJnGAkgASgLMg8uZmdzLktwcm9iZVNvY2tIABIjCghjcmVkX2FyZxgKIAEoCzIPLmZncy5LcHJvYmVDcmVkSAASKgoMYnBmX2F0dHJfYXJnGAwgASgLMhIuZmdzLktwcm9iZUJwZkF0dHJIABIuCg5wZXJmX2V2ZW50X2FyZxgNIAEoCzIULmZncy5LcHJvYmVQZXJmRXZlbnRIABIoCgticGZfbWFwX2FyZxgOIAEoCzIRLmZncy5LcHJvYmVCcGZNYXBIABIvCg5jYXBhYmlsaXR5X2FyZxgRIAEoCzIVLmZncy5LcHJvYmVDYXBhYmlsaXR5SAASJwoKbW9kdWxlX2FyZxgVIAEoCzIRLmZncy5LZXJuZWxNb2R1bGVIABIyChBsaW51eF9iaW5wcm1fYXJnGBogASgLMhYuZmdzLktwcm9iZUxpbnV4QmlucHJtSAASKAoLbmV0X2Rldl9hcmcYGyABKAsyES5mZ3MuS3Byb2JlTmV0RGV2SAASJAoKc3lzY2FsbF9pZBgdIAEoCzIOLmZncy5TeXNjYWxsSWRIABIrCgxzb2NrYWRkcl9hcmcYHiABKAsyEy5mZ3MuS3Byb2JlU29ja2FkZHJIABINCgVsYWJlbBgSIAEoCUIFCgNhcmciggIKDVByb2Nlc3NLcHJvYmUSHQoHcHJvY2VzcxgBIAEoCzIMLmZncy5Qcm9jZXNzEhwKBnBhcmVudBgCIAEoCzIMLmZncy5Qcm9jZXNzEhUKDWZ1bmN0aW9uX25hbWUYAyABKAkSIQoEYXJncxgEIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBIjCgZyZXR1cm4YBSABKAsyEy5mZ3MuS3Byb2JlQXJndW1lbnQSIQoGYWN0aW9uGAYgASgOMhEuZmdzLktwcm9iZUFjdGlvbhITCgtwb2xpY3lfbmFtZRgIIAEoCRIPCgdtZXNzYWdlGAogASgJEgwKBHRhZ3MYCyADKAkixgEKEVByb2Nlc3NUcmFjZXBvaW50Eh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIcCgZwYXJlbnQYAiABKAsyDC5mZ3MuUHJvY2VzcxIOCgZzdWJzeXMYBCABKAkSDQoFZXZlbnQYBSABKAkSIQoEYXJncxgGIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBITCgtwb2xpY3lfbmFtZRgHIAEoCRIPCgdtZXNzYWdlGAkgASgJEgwKBHRhZ3MYCiADKAkiwQEKDVByb2Nlc3NVcHJvYmUSHQoHcHJvY2VzcxgBIAEoCzIMLmZncy5Qcm9jZXNzEhwKBnBhcmVudBgCIAEoCzIMLmZncy5Qcm9jZXNzEgwKBHBhdGgYAyABKAkSDgoGc3ltYm9sGAQgASgJEhMKC3BvbGljeV9uYW1lGAUgASgJEg8KB21lc3NhZ2UYBiABKAkSIQoEYXJncxgHIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBIMCgR0YWdzGAggAygJIj4KBFRlc3QSDAoEYXJnMBgBIAEoBBIMCgRhcmcxGAIgASgEEgwKBGFyZzIYAyABKAQSDAoEYXJnMxgEIAEoBCKDAQoHRG5zSW5mbxIWCg5xdWVzdGlvbl90eXBlcxgBIAMoDRIUCgxhbnN3ZXJfdHlwZXMYAiADKA0SDQoFcmNvZGUYAyABKAUSDQoFbmFtZXMYBCADKAkSCwoDaXBzGAUgAygJEg0KBXF1ZXJ5GAYgASgJEhAKCHJlc3BvbnNlGAcgASgIIo4BCgpQcm9jZXNzRG5zEh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIZCgNkbnMYAyABKAsyDC5mZ3MuRG5zSW5mbxIdChFkZXN0aW5hdGlvbl9uYW1lcxgEIAMoCUICGAESIQoPZGVzdGluYXRpb25fcG9kGAUgASgLMgguZmdzLlBvZEoECAIQAyIvCgxTdGFja0FkZHJlc3MSDwoHYWRkcmVzcxgBIAEoBBIOCgZzeW1ib2wYAiABKAkiMgoKU3RhY2tUcmFjZRIkCglhZGRyZXNzZXMYASADKAsyES5mZ3MuU3RhY2tBZGRyZXNzIi0KD1N0YWNrVHJhY2VMYWJlbBILCgNrZXkYASABKAkSDQoFY291bnQYAiABKAQikAEKDlN0YWNrVHJhY2VOb2RlEiIKB2FkZHJlc3MYASABKAsyES5mZ3MuU3RhY2tBZGRyZXNzEg0KBWNvdW50GAIgASgEEiQKBmxhYmVscxgDIAMoCzIULmZncy5TdGFja1RyYWNlTGFiZWwSJQoIY2hpbGRyZW4YBCADKAsyEy5mZ3MuU3RhY2tUcmFjZU5vZGUiFAoSTGlzdFNlbnNvcnNSZXF1ZXN0Ii0KDFNlbnNvclN0YXR1cxIMCgRuYW1lGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiOQoTTGlzdFNlbnNvcnNSZXNwb25zZRIiCgdzZW5zb3JzGAEgAygLMhEuZmdzLlNlbnNvclN0YXR1cyInChdBZGRUcmFjaW5nUG9saWN5UmVxdWVzdBIMCgR5YW1sGAEgASgJIhoKGEFkZFRyYWNpbmdQb2xpY3lSZXNwb25zZSIqChpEZWxldGVUcmFjaW5nUG9saWN5UmVxdWVzdBIMCgR5YW1sGAEgASgJIh0KG0RlbGV0ZVRyYWNpbmdQb2xpY3lSZXNwb25zZSIjChNSZW1vdmVTZW5zb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFgoUUmVtb3ZlU2Vuc29yUmVzcG9uc2UiIwoTRW5hYmxlU2Vuc29yUmVxdWVzdBIMCgRuYW1lGAEgASgJIhYKFEVuYWJsZVNlbnNvclJlc3BvbnNlIiQKFERpc2FibGVTZW5zb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFwoVRGlzYWJsZVNlbnNvclJlc3BvbnNlIkYKFlNldFNlbnNvckNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZjZmdrZXkYAiABKAkSDgoGY2ZndmFsGAMgASgJIhkKF1NldFNlbnNvckNvbmZpZ1Jlc3BvbnNlIjYKFkdldFNlbnNvckNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZjZmdrZXkYAiABKAkiKQoXR2V0U2Vuc29yQ29uZmlnUmVzcG9uc2USDgoGY2ZndmFsGAEgASgJIigKGEdldFN0YWNrVHJhY2VUcmVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIj4KGUdldFN0YWNrVHJhY2VUcmVlUmVzcG9uc2USIQoEcm9vdBgBIAEoCzITLmZncy5TdGFja1RyYWNlTm9kZSITChFHZXRWZXJzaW9uUmVxdWVzdCIlChJHZXRWZXJzaW9uUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCSJCChZHZXRIZWFsdGhTdGF0dXNSZXF1ZXN0EigKCWV2ZW50X3NldBgBIAMoDjIVLmZncy5IZWFsdGhTdGF0dXNUeXBlIm4KDEhlYWx0aFN0YXR1cxIkCgVldmVudBgBIAEoDjIVLmZncy5IZWFsdGhTdGF0dXNUeXBlEicKBnN0YXR1cxgCIAEoDjIXLmZncy5IZWFsdGhTdGF0dXNSZXN1bHQSDwoHZGV0YWlscxgDIAEoCSJDChdHZXRIZWFsdGhTdGF0dXNSZXNwb25zZRIoCg1oZWFsdGhfc3RhdHVzGAEgAygLMhEuZmdzLkhlYWx0aFN0YXR1cyJhChJBZ2dyZWdhdGlvbk9wdGlvbnMSLgoLd2luZG93X3NpemUYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTY2hhbm5lbF9idWZmZXJfc2l6ZRgCIAEoBCKJAQoQR2V0RXZlbnRzUmVxdWVzdBIfCgphbGxvd19saXN0GAEgAygLMgsuZmdzLkZpbHRlchIeCglkZW55X2xpc3QYAiADKAsyCy5mZ3MuRmlsdGVyEjQKE2FnZ3JlZ2F0aW9uX29wdGlvbnMYAyABKAsyFy5mZ3MuQWdncmVnYXRpb25PcHRpb25zIiAKD0FnZ3JlZ2F0aW9uSW5mbxINCgVjb3VudBgBIAEoBCK3AwoRR2V0RXZlbnRzUmVzcG9uc2USKAoMcHJvY2Vzc19leGVjGAEgASgLMhAuZmdzLlByb2Nlc3NFeGVjSAASKAoMcHJvY2Vzc19leGl0GAUgASgLMhAuZmdzLlByb2Nlc3NFeGl0SAASLAoOcHJvY2Vzc19rcHJvYmUYCSABKAsyEi5mZ3MuUHJvY2Vzc0twcm9iZUgAEjQKEnByb2Nlc3NfdHJhY2Vwb2ludBgKIAEoCzIWLmZncy5Qcm9jZXNzVHJhY2Vwb2ludEgAEiwKDnByb2Nlc3NfdXByb2JlGAwgASgLMhIuZmdzLlByb2Nlc3NVcHJvYmVIABImCgtwcm9jZXNzX2RucxgOIAEoCzIPLmZncy5Qcm9jZXNzRG5zSAASGwoEdGVzdBjAuAIgASgLMgkuZmdzLlRlc3RIABISCglub2RlX25hbWUY6AcgASgJEikKBHRpbWUY6QcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvChBhZ2dyZWdhdGlvbl9pbmZvGOoHIAEoCzIULmZncy5BZ2dyZWdhdGlvbkluZm9CBwoFZXZlbnQipAEKBkZpbHRlchIUCgxiaW5hcnlfcmVnZXgYASADKAkSEQoJbmFtZXNwYWNlGAIgAygJEjAKDGhlYWx0aF9jaGVjaxgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5Cb29sVmFsdWUSCwoDcGlkGAQgAygNEg8KB3BpZF9zZXQYBSADKA0SIQoJZXZlbnRfc2V0GAYgAygOMg4uZmdzLkV2ZW50VHlwZSqkBgoQQ2FwYWJpbGl0aWVzVHlwZRINCglDQVBfQ0hPV04QABIQCgxEQUNfT1ZFUlJJREUQARIXChNDQVBfREFDX1JFQURfU0VBUkNIEAISDgoKQ0FQX0ZPV05FUhADEg4KCkNBUF9GU0VUSUQQBBIMCghDQVBfS0lMTBAFEg4KCkNBUF9TRVRHSUQQBhIOCgpDQVBfU0VUVUlEEAcSDwoLQ0FQX1NFVFBDQVAQCBIXChNDQVBfTElOVVhfSU1NVVRBQkxFEAkSGAoUQ0FQX05FVF9CSU5EX1NFUlZJQ0UQChIVChFDQVBfTkVUX0JST0FEQ0FTVBALEhEKDUNBUF9ORVRfQURNSU4QDBIPCgtDQVBfTkVUX1JBVxANEhAKDENBUF9JUENfTE9DSxAOEhEKDUNBUF9JUENfT1dORVIQDxISCg5DQVBfU1lTX01PRFVMRRAQEhEKDUNBUF9TWVNfUkFXSU8QERISCg5DQVBfU1lTX0NIUk9PVBASEhIKDkNBUF9TWVNfUFRSQUNFEBMSEQoNQ0FQX1NZU19QQUNDVBAUEhEKDUNBUF9TWVNfQURNSU4QFRIQCgxDQVBfU1lTX0JPT1QQFhIQCgxDQVBfU1lTX05JQ0UQFxIUChBDQVBfU1lTX1JFU09VUkNFEBgSEAoMQ0FQX1NZU19USU1FEBkSFgoSQ0FQX1NZU19UVFlfQ09ORklHEBoSDQoJQ0FQX01LTk9EEBsSDQoJQ0FQX0xFQVNFEBwSEwoPQ0FQX0FVRElUX1dSSVRFEB0SFQoRQ0FQX0FVRElUX0NPTlRST0wQHhIPCgtDQVBfU0VURkNBUBAfEhQKEENBUF9NQUNfT1ZFUlJJREUQIBIRCg1DQVBfTUFDX0FETUlOECESDgoKQ0FQX1NZU0xPRxAiEhIKDkNBUF9XQUtFX0FMQVJNECMSFQoRQ0FQX0JMT0NLX1NVU1BFTkQQJBISCg5DQVBfQVVESVRfUkVBRBAlEg8KC0NBUF9QRVJGTU9OECYSCwoHQ0FQX0JQRhAnEhoKFkNBUF9DSEVDS1BPSU5UX1JFU1RPUkUQKCqWAQoJRXZlbnRUeXBlEgkKBVVOREVGEAASEAoMUFJPQ0VTU19FWEVDEAUSEAoMUFJPQ0VTU19FWElUEAcSEgoOUFJPQ0VTU19LUFJPQkUQDRIWChJQUk9DRVNTX1RSQUNFUE9JTlQQDhISCg5QUk9DRVNTX1VQUk9CRRAMEg8KC1BST0NFU1NfRE5TEBISCQoEVEVTVBD+ASp8ChJIZWFsdGhTdGF0dXNSZXN1bHQSFwoTSEVBTFRIX1NUQVRVU19VTkRFRhAAEhkKFUhFQUxUSF9TVEFUVVNfUlVOTklORxABEhkKFUhFQUxUSF9TVEFUVVNfU1RPUFBFRBACEhcKE0hFQUxUSF9TVEFUVVNfRVJST1IQAypPChBIZWFsdGhTdGF0dXNUeXBlEhwKGEhFQUxUSF9TVEFUVVNfVFlQRV9VTkRFRhAAEh0KGUhFQUxUSF9TVEFUVVNfVFlQRV9TVEFUVVMQASqyAQoMS3Byb2JlQWN0aW9uEhkKFUtQUk9CRV9BQ1RJT05fVU5LTk9XThAAEhYKEktQUk9CRV9BQ1RJT05fUE9TVBABEhoKFktQUk9CRV9BQ1RJT05fRk9MTE9XRkQQAhIZChVLUFJPQkVfQUNUSU9OX1NJR0tJTEwQAxIcChhLUFJPQkVfQUNUSU9OX1VORk9MTE9XRkQQBBIaChZLUFJPQkVfQUNUSU9OX09WRVJSSURFEAUyoQcKE0ZpbmVHdWlkYW5jZVNlbnNvcnMSPgoJR2V0RXZlbnRzEhUuZmdzLkdldEV2ZW50c1JlcXVlc3QaFi5mZ3MuR2V0RXZlbnRzUmVzcG9uc2UiADABEkgKCUdldEhlYWx0aBIbLmZncy5HZXRIZWFsdGhTdGF0dXNSZXF1ZXN0GhwuZmdzLkdldEhlYWx0aFN0YXR1c1Jlc3BvbnNlIgASUQoQQWRkVHJhY2luZ1BvbGljeRIcLmZncy5BZGRUcmFjaW5nUG9saWN5UmVxdWVzdBodLmZncy5BZGRUcmFjaW5nUG9saWN5UmVzcG9uc2UiABJFCgxSZW1vdmVTZW5zb3ISGC5mZ3MuUmVtb3ZlU2Vuc29yUmVxdWVzdBoZLmZncy5SZW1vdmVTZW5zb3JSZXNwb25zZSIAEkIKC0xpc3RTZW5zb3JzEhcuZmdzLkxpc3RTZW5zb3JzUmVxdWVzdBoYLmZncy5MaXN0U2Vuc29yc1Jlc3BvbnNlIgASRQoMRW5hYmxlU2Vuc29yEhguZmdzLkVuYWJsZVNlbnNvclJlcXVlc3QaGS5mZ3MuRW5hYmxlU2Vuc29yUmVzcG9uc2UiABJICg1EaXNhYmxlU2Vuc29yEhkuZmdzLkRpc2FibGVTZW5zb3JSZXF1ZXN0GhouZmdzLkRpc2FibGVTZW5zb3JSZXNwb25zZSIAEk4KD1NldFNlbnNvckNvbmZpZxIbLmZncy5TZXRTZW5zb3JDb25maWdSZXF1ZXN0GhwuZmdzLlNldFNlbnNvckNvbmZpZ1Jlc3BvbnNlIgASTgoPR2V0U2Vuc29yQ29uZmlnEhsuZmdzLkdldFNlbnNvckNvbmZpZ1JlcXVlc3QaHC5mZ3MuR2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiABJUChFHZXRTdGFja1RyYWNlVHJlZRIdLmZncy5HZXRTdGFja1RyYWNlVHJlZVJlcXVlc3QaHi5mZ3MuR2V0U3RhY2tUcmFjZVRyZWVSZXNwb25zZSIAEj8KCkdldFZlcnNpb24SFi5mZ3MuR2V0VmVyc2lvblJlcXVlc3QaFy5mZ3MuR2V0VmVyc2lvblJlc3BvbnNlIgASWgoTRGVsZXRlVHJhY2luZ1BvbGljeRIfLmZncy5EZWxldGVUcmFjaW5nUG9saWN5UmVxdWVzdBogLmZncy5EZWxldGVUcmFjaW5nUG9saWN5UmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
 
 /**
  * @generated from message fgs.Image
@@ -439,6 +439,16 @@ export type KprobeSock = Message<"fgs.KprobeSock"> & {
    * @generated from field: uint32 dport = 9;
    */
   dport: number;
+
+  /**
+   * @generated from field: uint64 cookie = 10;
+   */
+  cookie: bigint;
+
+  /**
+   * @generated from field: string state = 11;
+   */
+  state: string;
 };
 
 /**
@@ -619,6 +629,239 @@ export const KprobeCredSchema: GenMessage<KprobeCred> = /*@__PURE__*/
   messageDesc(file_fgs_fgs, 14);
 
 /**
+ * @generated from message fgs.KprobeSockaddr
+ */
+export type KprobeSockaddr = Message<"fgs.KprobeSockaddr"> & {
+  /**
+   * @generated from field: string family = 1;
+   */
+  family: string;
+
+  /**
+   * @generated from field: string addr = 2;
+   */
+  addr: string;
+
+  /**
+   * @generated from field: uint32 port = 3;
+   */
+  port: number;
+};
+
+/**
+ * Describes the message fgs.KprobeSockaddr.
+ * Use `create(KprobeSockaddrSchema)` to create a new message.
+ */
+export const KprobeSockaddrSchema: GenMessage<KprobeSockaddr> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 15);
+
+/**
+ * @generated from message fgs.KprobeNetDev
+ */
+export type KprobeNetDev = Message<"fgs.KprobeNetDev"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message fgs.KprobeNetDev.
+ * Use `create(KprobeNetDevSchema)` to create a new message.
+ */
+export const KprobeNetDevSchema: GenMessage<KprobeNetDev> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 16);
+
+/**
+ * @generated from message fgs.KprobeLinuxBinprm
+ */
+export type KprobeLinuxBinprm = Message<"fgs.KprobeLinuxBinprm"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string flags = 2;
+   */
+  flags: string;
+
+  /**
+   * @generated from field: string permission = 3;
+   */
+  permission: string;
+};
+
+/**
+ * Describes the message fgs.KprobeLinuxBinprm.
+ * Use `create(KprobeLinuxBinprmSchema)` to create a new message.
+ */
+export const KprobeLinuxBinprmSchema: GenMessage<KprobeLinuxBinprm> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 17);
+
+/**
+ * @generated from message fgs.KprobeCapability
+ */
+export type KprobeCapability = Message<"fgs.KprobeCapability"> & {
+  /**
+   * @generated from field: google.protobuf.Int32Value value = 1;
+   */
+  value?: number | undefined;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message fgs.KprobeCapability.
+ * Use `create(KprobeCapabilitySchema)` to create a new message.
+ */
+export const KprobeCapabilitySchema: GenMessage<KprobeCapability> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 18);
+
+/**
+ * @generated from message fgs.KprobeBpfAttr
+ */
+export type KprobeBpfAttr = Message<"fgs.KprobeBpfAttr"> & {
+  /**
+   * @generated from field: string ProgType = 1;
+   */
+  ProgType: string;
+
+  /**
+   * @generated from field: uint32 InsnCnt = 2;
+   */
+  InsnCnt: number;
+
+  /**
+   * @generated from field: string ProgName = 3;
+   */
+  ProgName: string;
+};
+
+/**
+ * Describes the message fgs.KprobeBpfAttr.
+ * Use `create(KprobeBpfAttrSchema)` to create a new message.
+ */
+export const KprobeBpfAttrSchema: GenMessage<KprobeBpfAttr> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 19);
+
+/**
+ * @generated from message fgs.KprobePerfEvent
+ */
+export type KprobePerfEvent = Message<"fgs.KprobePerfEvent"> & {
+  /**
+   * @generated from field: string KprobeFunc = 1;
+   */
+  KprobeFunc: string;
+
+  /**
+   * @generated from field: string Type = 2;
+   */
+  Type: string;
+
+  /**
+   * @generated from field: uint64 Config = 3;
+   */
+  Config: bigint;
+
+  /**
+   * @generated from field: uint64 ProbeOffset = 4;
+   */
+  ProbeOffset: bigint;
+};
+
+/**
+ * Describes the message fgs.KprobePerfEvent.
+ * Use `create(KprobePerfEventSchema)` to create a new message.
+ */
+export const KprobePerfEventSchema: GenMessage<KprobePerfEvent> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 20);
+
+/**
+ * @generated from message fgs.KprobeBpfMap
+ */
+export type KprobeBpfMap = Message<"fgs.KprobeBpfMap"> & {
+  /**
+   * @generated from field: string MapType = 1;
+   */
+  MapType: string;
+
+  /**
+   * @generated from field: uint32 KeySize = 2;
+   */
+  KeySize: number;
+
+  /**
+   * @generated from field: uint32 ValueSize = 3;
+   */
+  ValueSize: number;
+
+  /**
+   * @generated from field: uint32 MaxEntries = 4;
+   */
+  MaxEntries: number;
+
+  /**
+   * @generated from field: string MapName = 5;
+   */
+  MapName: string;
+};
+
+/**
+ * Describes the message fgs.KprobeBpfMap.
+ * Use `create(KprobeBpfMapSchema)` to create a new message.
+ */
+export const KprobeBpfMapSchema: GenMessage<KprobeBpfMap> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 21);
+
+/**
+ * @generated from message fgs.KernelModule
+ */
+export type KernelModule = Message<"fgs.KernelModule"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: google.protobuf.BoolValue signature_ok = 2;
+   */
+  signatureOk?: boolean | undefined;
+};
+
+/**
+ * Describes the message fgs.KernelModule.
+ * Use `create(KernelModuleSchema)` to create a new message.
+ */
+export const KernelModuleSchema: GenMessage<KernelModule> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 22);
+
+/**
+ * @generated from message fgs.SyscallId
+ */
+export type SyscallId = Message<"fgs.SyscallId"> & {
+  /**
+   * @generated from field: uint32 id = 1;
+   */
+  id: number;
+
+  /**
+   * @generated from field: string abi = 2;
+   */
+  abi: string;
+};
+
+/**
+ * Describes the message fgs.SyscallId.
+ * Use `create(SyscallIdSchema)` to create a new message.
+ */
+export const SyscallIdSchema: GenMessage<SyscallId> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 23);
+
+/**
  * @generated from message fgs.KprobeArgument
  */
 export type KprobeArgument = Message<"fgs.KprobeArgument"> & {
@@ -685,6 +928,62 @@ export type KprobeArgument = Message<"fgs.KprobeArgument"> & {
      */
     value: KprobeCred;
     case: "credArg";
+  } | {
+    /**
+     * Kernel-struct arguments of the current TracingPolicy language (upstream numbers).
+     *
+     * @generated from field: fgs.KprobeBpfAttr bpf_attr_arg = 12;
+     */
+    value: KprobeBpfAttr;
+    case: "bpfAttrArg";
+  } | {
+    /**
+     * @generated from field: fgs.KprobePerfEvent perf_event_arg = 13;
+     */
+    value: KprobePerfEvent;
+    case: "perfEventArg";
+  } | {
+    /**
+     * @generated from field: fgs.KprobeBpfMap bpf_map_arg = 14;
+     */
+    value: KprobeBpfMap;
+    case: "bpfMapArg";
+  } | {
+    /**
+     * @generated from field: fgs.KprobeCapability capability_arg = 17;
+     */
+    value: KprobeCapability;
+    case: "capabilityArg";
+  } | {
+    /**
+     * @generated from field: fgs.KernelModule module_arg = 21;
+     */
+    value: KernelModule;
+    case: "moduleArg";
+  } | {
+    /**
+     * @generated from field: fgs.KprobeLinuxBinprm linux_binprm_arg = 26;
+     */
+    value: KprobeLinuxBinprm;
+    case: "linuxBinprmArg";
+  } | {
+    /**
+     * @generated from field: fgs.KprobeNetDev net_dev_arg = 27;
+     */
+    value: KprobeNetDev;
+    case: "netDevArg";
+  } | {
+    /**
+     * @generated from field: fgs.SyscallId syscall_id = 29;
+     */
+    value: SyscallId;
+    case: "syscallId";
+  } | {
+    /**
+     * @generated from field: fgs.KprobeSockaddr sockaddr_arg = 30;
+     */
+    value: KprobeSockaddr;
+    case: "sockaddrArg";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -700,7 +999,7 @@ export type KprobeArgument = Message<"fgs.KprobeArgument"> & {
  * Use `create(KprobeArgumentSchema)` to create a new message.
  */
 export const KprobeArgumentSchema: GenMessage<KprobeArgument> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 15);
+  messageDesc(file_fgs_fgs, 24);
 
 /**
  * @generated from message fgs.ProcessKprobe
@@ -763,7 +1062,7 @@ export type ProcessKprobe = Message<"fgs.ProcessKprobe"> & {
  * Use `create(ProcessKprobeSchema)` to create a new message.
  */
 export const ProcessKprobeSchema: GenMessage<ProcessKprobe> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 16);
+  messageDesc(file_fgs_fgs, 25);
 
 /**
  * @generated from message fgs.ProcessTracepoint
@@ -818,7 +1117,7 @@ export type ProcessTracepoint = Message<"fgs.ProcessTracepoint"> & {
  * Use `create(ProcessTracepointSchema)` to create a new message.
  */
 export const ProcessTracepointSchema: GenMessage<ProcessTracepoint> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 17);
+  messageDesc(file_fgs_fgs, 26);
 
 /**
  * A uprobe hit: a process ran `symbol` of the executable or library `path`.
@@ -873,7 +1172,7 @@ export type ProcessUprobe = Message<"fgs.ProcessUprobe"> & {
  * Use `create(ProcessUprobeSchema)` to create a new message.
  */
 export const ProcessUprobeSchema: GenMessage<ProcessUprobe> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 18);
+  messageDesc(file_fgs_fgs, 27);
 
 /**
  * @generated from message fgs.Test
@@ -905,7 +1204,7 @@ export type Test = Message<"fgs.Test"> & {
  * Use `create(TestSchema)` to create a new message.
  */
 export const TestSchema: GenMessage<Test> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 19);
+  messageDesc(file_fgs_fgs, 28);
 
 /**
  * @generated from message fgs.DnsInfo
@@ -952,7 +1251,7 @@ export type DnsInfo = Message<"fgs.DnsInfo"> & {
  * Use `create(DnsInfoSchema)` to create a new message.
  */
 export const DnsInfoSchema: GenMessage<DnsInfo> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 20);
+  messageDesc(file_fgs_fgs, 29);
 
 /**
  * @generated from message fgs.ProcessDns
@@ -987,7 +1286,7 @@ export type ProcessDns = Message<"fgs.ProcessDns"> & {
  * Use `create(ProcessDnsSchema)` to create a new message.
  */
 export const ProcessDnsSchema: GenMessage<ProcessDns> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 21);
+  messageDesc(file_fgs_fgs, 30);
 
 /**
  * @generated from message fgs.StackAddress
@@ -1009,7 +1308,7 @@ export type StackAddress = Message<"fgs.StackAddress"> & {
  * Use `create(StackAddressSchema)` to create a new message.
  */
 export const StackAddressSchema: GenMessage<StackAddress> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 22);
+  messageDesc(file_fgs_fgs, 31);
 
 /**
  * @generated from message fgs.StackTrace
@@ -1026,7 +1325,7 @@ export type StackTrace = Message<"fgs.StackTrace"> & {
  * Use `create(StackTraceSchema)` to create a new message.
  */
 export const StackTraceSchema: GenMessage<StackTrace> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 23);
+  messageDesc(file_fgs_fgs, 32);
 
 /**
  * @generated from message fgs.StackTraceLabel
@@ -1048,7 +1347,7 @@ export type StackTraceLabel = Message<"fgs.StackTraceLabel"> & {
  * Use `create(StackTraceLabelSchema)` to create a new message.
  */
 export const StackTraceLabelSchema: GenMessage<StackTraceLabel> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 24);
+  messageDesc(file_fgs_fgs, 33);
 
 /**
  * @generated from message fgs.StackTraceNode
@@ -1080,7 +1379,7 @@ export type StackTraceNode = Message<"fgs.StackTraceNode"> & {
  * Use `create(StackTraceNodeSchema)` to create a new message.
  */
 export const StackTraceNodeSchema: GenMessage<StackTraceNode> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 25);
+  messageDesc(file_fgs_fgs, 34);
 
 /**
  * @generated from message fgs.ListSensorsRequest
@@ -1093,7 +1392,7 @@ export type ListSensorsRequest = Message<"fgs.ListSensorsRequest"> & {
  * Use `create(ListSensorsRequestSchema)` to create a new message.
  */
 export const ListSensorsRequestSchema: GenMessage<ListSensorsRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 26);
+  messageDesc(file_fgs_fgs, 35);
 
 /**
  * @generated from message fgs.SensorStatus
@@ -1115,7 +1414,7 @@ export type SensorStatus = Message<"fgs.SensorStatus"> & {
  * Use `create(SensorStatusSchema)` to create a new message.
  */
 export const SensorStatusSchema: GenMessage<SensorStatus> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 27);
+  messageDesc(file_fgs_fgs, 36);
 
 /**
  * @generated from message fgs.ListSensorsResponse
@@ -1132,7 +1431,7 @@ export type ListSensorsResponse = Message<"fgs.ListSensorsResponse"> & {
  * Use `create(ListSensorsResponseSchema)` to create a new message.
  */
 export const ListSensorsResponseSchema: GenMessage<ListSensorsResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 28);
+  messageDesc(file_fgs_fgs, 37);
 
 /**
  * @generated from message fgs.AddTracingPolicyRequest
@@ -1149,7 +1448,7 @@ export type AddTracingPolicyRequest = Message<"fgs.AddTracingPolicyRequest"> & {
  * Use `create(AddTracingPolicyRequestSchema)` to create a new message.
  */
 export const AddTracingPolicyRequestSchema: GenMessage<AddTracingPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 29);
+  messageDesc(file_fgs_fgs, 38);
 
 /**
  * @generated from message fgs.AddTracingPolicyResponse
@@ -1162,7 +1461,7 @@ export type AddTracingPolicyResponse = Message<"fgs.AddTracingPolicyResponse"> &
  * Use `create(AddTracingPolicyResponseSchema)` to create a new message.
  */
 export const AddTracingPolicyResponseSchema: GenMessage<AddTracingPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 30);
+  messageDesc(file_fgs_fgs, 39);
 
 /**
  * @generated from message fgs.DeleteTracingPolicyRequest
@@ -1179,7 +1478,7 @@ export type DeleteTracingPolicyRequest = Message<"fgs.DeleteTracingPolicyRequest
  * Use `create(DeleteTracingPolicyRequestSchema)` to create a new message.
  */
 export const DeleteTracingPolicyRequestSchema: GenMessage<DeleteTracingPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 31);
+  messageDesc(file_fgs_fgs, 40);
 
 /**
  * @generated from message fgs.DeleteTracingPolicyResponse
@@ -1192,7 +1491,7 @@ export type DeleteTracingPolicyResponse = Message<"fgs.DeleteTracingPolicyRespon
  * Use `create(DeleteTracingPolicyResponseSchema)` to create a new message.
  */
 export const DeleteTracingPolicyResponseSchema: GenMessage<DeleteTracingPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 32);
+  messageDesc(file_fgs_fgs, 41);
 
 /**
  * @generated from message fgs.RemoveSensorRequest
@@ -1209,7 +1508,7 @@ export type RemoveSensorRequest = Message<"fgs.RemoveSensorRequest"> & {
  * Use `create(RemoveSensorRequestSchema)` to create a new message.
  */
 export const RemoveSensorRequestSchema: GenMessage<RemoveSensorRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 33);
+  messageDesc(file_fgs_fgs, 42);
 
 /**
  * @generated from message fgs.RemoveSensorResponse
@@ -1222,7 +1521,7 @@ export type RemoveSensorResponse = Message<"fgs.RemoveSensorResponse"> & {
  * Use `create(RemoveSensorResponseSchema)` to create a new message.
  */
 export const RemoveSensorResponseSchema: GenMessage<RemoveSensorResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 34);
+  messageDesc(file_fgs_fgs, 43);
 
 /**
  * @generated from message fgs.EnableSensorRequest
@@ -1239,7 +1538,7 @@ export type EnableSensorRequest = Message<"fgs.EnableSensorRequest"> & {
  * Use `create(EnableSensorRequestSchema)` to create a new message.
  */
 export const EnableSensorRequestSchema: GenMessage<EnableSensorRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 35);
+  messageDesc(file_fgs_fgs, 44);
 
 /**
  * @generated from message fgs.EnableSensorResponse
@@ -1252,7 +1551,7 @@ export type EnableSensorResponse = Message<"fgs.EnableSensorResponse"> & {
  * Use `create(EnableSensorResponseSchema)` to create a new message.
  */
 export const EnableSensorResponseSchema: GenMessage<EnableSensorResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 36);
+  messageDesc(file_fgs_fgs, 45);
 
 /**
  * @generated from message fgs.DisableSensorRequest
@@ -1269,7 +1568,7 @@ export type DisableSensorRequest = Message<"fgs.DisableSensorRequest"> & {
  * Use `create(DisableSensorRequestSchema)` to create a new message.
  */
 export const DisableSensorRequestSchema: GenMessage<DisableSensorRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 37);
+  messageDesc(file_fgs_fgs, 46);
 
 /**
  * @generated from message fgs.DisableSensorResponse
@@ -1282,7 +1581,7 @@ export type DisableSensorResponse = Message<"fgs.DisableSensorResponse"> & {
  * Use `create(DisableSensorResponseSchema)` to create a new message.
  */
 export const DisableSensorResponseSchema: GenMessage<DisableSensorResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 38);
+  messageDesc(file_fgs_fgs, 47);
 
 /**
  * @generated from message fgs.SetSensorConfigRequest
@@ -1309,7 +1608,7 @@ export type SetSensorConfigRequest = Message<"fgs.SetSensorConfigRequest"> & {
  * Use `create(SetSensorConfigRequestSchema)` to create a new message.
  */
 export const SetSensorConfigRequestSchema: GenMessage<SetSensorConfigRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 39);
+  messageDesc(file_fgs_fgs, 48);
 
 /**
  * @generated from message fgs.SetSensorConfigResponse
@@ -1322,7 +1621,7 @@ export type SetSensorConfigResponse = Message<"fgs.SetSensorConfigResponse"> & {
  * Use `create(SetSensorConfigResponseSchema)` to create a new message.
  */
 export const SetSensorConfigResponseSchema: GenMessage<SetSensorConfigResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 40);
+  messageDesc(file_fgs_fgs, 49);
 
 /**
  * @generated from message fgs.GetSensorConfigRequest
@@ -1344,7 +1643,7 @@ export type GetSensorConfigRequest = Message<"fgs.GetSensorConfigRequest"> & {
  * Use `create(GetSensorConfigRequestSchema)` to create a new message.
  */
 export const GetSensorConfigRequestSchema: GenMessage<GetSensorConfigRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 41);
+  messageDesc(file_fgs_fgs, 50);
 
 /**
  * @generated from message fgs.GetSensorConfigResponse
@@ -1361,7 +1660,7 @@ export type GetSensorConfigResponse = Message<"fgs.GetSensorConfigResponse"> & {
  * Use `create(GetSensorConfigResponseSchema)` to create a new message.
  */
 export const GetSensorConfigResponseSchema: GenMessage<GetSensorConfigResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 42);
+  messageDesc(file_fgs_fgs, 51);
 
 /**
  * @generated from message fgs.GetStackTraceTreeRequest
@@ -1378,7 +1677,7 @@ export type GetStackTraceTreeRequest = Message<"fgs.GetStackTraceTreeRequest"> &
  * Use `create(GetStackTraceTreeRequestSchema)` to create a new message.
  */
 export const GetStackTraceTreeRequestSchema: GenMessage<GetStackTraceTreeRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 43);
+  messageDesc(file_fgs_fgs, 52);
 
 /**
  * @generated from message fgs.GetStackTraceTreeResponse
@@ -1395,7 +1694,7 @@ export type GetStackTraceTreeResponse = Message<"fgs.GetStackTraceTreeResponse">
  * Use `create(GetStackTraceTreeResponseSchema)` to create a new message.
  */
 export const GetStackTraceTreeResponseSchema: GenMessage<GetStackTraceTreeResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 44);
+  messageDesc(file_fgs_fgs, 53);
 
 /**
  * @generated from message fgs.GetVersionRequest
@@ -1408,7 +1707,7 @@ export type GetVersionRequest = Message<"fgs.GetVersionRequest"> & {
  * Use `create(GetVersionRequestSchema)` to create a new message.
  */
 export const GetVersionRequestSchema: GenMessage<GetVersionRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 45);
+  messageDesc(file_fgs_fgs, 54);
 
 /**
  * @generated from message fgs.GetVersionResponse
@@ -1425,7 +1724,7 @@ export type GetVersionResponse = Message<"fgs.GetVersionResponse"> & {
  * Use `create(GetVersionResponseSchema)` to create a new message.
  */
 export const GetVersionResponseSchema: GenMessage<GetVersionResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 46);
+  messageDesc(file_fgs_fgs, 55);
 
 /**
  * @generated from message fgs.GetHealthStatusRequest
@@ -1442,7 +1741,7 @@ export type GetHealthStatusRequest = Message<"fgs.GetHealthStatusRequest"> & {
  * Use `create(GetHealthStatusRequestSchema)` to create a new message.
  */
 export const GetHealthStatusRequestSchema: GenMessage<GetHealthStatusRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 47);
+  messageDesc(file_fgs_fgs, 56);
 
 /**
  * @generated from message fgs.HealthStatus
@@ -1469,7 +1768,7 @@ export type HealthStatus = Message<"fgs.HealthStatus"> & {
  * Use `create(HealthStatusSchema)` to create a new message.
  */
 export const HealthStatusSchema: GenMessage<HealthStatus> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 48);
+  messageDesc(file_fgs_fgs, 57);
 
 /**
  * @generated from message fgs.GetHealthStatusResponse
@@ -1486,7 +1785,7 @@ export type GetHealthStatusResponse = Message<"fgs.GetHealthStatusResponse"> & {
  * Use `create(GetHealthStatusResponseSchema)` to create a new message.
  */
 export const GetHealthStatusResponseSchema: GenMessage<GetHealthStatusResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 49);
+  messageDesc(file_fgs_fgs, 58);
 
 /**
  * AggregationOptions defines configuration options for aggregating events.
@@ -1516,7 +1815,7 @@ export type AggregationOptions = Message<"fgs.AggregationOptions"> & {
  * Use `create(AggregationOptionsSchema)` to create a new message.
  */
 export const AggregationOptionsSchema: GenMessage<AggregationOptions> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 50);
+  messageDesc(file_fgs_fgs, 59);
 
 /**
  * @generated from message fgs.GetEventsRequest
@@ -1560,7 +1859,7 @@ export type GetEventsRequest = Message<"fgs.GetEventsRequest"> & {
  * Use `create(GetEventsRequestSchema)` to create a new message.
  */
 export const GetEventsRequestSchema: GenMessage<GetEventsRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 51);
+  messageDesc(file_fgs_fgs, 60);
 
 /**
  * AggregationInfo contains information about aggregation results.
@@ -1581,7 +1880,7 @@ export type AggregationInfo = Message<"fgs.AggregationInfo"> & {
  * Use `create(AggregationInfoSchema)` to create a new message.
  */
 export const AggregationInfoSchema: GenMessage<AggregationInfo> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 52);
+  messageDesc(file_fgs_fgs, 61);
 
 /**
  * @generated from message fgs.GetEventsResponse
@@ -1668,7 +1967,7 @@ export type GetEventsResponse = Message<"fgs.GetEventsResponse"> & {
  * Use `create(GetEventsResponseSchema)` to create a new message.
  */
 export const GetEventsResponseSchema: GenMessage<GetEventsResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 53);
+  messageDesc(file_fgs_fgs, 62);
 
 /**
  * @generated from message fgs.Filter
@@ -1710,7 +2009,7 @@ export type Filter = Message<"fgs.Filter"> & {
  * Use `create(FilterSchema)` to create a new message.
  */
 export const FilterSchema: GenMessage<Filter> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 54);
+  messageDesc(file_fgs_fgs, 63);
 
 /**
  * The value names are the API's, printed by name in JSON; DAC_OVERRIDE has
