@@ -67,6 +67,17 @@ struct gen_pid_m {
 
 #define GEN_KIND_INT  0
 #define GEN_KIND_TEXT 1
+/* Socket operators (netmatch.h): the field of a sock/skb/sockaddr argument
+ * compared; op is GEN_OP_EQ (listed) or GEN_OP_NEQ (not listed). Addresses
+ * are CIDRs in gen_str_prefix under id; ports are [lo, hi] ranges packed as
+ * lo | hi << 16; family, protocol and state are plain values. */
+#define GEN_KIND_SADDR    2
+#define GEN_KIND_DADDR    3
+#define GEN_KIND_SPORT    4
+#define GEN_KIND_DPORT    5
+#define GEN_KIND_FAMILY   6
+#define GEN_KIND_PROTOCOL 7
+#define GEN_KIND_STATE    8
 
 struct gen_arg_m {
 	__u8 arg;    /* position in the hook's args; GEN_RET_SLOT: the return value */

@@ -56,6 +56,8 @@ static __always_inline __u32 gen_encode_payload(struct gen_arg_cfg *a, struct ge
 	case GEN_T_UINT64:
 	case GEN_T_SIZE:
 	case GEN_T_LONG:
+	case GEN_T_SYSCALL64:
+	case GEN_T_CAPABILITY:
 		h->value = gen_int_value(a->type, raw);
 		return 0;
 	case GEN_T_STRING:
@@ -80,6 +82,22 @@ static __always_inline __u32 gen_encode_payload(struct gen_arg_cfg *a, struct ge
 		return gen_read_sock(dst, (struct sock *)raw, h);
 	case GEN_T_CRED:
 		return gen_read_cred(dst, (const struct cred *)raw, h);
+	case GEN_T_SOCKADDR:
+		return gen_read_sockaddr(dst, raw, user, h);
+	case GEN_T_SOCKET:
+		return gen_read_sock(dst, BPF_CORE_READ((struct socket *)raw, sk), h);
+	case GEN_T_LINUX_BINPRM:
+		return gen_read_file(dst, BPF_CORE_READ((struct linux_binprm *)raw, file), h);
+	case GEN_T_KIOCB:
+		return gen_read_file(dst, BPF_CORE_READ((struct kiocb *)raw, ki_filp), h);
+	case GEN_T_NET_DEVICE:
+		return gen_read_name(dst, raw ? ((struct net_device *)raw)->name : NULL, 16, h);
+	case GEN_T_MODULE:
+		return gen_read_name(dst, raw ? ((struct module *)raw)->name : NULL, 64, h);
+	case GEN_T_BPF_ATTR:
+		return gen_read_bpf_attr(dst, (union bpf_attr *)raw, h);
+	case GEN_T_BPF_MAP:
+		return gen_read_bpf_map(dst, (struct bpf_map *)raw, h);
 	default:
 		return 0;
 	}
@@ -354,8 +372,12 @@ __noinline int gen_match_caps(struct gen_cap_m *m, struct gen_task *t, __u32 hos
 	return m->op == GEN_SET_IN ? bits != 0 : bits == 0;
 }
 
+#include "generic/netmatch.h"
+
 static __always_inline int gen_match_arg(struct gen_arg_m *m, struct gen_event_buf *ev)
 {
+	if (m->kind >= GEN_KIND_SADDR)
+		return gen_match_net(m, ev);
 	return m->kind == GEN_KIND_TEXT ? gen_match_text(m, ev) : gen_match_int(m, ev);
 }
 

@@ -78,6 +78,9 @@ struct gen_scratch {
 		struct gen_skb skb;
 		struct gen_sock sock;
 		struct gen_cred cred;
+		struct gen_sockaddr sockaddr;
+		struct gen_bpf_attr bpf_attr;
+		struct gen_bpf_map bpf_map;
 	} layouts;
 };
 

@@ -48,6 +48,15 @@ const TYPE_CODE: Readonly<Record<ArgType, number>> = {
   char_buf: GenType.charBuf, char_iovec: GenType.charIovec, fd: GenType.fd, file: GenType.file,
   path: GenType.path, filename: GenType.filename, skb: GenType.skb, sock: GenType.sock,
   cred: GenType.cred, nop: GenType.nop,
+  sockaddr: GenType.sockaddr, socket: GenType.socket, syscall64: GenType.syscall64, capability: GenType.capability,
+  linux_binprm: GenType.linuxBinprm, kiocb: GenType.kiocb, net_device: GenType.netDevice, module: GenType.module,
+  bpf_attr: GenType.bpfAttr, bpf_map: GenType.bpfMap,
+  /* refused by validate.ts before compiling */
+  dentry: GenType.nop, iov_iter: GenType.nop, user_namespace: GenType.nop, load_info: GenType.nop,
+  perf_event: GenType.nop, sockaddr_un: GenType.nop, bpf_prog: GenType.nop, bpf_cmd: GenType.nop,
+  kernel_cap_t: GenType.nop, cap_inheritable: GenType.nop, cap_permitted: GenType.nop, cap_effective: GenType.nop,
+  data_loc: GenType.nop, const_buf: GenType.nop, int8: GenType.nop, int16: GenType.nop, uint8: GenType.nop,
+  uint16: GenType.nop, ulong: GenType.nop, auto: GenType.nop,
 };
 
 const OP_CODE: Readonly<Record<ArgOperator, number>> = {
@@ -82,6 +91,17 @@ class TextKeys {
       if (m.operator === "Prefix") this.prefix.push(lpmKey(id, bytes));
       else if (m.operator === "Postfix") this.postfix.push(lpmKey(id, bytes.slice().reverse()));
       else this.eq.push(strKey(id, bytes));
+    }
+    return id;
+  }
+
+  /** CIDRs of a socket address matcher: [family byte, address] under a new id. */
+  addCidrs(m: Extract<ArgMatcher, { kind: "net" }>): number {
+    const id = this.nextId++;
+    for (const c of m.cidrs) {
+      const key = lpmKey(id, Uint8Array.of(c.version, ...c.bytes));
+      new DataView(key.buffer).setUint32(LPM_KEY.prefixlen, 8 + 8 + c.prefix, true);
+      this.prefix.push(key);
     }
     return id;
   }
@@ -140,8 +160,24 @@ function position(hook: Hook, index: number): number {
   return hook.args.findIndex((a) => a.index === index);
 }
 
+function writeNetMatcher(v: DataView, at: number, m: Extract<ArgMatcher, { kind: "net" }>, keys: TextKeys): void {
+  v.setUint8(at + ARG_M.op, m.negate ? GenOp.neq : GenOp.eq);
+  v.setUint8(at + ARG_M.kind, GenKind[m.field]);
+  if (m.field === "saddr" || m.field === "daddr") {
+    v.setUint32(at + ARG_M.id, keys.addCidrs(m), true);
+    return;
+  }
+  const values = m.field === "sport" || m.field === "dport" ? m.ranges.map(([lo, hi]) => lo + hi * 0x10000) : m.values;
+  v.setUint8(at + ARG_M.n, values.length);
+  values.forEach((x, i) => v.setBigUint64(at + ARG_M.values + 8 * i, BigInt(x), true));
+}
+
 function writeArgMatcher(v: DataView, at: number, m: ArgMatcher, slot: number, keys: TextKeys): void {
   v.setUint8(at + ARG_M.arg, slot);
+  if (m.kind === "net") {
+    writeNetMatcher(v, at, m, keys);
+    return;
+  }
   v.setUint8(at + ARG_M.op, OP_CODE[m.operator]);
   if (m.kind === "text") {
     v.setUint8(at + ARG_M.kind, GenKind.text);

@@ -22,6 +22,8 @@ export const GEN = {
 export const GenType = {
   nop: 0, int: 1, uint32: 2, sint64: 3, uint64: 4, size: 5, long: 6, string: 7, charBuf: 8,
   charIovec: 9, fd: 10, file: 11, path: 12, filename: 13, skb: 14, sock: 15, cred: 16,
+  sockaddr: 17, socket: 18, syscall64: 19, capability: 20, linuxBinprm: 21, kiocb: 22, netDevice: 23,
+  module: 24, bpfAttr: 25, bpfMap: 26,
 } as const;
 
 /** gen_arg_cfg.flags */
@@ -32,7 +34,7 @@ export const HookFlag = { syscall: 1, exit: 2, tracepoint: 4, hasRet: 8 } as con
 export const GenOp = { eq: 1, neq: 2, prefix: 3, postfix: 4, mask: 5, gt: 6, lt: 7 } as const;
 export const GenSet = { in: 1, notIn: 2 } as const;
 export const PidFlag = { followForks: 1, nsPid: 2 } as const;
-export const GenKind = { int: 0, text: 1 } as const;
+export const GenKind = { int: 0, text: 1, saddr: 2, daddr: 3, sport: 4, dport: 5, family: 6, protocol: 7, state: 8 } as const;
 export const CapSet = { Effective: 0, Inheritable: 1, Permitted: 2 } as const;
 /** enum gen_action (KprobeAction numbering) */
 export const GenAction = { none: 0, post: 1, followFd: 2, sigkill: 3, unfollowFd: 4, override: 5, copyFd: 6, signal: 10 } as const;
@@ -65,5 +67,8 @@ export const RecordFlag = { return: 1, dataFull: 2 } as const;
 /** gen_arg_hdr.flags */
 export const ArgHdrFlag = { truncated: 1, error: 2, fdFollow: 4, fdTable: 8, unlinked: 16, dropped: 32 } as const;
 export const SKB = { hash: 0, len: 4, priority: 8, mark: 12, family: 16, proto: 18, sport: 20, dport: 22, saddr: 24, daddr: 40, secPathLen: 56, secPathOlen: 60, bytes: 64 } as const;
-export const SOCK = { family: 0, type: 2, protocol: 4, sport: 6, dport: 8, mark: 12, priority: 16, saddr: 24, daddr: 40, bytes: 56 } as const;
+export const SOCK = { family: 0, type: 2, protocol: 4, sport: 6, dport: 8, state: 10, mark: 12, priority: 16, saddr: 24, daddr: 40, bytes: 56 } as const;
+export const SOCKADDR = { family: 0, port: 2, addr: 8, bytes: 24 } as const;
+export const BPF_ATTR = { progType: 0, insnCnt: 4, progName: 8, bytes: 24 } as const;
+export const BPF_MAP = { mapType: 0, keySize: 4, valueSize: 8, maxEntries: 12, name: 16, bytes: 32 } as const;
 export const CRED = { permitted: 0, effective: 8, inheritable: 16, bytes: 24 } as const;

@@ -1,6 +1,7 @@
 /** The normalized policy the rest of the agent works with: aliases resolved,
  * values parsed, defaults filled. Produced by parsePolicies() only. */
 import type { ArgOperator, ArgType, CapSetType, NamespaceType, PolicyKind, SetOperator } from "./names";
+import type { Cidr, NetField } from "./netops";
 
 export interface PolicyArg {
   /** kprobe: argument position; tracepoint: field position in the format file */
@@ -22,7 +23,13 @@ export interface PidMatcher {
 
 export type ArgMatcher =
   | { readonly kind: "int"; readonly index: number; readonly operator: ArgOperator; readonly values: readonly bigint[] }
-  | { readonly kind: "text"; readonly index: number; readonly operator: ArgOperator; readonly values: readonly string[] };
+  | { readonly kind: "text"; readonly index: number; readonly operator: ArgOperator; readonly values: readonly string[] }
+  /** socket operators (SAddr, DPort, Family, ...): negate for the Not forms;
+   * ports are [lo, hi] ranges, addresses CIDRs, the rest plain numbers */
+  | {
+    readonly kind: "net"; readonly index: number; readonly field: NetField; readonly negate: boolean;
+    readonly values: readonly number[]; readonly ranges: readonly (readonly [number, number])[]; readonly cidrs: readonly Cidr[];
+  };
 
 export interface BinariesMatcher {
   readonly operator: SetOperator;

@@ -6,9 +6,10 @@ import type {
   ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, KprobeHook, NamespaceChangesMatcher,
   NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector, TracepointHook, UprobeHook,
 } from "./model";
+import { NET_OPERATORS, NET_TYPES, netFieldApplies, parseCidr, parseNamedValue, parsePortRange, type Cidr, type NetOperator } from "./netops";
 import {
-  API_VERSION, INT_OPERATORS, INT_TYPES, SIZED_BUFFER_TYPES, TEXT_OPERATORS, TEXT_TYPES,
-  normalizeArgOperator, normalizeArgType, type ArgType, type NamespaceType,
+  API_VERSION, CAPABILITIES, INT_OPERATORS, INT_TYPES, SIZED_BUFFER_TYPES, TEXT_OPERATORS, TEXT_TYPES,
+  UNSUPPORTED_OPERATORS, UNSUPPORTED_TYPES, normalizeArgOperator, normalizeArgType, type ArgType, type NamespaceType,
 } from "./names";
 import type {
   ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, ListDoc, PolicyDocument, ScalarValue, UprobeDoc,
@@ -25,6 +26,8 @@ import {
 const UNSHOWABLE_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/u;
 const CALL_RE = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const TRACEPOINT_RE = /^[A-Za-z0-9_]+$/;
+/** Kernel-struct pointer types: kprobe arguments only. */
+const STRUCT_TYPES: ReadonlySet<ArgType> = new Set(["socket", "linux_binprm", "kiocb", "net_device", "module", "bpf_attr", "bpf_map"]);
 const FD_TYPES: ReadonlySet<ArgType> = new Set(["int", "fd", "uint32", "sint32", "long"]);
 const NAME_TYPES: ReadonlySet<ArgType> = new Set(["string", "filename", "file", "path", "char_buf"]);
 
@@ -183,6 +186,9 @@ function buildArg(doc: ArgDoc, path: string, kind: HookView["kind"], issues: Iss
     issues.add(`${path}.index`, `must be an integer from 0 to ${LIMITS.kprobeArgIndexMax}, got ${doc.index}`);
   }
   checkBufferOptions(type, sizeArgIndex, returnCopy, kind, path, issues);
+  const unsupported = UNSUPPORTED_TYPES[type];
+  if (unsupported) issues.add(`${path}.type`, `${type}: ${unsupported}`);
+  if (kind === "tracepoint" && STRUCT_TYPES.has(type)) issues.add(`${path}.type`, `${type} is a kernel-struct pointer: it applies to kprobe arguments, not tracepoint fields`);
   if (doc.maxData) issues.warn(`${path}.maxData`, `ignored: buffers are captured up to ${LIMITS.capturedBytes} bytes here (truncated_bytes_arg past that)`);
   return { index: doc.index, type, sizeArgIndex, returnCopy, label: doc.label ?? "" };
 }
@@ -267,7 +273,17 @@ function buildArgMatcher(doc: ArgMatchDoc, path: string, view: HookView, issues:
 }
 
 function buildMatcherValues(doc: ArgMatchDoc, path: string, type: ArgType, what: string, lists: HookView["lists"], issues: IssueList): ArgMatcher {
-  const operator = normalizeArgOperator(doc.operator);
+  if (UNSUPPORTED_OPERATORS.has(doc.operator)) {
+    issues.add(`${path}.operator`, `${doc.operator} is not yet supported here (refused rather than ignored, so the selector never matches more than it says)`);
+    return { kind: "int", index: doc.index, operator: "Equal", values: [] };
+  }
+  const net = NET_OPERATORS[doc.operator];
+  if (net) return buildNetMatcher(doc, net, path, type, what, issues);
+  if (NET_TYPES.has(type)) {
+    issues.add(`${path}.operator`, `${doc.operator} does not apply to ${what} of type ${type} (expected a socket operator: ${Object.keys(NET_OPERATORS).join(", ")})`);
+    return { kind: "int", index: doc.index, operator: "Equal", values: [] };
+  }
+  const operator = normalizeArgOperator(doc.operator as Parameters<typeof normalizeArgOperator>[0]);
   nonEmpty(doc.values, path, issues);
   if (INT_TYPES.has(type)) {
     checkOperator(operator, INT_OPERATORS, type, what, path, issues);
@@ -280,6 +296,40 @@ function buildMatcherValues(doc: ArgMatchDoc, path: string, type: ArgType, what:
   }
   issues.add(`${path}.index`, `${what} is of type ${type}, which cannot be matched`);
   return { kind: "int", index: doc.index, operator, values: [] };
+}
+
+function buildNetMatcher(doc: ArgMatchDoc, op: NetOperator, path: string, type: ArgType, what: string, issues: IssueList): ArgMatcher {
+  const base = { kind: "net" as const, index: doc.index, field: op.field, negate: op.negate, values: [] as number[], ranges: [] as (readonly [number, number])[], cidrs: [] as Cidr[] };
+  if (!NET_TYPES.has(type)) {
+    issues.add(`${path}.operator`, `${doc.operator} applies to sock, socket, skb and sockaddr arguments; ${what} is of type ${type}`);
+    return base;
+  }
+  const why = netFieldApplies(type, op.field);
+  if (why) issues.add(`${path}.operator`, `${doc.operator} on ${what}: ${why}`);
+  if (op.privileged) {
+    if (doc.values.length > 0) issues.warn(`${path}.values`, `ignored: ${doc.operator} always means ports 0..1023`);
+    return { ...base, ranges: [[0, 1023]] };
+  }
+  nonEmpty(doc.values, path, issues);
+  const limit = op.field === "saddr" || op.field === "daddr" ? LIMITS.stringValuesPerMatcher : LIMITS.numericValuesPerMatcher;
+  if (doc.values.length > limit) issues.add(`${path}.values`, `too many values (${doc.values.length}, at most ${limit})`);
+  const bad = (i: number, raw: ScalarValue, msg: string) => issues.add(`${path}.values[${i}]`, `${describeValue(raw)} ${msg}`);
+  doc.values.forEach((raw, i) => {
+    if (op.field === "saddr" || op.field === "daddr") {
+      const c = parseCidr(String(raw));
+      if (typeof c === "string") bad(i, raw, c);
+      else base.cidrs.push(c);
+    } else if (op.field === "sport" || op.field === "dport") {
+      const r = parsePortRange(raw);
+      if (typeof r === "string") bad(i, raw, r);
+      else base.ranges.push(r);
+    } else {
+      const n = parseNamedValue(op.field, raw);
+      if (typeof n === "string") bad(i, raw, n);
+      else base.values.push(n);
+    }
+  });
+  return base;
 }
 
 function checkOperator(op: string, allowed: ReadonlySet<string>, type: ArgType, what: string, path: string, issues: IssueList): void {
@@ -320,7 +370,8 @@ function intValues(doc: ArgMatchDoc, op: string, type: ArgType, path: string, is
   }
   const [lo, hi] = intRange(op === "Mask" ? "uint64" : type);
   return doc.values.map((raw, i) => {
-    const value = parseInteger(raw);
+    const cap = type === "capability" && typeof raw === "string" ? CAPABILITIES[raw.trim().toUpperCase()] : undefined;
+    const value = cap !== undefined ? BigInt(cap) : parseInteger(raw);
     if (value === null) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not a number (decimal or 0x-hex)`);
     else if (value < lo || value > hi) issues.add(`${path}.values[${i}]`, `${raw} is out of range for ${type} (${lo} to ${hi})`);
     return value ?? 0n;
