@@ -13,7 +13,7 @@ import { EventRecorder } from "./helpers/events";
 let agent: RunningAgent;
 let events: EventRecorder;
 
-const OURS = { allowList: [{ binaryRegex: ["^/usr/bin/python3$"] }] };
+const OURS = { allowList: [{ binaryRegex: ["^/usr/bin/python3$", "^/(usr/)?bin/true$"] }] };
 const PY = "/usr/bin/python3";
 
 beforeAll(async () => {

@@ -111,7 +111,8 @@ const PidSchema = strictObj({
 const ArgMatchSchema = strictObj({
   index: int(0, LIMITS.tracepointArgIndexMax),
   operator: choice("operator", ARG_OPERATORS),
-  values: list(scalarValue, LIMITS.stringValuesPerMatcher, "values"),
+  /* SPortPriv and friends take none; validate.ts requires them elsewhere */
+  values: v.optional(list(scalarValue, LIMITS.stringValuesPerMatcher, "values"), []),
 });
 
 const BinariesSchema = strictObj({
