@@ -439,6 +439,7 @@ static __always_inline __u8 gen_action_rank(__u8 a)
 	switch (a) {
 	case GEN_ACT_SIGKILL:
 	case GEN_ACT_SIGNAL:
+	case GEN_ACT_NOTIFY_ENFORCER:
 		return 4;
 	case GEN_ACT_OVERRIDE:
 		return 3;
@@ -508,6 +509,7 @@ static __always_inline long gen_act(struct gen_action_cfg *act, struct gen_event
 		bpf_send_signal(GEN_SIGKILL);
 		return 0;
 	case GEN_ACT_SIGNAL:
+	case GEN_ACT_NOTIFY_ENFORCER:
 		bpf_send_signal((__u32)act->err);
 		return 0;
 	case GEN_ACT_OVERRIDE:

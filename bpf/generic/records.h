@@ -132,6 +132,7 @@ enum gen_action {
 	GEN_ACT_OVERRIDE = 5,
 	GEN_ACT_COPYFD = 6,
 	GEN_ACT_SIGNAL = 10, /* KprobeAction's value; the signal is gen_action_cfg.err */
+	GEN_ACT_NOTIFY_ENFORCER = 13, /* as SIGNAL, sent from the hook itself */
 };
 
 /* gen_record.flags */

@@ -72,6 +72,7 @@ const ACTION_CODE: Readonly<Record<PolicyAction["action"], number>> = {
   /* the kernel posts the record; the agent does the request (user-actions.ts) */
   GetUrl: GenAction.post, DnsLookup: GenAction.post,
   Signal: GenAction.signal,
+  NotifyEnforcer: GenAction.notifyEnforcer,
 };
 
 const utf8 = new TextEncoder();
@@ -207,7 +208,7 @@ function writeCaps(v: DataView, at: number, m: CapabilitiesMatcher): void {
 function writeAction(v: DataView, at: number, a: PolicyAction, hook: Hook): void {
   v.setUint8(at + ACTION.action, ACTION_CODE[a.action]);
   if (a.action === "Override") v.setInt32(at + ACTION.err, a.argError, true);
-  if (a.action === "Signal") v.setInt32(at + ACTION.err, a.sig, true);
+  if (a.action === "Signal" || a.action === "NotifyEnforcer") v.setInt32(at + ACTION.err, a.sig, true);
   if (a.action === "FollowFD" || a.action === "CopyFD" || a.action === "UnfollowFD") {
     v.setUint8(at + ACTION.argFd, Math.max(0, position(hook, a.argFd)));
   }

@@ -37,7 +37,7 @@ export const PidFlag = { followForks: 1, nsPid: 2 } as const;
 export const GenKind = { int: 0, text: 1, saddr: 2, daddr: 3, sport: 4, dport: 5, family: 6, protocol: 7, state: 8 } as const;
 export const CapSet = { Effective: 0, Inheritable: 1, Permitted: 2 } as const;
 /** enum gen_action (KprobeAction numbering) */
-export const GenAction = { none: 0, post: 1, followFd: 2, sigkill: 3, unfollowFd: 4, override: 5, copyFd: 6, signal: 10 } as const;
+export const GenAction = { none: 0, post: 1, followFd: 2, sigkill: 3, unfollowFd: 4, override: 5, copyFd: 6, signal: 10, notifyEnforcer: 13 } as const;
 export const ActionFlag = { fromReturn: 1 } as const;
 
 export const ARG_CFG = { type: 0, flags: 1, slot: 2, sizeSlot: 3, off: 4, fsize: 6, sizeOff: 8, sizeFsize: 10, bytes: 16 } as const;

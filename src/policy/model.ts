@@ -70,6 +70,8 @@ export type PolicyAction =
   | { readonly action: "Sigkill" }
   /** current language: send signal `sig` in the kernel, like Sigkill */
   | { readonly action: "Signal"; readonly sig: number }
+  /** current language: here the signal is sent from the hook itself (no separate enforcer program) */
+  | { readonly action: "NotifyEnforcer"; readonly sig: number }
   /** current language: the selector's other actions run, no event is posted */
   | { readonly action: "NoPost" }
   /** current language, done by the agent when a record of the selector arrives */

@@ -132,7 +132,11 @@ export const CAPABILITIES: Readonly<Record<string, number>> = {
 };
 export const CAPABILITY_NAMES: readonly string[] = Object.keys(CAPABILITIES);
 
-export const ACTIONS = ["Post", "FollowFD", "UnfollowFD", "CopyFD", "Sigkill", "Override", "NoPost", "GetUrl", "DnsLookup", "Signal"] as const;
+export const ACTIONS = [
+  "Post", "FollowFD", "UnfollowFD", "CopyFD", "Sigkill", "Override", "NoPost", "GetUrl", "DnsLookup", "Signal",
+  /* current language (validate.ts says what each does here) */
+  "TrackSock", "UntrackSock", "NotifyEnforcer", "CleanupEnforcerNotification", "Set",
+] as const;
 export type ActionName = (typeof ACTIONS)[number];
 
 export const KINDS = ["TracingPolicy", "TracingPolicyNamespaced"] as const;

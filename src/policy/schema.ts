@@ -154,6 +154,12 @@ const ActionSchema = strictObj({
   argFqdn: opt(str(253)),
   /* Signal (current language): the signal number sent in the kernel */
   argSig: opt(int(1, 64)),
+  /* TrackSock / UntrackSock (current language): the sock argument */
+  argSock: opt(int(0, 0xffffffff)),
+  /* current language, Post: extras of the event that are not produced here (warned) */
+  kernelStackTrace: opt(bool()),
+  userStackTrace: opt(bool()),
+  imaHash: opt(bool()),
 });
 
 const SelectorSchema = strictObj({
@@ -179,11 +185,15 @@ const KprobeSchema = strictObj({
   selectors,
   ...hookExtras,
   ignore: opt(strictObj({ callNotFound: opt(bool()) })),
+  /* current language: TrackSock / UntrackSock on the return value (warned: no socket tracking here) */
+  returnArgAction: opt(anyCaseChoice("return arg action", ["Post", "TrackSock", "UntrackSock"] as const)),
 });
 
 const TracepointSchema = strictObj({
   subsystem: str(LIMITS.tracepointNameLength),
   event: str(LIMITS.tracepointNameLength),
+  /* current language: a raw tracepoint (arguments are TP_PROTO's) */
+  raw: opt(bool()),
   args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
   selectors,
   ...hookExtras,
@@ -229,6 +239,15 @@ export const PolicyDocumentSchema = strictObj({
     options: opt(list(strictObj({ name: str(LIMITS.callLength), value: opt(str(LIMITS.messageLength)) }), LIMITS.hooksPerPolicy, "options")),
     podSelector: opt(LabelSelectorSchema),
     containerSelector: opt(LabelSelectorSchema),
+    /* current language: kprobes that upstream attaches with fentry (here: the best mechanism) */
+    fentries: opt(list(KprobeSchema, LIMITS.hooksPerPolicy, "fentries")),
+    /* current language: the syscalls NotifyEnforcer acts on */
+    enforcers: opt(list(strictObj({ calls: list(str(LIMITS.callLength), LIMITS.hooksPerPolicy * 8, "calls") }), LIMITS.hooksPerPolicy, "enforcers")),
+    /* current language: process_loader events (not produced here; warned) */
+    loader: opt(bool()),
+    /* current language, refused with a reason by validate.ts */
+    lsmhooks: opt(v.array(v.unknown(), typeMessage("a list"))),
+    usdts: opt(v.array(v.unknown(), typeMessage("a list"))),
   }),
 });
 

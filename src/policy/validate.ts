@@ -49,18 +49,46 @@ export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
   (doc.spec.options ?? []).forEach((o, i) => {
     issues.warn(`spec.options[${i}]`, `ignored: option ${describeValue(o.name)} tunes the upstream agent's loader and has no effect here`);
   });
+  if (doc.spec.loader) issues.warn("spec.loader", "ignored: process_loader events are not produced here");
+  for (const field of ["lsmhooks", "usdts"] as const) {
+    if (doc.spec[field]?.length) issues.add(`spec.${field}`, `not yet supported here (${field === "lsmhooks" ? "BPF LSM hooks; a kprobe on security_<hook> reports the same arguments" : "USDT probes"})`);
+  }
+  checkEnforcers(doc, issues);
   for (const field of ["podSelector", "containerSelector"] as const) {
     if (doc.spec[field]) {
       issues.warn(`spec.${field}`, "there is no Kubernetes here, so no pod or container matches: the policy is loaded disabled (it would select nothing); enable it to apply it to every process on this host");
     }
   }
-  const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0) + (doc.spec.uprobes?.length ?? 0);
+  const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.fentries?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0) + (doc.spec.uprobes?.length ?? 0);
   if (count === 0) issues.add("spec", "no hooks (expected kprobes, tracepoints or uprobes)");
   if (count > LIMITS.hooksPerPolicy) issues.add("spec", `too many hooks (${count}, at most ${LIMITS.hooksPerPolicy})`);
 }
 
 /** Names are free-form (the original took any string): refused only when
  * empty, over LIMITS.policyNameLength bytes, blank, or not showable. */
+/** A syscall name in any spelling; any name when the system lacks the numbers table. */
+function isSyscall(call: string): boolean {
+  const table = syscallNumbers();
+  return table instanceof Error || table.has(syscallBaseName(call, true) ?? call);
+}
+
+/** spec.enforcers: the calls must be syscalls or lists; a NotifyEnforcer needs them. */
+function checkEnforcers(doc: PolicyDocument, issues: IssueList): void {
+  const enforcers = doc.spec.enforcers ?? [];
+  const lists = new Set((doc.spec.lists ?? []).map((l) => l.name));
+  enforcers.forEach((e, i) => e.calls.forEach((call, j) => {
+    const name = call.startsWith("list:") ? call.slice(5) : null;
+    if (name !== null && !lists.has(name)) issues.add(`spec.enforcers[${i}].calls[${j}]`, `no list named ${describeValue(name)} in spec.lists`);
+    if (name === null && !isSyscall(call)) issues.add(`spec.enforcers[${i}].calls[${j}]`, `${describeValue(call)} is not a syscall of this architecture`);
+  }));
+  const hooks = [...(doc.spec.kprobes ?? []), ...(doc.spec.fentries ?? []), ...(doc.spec.tracepoints ?? []), ...(doc.spec.uprobes ?? [])];
+  const notifies = hooks.some((h) => (h.selectors ?? []).some((s) => (s.matchActions ?? []).some((a) => a.action === "NotifyEnforcer")));
+  if (notifies && enforcers.length === 0) issues.add("spec.enforcers", "required: NotifyEnforcer acts on the calls listed in spec.enforcers");
+  if (enforcers.length > 0) {
+    issues.warn("spec.enforcers", "the hook that notifies is the enforcer here: NotifyEnforcer sends argSig from that hook (delivered on the way back to user space), whichever syscall it runs in");
+  }
+}
+
 function checkName(name: string, issues: IssueList): void {
   const bytes = utf8Length(name);
   if (bytes > LIMITS.policyNameLength) {
@@ -76,10 +104,12 @@ function checkName(name: string, issues: IssueList): void {
 
 export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
   const lists = checkLists(doc.spec.lists ?? [], issues);
-  const kprobes = (doc.spec.kprobes ?? []).flatMap((k, i) => {
-    const path = `spec.kprobes[${i}]`;
-    return expandCall(k, path, lists, issues).map((call) => buildKprobe({ ...k, call, syscall: k.syscall || call !== k.call }, path, lists, issues));
-  });
+  const kprobeDocs = [
+    ...(doc.spec.kprobes ?? []).map((k, i) => [k, `spec.kprobes[${i}]`] as const),
+    ...(doc.spec.fentries ?? []).map((k, i) => [k, `spec.fentries[${i}]`] as const),
+  ];
+  const kprobes = kprobeDocs.flatMap(([k, path]) =>
+    expandCall(k, path, lists, issues).map((call) => buildKprobe({ ...k, call, syscall: k.syscall || call !== k.call }, path, lists, issues)));
   const tps = (doc.spec.tracepoints ?? []).map((t, i) => buildTracepoint(t, `spec.tracepoints[${i}]`, lists, issues));
   const ups = (doc.spec.uprobes ?? []).flatMap((u, i) => buildUprobes(u, `spec.uprobes[${i}]`, lists, issues));
   const total = kprobes.length + tps.length + ups.length;
@@ -138,6 +168,9 @@ function buildKprobe(doc: KprobeDoc, path: string, lists: HookView["lists"], iss
   const view: HookView = { kind: "kprobe", args, returnType: returnArg?.type ?? null, returnIndex: returnArg?.index ?? 0, lists };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
   if (doc.ignore?.callNotFound) issues.warn(`${path}.ignore.callNotFound`, "ignored: a call that does not exist is refused here, naming it");
+  if (doc.returnArgAction && doc.returnArgAction !== "Post") {
+    issues.warn(`${path}.returnArgAction`, `ignored: ${doc.returnArgAction} tracks sockets for upstream's packet events; here every event carries the task that runs the hook`);
+  }
   return {
     kind: "kprobe", path, call: doc.call, syscall: doc.syscall ?? false, return: ret, args, returnArg, selectors,
     ...hookReport(doc),
@@ -168,6 +201,7 @@ function buildReturnArg(doc: KprobeDoc, path: string, issues: IssueList): Kprobe
 function buildTracepoint(doc: TracepointDoc, path: string, lists: HookView["lists"], issues: IssueList): TracepointHook {
   if (!TRACEPOINT_RE.test(doc.subsystem)) issues.add(`${path}.subsystem`, `${describeValue(doc.subsystem)} is not a tracepoint subsystem name`);
   if (!TRACEPOINT_RE.test(doc.event)) issues.add(`${path}.event`, `${describeValue(doc.event)} is not a tracepoint event name`);
+  if (doc.raw) issues.add(`${path}.raw`, "raw tracepoints are not yet supported here (the fields of the tracepoint's format are)");
   const args = buildArgs(doc.args ?? [], path, "tracepoint", issues);
   const view: HookView = { kind: "tracepoint", args, returnType: null, returnIndex: 0, lists };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
@@ -460,6 +494,18 @@ function buildAction(doc: ActionDoc, path: string, view: HookView, issues: Issue
     case "Signal":
       if (!doc.argSig) issues.add(`${path}.argSig`, "required for Signal (a signal number such as 15)");
       return { action: "Signal", sig: doc.argSig ?? 0 };
+    case "NotifyEnforcer":
+      return buildNotifyEnforcer(doc, path, issues);
+    case "TrackSock":
+    case "UntrackSock":
+      issues.warn(`${path}.action`, `ignored: ${doc.action} lets upstream attribute later packet events to the socket's owner; here every event carries the task that runs the hook, so there is nothing to track (the selector still posts)`);
+      return { action: "Post" };
+    case "CleanupEnforcerNotification":
+      issues.warn(`${path}.action`, "ignored: NotifyEnforcer acts from its hook here, so no notification is left to clean up (the selector still posts)");
+      return { action: "Post" };
+    case "Set":
+      issues.add(`${path}.action`, "Set is not yet supported here");
+      return { action: "Post" };
     case "DnsLookup":
       if (!doc.argFqdn) issues.add(`${path}.argFqdn`, "required for DnsLookup (the name to resolve)");
       return { action: "DnsLookup", fqdn: doc.argFqdn ?? "" };
@@ -476,7 +522,28 @@ function buildAction(doc: ActionDoc, path: string, view: HookView, issues: Issue
 const ACTION_FIELDS: Readonly<Record<ActionDoc["action"], readonly string[]>> = {
   Post: [], Sigkill: [], NoPost: [], Override: ["argError"], GetUrl: ["argUrl"], DnsLookup: ["argFqdn"], Signal: ["argSig"], UnfollowFD: ["argFd"],
   FollowFD: ["argFd", "argName"], CopyFD: ["argFd", "argName"],
+  NotifyEnforcer: ["argSig", "argError"], TrackSock: ["argSock"], UntrackSock: ["argSock"], CleanupEnforcerNotification: [], Set: [],
 };
+
+/** NotifyEnforcer: upstream's enforcer program makes the enforced syscall
+ * return argError and/or sends argSig. Here the hook sends argSig itself (the
+ * signal is delivered on the way back to user space); a return value cannot be
+ * imposed without that program, so argError is refused unless the signal is
+ * SIGKILL (the process then never sees the value). */
+function buildNotifyEnforcer(doc: ActionDoc, path: string, issues: IssueList): PolicyAction {
+  const sig = doc.argSig ?? 0;
+  const hasError = doc.argError !== undefined && doc.argError !== null;
+  if (!sig) {
+    issues.add(`${path}.argSig`, hasError
+      ? "NotifyEnforcer with argError alone is not yet supported here (the enforced syscall's return value cannot be overridden without upstream's enforcer program); add argSig, e.g. 9"
+      : "required for NotifyEnforcer here (the signal the enforcer sends, e.g. 9)");
+  } else if (hasError && sig !== 9) {
+    issues.add(`${path}.argError`, `not yet supported with argSig ${sig}: the enforced syscall's return value cannot be overridden here (with argSig 9 the process is killed and never sees it)`);
+  } else if (hasError) {
+    issues.warn(`${path}.argError`, "ignored: the process is killed (argSig 9) before it could see the return value");
+  }
+  return { action: "NotifyEnforcer", sig };
+}
 
 function checkUrl(raw: string | null | undefined, path: string, issues: IssueList): string {
   if (!raw) {
@@ -504,10 +571,13 @@ function buildPost(doc: ActionDoc, path: string, issues: IssueList): PolicyActio
 
 /* The original ignored fields an action does not read; so do we, with a warning. */
 function warnUnusedActionFields(doc: ActionDoc, path: string, issues: IssueList): void {
-  for (const field of ["argFd", "argName", "argError", "argUrl", "argFqdn", "argSig"] as const) {
+  for (const field of ["argFd", "argName", "argError", "argUrl", "argFqdn", "argSig", "argSock"] as const) {
     if (doc[field] !== undefined && doc[field] !== null && !ACTION_FIELDS[doc.action].includes(field)) {
       issues.warn(`${path}.${field}`, `ignored: ${doc.action} does not use ${field}`);
     }
+  }
+  for (const field of ["kernelStackTrace", "userStackTrace", "imaHash"] as const) {
+    if (doc[field]) issues.warn(`${path}.${field}`, "ignored: events here carry no stack traces or IMA hashes");
   }
 }
 

@@ -1,0 +1,185 @@
+// Issue 13: actions and fields of the current language that act differently
+// here (NotifyEnforcer + enforcers), do nothing here (TrackSock, UntrackSock,
+// returnArgAction, stack traces: accepted and warned once, never widening what
+// a selector matches), or are not supported yet (refused with the reason).
+// Loaded through the API of a real agent (dist/fgs) and triggered.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawn } from "bun";
+import { KprobeAction, type GetEventsResponse, type ProcessKprobe } from "../gen/tetragon/tetragon_pb";
+import { startAgent, type RunningAgent } from "./helpers/agent";
+import { EventRecorder } from "./helpers/events";
+
+let agent: RunningAgent;
+let events: EventRecorder;
+
+const PY = "/usr/bin/python3";
+const OURS = { allowList: [{ binaryRegex: ["^/usr/bin/python3$", "^/(usr/)?bin/true$"] }] };
+
+beforeAll(async () => {
+  agent = await startAgent();
+  events = EventRecorder.start(agent.client(), OURS);
+  await events.ready();
+});
+afterAll(async () => {
+  events.stop();
+  await agent.stop();
+});
+
+/* prctl(2) with an option no kernel knows: only these tests call it. */
+const MARK = 0x7fff1234;
+
+async function prctlMark(option: number): Promise<{ pid: number; signal: string; kprobes: ProcessKprobe[] }> {
+  const p = spawn([PY, "-c", `import ctypes\nctypes.CDLL(None).prctl(${option}, 0, 0, 0, 0)`], { stdout: "ignore", stderr: "ignore" });
+  await p.exited;
+  const exec = await events.execOf(p.pid, PY);
+  const exit = await events.exitOf(exec.process!.execId);
+  const kprobes = events.events
+    .filter((e: GetEventsResponse) => e.event.case === "processKprobe" && e.event.value.process?.pid === p.pid)
+    .map((e) => e.event.value as ProcessKprobe);
+  return { pid: p.pid, signal: exit.processExit.signal, kprobes };
+}
+
+const warningsOf = (policy: string): string[] =>
+  agent.log().split("\n")
+    .filter((l) => l.includes('"policy field has no effect here"') && l.includes(`"policy":"${policy}"`))
+    .map((l) => (JSON.parse(l) as { field: string }).field);
+
+function policy(name: string, option: number, actions: string, extra = ""): string {
+  return `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "${name}"
+spec:
+${extra}  kprobes:
+  - call: "sys_prctl"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    selectors:
+    - matchArgs:
+      - {index: 0, operator: Equal, values: [${option}]}
+      matchActions:
+${actions}`;
+}
+
+const ENFORCERS = `  lists:
+  - name: "enforced"
+    type: "syscalls"
+    values: ["sys_prctl"]
+  enforcers:
+  - calls: ["list:enforced"]
+`;
+
+describe("NotifyEnforcer and spec.enforcers", () => {
+  test("argSig 9 (argError warned): the process is killed in the kernel, the event says NOTIFYENFORCER", async () => {
+    const c = agent.client();
+    await c.addTracingPolicy({ yaml: policy("lang-enforce-kill", MARK, "      - {action: NotifyEnforcer, argSig: 9, argError: -1}\n", ENFORCERS) });
+    try {
+      const r = await prctlMark(MARK);
+      expect(r.signal).toBe("SIGKILL");
+      expect(r.kprobes.map((k) => [k.functionName, k.action, k.policyName])).toEqual([
+        ["__x64_sys_prctl", KprobeAction.NOTIFYENFORCER, "lang-enforce-kill"],
+      ]);
+      const other = await prctlMark(MARK + 1);
+      expect([other.signal, other.kprobes.length]).toEqual(["", 0]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-enforce-kill" });
+    }
+    expect(warningsOf("lang-enforce-kill")).toEqual([
+      "spec.enforcers: the hook that notifies is the enforcer here: NotifyEnforcer sends argSig from that hook (delivered on the way back to user space), whichever syscall it runs in",
+      "spec.kprobes[0].selectors[0].matchActions[0].argError: ignored: the process is killed (argSig 9) before it could see the return value",
+    ]);
+  });
+
+  test("argSig 10 without argError: SIGUSR1 ends the process", async () => {
+    const c = agent.client();
+    await c.addTracingPolicy({ yaml: policy("lang-enforce-usr1", MARK, "      - {action: NotifyEnforcer, argSig: 10}\n", ENFORCERS) });
+    try {
+      const r = await prctlMark(MARK);
+      expect([r.signal, r.kprobes.map((k) => k.action)]).toEqual(["SIGUSR1", [KprobeAction.NOTIFYENFORCER]]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-enforce-usr1" });
+    }
+  });
+
+  test("what cannot be enforced here is refused", async () => {
+    const c = agent.client();
+    const refused = async (yaml: string): Promise<string> => {
+      const e = await c.addTracingPolicy({ yaml }).catch((err: Error) => err);
+      expect(e).toBeInstanceOf(Error);
+      return (e as Error).message;
+    };
+    expect(await refused(policy("lang-enforce-bad", MARK, "      - {action: NotifyEnforcer, argError: -1}\n", ENFORCERS)))
+      .toContain("matchActions[0].argSig: NotifyEnforcer with argError alone is not yet supported here");
+    expect(await refused(policy("lang-enforce-bad", MARK, "      - {action: NotifyEnforcer, argError: -1, argSig: 10}\n", ENFORCERS)))
+      .toContain("matchActions[0].argError: not yet supported with argSig 10");
+    expect(await refused(policy("lang-enforce-bad", MARK, "      - {action: NotifyEnforcer, argSig: 9}\n")))
+      .toContain("spec.enforcers: required: NotifyEnforcer acts on the calls listed in spec.enforcers");
+    expect(await refused(policy("lang-enforce-bad", MARK, "      - {action: Post}\n", "  enforcers:\n  - calls: [\"list:nope\", \"not_a_syscall_x\"]\n")))
+      .toMatch(/spec\.enforcers\[0\]\.calls\[0\]: no list named "nope"[\s\S]*calls\[1\]: "not_a_syscall_x" is not a syscall of this architecture/);
+    expect(await refused(policy("lang-enforce-bad", MARK, "      - {action: Set}\n"))).toContain("Set is not yet supported here");
+  });
+});
+
+describe("fields with nothing to do here: accepted, warned once, the selector still posts", () => {
+  test("TrackSock/UntrackSock with argSock, returnArgAction, kernelStackTrace/userStackTrace, spec.fentries, spec.loader", async () => {
+    const c = agent.client();
+    const yaml = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-noop"
+spec:
+  loader: true
+  fentries:
+  - call: "sys_prctl"
+    syscall: true
+    return: true
+    returnArg: {index: 0, type: int}
+    returnArgAction: UntrackSock
+    args:
+    - {index: 0, type: int}
+    selectors:
+    - matchArgs:
+      - {index: 0, operator: Equal, values: [${MARK}]}
+      matchActions:
+      - {action: Post, kernelStackTrace: true, userStackTrace: true}
+      - {action: TrackSock, argSock: 0}
+      - {action: UntrackSock, argSock: 0}
+`;
+    await c.addTracingPolicy({ yaml });
+    try {
+      const r = await prctlMark(MARK);
+      expect(r.signal).toBe("");
+      expect(r.kprobes.map((k) => [k.functionName, k.action, k.return?.arg.value])).toEqual([["__x64_sys_prctl", KprobeAction.POST, -22]]);
+      expect((await prctlMark(MARK + 1)).kprobes).toEqual([]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-noop" });
+    }
+    expect(warningsOf("lang-noop")).toEqual([
+      "spec.loader: ignored: process_loader events are not produced here",
+      "spec.fentries[0].selectors[0].matchActions[0].kernelStackTrace: ignored: events here carry no stack traces or IMA hashes",
+      "spec.fentries[0].selectors[0].matchActions[0].userStackTrace: ignored: events here carry no stack traces or IMA hashes",
+      "spec.fentries[0].selectors[0].matchActions[1].action: ignored: TrackSock lets upstream attribute later packet events to the socket's owner; here every event carries the task that runs the hook, so there is nothing to track (the selector still posts)",
+      "spec.fentries[0].selectors[0].matchActions[2].action: ignored: UntrackSock lets upstream attribute later packet events to the socket's owner; here every event carries the task that runs the hook, so there is nothing to track (the selector still posts)",
+      "spec.fentries[0].returnArgAction: ignored: UntrackSock tracks sockets for upstream's packet events; here every event carries the task that runs the hook",
+    ]);
+  });
+});
+
+describe("hook kinds not supported yet are refused, naming them", () => {
+  test("spec.lsmhooks, spec.usdts, tracepoint raw", async () => {
+    const c = agent.client();
+    const head = `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-kinds"
+spec:
+`;
+    const lsm = await c.addTracingPolicy({ yaml: `${head}  lsmhooks:\n  - hook: "file_open"\n    args:\n    - {index: 0, type: file}\n` }).catch((e: Error) => e);
+    expect((lsm as Error).message).toContain("spec.lsmhooks: not yet supported here (BPF LSM hooks");
+    const usdt = await c.addTracingPolicy({ yaml: `${head}  usdts:\n  - path: "/usr/bin/python3"\n    provider: "python"\n    name: "function__entry"\n` }).catch((e: Error) => e);
+    expect((usdt as Error).message).toContain("spec.usdts: not yet supported here (USDT probes)");
+    const raw = await c.addTracingPolicy({ yaml: `${head}  tracepoints:\n  - subsystem: "sched"\n    event: "sched_process_exec"\n    raw: true\n` }).catch((e: Error) => e);
+    expect((raw as Error).message).toContain("spec.tracepoints[0].raw: raw tracepoints are not yet supported here");
+  });
+});
