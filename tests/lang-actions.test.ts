@@ -5,7 +5,7 @@
 // Loaded through the API of a real agent (dist/fgs) and triggered.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
-import { KprobeAction, type GetEventsResponse, type ProcessKprobe } from "../gen/tetragon/tetragon_pb";
+import { KprobeAction, type GetEventsResponse, type ProcessKprobe, type ProcessTracepoint } from "../gen/tetragon/tetragon_pb";
 import { startAgent, type RunningAgent } from "./helpers/agent";
 import { EventRecorder } from "./helpers/events";
 
@@ -167,7 +167,7 @@ spec:
 });
 
 describe("hook kinds not supported yet are refused, naming them", () => {
-  test("spec.lsmhooks, spec.usdts, tracepoint raw", async () => {
+  test("spec.lsmhooks, spec.usdts", async () => {
     const c = agent.client();
     const head = `apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
@@ -179,7 +179,52 @@ spec:
     expect((lsm as Error).message).toContain("spec.lsmhooks: not yet supported here (BPF LSM hooks");
     const usdt = await c.addTracingPolicy({ yaml: `${head}  usdts:\n  - path: "/usr/bin/python3"\n    provider: "python"\n    name: "function__entry"\n` }).catch((e: Error) => e);
     expect((usdt as Error).message).toContain("spec.usdts: not yet supported here (USDT probes)");
-    const raw = await c.addTracingPolicy({ yaml: `${head}  tracepoints:\n  - subsystem: "sched"\n    event: "sched_process_exec"\n    raw: true\n` }).catch((e: Error) => e);
-    expect((raw as Error).message).toContain("spec.tracepoints[0].raw: raw tracepoints are not yet supported here");
+
+  });
+});
+
+describe("tracepoint raw: true", () => {
+  test("raw sched_process_exec: TP_PROTO arguments by position, linux_binprm reported and matched by path", async () => {
+    const c = agent.client();
+    await c.addTracingPolicy({
+      yaml: `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-raw"
+spec:
+  tracepoints:
+  - subsystem: "sched"
+    event: "sched_process_exec"
+    raw: true
+    args:
+    - {index: 1, type: int, label: "old_pid"}
+    - {index: 2, type: linux_binprm, label: "bprm"}
+    selectors:
+    - matchArgs:
+      - {index: 2, operator: Postfix, values: ["/python3.11"]}
+`,
+    });
+    try {
+      const p = spawn([PY, "-c", "pass"], { stdout: "ignore" });
+      await p.exited;
+      const exec = await events.execOf(p.pid, PY);
+      await events.exitOf(exec.process!.execId);
+      const tps = events.events
+        .filter((e: GetEventsResponse) => e.event.case === "processTracepoint" && e.event.value.process?.pid === p.pid)
+        .map((e) => e.event.value as ProcessTracepoint);
+      expect(tps.map((t) => ({
+        subsys: t.subsys, event: t.event, policy: t.policyName,
+        args: t.args.map((a) => [a.label, a.arg.case, a.arg.case === "linuxBinprmArg" ? a.arg.value.path : a.arg.value]),
+      }))).toEqual([{
+        subsys: "sched", event: "sched_process_exec", policy: "lang-raw",
+        args: [["old_pid", "intArg", p.pid], ["bprm", "linuxBinprmArg", "/usr/bin/python3.11"]],
+      }]);
+      const other = spawn(["/bin/true"]);
+      await other.exited;
+      await events.exitOf((await events.execOf(other.pid, "/bin/true")).process!.execId);
+      expect(events.events.some((e) => e.event.case === "processTracepoint" && e.event.value.process?.pid === other.pid)).toBe(false);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-raw" });
+    }
   });
 });

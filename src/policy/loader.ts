@@ -15,7 +15,7 @@ import { syscallBaseName, syscallSymbols } from "./syscalls";
 import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
 import { trampolineRefusal } from "./diagnose";
 
-export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe"] as const;
+export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe", "raw_tracepoint"] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
 
 export interface HookEnv {
@@ -205,7 +205,23 @@ export function reportedFunctionName(hook: KprobeHook, kernel: KernelEnvironment
   return t.syscall === null ? hook.call : syscallSymbols(t.syscall)[0]!.symbol;
 }
 
+/** raw: true: the raw tracepoint of that name; arguments by TP_PROTO position. */
+function rawTracepointPlans(hook: TracepointHook): { plans: Plan[]; refusals: string[] } {
+  const plan: Plan = {
+    mechanism: "raw_tracepoint",
+    object: "generic_tp",
+    target: hook.event,
+    programs: ["gen_raw_tp_enter"],
+    syscallWrapper: false,
+    userPointers: false,
+    place: slotPlacement,
+    attachers: (o) => [() => o.program("gen_raw_tp_enter").attachRawTracepoint(hook.event)],
+  };
+  return { plans: [plan], refusals: [] };
+}
+
 function tracepointPlans(hook: TracepointHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
+  if (hook.raw) return rawTracepointPlans(hook);
   const fields = kernel.tracepointFormat(hook.subsystem, hook.event);
   if (!fields) {
     throw new PolicyError("invalid_argument", [`${hook.path}: tracepoint ${hook.subsystem}/${hook.event} does not exist (no events/${hook.subsystem}/${hook.event} in tracefs)`]);

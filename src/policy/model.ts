@@ -119,6 +119,8 @@ export interface TracepointHook extends HookReport {
   readonly path: string;
   readonly subsystem: string;
   readonly event: string;
+  /** raw: true (current language): arguments are TP_PROTO's, by position */
+  readonly raw: boolean;
   readonly args: readonly PolicyArg[];
   readonly selectors: readonly Selector[];
 }

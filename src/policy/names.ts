@@ -54,6 +54,8 @@ export const UNSUPPORTED_TYPES: Readonly<Partial<Record<ArgType, string>>> = {
 /** Types whose value is text (a string, a buffer or a resolved file name). */
 export const TEXT_TYPES: ReadonlySet<ArgType> = new Set([
   "string", "char_buf", "char_iovec", "fd", "file", "path", "filename",
+  /* current language: compared as their path or name */
+  "linux_binprm", "kiocb", "net_device", "module",
 ]);
 export const SIZED_BUFFER_TYPES: ReadonlySet<ArgType> = new Set(["char_buf", "char_iovec"]);
 

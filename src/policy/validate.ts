@@ -201,11 +201,11 @@ function buildReturnArg(doc: KprobeDoc, path: string, issues: IssueList): Kprobe
 function buildTracepoint(doc: TracepointDoc, path: string, lists: HookView["lists"], issues: IssueList): TracepointHook {
   if (!TRACEPOINT_RE.test(doc.subsystem)) issues.add(`${path}.subsystem`, `${describeValue(doc.subsystem)} is not a tracepoint subsystem name`);
   if (!TRACEPOINT_RE.test(doc.event)) issues.add(`${path}.event`, `${describeValue(doc.event)} is not a tracepoint event name`);
-  if (doc.raw) issues.add(`${path}.raw`, "raw tracepoints are not yet supported here (the fields of the tracepoint's format are)");
-  const args = buildArgs(doc.args ?? [], path, "tracepoint", issues);
+  /* a raw tracepoint's arguments are pointers and values by position, like a uprobe's */
+  const args = buildArgs(doc.args ?? [], path, doc.raw ? "uprobe" : "tracepoint", issues);
   const view: HookView = { kind: "tracepoint", args, returnType: null, returnIndex: 0, lists };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
-  return { kind: "tracepoint", path, subsystem: doc.subsystem, event: doc.event, args, selectors, ...hookReport(doc) };
+  return { kind: "tracepoint", path, subsystem: doc.subsystem, event: doc.event, raw: doc.raw ?? false, args, selectors, ...hookReport(doc) };
 }
 
 function buildArgs(docs: readonly ArgDoc[], hookPath: string, kind: HookView["kind"], issues: IssueList): PolicyArg[] {
