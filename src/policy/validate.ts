@@ -59,7 +59,8 @@ export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
       issues.warn(`spec.${field}`, "there is no Kubernetes here, so no pod or container matches: the policy is loaded disabled (it would select nothing); enable it to apply it to every process on this host");
     }
   }
-  const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.fentries?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0) + (doc.spec.uprobes?.length ?? 0);
+  const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.fentries?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0) + (doc.spec.uprobes?.length ?? 0)
+    + (doc.spec.lsmhooks?.length ?? 0) + (doc.spec.usdts?.length ?? 0);
   if (count === 0) issues.add("spec", "no hooks (expected kprobes, tracepoints or uprobes)");
   if (count > LIMITS.hooksPerPolicy) issues.add("spec", `too many hooks (${count}, at most ${LIMITS.hooksPerPolicy})`);
 }

@@ -1,0 +1,142 @@
+// Issue 13 in the guests (kprobes): socket operators evaluated in the kernel
+// on sock, skb, socket and sockaddr arguments, and the kernel-struct types
+// socket, sockaddr and linux_binprm read through kprobes.
+import type { ProcessKprobe } from "../../../gen/tetragon/tetragon_pb";
+import { expectEqual, expectTrue, Mismatch, type VmCase } from "../case";
+import { addPolicy, kprobePolicy, onlyBinary } from "../harness/policy";
+import { describeArg, kprobeOf } from "../harness/select";
+import { connectTrigger, hookCase, type HookCase } from "./hooks";
+
+function sockOf(e: ProcessKprobe, i: number) {
+  const a = e.args[i]?.arg;
+  return a?.case === "sockArg" ? a.value : undefined;
+}
+
+function sockaddrOf(e: ProcessKprobe, i: number) {
+  const a = e.args[i]?.arg;
+  return a?.case === "sockaddrArg" ? a.value : undefined;
+}
+
+const sockOperators: HookCase = {
+  name: "lang-kprobe-sock-operators",
+  kprobe: (ctx) => ({
+    call: "tcp_connect",
+    args: [{ index: 0, type: "sock" }],
+    selectors: [onlyBinary(ctx.helper, {
+      matchArgs: [
+        { index: 0, operator: "DAddr", values: ["127.0.0.0/8"] },
+        { index: 0, operator: "NotDAddr", values: ["10.0.0.0/8", "::1/128"] },
+        { index: 0, operator: "DPort", values: ["1024:65535"] },
+        { index: 0, operator: "Family", values: ["AF_INET"] },
+        { index: 0, operator: "Protocol", values: ["IPPROTO_TCP"] },
+      ],
+    })],
+  }),
+  trigger: (ctx) => connectTrigger(ctx, (e) => sockOf(e, 0)?.dport),
+  check: (event) => {
+    const sock = sockOf(event, 0);
+    expectTrue(sock !== undefined, `sock argument (${describeArg(event.args[0])})`);
+    expectEqual(sock?.daddr, "127.0.0.1", "sock daddr");
+    expectEqual(sock?.state, "TCP_SYN_SENT", "sock state");
+  },
+};
+
+const sockState: HookCase = {
+  name: "lang-kprobe-sock-state",
+  kprobe: (ctx) => ({
+    call: "tcp_connect",
+    args: [{ index: 0, type: "sock" }],
+    selectors: [onlyBinary(ctx.helper, { matchArgs: [{ index: 0, operator: "State", values: ["TCP_SYN_SENT"] }] })],
+  }),
+  trigger: (ctx) => connectTrigger(ctx, (e) => sockOf(e, 0)?.dport),
+  check: (event) => expectEqual(sockOf(event, 0)?.state, "TCP_SYN_SENT", "sock state"),
+};
+
+const skbOperators: HookCase = {
+  name: "lang-kprobe-skb-operators",
+  kprobe: (ctx) => ({
+    call: "__dev_queue_xmit",
+    args: [{ index: 0, type: "skb" }],
+    selectors: [onlyBinary(ctx.helper, {
+      matchArgs: [
+        { index: 0, operator: "DAddr", values: ["127.0.0.1/32"] },
+        { index: 0, operator: "SAddr", values: ["127.0.0.0/8"] },
+        { index: 0, operator: "NotDPortPriv", values: [] },
+        { index: 0, operator: "Protocol", values: ["6"] },
+      ],
+    })],
+  }),
+  trigger: (ctx) => connectTrigger(ctx, (e) => {
+    const a = e.args[0]?.arg;
+    return a?.case === "skbArg" ? a.value.dport : undefined;
+  }),
+  check: (event) => {
+    const a = event.args[0]?.arg;
+    expectTrue(a?.case === "skbArg" && a.value.daddr === "127.0.0.1", `skb argument (${describeArg(event.args[0])})`);
+  },
+};
+
+const socketSockaddr: HookCase = {
+  name: "lang-kprobe-socket-sockaddr",
+  kprobe: (ctx) => ({
+    call: "security_socket_connect",
+    args: [{ index: 0, type: "socket" }, { index: 1, type: "sockaddr" }],
+    selectors: [onlyBinary(ctx.helper, {
+      matchArgs: [
+        { index: 0, operator: "Family", values: ["AF_INET"] },
+        { index: 1, operator: "SAddr", values: ["127.0.0.0/8"] },
+        { index: 1, operator: "SPort", values: ["1024:65535"] },
+      ],
+    })],
+  }),
+  trigger: (ctx) => connectTrigger(ctx, (e) => sockaddrOf(e, 1)?.port),
+  check: (event) => {
+    expectEqual(sockOf(event, 0)?.family, "AF_INET", `socket argument (${describeArg(event.args[0])})`);
+    expectEqual(sockaddrOf(event, 1)?.addr, "127.0.0.1", `sockaddr argument (${describeArg(event.args[1])})`);
+  },
+};
+
+const linuxBinprm: HookCase = {
+  name: "lang-kprobe-linux-binprm",
+  kprobe: (ctx) => ({
+    call: "security_bprm_check",
+    args: [{ index: 0, type: "linux_binprm" }],
+    /* at this point the process still runs its parent's binary: match the new one */
+    selectors: [{ matchArgs: [{ index: 0, operator: "Equal", values: [ctx.helper] }] }],
+  }),
+  trigger: async (ctx) => {
+    const run = await ctx.runHelper(["exit", "0"]);
+    return { run, matches: () => true };
+  },
+  check: (event) => {
+    const a = event.args[0]?.arg;
+    expectTrue(a?.case === "linuxBinprmArg", `linux_binprm argument (${describeArg(event.args[0])})`);
+  },
+};
+
+/** NotDAddr on the trigger's own address: the kernel must drop every hit. */
+const notDAddr: VmCase = {
+  name: "lang-kprobe-sock-notdaddr",
+  async run(ctx) {
+    const agent = await ctx.startAgent();
+    await addPolicy(agent, kprobePolicy("lang-kprobe-sock-notdaddr", [{
+      call: "tcp_connect",
+      args: [{ index: 0, type: "sock" }],
+      selectors: [onlyBinary(ctx.helper, { matchArgs: [{ index: 0, operator: "NotDAddr", values: ["127.0.0.0/8"] }] })],
+    }]));
+    const trigger = await connectTrigger(ctx);
+    const hit = await agent.events
+      .waitFor("a tcp_connect event", 3000, (e) => kprobeOf(trigger.run.pid, "tcp_connect")(e))
+      .catch(() => undefined);
+    if (hit) throw new Mismatch(`NotDAddr 127.0.0.0/8 let through a connect to 127.0.0.1 (${describeArg(hit.args[0])})`);
+  },
+};
+
+export const langCases: readonly VmCase[] = [
+  hookCase(sockOperators),
+  hookCase(sockState),
+  hookCase(skbOperators),
+  hookCase(socketSockaddr),
+  hookCase(linuxBinprm),
+  notDAddr,
+];
