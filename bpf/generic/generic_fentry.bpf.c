@@ -59,6 +59,26 @@ int gen_fmodret_enter(void *ctx)
 	return gen_trampoline_entry(ctx);
 }
 
+/* spec.lsmhooks: a BPF LSM program; its return value is the hook's verdict
+ * (an Override's argError denies, 0 lets the other security modules decide).
+ * The kernel takes only 0 or a negative errno from it. */
+SEC("lsm")
+int gen_lsm_enter(void *ctx)
+{
+	struct gen_hook_cfg *cfg = gen_config();
+	struct gen_scratch *s = gen_scratch();
+	long err;
+
+	if (!cfg || !s)
+		return 0;
+	gen_fetch_func_args(ctx, cfg, &s->p.raw);
+	err = gen_entry(cfg, s);
+	gen_barrier_var(err);
+	if (err < -4095 || err > 0)
+		return 0;
+	return (int)err;
+}
+
 SEC("fexit")
 int gen_fexit_exit(void *ctx)
 {

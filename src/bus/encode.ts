@@ -14,6 +14,7 @@ import {
   ProcessSchema,
   ProcessTracepointSchema,
   ProcessUprobeSchema,
+  ProcessLsmSchema,
   type GetEventsResponse,
   type KprobeArgument,
   type Process,
@@ -22,18 +23,20 @@ import {
   type ProcessKprobe,
   type ProcessTracepoint,
   type ProcessUprobe,
+  type ProcessLsm,
 } from "../../gen/tetragon/tetragon_pb";
 import { encodedProcess } from "../cache/process-message";
 import { VARINT, WireWriter } from "./wire-writer";
 
 /** Field numbers the hand writer covers, per message. */
 export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
-  [GetEventsResponseSchema, [1, 5, 9, 10, 12, 14, 40000, 1000, 1001, 1002]],
+  [GetEventsResponseSchema, [1, 5, 9, 10, 12, 14, 28, 40000, 1000, 1001, 1002]],
   [ProcessExecSchema, [1, 2, 3]],
   [ProcessExitSchema, [1, 2, 3, 4]],
   [ProcessKprobeSchema, [1, 2, 3, 4, 5, 6, 8, 10, 11]],
   [ProcessTracepointSchema, [1, 2, 4, 5, 6, 7, 9, 10]],
   [ProcessUprobeSchema, [1, 2, 3, 4, 5, 6, 7, 8]],
+  [ProcessLsmSchema, [1, 2, 3, 5, 6, 7, 8, 9]],
   // 12..30: message-valued kernel-struct arguments, written by protobuf-es (default branch)
   [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 21, 26, 27, 29, 30]],
 ];
@@ -129,6 +132,16 @@ function uprobe(u: ProcessUprobe): void {
   strings(8, u.tags);
 }
 
+function lsm(l: ProcessLsm): void {
+  processAndParent(l);
+  w.stringIfSet(3, l.functionName);
+  w.stringIfSet(5, l.policyName);
+  w.stringIfSet(6, l.message);
+  for (const a of l.args) argField(7, a);
+  w.uintIfSet(8, l.action);
+  strings(9, l.tags);
+}
+
 function exec(e: ProcessExec): void {
   processAndParent(e);
   for (const a of e.ancestors) processField(3, a);
@@ -140,7 +153,7 @@ function exit(e: ProcessExit): void {
   w.uintIfSet(4, e.status);
 }
 
-const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10, processUprobe: 12 } as const;
+const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10, processUprobe: 12, processLsm: 28 } as const;
 
 function handWritable(ev: GetEventsResponse): boolean {
   const c = ev.event.case;
@@ -154,6 +167,7 @@ function event(ev: GetEventsResponse): void {
   else if (e.case === "processKprobe") kprobe(e.value);
   else if (e.case === "processTracepoint") tracepoint(e.value);
   else if (e.case === "processUprobe") uprobe(e.value);
+  else if (e.case === "processLsm") lsm(e.value);
 }
 
 /** GetEventsResponse wire bytes. */
@@ -182,7 +196,7 @@ export function encodeResponse(ev: GetEventsResponse): Uint8Array {
 function argsOf(ev: GetEventsResponse): (KprobeArgument | undefined)[] {
   const e = ev.event;
   if (e.case === "processKprobe") return [...e.value.args, e.value.return];
-  if (e.case === "processTracepoint" || e.case === "processUprobe") return e.value.args;
+  if (e.case === "processTracepoint" || e.case === "processUprobe" || e.case === "processLsm") return e.value.args;
   return [];
 }
 
@@ -210,7 +224,7 @@ export function downgradeEvent(shared: GetEventsResponse): GetEventsResponse {
   if (e.case === "processKprobe") {
     e.value.args.forEach(withoutLongArg);
     withoutLongArg(e.value.return);
-  } else if (e.case === "processTracepoint" || e.case === "processUprobe") {
+  } else if (e.case === "processTracepoint" || e.case === "processUprobe" || e.case === "processLsm") {
     e.value.args.forEach(withoutLongArg);
   }
   return ev;

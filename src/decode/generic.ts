@@ -6,7 +6,7 @@ import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   GetEventsResponseSchema, KprobeArgumentSchema, KprobeCredSchema, KprobeFileSchema, KprobePathSchema,
   KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, KprobeSockaddrSchema, KprobeCapabilitySchema,
-  KprobeLinuxBinprmSchema, KprobeNetDevSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, SyscallIdSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema,
+  KprobeLinuxBinprmSchema, KprobeNetDevSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, SyscallIdSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema, ProcessLsmSchema,
   ProcessSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
@@ -344,7 +344,7 @@ export function toKprobeArgument(a: RawArg | null): KprobeArgument {
 
 /** What the decoder needs to know of the hook a record came from. */
 export interface HookDescription {
-  readonly kind: "kprobe" | "tracepoint" | "uprobe";
+  readonly kind: "kprobe" | "tracepoint" | "uprobe" | "lsm";
   /** uprobes: the executable or library (functionName is the symbol) */
   readonly path?: string;
   /** kprobes: `call` as the policy wrote it */
@@ -381,6 +381,10 @@ function eventOf(rec: GenericRecord, hook: HookDescription, ctx: GenericEventCon
   if (hook.kind === "uprobe") {
     const value = create(ProcessUprobeSchema, { process, parent, path: hook.path ?? "", symbol: hook.functionName, args, ...report });
     return { case: "processUprobe", value };
+  }
+  if (hook.kind === "lsm") {
+    const value = create(ProcessLsmSchema, { process, parent, functionName: hook.functionName, args, action: rec.action as KprobeAction, ...report });
+    return { case: "processLsm", value };
   }
   const value = create(ProcessKprobeSchema, {
     process, parent, functionName: hook.functionName, args, action: rec.action as KprobeAction,

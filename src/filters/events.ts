@@ -9,6 +9,7 @@ const TYPES: Readonly<Record<EventCase, EventType>> = {
   processKprobe: EventType.PROCESS_KPROBE,
   processTracepoint: EventType.PROCESS_TRACEPOINT,
   processUprobe: EventType.PROCESS_UPROBE,
+  processLsm: EventType.PROCESS_LSM,
   processDns: EventType.PROCESS_DNS,
   test: EventType.TEST,
 };

@@ -7,6 +7,7 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
   processKprobe: "PROCESS_KPROBE",
   processTracepoint: "PROCESS_TRACEPOINT",
   processUprobe: "PROCESS_UPROBE",
+  processLsm: "PROCESS_LSM",
   processDns: "PROCESS_DNS",
   test: "TEST",
 };

@@ -8,14 +8,14 @@ import type { Logger } from "../log/logger";
 import { compileHook, type ArgPlacement, type CompiledHook, type CompileTarget } from "./compile";
 import { PolicyError } from "./errors";
 import type { KernelEnvironment } from "../kernel/environment";
-import type { Hook, KprobeHook, TracepointHook, UprobeHook } from "./model";
-import { existsSync } from "node:fs";
+import type { Hook, KprobeHook, LsmHook, TracepointHook, UprobeHook } from "./model";
+import { existsSync, readFileSync } from "node:fs";
 import { namespacesByType } from "./names";
 import { syscallBaseName, syscallSymbols } from "./syscalls";
 import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
 import { trampolineRefusal } from "./diagnose";
 
-export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe", "raw_tracepoint"] as const;
+export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe", "raw_tracepoint", "lsm"] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
 
 export interface HookEnv {
@@ -145,7 +145,10 @@ function reason(e: unknown): string {
  * no mechanism could attach. Nothing stays loaded on failure. */
 export async function loadHook(hook: Hook, id: number, env: HookEnv): Promise<LoadedHook> {
   const { plans, refusals } =
-    hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel) : hook.kind === "uprobe" ? uprobePlans(hook) : kprobePlans(hook, env.allowed, env.kernel);
+    hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel)
+      : hook.kind === "uprobe" ? uprobePlans(hook)
+      : hook.kind === "lsm" ? lsmPlans(hook, env.kernel)
+      : kprobePlans(hook, env.allowed, env.kernel);
   const failures = [...refusals];
   for (const plan of plans) {
     try {
@@ -171,10 +174,43 @@ function explain(plan: Plan, why: string, kernel: KernelEnvironment): string {
 
 export function hookName(hook: Hook): string {
   if (hook.kind === "uprobe") return `${hook.binary}:${hook.symbol}`;
+  if (hook.kind === "lsm") return `lsm/${hook.hook}`;
   return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
 }
 
 const UPROBE_PMU = "/sys/bus/event_source/devices/uprobe/type";
+const ACTIVE_LSMS = "/sys/kernel/security/lsm";
+
+/** Why BPF LSM programs cannot run here, or null when they can. */
+function bpfLsmMissing(kernel: KernelEnvironment): string | null {
+  if (!kernel.btf) return "the kernel has no BTF (/sys/kernel/btf/vmlinux)";
+  let active: string;
+  try {
+    active = readFileSync(ACTIVE_LSMS, "utf8").trim();
+  } catch {
+    return `${ACTIVE_LSMS} cannot be read (securityfs not mounted, or no CONFIG_SECURITY)`;
+  }
+  if (!active.split(",").includes("bpf")) return `BPF LSM is not active (${ACTIVE_LSMS}: ${active}; boot with lsm=${active},bpf and CONFIG_BPF_LSM=y)`;
+  return null;
+}
+
+/** spec.lsmhooks: a BPF LSM program on the hook; arguments are the hook's. */
+function lsmPlans(hook: LsmHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
+  const missing = bpfLsmMissing(kernel);
+  if (missing) return { plans: [], refusals: [`lsm: ${missing}`] };
+  const plan: Plan = {
+    mechanism: "lsm",
+    object: "generic_fentry",
+    target: hook.hook,
+    programs: ["gen_lsm_enter"],
+    btfTarget: hook.hook,
+    syscallWrapper: false,
+    userPointers: false,
+    place: slotPlacement,
+    attachers: (o) => [() => o.program("gen_lsm_enter").attachTrace()],
+  };
+  return { plans: [plan], refusals: [] };
+}
 
 /** A uprobe runs the kprobe program on the user's registers; pointers are user memory. */
 function uprobePlans(hook: UprobeHook): { plans: Plan[]; refusals: string[] } {

@@ -136,7 +136,16 @@ export interface UprobeHook extends HookReport {
   readonly selectors: readonly Selector[];
 }
 
-export type Hook = KprobeHook | TracepointHook | UprobeHook;
+/** spec.lsmhooks: a BPF LSM program on the hook (`file_open`); Override returns argError as its verdict. */
+export interface LsmHook extends HookReport {
+  readonly kind: "lsm";
+  readonly path: string;
+  readonly hook: string;
+  readonly args: readonly PolicyArg[];
+  readonly selectors: readonly Selector[];
+}
+
+export type Hook = KprobeHook | TracepointHook | UprobeHook | LsmHook;
 
 export interface Policy {
   readonly name: string;

@@ -219,6 +219,14 @@ const UprobeSchema = strictObj({
   ...hookExtras,
 });
 
+/* spec.lsmhooks (current language): a BPF LSM hook, named without security_ */
+const LsmHookSchema = strictObj({
+  hook: str(LIMITS.callLength),
+  args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
+  selectors,
+  ...hookExtras,
+});
+
 const MetadataSchema = strictObj({
   /* free-form as in the original; validate.ts refuses only what cannot be shown */
   name: v.pipe(v.string(typeMessage("a string")), v.minLength(1, "must not be empty")),
@@ -246,7 +254,7 @@ export const PolicyDocumentSchema = strictObj({
     /* current language: process_loader events (not produced here; warned) */
     loader: opt(bool()),
     /* current language, refused with a reason by validate.ts */
-    lsmhooks: opt(v.array(v.unknown(), typeMessage("a list"))),
+    lsmhooks: opt(list(LsmHookSchema, LIMITS.hooksPerPolicy, "lsmhooks")),
     usdts: opt(v.array(v.unknown(), typeMessage("a list"))),
   }),
 });
@@ -259,6 +267,7 @@ export type SelectorDoc = NonNullable<KprobeDoc["selectors"]>[number];
 export type ArgMatchDoc = NonNullable<SelectorDoc["matchArgs"]>[number];
 export type ActionDoc = NonNullable<SelectorDoc["matchActions"]>[number];
 export type UprobeDoc = NonNullable<PolicyDocument["spec"]["uprobes"]>[number];
+export type LsmHookDoc = NonNullable<PolicyDocument["spec"]["lsmhooks"]>[number];
 export type ListDoc = NonNullable<PolicyDocument["spec"]["lists"]>[number];
 export type CapabilitiesDoc = NonNullable<SelectorDoc["matchCapabilities"]>[number];
 export type ScalarValue = string | number;

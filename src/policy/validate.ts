@@ -3,7 +3,7 @@
 import type { IssueList } from "./errors";
 import { LIMITS } from "./limits";
 import type {
-  ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, KprobeHook, NamespaceChangesMatcher,
+  ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, KprobeHook, LsmHook, NamespaceChangesMatcher,
   NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector, TracepointHook, UprobeHook,
 } from "./model";
 import { NET_OPERATORS, NET_TYPES, netFieldApplies, parseCidr, parseNamedValue, parsePortRange, type Cidr, type NetOperator } from "./netops";
@@ -12,7 +12,7 @@ import {
   UNSUPPORTED_OPERATORS, UNSUPPORTED_TYPES, normalizeArgOperator, normalizeArgType, type ArgType, type NamespaceType,
 } from "./names";
 import type {
-  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, ListDoc, PolicyDocument, ScalarValue, UprobeDoc,
+  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, ListDoc, LsmHookDoc, PolicyDocument, ScalarValue, UprobeDoc,
   SelectorDoc, TracepointDoc,
 } from "./schema";
 import { describeValue } from "./schema";
@@ -33,7 +33,7 @@ const NAME_TYPES: ReadonlySet<ArgType> = new Set(["string", "filename", "file", 
 
 /** What selectors of one hook may refer to. */
 interface HookView {
-  readonly kind: "kprobe" | "tracepoint" | "uprobe";
+  readonly kind: "kprobe" | "tracepoint" | "uprobe" | "lsm";
   readonly args: readonly PolicyArg[];
   readonly returnType: ArgType | null;
   readonly returnIndex: number;
@@ -50,9 +50,7 @@ export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
     issues.warn(`spec.options[${i}]`, `ignored: option ${describeValue(o.name)} tunes the upstream agent's loader and has no effect here`);
   });
   if (doc.spec.loader) issues.warn("spec.loader", "ignored: process_loader events are not produced here");
-  for (const field of ["lsmhooks", "usdts"] as const) {
-    if (doc.spec[field]?.length) issues.add(`spec.${field}`, `not yet supported here (${field === "lsmhooks" ? "BPF LSM hooks; a kprobe on security_<hook> reports the same arguments" : "USDT probes"})`);
-  }
+  if (doc.spec.usdts?.length) issues.add("spec.usdts", "not yet supported here (USDT probes)");
   checkEnforcers(doc, issues);
   for (const field of ["podSelector", "containerSelector"] as const) {
     if (doc.spec[field]) {
@@ -113,11 +111,12 @@ export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
     expandCall(k, path, lists, issues).map((call) => buildKprobe({ ...k, call, syscall: k.syscall || call !== k.call }, path, lists, issues)));
   const tps = (doc.spec.tracepoints ?? []).map((t, i) => buildTracepoint(t, `spec.tracepoints[${i}]`, lists, issues));
   const ups = (doc.spec.uprobes ?? []).flatMap((u, i) => buildUprobes(u, `spec.uprobes[${i}]`, lists, issues));
-  const total = kprobes.length + tps.length + ups.length;
+  const lsms = (doc.spec.lsmhooks ?? []).map((l, i) => buildLsm(l, `spec.lsmhooks[${i}]`, lists, issues));
+  const total = kprobes.length + tps.length + ups.length + lsms.length;
   if (total > LIMITS.hooksPerPolicy) {
     issues.add("spec", `too many hooks once lists and symbols are expanded (${total}, at most ${LIMITS.hooksPerPolicy})`);
   }
-  return [...kprobes, ...tps, ...ups];
+  return [...kprobes, ...tps, ...ups, ...lsms];
 }
 
 /** One hook per symbol (`symbols`, or the older single `symbol`). */
@@ -197,6 +196,16 @@ function buildReturnArg(doc: KprobeDoc, path: string, issues: IssueList): Kprobe
     issues.add(`${path}.returnArg.type`, `${type} cannot be a return value (it needs a size)`);
   }
   return { index: doc.returnArg.index ?? 0, type };
+}
+
+const LSM_HOOK_RE = /^[a-z0-9_]+$/;
+
+function buildLsm(doc: LsmHookDoc, path: string, lists: HookView["lists"], issues: IssueList): LsmHook {
+  if (!LSM_HOOK_RE.test(doc.hook)) issues.add(`${path}.hook`, `${describeValue(doc.hook)} is not an LSM hook name (e.g. file_open, bprm_check_security)`);
+  const args = buildArgs(doc.args ?? [], path, "lsm", issues);
+  const view: HookView = { kind: "lsm", args, returnType: null, returnIndex: 0, lists };
+  const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
+  return { kind: "lsm", path, hook: doc.hook, args, selectors, ...hookReport(doc) };
 }
 
 function buildTracepoint(doc: TracepointDoc, path: string, lists: HookView["lists"], issues: IssueList): TracepointHook {
@@ -584,7 +593,10 @@ function warnUnusedActionFields(doc: ActionDoc, path: string, issues: IssueList)
 
 /** Any int32 argError, as the original: the call returns it without running. */
 function buildOverride(doc: ActionDoc, path: string, view: HookView, issues: IssueList): PolicyAction {
-  if (view.kind !== "kprobe") issues.add(`${path}.action`, "Override is only available on kprobes");
+  if (view.kind !== "kprobe" && view.kind !== "lsm") issues.add(`${path}.action`, "Override is only available on kprobes and LSM hooks");
+  if (view.kind === "lsm" && (doc.argError === undefined || doc.argError === null || doc.argError >= 0 || doc.argError < -4095)) {
+    issues.add(`${path}.argError`, "an LSM hook's verdict is a negative errno (-4095..-1), e.g. -1 (EPERM)");
+  }
   const argError = doc.argError ?? 0;
   if (argError >= 0) {
     issues.warn(`${path}.argError`, `${doc.argError ?? "missing"}: the call returns ${argError} (not an error) without running`);

@@ -1,10 +1,13 @@
 // Issue 13 in the guests (kprobes): socket operators evaluated in the kernel
 // on sock, skb, socket and sockaddr arguments, and the kernel-struct types
 // socket, sockaddr and linux_binprm read through kprobes.
-import type { ProcessKprobe } from "../../../gen/tetragon/tetragon_pb";
+import { writeFileSync } from "node:fs";
+import { stringify } from "yaml";
+import { KprobeAction, type ProcessKprobe } from "../../../gen/tetragon/tetragon_pb";
 import { expectEqual, expectTrue, Mismatch, type VmCase } from "../case";
 import { addPolicy, kprobePolicy, onlyBinary } from "../harness/policy";
 import { describeArg, kprobeOf } from "../harness/select";
+import { retryUntil } from "../harness/wait";
 import { connectTrigger, hookCase, type HookCase } from "./hooks";
 
 function sockOf(e: ProcessKprobe, i: number) {
@@ -139,4 +142,50 @@ export const langCases: readonly VmCase[] = [
   hookCase(socketSockaddr),
   hookCase(linuxBinprm),
   notDAddr,
+  lsmCase("lang-lsm-file-open", false),
+  lsmCase("lang-lsm-file-open-override", true),
 ];
+
+/** spec.lsmhooks on file_open: a ProcessLsm event, then Override denies the open. */
+function lsmCase(name: string, override: boolean): VmCase {
+  return {
+    name,
+    async run(ctx) {
+      const agent = await ctx.startAgent();
+      const file = `${ctx.tmp}/lsm.txt`;
+      writeFileSync(file, "vmtest\n");
+      await addPolicy(agent, stringify({
+        apiVersion: "cilium.io/v1alpha1",
+        kind: "TracingPolicy",
+        metadata: { name },
+        spec: {
+          lsmhooks: [{
+            hook: "file_open",
+            message: "watched file opened",
+            args: [{ index: 0, type: "file" }],
+            selectors: [{
+              ...onlyBinary(ctx.helper),
+              matchArgs: [{ index: 0, operator: "Equal", values: [file] }],
+              ...(override ? { matchActions: [{ action: "Override", argError: -1 }] } : {}),
+            }],
+          }],
+        },
+      }));
+      const event = await retryUntil("a file_open LSM event", 40_000, async () => {
+        const run = await ctx.runHelper(["open", file]);
+        if (override) expectTrue(run.code !== 0, `helper open ${file} should fail with EPERM (${run.output})`);
+        else expectEqual(run.code, 0, `helper open ${file} (${run.output})`);
+        return agent.events
+          .waitFor("processLsm", 4000, (e) => (e.event.case === "processLsm" && e.event.value.process?.pid === run.pid ? e.event.value : undefined))
+          .catch(() => undefined);
+      });
+      expectEqual(event.functionName, "file_open", "function_name");
+      expectEqual(event.policyName, name, "policy_name");
+      expectEqual(event.message, "watched file opened", "message");
+      const a = event.args[0]?.arg;
+      expectEqual(a?.case === "fileArg" ? a.value.path : undefined, file, `file argument (${describeArg(event.args[0])})`);
+      expectEqual(event.action, override ? KprobeAction.OVERRIDE : KprobeAction.POST, "action");
+    },
+  };
+}
+
