@@ -123,7 +123,11 @@ export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
 function buildUprobes(doc: UprobeDoc, path: string, lists: HookView["lists"], issues: IssueList): UprobeHook[] {
   if (!doc.path.startsWith("/")) issues.add(`${path}.path`, `${describeValue(doc.path)} is not an absolute path`);
   const symbols = [...(doc.symbols ?? []), ...(doc.symbol ? [doc.symbol] : [])];
-  if (symbols.length === 0) issues.add(`${path}.symbols`, "required field is missing (the functions to probe)");
+  for (const field of ["offsets", "refCtrOffsets", "addrs"] as const) {
+    if (doc[field]?.length) issues.add(`${path}.${field}`, "not yet supported here: uprobes attach at the entry of named symbols (symbols)");
+  }
+  if (doc.btfPath) issues.warn(`${path}.btfPath`, "ignored: arguments are read by position, not through BTF");
+  if (symbols.length === 0 && !doc.offsets?.length && !doc.addrs?.length) issues.add(`${path}.symbols`, "required field is missing (the functions to probe)");
   const args = buildArgs(doc.args ?? [], path, "uprobe", issues);
   const view: HookView = { kind: "uprobe", args, returnType: null, returnIndex: 0, lists };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
