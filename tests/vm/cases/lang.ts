@@ -8,7 +8,7 @@ import { expectEqual, expectTrue, Mismatch, type VmCase } from "../case";
 import { addPolicy, kprobePolicy, onlyBinary } from "../harness/policy";
 import { describeArg, kprobeOf } from "../harness/select";
 import { retryUntil } from "../harness/wait";
-import { connectTrigger, hookCase, type HookCase } from "./hooks";
+import { connectTrigger, hookCase, scratchFile, type HookCase } from "./hooks";
 
 function sockOf(e: ProcessKprobe, i: number) {
   const a = e.args[i]?.arg;
@@ -117,6 +117,39 @@ const linuxBinprm: HookCase = {
   },
 };
 
+const kiocbArg: HookCase = {
+  name: "lang-kprobe-kiocb",
+  kprobe: (ctx) => ({
+    call: "shmem_file_read_iter",
+    args: [{ index: 0, type: "kiocb" }],
+    selectors: [onlyBinary(ctx.helper, { matchArgs: [{ index: 0, operator: "Postfix", values: ["/kiocb.txt"] }] })],
+  }),
+  trigger: async (ctx) => {
+    const file = scratchFile(ctx, "kiocb.txt");
+    const run = await ctx.runHelper(["open", file]);
+    expectEqual(run.code, 0, `helper open ${file} (${run.output})`);
+    return { run, matches: (e) => e.args[0]?.arg.case === "fileArg" && e.args[0].arg.value.path === file };
+  },
+  check: () => {},
+};
+
+const netDevice: HookCase = {
+  name: "lang-kprobe-net-device",
+  kprobe: (ctx) => ({
+    call: "dev_hard_start_xmit",
+    args: [{ index: 0, type: "skb" }, { index: 1, type: "net_device" }],
+    selectors: [onlyBinary(ctx.helper, { matchArgs: [{ index: 1, operator: "Equal", values: ["lo"] }] })],
+  }),
+  trigger: (ctx) => connectTrigger(ctx, (e) => {
+    const a = e.args[0]?.arg;
+    return a?.case === "skbArg" ? a.value.dport : undefined;
+  }),
+  check: (event) => {
+    const a = event.args[1]?.arg;
+    expectEqual(a?.case === "netDevArg" ? a.value.name : undefined, "lo", `net_device argument (${describeArg(event.args[1])})`);
+  },
+};
+
 /** NotDAddr on the trigger's own address: the kernel must drop every hit. */
 const notDAddr: VmCase = {
   name: "lang-kprobe-sock-notdaddr",
@@ -141,6 +174,8 @@ export const langCases: readonly VmCase[] = [
   hookCase(skbOperators),
   hookCase(socketSockaddr),
   hookCase(linuxBinprm),
+  hookCase(kiocbArg),
+  hookCase(netDevice),
   notDAddr,
   lsmCase("lang-lsm-file-open", false),
   lsmCase("lang-lsm-file-open-override", true),
