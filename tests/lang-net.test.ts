@@ -277,3 +277,75 @@ spec:
     expect((e as Error).message).toContain("spec.kprobes[0].args[0].type: dentry: not yet supported");
   });
 });
+
+describe("NotPrefix, NotPostfix, InRange, NotInRange (in the kernel)", () => {
+  test("integer ranges: InRange and NotInRange select one of three prctl(2) options", async () => {
+    const c = agent.client();
+    await c.addTracingPolicy({
+      yaml: `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-range"
+spec:
+  kprobes:
+  - call: "sys_prctl"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    selectors:
+    - matchArgs:
+      - {index: 0, operator: InRange, values: ["0x7fff1000:0x7fff1fff", "5:5"]}
+      - {index: 0, operator: NotInRange, values: ["0x7fff1234:0x7fff1234"]}
+`,
+    });
+    try {
+      const pid = await python(`
+import ctypes
+libc = ctypes.CDLL(None)
+for opt in (0x7fff1234, 0x7fff1235, 0x7fff3000):
+    libc.prctl(opt, 0, 0, 0, 0)
+`);
+      expect(kprobesOf(pid).map((k) => plain(k.args[0]))).toEqual([{ case: "intArg", value: 0x7fff1235 }]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-range" });
+    }
+  });
+
+  test("text: Prefix with NotPrefix and NotPostfix select one of three opened paths", async () => {
+    const c = agent.client();
+    const dir = `/tmp/fgs-lang-np-${process.pid}`;
+    await c.addTracingPolicy({
+      yaml: `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-notfix"
+spec:
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    - {index: 1, type: string}
+    selectors:
+    - matchArgs:
+      - {index: 1, operator: Prefix, values: ["${dir}/"]}
+      - {index: 1, operator: NotPrefix, values: ["${dir}/no"]}
+      - {index: 1, operator: NotPostfix, values: [".skip", ".tmp"]}
+`,
+    });
+    try {
+      const pid = await python(`
+import os
+d = "${dir}"
+os.makedirs(d, exist_ok=True)
+for n in ("a.txt", "b.skip", "no.txt"):
+    p = os.path.join(d, n)
+    open(p, "w").close()
+`);
+      expect(kprobesOf(pid).map((k) => plain(k.args[1]))).toEqual([{ case: "stringArg", value: `${dir}/a.txt` }]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-notfix" });
+      spawn(["rm", "-rf", dir]);
+    }
+  });
+});

@@ -49,6 +49,11 @@ enum gen_op {
 	GEN_OP_MASK = 5,
 	GEN_OP_GT = 6,
 	GEN_OP_LT = 7,
+	/* current language */
+	GEN_OP_NOTPREFIX = 8,
+	GEN_OP_NOTPOSTFIX = 9,
+	GEN_OP_INRANGE = 10,    /* values: [lo, hi] pairs, inclusive */
+	GEN_OP_NOTINRANGE = 11,
 };
 #define GEN_SET_IN    1
 #define GEN_SET_NOTIN 2

@@ -176,9 +176,19 @@ __noinline int gen_match_int(struct gen_arg_m *m, struct gen_event_buf *ev)
 			return is_signed ? (__s64)v > (__s64)w : v > w;
 		case GEN_OP_LT:
 			return is_signed ? (__s64)v < (__s64)w : v < w;
+		case GEN_OP_INRANGE:
+		case GEN_OP_NOTINRANGE: {
+			__u64 hi = m->values[(j + 1) & (GEN_MAX_VALUES - 1)];
+
+			if (j & 1)
+				break;
+			if (is_signed ? ((__s64)v >= (__s64)w && (__s64)v <= (__s64)hi) : (v >= w && v <= hi))
+				return m->op == GEN_OP_INRANGE;
+			break;
+		}
 		}
 	}
-	return m->op == GEN_OP_NEQ;
+	return m->op == GEN_OP_NEQ || m->op == GEN_OP_NOTINRANGE;
 }
 
 static __always_inline int gen_text_eq(struct gen_arg_m *m, struct gen_scratch *s, __u8 *payload, __u32 len)
@@ -245,6 +255,10 @@ __noinline int gen_match_text(struct gen_arg_m *m, struct gen_event_buf *ev)
 		return gen_text_prefix(m, s, payload, len);
 	case GEN_OP_POSTFIX:
 		return whole && gen_text_postfix(m, s, payload, len);
+	case GEN_OP_NOTPREFIX:
+		return !gen_text_prefix(m, s, payload, len);
+	case GEN_OP_NOTPOSTFIX:
+		return !(whole && gen_text_postfix(m, s, payload, len));
 	}
 	return 0;
 }

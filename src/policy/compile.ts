@@ -62,6 +62,7 @@ const TYPE_CODE: Readonly<Record<ArgType, number>> = {
 const OP_CODE: Readonly<Record<ArgOperator, number>> = {
   Equal: GenOp.eq, In: GenOp.eq, NotEqual: GenOp.neq, NotIn: GenOp.neq, Prefix: GenOp.prefix,
   Postfix: GenOp.postfix, Mask: GenOp.mask, GT: GenOp.gt, LT: GenOp.lt,
+  NotPrefix: GenOp.notPrefix, NotPostfix: GenOp.notPostfix, InRange: GenOp.inRange, NotInRange: GenOp.notInRange,
 };
 
 const ACTION_CODE: Readonly<Record<PolicyAction["action"], number>> = {
@@ -89,8 +90,8 @@ class TextKeys {
     const id = this.nextId++;
     for (const value of m.values) {
       const bytes = utf8.encode(value);
-      if (m.operator === "Prefix") this.prefix.push(lpmKey(id, bytes));
-      else if (m.operator === "Postfix") this.postfix.push(lpmKey(id, bytes.slice().reverse()));
+      if (m.operator === "Prefix" || m.operator === "NotPrefix") this.prefix.push(lpmKey(id, bytes));
+      else if (m.operator === "Postfix" || m.operator === "NotPostfix") this.postfix.push(lpmKey(id, bytes.slice().reverse()));
       else this.eq.push(strKey(id, bytes));
     }
     return id;

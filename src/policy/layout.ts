@@ -31,7 +31,7 @@ export const ArgFlag = { userFirst: 1, inline: 2, dataLoc: 4, returnCopy: 8, sig
 /** gen_hook_cfg.flags */
 export const HookFlag = { syscall: 1, exit: 2, tracepoint: 4, hasRet: 8 } as const;
 /** enum gen_op */
-export const GenOp = { eq: 1, neq: 2, prefix: 3, postfix: 4, mask: 5, gt: 6, lt: 7 } as const;
+export const GenOp = { eq: 1, neq: 2, prefix: 3, postfix: 4, mask: 5, gt: 6, lt: 7, notPrefix: 8, notPostfix: 9, inRange: 10, notInRange: 11 } as const;
 export const GenSet = { in: 1, notIn: 2 } as const;
 export const PidFlag = { followForks: 1, nsPid: 2 } as const;
 export const GenKind = { int: 0, text: 1, saddr: 2, daddr: 3, sport: 4, dport: 5, family: 6, protocol: 7, state: 8 } as const;

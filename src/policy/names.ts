@@ -74,12 +74,13 @@ export const ARG_OPERATORS = [
   "CapabilitiesGained", "FileType", "NotFileType", "CelExpr",
 ] as const;
 export type ArgOperatorSpelling = (typeof ARG_OPERATORS)[number];
-export type ArgOperator = "Equal" | "NotEqual" | "Prefix" | "Postfix" | "Mask" | "GT" | "LT" | "In" | "NotIn";
+export type ArgOperator = "Equal" | "NotEqual" | "Prefix" | "Postfix" | "Mask" | "GT" | "LT" | "In" | "NotIn"
+  /* current language */
+  | "NotPrefix" | "NotPostfix" | "InRange" | "NotInRange";
 /** Operators of the current language that fgs does not evaluate yet; refusing
  * them keeps a policy from matching (or killing) more than it says. */
 export const UNSUPPORTED_OPERATORS: ReadonlySet<string> = new Set([
-  "NotPrefix", "NotPostfix", "InRange", "NotInRange", "SubString", "SubStringIgnCase",
-  "CapabilitiesGained", "FileType", "NotFileType", "CelExpr",
+  "SubString", "SubStringIgnCase", "CapabilitiesGained", "FileType", "NotFileType", "CelExpr",
 ]);
 
 const OPERATOR_ALIASES: Readonly<Record<string, ArgOperator>> = {
@@ -90,8 +91,8 @@ const OPERATOR_ALIASES: Readonly<Record<string, ArgOperator>> = {
 export function normalizeArgOperator(op: ArgOperatorSpelling): ArgOperator {
   return OPERATOR_ALIASES[op] ?? (op as ArgOperator);
 }
-export const INT_OPERATORS: ReadonlySet<ArgOperator> = new Set(["Equal", "NotEqual", "In", "NotIn", "GT", "LT", "Mask"]);
-export const TEXT_OPERATORS: ReadonlySet<ArgOperator> = new Set(["Equal", "NotEqual", "In", "NotIn", "Prefix", "Postfix"]);
+export const INT_OPERATORS: ReadonlySet<ArgOperator> = new Set(["Equal", "NotEqual", "In", "NotIn", "GT", "LT", "Mask", "InRange", "NotInRange"]);
+export const TEXT_OPERATORS: ReadonlySet<ArgOperator> = new Set(["Equal", "NotEqual", "In", "NotIn", "Prefix", "Postfix", "NotPrefix", "NotPostfix"]);
 
 export const SET_OPERATORS = ["In", "NotIn"] as const;
 export type SetOperator = (typeof SET_OPERATORS)[number];

@@ -409,7 +409,26 @@ function expandSyscallLists(values: readonly ScalarValue[], lists: HookView["lis
   });
 }
 
+/** InRange / NotInRange: "lo:hi" (inclusive) or one number, as [lo, hi] pairs. */
+function rangeValues(doc: ArgMatchDoc, type: ArgType, path: string, issues: IssueList): bigint[] {
+  const max = LIMITS.numericValuesPerMatcher / 2;
+  if (doc.values.length > max) issues.add(`${path}.values`, `too many ranges (${doc.values.length}, at most ${max})`);
+  const [lo, hi] = intRange(type);
+  return doc.values.flatMap((raw, i) => {
+    const parts = String(raw).split(":");
+    const ends = parts.map((p) => parseInteger(p));
+    const a = ends[0] ?? null;
+    const b = ends[parts.length - 1] ?? null;
+    if (parts.length > 2 || a === null || b === null || a > b || a < lo || b > hi) {
+      issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not a range lo:hi of ${type} with lo <= hi`);
+      return [0n, 0n];
+    }
+    return [a, b];
+  });
+}
+
 function intValues(doc: ArgMatchDoc, op: string, type: ArgType, path: string, issues: IssueList): bigint[] {
+  if (op === "InRange" || op === "NotInRange") return rangeValues(doc, type, path, issues);
   if ((op === "GT" || op === "LT") && doc.values.length > 1) {
     issues.add(`${path}.values`, `${op} takes exactly one value, got ${doc.values.length}`);
   }
