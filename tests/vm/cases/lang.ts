@@ -150,6 +150,45 @@ const netDevice: HookCase = {
   },
 };
 
+async function bpfTrigger(ctx: Parameters<HookCase["trigger"]>[0]) {
+  const run = await ctx.runHelper(["bpf"]);
+  expectEqual(run.code, 0, `helper bpf (${run.output})`);
+  return { run, matches: () => true };
+}
+
+const bpfMap: HookCase = {
+  name: "lang-kprobe-bpf-map",
+  kprobe: (ctx) => ({
+    call: "security_bpf_map",
+    args: [{ index: 0, type: "bpf_map" }],
+    selectors: [onlyBinary(ctx.helper)],
+  }),
+  trigger: bpfTrigger,
+  check: (event) => {
+    const a = event.args[0]?.arg;
+    const m = a?.case === "bpfMapArg" ? a.value : undefined;
+    expectEqual(m ? `${m.MapType} ${m.KeySize} ${m.ValueSize} ${m.MaxEntries} ${m.MapName}` : undefined,
+      "BPF_MAP_TYPE_ARRAY 4 8 1 vmtest", `bpf_map argument (${describeArg(event.args[0])})`);
+  },
+};
+
+const bpfAttr: HookCase = {
+  name: "lang-kprobe-bpf-attr",
+  kprobe: (ctx) => ({
+    call: "security_bpf",
+    args: [{ index: 0, type: "int" }, { index: 1, type: "bpf_attr" }],
+    /* BPF_PROG_LOAD */
+    selectors: [onlyBinary(ctx.helper, { matchArgs: [{ index: 0, operator: "Equal", values: ["5"] }] })],
+  }),
+  trigger: bpfTrigger,
+  check: (event) => {
+    const a = event.args[1]?.arg;
+    const p = a?.case === "bpfAttrArg" ? a.value : undefined;
+    expectEqual(p ? `${p.ProgType} ${p.InsnCnt} ${p.ProgName}` : undefined,
+      "BPF_PROG_TYPE_SOCKET_FILTER 2 vmtest", `bpf_attr argument (${describeArg(event.args[1])})`);
+  },
+};
+
 /** NotDAddr on the trigger's own address: the kernel must drop every hit. */
 const notDAddr: VmCase = {
   name: "lang-kprobe-sock-notdaddr",
@@ -176,6 +215,8 @@ export const langCases: readonly VmCase[] = [
   hookCase(linuxBinprm),
   hookCase(kiocbArg),
   hookCase(netDevice),
+  hookCase(bpfMap),
+  hookCase(bpfAttr),
   notDAddr,
   lsmCase("lang-lsm-file-open", false),
   lsmCase("lang-lsm-file-open-override", true),
