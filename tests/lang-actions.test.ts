@@ -229,3 +229,41 @@ spec:
     }
   });
 });
+
+describe("NotifyEnforcer on a tracepoint", () => {
+  test("syscalls/sys_enter_prctl: killed in the kernel; ProcessTracepoint.action is NOTIFYENFORCER", async () => {
+    const c = agent.client();
+    await c.addTracingPolicy({
+      yaml: `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-enforce-tp"
+spec:
+${ENFORCERS}  tracepoints:
+  - subsystem: "syscalls"
+    event: "sys_enter_prctl"
+    args:
+    - {index: 5, type: int}
+    selectors:
+    - matchArgs:
+      - {index: 5, operator: Equal, values: [${MARK}]}
+      matchActions:
+      - {action: NotifyEnforcer, argSig: 9}
+`,
+    });
+    try {
+      const p = spawn([PY, "-c", `import ctypes\nctypes.CDLL(None).prctl(${MARK}, 0, 0, 0, 0)`], { stdout: "ignore", stderr: "ignore" });
+      await p.exited;
+      const exec = await events.execOf(p.pid, PY);
+      const exit = await events.exitOf(exec.process!.execId);
+      const tps = events.events
+        .filter((e: GetEventsResponse) => e.event.case === "processTracepoint" && e.event.value.process?.pid === p.pid)
+        .map((e) => e.event.value as ProcessTracepoint);
+      expect([exit.processExit.signal, tps.map((t) => [t.event, t.action, t.args[0]?.arg.value])]).toEqual([
+        "SIGKILL", [["sys_enter_prctl", KprobeAction.NOTIFYENFORCER, MARK]],
+      ]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-enforce-tp" });
+    }
+  });
+});

@@ -34,8 +34,8 @@ export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
   [ProcessExecSchema, [1, 2, 3]],
   [ProcessExitSchema, [1, 2, 3, 4]],
   [ProcessKprobeSchema, [1, 2, 3, 4, 5, 6, 8, 10, 11]],
-  [ProcessTracepointSchema, [1, 2, 4, 5, 6, 7, 9, 10]],
-  [ProcessUprobeSchema, [1, 2, 3, 4, 5, 6, 7, 8]],
+  [ProcessTracepointSchema, [1, 2, 4, 5, 6, 7, 8, 9, 10]],
+  [ProcessUprobeSchema, [1, 2, 3, 4, 5, 6, 7, 8, 12]],
   [ProcessLsmSchema, [1, 2, 3, 5, 6, 7, 8, 9]],
   // 12..30: message-valued kernel-struct arguments, written by protobuf-es (default branch)
   [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 21, 26, 27, 29, 30]],
@@ -118,6 +118,7 @@ function tracepoint(t: ProcessTracepoint): void {
   w.stringIfSet(5, t.event);
   for (const a of t.args) argField(6, a);
   w.stringIfSet(7, t.policyName);
+  w.uintIfSet(8, t.action);
   w.stringIfSet(9, t.message);
   strings(10, t.tags);
 }
@@ -130,6 +131,7 @@ function uprobe(u: ProcessUprobe): void {
   w.stringIfSet(6, u.message);
   for (const a of u.args) argField(7, a);
   strings(8, u.tags);
+  w.uintIfSet(12, u.action);
 }
 
 function lsm(l: ProcessLsm): void {

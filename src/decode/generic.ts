@@ -376,10 +376,11 @@ function eventOf(rec: GenericRecord, hook: HookDescription, ctx: GenericEventCon
   args.forEach((a, i) => (a.label = hook.labels[i] ?? ""));
   const report = { policyName: hook.policyName, message: hook.message, tags: [...hook.tags] };
   if (hook.kind === "tracepoint") {
-    return { case: "processTracepoint", value: create(ProcessTracepointSchema, { process, parent, subsys: hook.subsystem, event: hook.event, args, ...report }) };
+    const value = create(ProcessTracepointSchema, { process, parent, subsys: hook.subsystem, event: hook.event, args, action: rec.action as KprobeAction, ...report });
+    return { case: "processTracepoint", value };
   }
   if (hook.kind === "uprobe") {
-    const value = create(ProcessUprobeSchema, { process, parent, path: hook.path ?? "", symbol: hook.functionName, args, ...report });
+    const value = create(ProcessUprobeSchema, { process, parent, path: hook.path ?? "", symbol: hook.functionName, args, action: rec.action as KprobeAction, ...report });
     return { case: "processUprobe", value };
   }
   if (hook.kind === "lsm") {
