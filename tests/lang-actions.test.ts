@@ -267,3 +267,47 @@ ${ENFORCERS}  tracepoints:
     }
   });
 });
+
+describe("matchBinaries Prefix, Postfix and their Not forms (in the kernel)", () => {
+  const binPolicy = (name: string, operator: string, values: string[]) => `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "${name}"
+spec:
+  kprobes:
+  - call: "sys_prctl"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    selectors:
+    - matchBinaries:
+      - operator: ${operator}
+        values: ${JSON.stringify(values)}
+      matchArgs:
+      - {index: 0, operator: Equal, values: [${MARK}]}
+`;
+  for (const [operator, values, hits] of [
+    ["Prefix", ["/usr/bin/py", "/nowhere/"], 1],
+    ["Postfix", ["/python3", "bash"], 1],
+    ["NotPrefix", ["/usr/bin/"], 0],
+    ["NotPostfix", ["/bash", "/sh"], 1],
+    ["Postfix", ["/python3.11"], 0],
+  ] as const) {
+    test(`${operator} ${values.join(" ")}: ${hits} event`, async () => {
+      const c = agent.client();
+      const name = `lang-bin-${operator.toLowerCase()}`;
+      await c.addTracingPolicy({ yaml: binPolicy(name, operator, [...values]) });
+      try {
+        const r = await prctlMark(MARK);
+        expect(r.kprobes.map((k) => [k.process?.binary, k.policyName])).toEqual(hits ? [["/usr/bin/python3", name]] : []);
+      } finally {
+        await c.deleteTracingPolicy({ yaml: name });
+      }
+    });
+  }
+
+  test("followChildren is refused", async () => {
+    const e = await agent.client().addTracingPolicy({ yaml: binPolicy("lang-bin-fc", "In", ["/usr/bin/python3"]).replace("        values:", "        followChildren: true\n        values:") }).catch((err: Error) => err);
+    expect((e as Error).message).toContain("matchBinaries[0].followChildren: not yet supported here");
+  });
+});

@@ -57,6 +57,13 @@ enum gen_op {
 };
 #define GEN_SET_IN    1
 #define GEN_SET_NOTIN 2
+/* matchBinaries only (current language): the path against prefix / postfix
+ * tries, under text id GEN_BIN_TEXT_ID + selector index */
+#define GEN_BIN_PREFIX     3
+#define GEN_BIN_NOTPREFIX  4
+#define GEN_BIN_POSTFIX    5
+#define GEN_BIN_NOTPOSTFIX 6
+#define GEN_BIN_TEXT_ID    250
 
 #define GEN_PIDF_FOLLOW_FORKS (1U << 0)
 #define GEN_PIDF_NS_PID       (1U << 1)

@@ -326,11 +326,29 @@ __noinline int gen_match_pid(struct gen_pid_m *m, struct gen_task *t)
 	return m->op == GEN_SET_IN ? found : !found;
 }
 
+/* matchBinaries Prefix / Postfix and their Not forms. */
+static __always_inline int gen_match_binary_fix(__u8 op, __u32 si, struct fgs_process_state *st, struct gen_scratch *s)
+{
+	struct gen_arg_m m = { .id = GEN_BIN_TEXT_ID + (si & GEN_SEL_MASK) };
+	long n = 0;
+	int found = 0;
+
+	if (st)
+		n = bpf_probe_read_kernel_str(s->bin.path, sizeof(s->bin.path), st->binary);
+	if (n > 1 && (op == GEN_BIN_PREFIX || op == GEN_BIN_NOTPREFIX))
+		found = gen_text_prefix(&m, s, (__u8 *)s->bin.path, n - 1);
+	else if (n > 1)
+		found = gen_text_postfix(&m, s, (__u8 *)s->bin.path, n - 1);
+	return (op == GEN_BIN_PREFIX || op == GEN_BIN_POSTFIX) ? found : !found;
+}
+
 static __always_inline int gen_match_binary(__u8 op, __u32 si, __u32 tgid, struct gen_scratch *s)
 {
 	struct fgs_process_state *st = bpf_map_lookup_elem(&execve_map, &tgid);
 	int found;
 
+	if (op >= GEN_BIN_PREFIX)
+		return gen_match_binary_fix(op, si, st, s);
 	__builtin_memset(s->bin.path, 0, sizeof(s->bin.path));
 	s->bin.sel = si;
 	if (st)

@@ -1,11 +1,11 @@
 /** A validated hook → the bytes of its kernel configuration (gen_hook_cfg)
  * and the keys of its string and binary matcher maps. */
 import {
-  ACTION, ARG_CFG, ARG_M, ActionFlag, ArgFlag, BIN_KEY, CAP_M, CapSet, GEN, GenAction, GenKind, GenOp,
+  ACTION, ARG_CFG, ARG_M, ActionFlag, ArgFlag, BIN_KEY, CAP_M, CapSet, GEN, GenAction, GenBin, GenKind, GenOp,
   GenSet, GenType, HOOK_CFG, HookFlag, LPM_KEY, NS_M, PID_M, PidFlag, SELECTOR, STR_KEY,
 } from "./layout";
 import type {
-  ArgMatcher, CapabilitiesMatcher, Hook, NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector,
+  ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector,
 } from "./model";
 import { NAMESPACE_INDEX, type ArgOperator, type ArgType, type NamespaceType } from "./names";
 
@@ -74,6 +74,11 @@ const ACTION_CODE: Readonly<Record<PolicyAction["action"], number>> = {
   GetUrl: GenAction.post, DnsLookup: GenAction.post,
   Signal: GenAction.signal,
   NotifyEnforcer: GenAction.notifyEnforcer,
+};
+
+const BIN_OP_CODE: Readonly<Record<BinariesMatcher["operator"], number>> = {
+  In: GenSet.in, NotIn: GenSet.notIn, Prefix: GenBin.prefix, NotPrefix: GenBin.notPrefix,
+  Postfix: GenBin.postfix, NotPostfix: GenBin.notPostfix,
 };
 
 const utf8 = new TextEncoder();
@@ -238,7 +243,7 @@ function writeSelector(v: DataView, at: number, s: Selector, hook: Hook, t: Comp
   s.matchArgs.forEach((m, i) => writeArgMatcher(v, at + SELECTOR.arg + i * ARG_M.bytes, m, position(hook, m.index), keys));
   s.matchReturnArgs.forEach((m, i) => writeArgMatcher(v, at + SELECTOR.ret + i * ARG_M.bytes, m, GEN.retSlot, keys));
   const bin = s.matchBinaries[0];
-  if (bin) v.setUint8(at + SELECTOR.binOp, setCode(bin.operator));
+  if (bin) v.setUint8(at + SELECTOR.binOp, BIN_OP_CODE[bin.operator]);
   s.matchNamespaces.forEach((m, i) => writeNs(v, at + SELECTOR.ns + i * NS_M.bytes, m, t.hostNamespaces));
   writeNamespaceChanges(v, at, s);
   s.matchCapabilities.forEach((m, i) => writeCaps(v, at + SELECTOR.cap + i * CAP_M.bytes, m));
@@ -262,6 +267,22 @@ export function hookNeedsOverride(hook: Hook): boolean {
   return hook.selectors.some((s) => s.matchActions.some((a) => a.action === "Override"));
 }
 
+/** matchBinaries keys: exact paths by selector, or prefix / postfix trie keys. */
+function binaryKeys(hook: Hook): { exact: Uint8Array[]; prefix: Uint8Array[]; postfix: Uint8Array[] } {
+  const out = { exact: [] as Uint8Array[], prefix: [] as Uint8Array[], postfix: [] as Uint8Array[] };
+  hook.selectors.forEach((s, i) => {
+    const m = s.matchBinaries[0];
+    if (!m) return;
+    for (const p of m.values) {
+      const bytes = utf8.encode(p);
+      if (m.operator === "Prefix" || m.operator === "NotPrefix") out.prefix.push(lpmKey(GenBin.binTextId + i, bytes));
+      else if (m.operator === "Postfix" || m.operator === "NotPostfix") out.postfix.push(lpmKey(GenBin.binTextId + i, bytes.slice().reverse()));
+      else out.exact.push(binaryKey(i, p));
+    }
+  });
+  return out;
+}
+
 export function compileHook(hook: Hook, t: CompileTarget): CompiledHook {
   const bytes = new Uint8Array(HOOK_CFG.bytes);
   const v = new DataView(bytes.buffer);
@@ -275,9 +296,9 @@ export function compileHook(hook: Hook, t: CompileTarget): CompiledHook {
   hook.args.forEach((a, i) => writeArgCfg(v, HOOK_CFG.args + i * ARG_CFG.bytes, a, t));
   if (hook.kind === "kprobe" && hook.returnArg) v.setUint8(HOOK_CFG.ret + ARG_CFG.type, TYPE_CODE[hook.returnArg.type]);
   hook.selectors.forEach((s, i) => writeSelector(v, HOOK_CFG.sel + i * SELECTOR.bytes, s, hook, t, keys));
-  const binaries = hook.selectors.flatMap((s, i) => (s.matchBinaries[0]?.values ?? []).map((p) => binaryKey(i, p)));
+  const bins = binaryKeys(hook);
   return {
-    config: bytes, strEq: keys.eq, strPrefix: keys.prefix, strPostfix: keys.postfix, binaries,
+    config: bytes, strEq: keys.eq, strPrefix: [...keys.prefix, ...bins.prefix], strPostfix: [...keys.postfix, ...bins.postfix], binaries: bins.exact,
     needsExit, needsOverride: hookNeedsOverride(hook),
   };
 }

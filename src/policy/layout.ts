@@ -33,6 +33,8 @@ export const HookFlag = { syscall: 1, exit: 2, tracepoint: 4, hasRet: 8 } as con
 /** enum gen_op */
 export const GenOp = { eq: 1, neq: 2, prefix: 3, postfix: 4, mask: 5, gt: 6, lt: 7, notPrefix: 8, notPostfix: 9, inRange: 10, notInRange: 11 } as const;
 export const GenSet = { in: 1, notIn: 2 } as const;
+/** matchBinaries prefix / postfix forms; their tries use text id binTextId + selector */
+export const GenBin = { prefix: 3, notPrefix: 4, postfix: 5, notPostfix: 6, binTextId: 250 } as const;
 export const PidFlag = { followForks: 1, nsPid: 2 } as const;
 export const GenKind = { int: 0, text: 1, saddr: 2, daddr: 3, sport: 4, dport: 5, family: 6, protocol: 7, state: 8 } as const;
 export const CapSet = { Effective: 0, Inheritable: 1, Permitted: 2 } as const;

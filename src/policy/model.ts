@@ -1,6 +1,6 @@
 /** The normalized policy the rest of the agent works with: aliases resolved,
  * values parsed, defaults filled. Produced by parsePolicies() only. */
-import type { ArgOperator, ArgType, CapSetType, NamespaceType, PolicyKind, SetOperator } from "./names";
+import type { ArgOperator, ArgType, BinaryOperator, CapSetType, NamespaceType, PolicyKind, SetOperator } from "./names";
 import type { Cidr, NetField } from "./netops";
 
 export interface PolicyArg {
@@ -32,7 +32,7 @@ export type ArgMatcher =
   };
 
 export interface BinariesMatcher {
-  readonly operator: SetOperator;
+  readonly operator: BinaryOperator;
   readonly values: readonly string[];
 }
 

@@ -96,6 +96,9 @@ export const TEXT_OPERATORS: ReadonlySet<ArgOperator> = new Set(["Equal", "NotEq
 
 export const SET_OPERATORS = ["In", "NotIn"] as const;
 export type SetOperator = (typeof SET_OPERATORS)[number];
+/** matchBinaries (current language adds the prefix / postfix forms) */
+export const BINARY_OPERATORS = ["In", "NotIn", "Prefix", "NotPrefix", "Postfix", "NotPostfix"] as const;
+export type BinaryOperator = (typeof BINARY_OPERATORS)[number];
 
 export const NAMESPACES = [
   "Uts", "Ipc", "Mnt", "Pid", "PidForChildren", "Net", "Time", "TimeForChildren", "Cgroup", "User",

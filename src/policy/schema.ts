@@ -3,7 +3,7 @@
  * are the reason part of "<field path>: <reason>". */
 import * as v from "valibot";
 import {
-  ACTIONS, ARG_OPERATORS, ARG_TYPES, CAP_SET_TYPES, KINDS, NAMESPACES, SET_OPERATORS,
+  ACTIONS, ARG_OPERATORS, ARG_TYPES, BINARY_OPERATORS, CAP_SET_TYPES, KINDS, NAMESPACES, SET_OPERATORS,
 } from "./names";
 import { LIMITS } from "./limits";
 
@@ -116,8 +116,10 @@ const ArgMatchSchema = strictObj({
 });
 
 const BinariesSchema = strictObj({
-  operator: choice("operator", SET_OPERATORS),
+  operator: choice("operator", BINARY_OPERATORS),
   values: list(scalarValue, LIMITS.stringValuesPerMatcher, "values"),
+  /* current language: refused by validate.ts (children are not tracked here) */
+  followChildren: opt(bool()),
 });
 
 const NamespaceSchema = strictObj({

@@ -467,9 +467,12 @@ function textValues(values: readonly ScalarValue[], path: string, issues: IssueL
 
 function buildBinaries(doc: NonNullable<SelectorDoc["matchBinaries"]>[number], path: string, issues: IssueList): BinariesMatcher {
   nonEmpty(doc.values, path, issues);
+  if (doc.followChildren) issues.add(`${path}.followChildren`, "not yet supported here (use matchPIDs followForks, or the binary's path)");
+  const fix = doc.operator !== "In" && doc.operator !== "NotIn";
   const values = doc.values.map((raw, i) => {
     const text = withoutTrailingNul(raw, `${path}.values[${i}]`, issues);
-    if (!text.startsWith("/")) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not an absolute path`);
+    if (!fix && !text.startsWith("/")) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not an absolute path`);
+    if (fix && text === "") issues.add(`${path}.values[${i}]`, "must not be empty");
     const bytes = utf8Length(text);
     if (bytes > LIMITS.binaryPathLength) {
       issues.add(`${path}.values[${i}]`, `too long (${bytes} bytes, at most ${LIMITS.binaryPathLength})`);
