@@ -5,7 +5,7 @@
 // Loaded through the API of a real agent (dist/fgs) and triggered.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
-import { KprobeAction, type GetEventsResponse, type ProcessKprobe, type ProcessTracepoint } from "../gen/tetragon/tetragon_pb";
+import { KprobeAction, type GetEventsResponse, type ProcessKprobe, type ProcessTracepoint, type ProcessUsdt } from "../gen/tetragon/tetragon_pb";
 import { startAgent, type RunningAgent } from "./helpers/agent";
 import { EventRecorder } from "./helpers/events";
 
@@ -167,7 +167,7 @@ spec:
 });
 
 describe("hook kinds not supported (yet, or on this host) are refused, naming them", () => {
-  test("spec.lsmhooks, spec.usdts", async () => {
+  test("spec.lsmhooks where BPF LSM is not active", async () => {
     const c = agent.client();
     const head = `apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
@@ -178,8 +178,7 @@ spec:
     const lsm = await c.addTracingPolicy({ yaml: `${head}  lsmhooks:\n  - hook: "file_open"\n    args:\n    - {index: 0, type: file}\n` }).catch((e: Error) => e);
     /* this host has no active BPF LSM; the guests test lsmhooks (tests/vm/cases/lang.ts) */
     expect((lsm as Error).message).toContain("spec.lsmhooks[0] (lsm/file_open): cannot attach: lsm: ");
-    const usdt = await c.addTracingPolicy({ yaml: `${head}  usdts:\n  - path: "/usr/bin/python3"\n    provider: "python"\n    name: "function__entry"\n` }).catch((e: Error) => e);
-    expect((usdt as Error).message).toContain("spec.usdts: not yet supported here (USDT probes)");
+
 
   });
 });
@@ -309,5 +308,62 @@ spec:
   test("followChildren is refused", async () => {
     const e = await agent.client().addTracingPolicy({ yaml: binPolicy("lang-bin-fc", "In", ["/usr/bin/python3"]).replace("        values:", "        followChildren: true\n        values:") }).catch((err: Error) => err);
     expect((e as Error).message).toContain("matchBinaries[0].followChildren: not yet supported here");
+  });
+});
+
+describe("spec.usdts", () => {
+  test("python:function__entry of python3.11: ProcessUsdt with path, provider, name, labelled args; matched in the kernel", async () => {
+    const c = agent.client();
+    /* Debian's python3.11 fires function__entry for the generator frames of its
+     * frozen startup code (getpath's genexpr) in every run; not for inlined
+     * calls of user code, so the startup is the trigger. */
+    await c.addTracingPolicy({
+      yaml: `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-usdt"
+spec:
+  usdts:
+  - path: "/usr/bin/python3.11"
+    provider: "python"
+    name: "function__entry"
+    message: "a python function was called"
+    tags: ["lang"]
+    args:
+    - {index: 0, type: string, label: "file"}
+    - {index: 1, type: string, label: "function"}
+    - {index: 2, type: int, label: "line"}
+    selectors:
+    - matchArgs:
+      - {index: 0, operator: Equal, values: ["<frozen getpath>"]}
+      - {index: 1, operator: Prefix, values: ["<gen"]}
+`,
+    });
+    try {
+      const p = spawn([PY, "-c", "pass"], { stdout: "ignore" });
+      await p.exited;
+      const exec = await events.execOf(p.pid, PY);
+      await events.exitOf(exec.process!.execId);
+      const us = events.events
+        .filter((e: GetEventsResponse) => e.event.case === "processUsdt" && e.event.value.process?.pid === p.pid)
+        .map((e) => e.event.value as ProcessUsdt);
+      expect(us.length).toBeGreaterThanOrEqual(1);
+      for (const u of us) {
+        const line = u.args[2]?.arg.case === "intArg" ? u.args[2].arg.value : -1;
+        expect(line).toBeGreaterThan(0);
+        expect({
+          path: u.path, provider: u.provider, name: u.name, policy: u.policyName, message: u.message, tags: u.tags, action: u.action,
+          args: u.args.slice(0, 2).map((a) => [a.label, a.arg.value]), lineLabel: u.args[2]?.label,
+        }).toEqual({
+          path: "/usr/bin/python3.11", provider: "python", name: "function__entry", policy: "lang-usdt",
+          message: "a python function was called", tags: ["lang"], action: KprobeAction.POST,
+          args: [["file", "<frozen getpath>"], ["function", "<genexpr>"]], lineLabel: "line",
+        });
+      }
+      /* the kernel dropped every other function entry of that run */
+      expect(us.every((u) => u.args[0]?.arg.value === "<frozen getpath>")).toBe(true);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-usdt" });
+    }
   });
 });

@@ -112,6 +112,12 @@ void *fgs_attach_uprobe(struct bpf_program *prog, int retprobe, const char *bina
 	return with_err(bpf_program__attach_uprobe_opts(prog, -1, binary, 0, &opts), err);
 }
 
+/* A USDT probe provider:name in binary (libbpf reads the ELF notes), any process. */
+void *fgs_attach_usdt(struct bpf_program *prog, const char *binary, const char *provider, const char *name, int *err)
+{
+	return with_err(bpf_program__attach_usdt(prog, -1, binary, provider, name, NULL), err);
+}
+
 void *fgs_attach_trace(struct bpf_program *prog, int *err)
 {
 	return with_err(bpf_program__attach_trace(prog), err);

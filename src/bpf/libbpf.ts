@@ -18,6 +18,7 @@ const SYMBOLS = {
   fgs_attach_kprobe_multi: { args: [ptr, ptr, usize, i32, ptr], returns: ptr },
   fgs_attach_trace: { args: [ptr, ptr], returns: ptr },
   fgs_attach_uprobe: { args: [ptr, i32, ptr, ptr, ptr], returns: ptr },
+  fgs_attach_usdt: { args: [ptr, ptr, ptr, ptr, ptr], returns: ptr },
   fgs_errno: { args: [i32], returns: i32 },
   fgs_boot_to_realtime_offset_ns: { args: [], returns: i64 },
   fgs_boottime_ns: { args: [], returns: i64 },

@@ -83,6 +83,13 @@ export class BpfProgram {
     return linkOrThrow(`uprobe ${binary}:${symbol}`, p, err);
   }
 
+  /** A USDT probe provider:name of an executable or library, in every process. */
+  attachUsdt(binary: string, provider: string, name: string): BpfLink {
+    const err = errPtr();
+    const p = libbpf().fgs_attach_usdt(this.ptr, cString(binary), cString(provider), cString(name), err);
+    return linkOrThrow(`usdt ${binary}:${provider}:${name}`, p, err);
+  }
+
   attachTrace(): BpfLink {
     const err = errPtr();
     return linkOrThrow(`trace ${this.name}`, libbpf().fgs_attach_trace(this.ptr, err), err);

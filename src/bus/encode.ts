@@ -15,6 +15,7 @@ import {
   ProcessTracepointSchema,
   ProcessUprobeSchema,
   ProcessLsmSchema,
+  ProcessUsdtSchema,
   type GetEventsResponse,
   type KprobeArgument,
   type Process,
@@ -24,19 +25,21 @@ import {
   type ProcessTracepoint,
   type ProcessUprobe,
   type ProcessLsm,
+  type ProcessUsdt,
 } from "../../gen/tetragon/tetragon_pb";
 import { encodedProcess } from "../cache/process-message";
 import { VARINT, WireWriter } from "./wire-writer";
 
 /** Field numbers the hand writer covers, per message. */
 export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
-  [GetEventsResponseSchema, [1, 5, 9, 10, 12, 14, 28, 40000, 1000, 1001, 1002]],
+  [GetEventsResponseSchema, [1, 5, 9, 10, 12, 14, 28, 29, 40000, 1000, 1001, 1002]],
   [ProcessExecSchema, [1, 2, 3]],
   [ProcessExitSchema, [1, 2, 3, 4]],
   [ProcessKprobeSchema, [1, 2, 3, 4, 5, 6, 8, 10, 11]],
   [ProcessTracepointSchema, [1, 2, 4, 5, 6, 7, 8, 9, 10]],
   [ProcessUprobeSchema, [1, 2, 3, 4, 5, 6, 7, 8, 12]],
   [ProcessLsmSchema, [1, 2, 3, 5, 6, 7, 8, 9]],
+  [ProcessUsdtSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]],
   // 12..30: message-valued kernel-struct arguments, written by protobuf-es (default branch)
   [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 21, 26, 27, 29, 30]],
 ];
@@ -144,6 +147,18 @@ function lsm(l: ProcessLsm): void {
   strings(9, l.tags);
 }
 
+function usdt(u: ProcessUsdt): void {
+  processAndParent(u);
+  w.stringIfSet(3, u.path);
+  w.stringIfSet(4, u.provider);
+  w.stringIfSet(5, u.name);
+  w.stringIfSet(6, u.policyName);
+  w.stringIfSet(7, u.message);
+  for (const a of u.args) argField(8, a);
+  strings(9, u.tags);
+  w.uintIfSet(11, u.action);
+}
+
 function exec(e: ProcessExec): void {
   processAndParent(e);
   for (const a of e.ancestors) processField(3, a);
@@ -155,7 +170,7 @@ function exit(e: ProcessExit): void {
   w.uintIfSet(4, e.status);
 }
 
-const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10, processUprobe: 12, processLsm: 28 } as const;
+const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10, processUprobe: 12, processLsm: 28, processUsdt: 29 } as const;
 
 function handWritable(ev: GetEventsResponse): boolean {
   const c = ev.event.case;
@@ -170,6 +185,7 @@ function event(ev: GetEventsResponse): void {
   else if (e.case === "processTracepoint") tracepoint(e.value);
   else if (e.case === "processUprobe") uprobe(e.value);
   else if (e.case === "processLsm") lsm(e.value);
+  else if (e.case === "processUsdt") usdt(e.value);
 }
 
 /** GetEventsResponse wire bytes. */
@@ -198,7 +214,7 @@ export function encodeResponse(ev: GetEventsResponse): Uint8Array {
 function argsOf(ev: GetEventsResponse): (KprobeArgument | undefined)[] {
   const e = ev.event;
   if (e.case === "processKprobe") return [...e.value.args, e.value.return];
-  if (e.case === "processTracepoint" || e.case === "processUprobe" || e.case === "processLsm") return e.value.args;
+  if (e.case === "processTracepoint" || e.case === "processUprobe" || e.case === "processLsm" || e.case === "processUsdt") return e.value.args;
   return [];
 }
 
@@ -226,7 +242,7 @@ export function downgradeEvent(shared: GetEventsResponse): GetEventsResponse {
   if (e.case === "processKprobe") {
     e.value.args.forEach(withoutLongArg);
     withoutLongArg(e.value.return);
-  } else if (e.case === "processTracepoint" || e.case === "processUprobe" || e.case === "processLsm") {
+  } else if (e.case === "processTracepoint" || e.case === "processUprobe" || e.case === "processLsm" || e.case === "processUsdt") {
     e.value.args.forEach(withoutLongArg);
   }
   return ev;

@@ -6,7 +6,7 @@ import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   GetEventsResponseSchema, KprobeArgumentSchema, KprobeCredSchema, KprobeFileSchema, KprobePathSchema,
   KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, KprobeSockaddrSchema, KprobeCapabilitySchema,
-  KprobeLinuxBinprmSchema, KprobeNetDevSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, SyscallIdSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema, ProcessLsmSchema,
+  KprobeLinuxBinprmSchema, KprobeNetDevSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, SyscallIdSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema, ProcessLsmSchema, ProcessUsdtSchema,
   ProcessSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
@@ -344,7 +344,7 @@ export function toKprobeArgument(a: RawArg | null): KprobeArgument {
 
 /** What the decoder needs to know of the hook a record came from. */
 export interface HookDescription {
-  readonly kind: "kprobe" | "tracepoint" | "uprobe" | "lsm";
+  readonly kind: "kprobe" | "tracepoint" | "uprobe" | "lsm" | "usdt";
   /** uprobes: the executable or library (functionName is the symbol) */
   readonly path?: string;
   /** kprobes: `call` as the policy wrote it */
@@ -382,6 +382,12 @@ function eventOf(rec: GenericRecord, hook: HookDescription, ctx: GenericEventCon
   if (hook.kind === "uprobe") {
     const value = create(ProcessUprobeSchema, { process, parent, path: hook.path ?? "", symbol: hook.functionName, args, action: rec.action as KprobeAction, ...report });
     return { case: "processUprobe", value };
+  }
+  if (hook.kind === "usdt") {
+    const value = create(ProcessUsdtSchema, {
+      process, parent, path: hook.path ?? "", provider: hook.subsystem, name: hook.functionName, args, action: rec.action as KprobeAction, ...report,
+    });
+    return { case: "processUsdt", value };
   }
   if (hook.kind === "lsm") {
     const value = create(ProcessLsmSchema, { process, parent, functionName: hook.functionName, args, action: rec.action as KprobeAction, ...report });

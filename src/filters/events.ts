@@ -10,6 +10,7 @@ const TYPES: Readonly<Record<EventCase, EventType>> = {
   processTracepoint: EventType.PROCESS_TRACEPOINT,
   processUprobe: EventType.PROCESS_UPROBE,
   processLsm: EventType.PROCESS_LSM,
+  processUsdt: EventType.PROCESS_USDT,
   processDns: EventType.PROCESS_DNS,
   test: EventType.TEST,
 };

@@ -8,6 +8,7 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
   processTracepoint: "PROCESS_TRACEPOINT",
   processUprobe: "PROCESS_UPROBE",
   processLsm: "PROCESS_LSM",
+  processUsdt: "PROCESS_USDT",
   processDns: "PROCESS_DNS",
   test: "TEST",
 };

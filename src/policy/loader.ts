@@ -8,14 +8,14 @@ import type { Logger } from "../log/logger";
 import { compileHook, type ArgPlacement, type CompiledHook, type CompileTarget } from "./compile";
 import { PolicyError } from "./errors";
 import type { KernelEnvironment } from "../kernel/environment";
-import type { Hook, KprobeHook, LsmHook, TracepointHook, UprobeHook } from "./model";
+import type { Hook, KprobeHook, LsmHook, TracepointHook, UprobeHook, UsdtHook } from "./model";
 import { existsSync, readFileSync } from "node:fs";
 import { namespacesByType } from "./names";
 import { syscallBaseName, syscallSymbols } from "./syscalls";
 import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
 import { trampolineRefusal } from "./diagnose";
 
-export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe", "raw_tracepoint", "lsm"] as const;
+export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe", "raw_tracepoint", "lsm", "usdt"] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
 
 export interface HookEnv {
@@ -73,7 +73,7 @@ export class LoadedHook {
 
 interface Plan {
   readonly mechanism: Mechanism;
-  readonly object: "generic_tp" | "generic_kprobe" | "generic_fentry";
+  readonly object: "generic_tp" | "generic_kprobe" | "generic_fentry" | "generic_usdt";
   readonly target: string;
   readonly programs: readonly string[];
   /** fentry: programs get this attach target before load */
@@ -148,6 +148,7 @@ export async function loadHook(hook: Hook, id: number, env: HookEnv): Promise<Lo
     hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel)
       : hook.kind === "uprobe" ? uprobePlans(hook)
       : hook.kind === "lsm" ? lsmPlans(hook, env.kernel)
+      : hook.kind === "usdt" ? usdtPlans(hook)
       : kprobePlans(hook, env.allowed, env.kernel);
   const failures = [...refusals];
   for (const plan of plans) {
@@ -175,6 +176,7 @@ function explain(plan: Plan, why: string, kernel: KernelEnvironment): string {
 export function hookName(hook: Hook): string {
   if (hook.kind === "uprobe") return `${hook.binary}:${hook.symbol}`;
   if (hook.kind === "lsm") return `lsm/${hook.hook}`;
+  if (hook.kind === "usdt") return `${hook.binary}:${hook.provider}:${hook.name}`;
   return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
 }
 
@@ -192,6 +194,24 @@ function bpfLsmMissing(kernel: KernelEnvironment): string | null {
   }
   if (!active.split(",").includes("bpf")) return `BPF LSM is not active (${ACTIVE_LSMS}: ${active}; boot with lsm=${active},bpf and CONFIG_BPF_LSM=y)`;
   return null;
+}
+
+/** spec.usdts: libbpf finds the probe in the ELF notes and attaches a uprobe
+ * in every process (setting the probe's semaphore); arguments by position. */
+function usdtPlans(hook: UsdtHook): { plans: Plan[]; refusals: string[] } {
+  if (!existsSync(hook.binary)) throw new PolicyError("invalid_argument", [`${hook.path}.path: ${hook.binary} does not exist`]);
+  if (!existsSync(UPROBE_PMU)) return { plans: [], refusals: ["usdt: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
+  const plan: Plan = {
+    mechanism: "usdt",
+    object: "generic_usdt",
+    target: `${hook.binary}:${hook.provider}:${hook.name}`,
+    programs: ["gen_usdt_enter"],
+    syscallWrapper: false,
+    userPointers: true,
+    place: slotPlacement,
+    attachers: (o) => [() => o.program("gen_usdt_enter").attachUsdt(hook.binary, hook.provider, hook.name)],
+  };
+  return { plans: [plan], refusals: [] };
 }
 
 /** spec.lsmhooks: a BPF LSM program on the hook; arguments are the hook's. */

@@ -145,7 +145,18 @@ export interface LsmHook extends HookReport {
   readonly selectors: readonly Selector[];
 }
 
-export type Hook = KprobeHook | TracepointHook | UprobeHook | LsmHook;
+/** spec.usdts: a USDT probe (`provider`:`name`) of an executable or library; args by probe argument position. */
+export interface UsdtHook extends HookReport {
+  readonly kind: "usdt";
+  readonly path: string;
+  readonly binary: string;
+  readonly provider: string;
+  readonly name: string;
+  readonly args: readonly PolicyArg[];
+  readonly selectors: readonly Selector[];
+}
+
+export type Hook = KprobeHook | TracepointHook | UprobeHook | LsmHook | UsdtHook;
 
 export interface Policy {
   readonly name: string;

@@ -234,6 +234,16 @@ const LsmHookSchema = strictObj({
   ...hookExtras,
 });
 
+/* spec.usdts (current language): a USDT probe of an executable or library */
+const UsdtSchema = strictObj({
+  path: str(LIMITS.binaryPathLength * 16),
+  provider: str(LIMITS.callLength),
+  name: str(LIMITS.callLength),
+  args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
+  selectors,
+  ...hookExtras,
+});
+
 const MetadataSchema = strictObj({
   /* free-form as in the original; validate.ts refuses only what cannot be shown */
   name: v.pipe(v.string(typeMessage("a string")), v.minLength(1, "must not be empty")),
@@ -262,7 +272,7 @@ export const PolicyDocumentSchema = strictObj({
     loader: opt(bool()),
     /* current language, refused with a reason by validate.ts */
     lsmhooks: opt(list(LsmHookSchema, LIMITS.hooksPerPolicy, "lsmhooks")),
-    usdts: opt(v.array(v.unknown(), typeMessage("a list"))),
+    usdts: opt(list(UsdtSchema, LIMITS.hooksPerPolicy, "usdts")),
   }),
 });
 
@@ -274,6 +284,7 @@ export type SelectorDoc = NonNullable<KprobeDoc["selectors"]>[number];
 export type ArgMatchDoc = NonNullable<SelectorDoc["matchArgs"]>[number];
 export type ActionDoc = NonNullable<SelectorDoc["matchActions"]>[number];
 export type UprobeDoc = NonNullable<PolicyDocument["spec"]["uprobes"]>[number];
+export type UsdtDoc = NonNullable<PolicyDocument["spec"]["usdts"]>[number];
 export type LsmHookDoc = NonNullable<PolicyDocument["spec"]["lsmhooks"]>[number];
 export type ListDoc = NonNullable<PolicyDocument["spec"]["lists"]>[number];
 export type CapabilitiesDoc = NonNullable<SelectorDoc["matchCapabilities"]>[number];

@@ -3,7 +3,7 @@
 import type { IssueList } from "./errors";
 import { LIMITS } from "./limits";
 import type {
-  ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, KprobeHook, LsmHook, NamespaceChangesMatcher,
+  ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, KprobeHook, LsmHook, NamespaceChangesMatcher, UsdtHook,
   NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector, TracepointHook, UprobeHook,
 } from "./model";
 import { NET_OPERATORS, NET_TYPES, netFieldApplies, parseCidr, parseNamedValue, parsePortRange, type Cidr, type NetOperator } from "./netops";
@@ -12,7 +12,7 @@ import {
   UNSUPPORTED_OPERATORS, UNSUPPORTED_TYPES, normalizeArgOperator, normalizeArgType, type ArgType, type NamespaceType,
 } from "./names";
 import type {
-  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, ListDoc, LsmHookDoc, PolicyDocument, ScalarValue, UprobeDoc,
+  ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, ListDoc, LsmHookDoc, PolicyDocument, ScalarValue, UprobeDoc, UsdtDoc,
   SelectorDoc, TracepointDoc,
 } from "./schema";
 import { describeValue } from "./schema";
@@ -50,7 +50,6 @@ export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
     issues.warn(`spec.options[${i}]`, `ignored: option ${describeValue(o.name)} tunes the upstream agent's loader and has no effect here`);
   });
   if (doc.spec.loader) issues.warn("spec.loader", "ignored: process_loader events are not produced here");
-  if (doc.spec.usdts?.length) issues.add("spec.usdts", "not yet supported here (USDT probes)");
   checkEnforcers(doc, issues);
   for (const field of ["podSelector", "containerSelector"] as const) {
     if (doc.spec[field]) {
@@ -112,11 +111,12 @@ export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
   const tps = (doc.spec.tracepoints ?? []).map((t, i) => buildTracepoint(t, `spec.tracepoints[${i}]`, lists, issues));
   const ups = (doc.spec.uprobes ?? []).flatMap((u, i) => buildUprobes(u, `spec.uprobes[${i}]`, lists, issues));
   const lsms = (doc.spec.lsmhooks ?? []).map((l, i) => buildLsm(l, `spec.lsmhooks[${i}]`, lists, issues));
-  const total = kprobes.length + tps.length + ups.length + lsms.length;
+  const usdts = (doc.spec.usdts ?? []).map((u, i) => buildUsdt(u, `spec.usdts[${i}]`, lists, issues));
+  const total = kprobes.length + tps.length + ups.length + lsms.length + usdts.length;
   if (total > LIMITS.hooksPerPolicy) {
     issues.add("spec", `too many hooks once lists and symbols are expanded (${total}, at most ${LIMITS.hooksPerPolicy})`);
   }
-  return [...kprobes, ...tps, ...ups, ...lsms];
+  return [...kprobes, ...tps, ...ups, ...lsms, ...usdts];
 }
 
 /** One hook per symbol (`symbols`, or the older single `symbol`). */
@@ -203,6 +203,19 @@ function buildReturnArg(doc: KprobeDoc, path: string, issues: IssueList): Kprobe
 }
 
 const LSM_HOOK_RE = /^[a-z0-9_]+$/;
+const USDT_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** spec.usdts: arguments are the probe's, by position (user memory). */
+function buildUsdt(doc: UsdtDoc, path: string, lists: HookView["lists"], issues: IssueList): UsdtHook {
+  if (!doc.path.startsWith("/")) issues.add(`${path}.path`, `${describeValue(doc.path)} is not an absolute path`);
+  for (const field of ["provider", "name"] as const) {
+    if (!USDT_NAME_RE.test(doc[field])) issues.add(`${path}.${field}`, `${describeValue(doc[field])} is not a USDT ${field}`);
+  }
+  const args = buildArgs(doc.args ?? [], path, "uprobe", issues);
+  const view: HookView = { kind: "uprobe", args, returnType: null, returnIndex: 0, lists };
+  const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
+  return { kind: "usdt", path, binary: doc.path, provider: doc.provider, name: doc.name, args, selectors, ...hookReport(doc) };
+}
 
 function buildLsm(doc: LsmHookDoc, path: string, lists: HookView["lists"], issues: IssueList): LsmHook {
   if (!LSM_HOOK_RE.test(doc.hook)) issues.add(`${path}.hook`, `${describeValue(doc.hook)} is not an LSM hook name (e.g. file_open, bprm_check_security)`);

@@ -53,6 +53,11 @@ export function summarize(ev: GetEventsResponse): RowSummary {
       const detail = [l.functionName, ...l.args.map(formatArgument)].join(" ");
       return { ...base("🔒", "lsm", "kprobe", l.process), detail, outcome: actionName(l.action) };
     }
+    case "processUsdt": {
+      const u = e.value;
+      const detail = [`${u.path} ${u.provider}:${u.name}`, ...u.args.map(formatArgument)].join(" ");
+      return { ...base("🔍", "usdt", "kprobe", u.process), detail, outcome: actionName(u.action) };
+    }
     case "processDns":
       return { ...base("🌐", "dns", "dns", e.value.process), detail: e.value.dns?.names.join(",") ?? "" };
     case "test":
