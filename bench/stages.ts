@@ -11,7 +11,7 @@ import { ProcessCache } from "../src/cache/index";
 import { decodeGenericRecord, genericEvent, OP_KPROBE, type HookDescription } from "../src/decode/generic";
 import { OP_EXEC, type ExecRecord } from "../src/decode/process";
 import { compileFilters } from "../src/filters/index";
-import { ARG_HDR, GenType, RECORD } from "../src/policy/layout";
+import { ARG_HDR, GenType, RECORD } from "../src/decode/generic-layout";
 import { fmt, type Section } from "./lib/report";
 
 const N = 200_000;

@@ -35,7 +35,10 @@ function kindRow(k: Kind, xs: WriteRun[], why: string): Row {
       `${writes}; delivered ${spread(xs.map((r) => r.deliveredPerS), (x) => fmt(x))} events/s; ` +
       `lost ${lost.map((x) => fmt(x)).join(", ")} of ${fmt(xs[0]?.expected ?? 0)}; ` +
       `BPF ${fmt(m((r) => r.bpfNsPerWrite))} ns/write; consumer CPU ${fmt(cpu)}%` +
-      (k === "agent" ? `; gRPC client CPU ${fmt(m((r) => (r.clientCpuS / r.wallS) * 100))}%` : ""),
+      (k === "agent"
+        ? `; ${fmt(m((r) => (r.consumerCpuS * 1e6) / Math.max(1, r.delivered)), 1)} µs agent CPU per delivered event, ` +
+          `${fmt(m((r) => (r.consumerCpuS * 1e6) / Math.max(1, r.expected)), 1)} µs per event produced; gRPC client CPU ${fmt(m((r) => (r.clientCpuS / r.wallS) * 100))}%`
+        : ""),
   };
 }
 

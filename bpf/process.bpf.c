@@ -203,7 +203,11 @@ static __always_inline __u32 fgs_exec_named_binary(struct fgs_exec_buf *b, __u64
 	fgs_barrier_var(cwd);
 	if (cwd > FGS_PATH_MAX || name_len > FGS_PATH_MAX)
 		return 0;
-	dst = &b->data[cwd];
+	/* The mask repeats the bound: 6.1's verifier loses it when cwd is
+	 * spilled to the stack and reloaded between the check and this use.
+	 * The barrier keeps the compiler from dropping the mask as redundant. */
+	fgs_barrier_var(cwd);
+	dst = &b->data[cwd & (2 * FGS_PATH_MAX - 1)];
 	if (name[0] != '/') {
 		if (b->rec.flags & (FGS_PROC_NO_CWD | FGS_PROC_ERROR_CWD))
 			b->rec.flags |= FGS_PROC_ERROR_FILENAME;

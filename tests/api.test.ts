@@ -8,7 +8,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport, createConnectTransport } from "@connectrpc/connect-node";
 import { FineGuidanceSensors as TetragonService, HealthStatusResult } from "../gen/tetragon/tetragon_pb";
 import { FineGuidanceSensors as FgsService } from "../gen/fgs/fgs_pb";
-import { ROOT, startAgent, FGS, type RunningAgent } from "./helpers/agent";
+import { ROOT, runAgentToExit, startAgent, type RunningAgent } from "./helpers/agent";
 import { grpcJsClient, grpcUnary } from "./helpers/grpc-js";
 
 let agent: RunningAgent;
@@ -150,7 +150,7 @@ describe("buf curl", () => {
 
 describe("life cycle", () => {
   test("a second agent on a busy address fails clearly with non-zero exit", () => {
-    const r = spawnSync(FGS, ["agent", "--server-address", agent.address], { encoding: "utf8", timeout: 30000 });
+    const r = runAgentToExit(["--server-address", agent.address]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("address already in use");
     expect(r.stderr).not.toContain("    at ");

@@ -13,21 +13,14 @@ import {
   CONFIG,
   EXEC,
   EXIT,
-  HEADER,
   NAMESPACE_FIELDS,
   NAMESPACES_BYTES,
-  OP_CLONE,
-  OP_EXEC,
-  OP_EXIT,
   ProcFlag,
   STATE,
 } from "../src/decode/process";
-import { OP_TEST } from "../src/decode/test";
-import { OP_KPROBE, OP_TRACEPOINT } from "../src/decode/generic";
-import {
-  ACTION, ARG_CFG, ARG_HDR, ARG_M, BIN_KEY, CAP_M, CRED, HOOK_CFG, LPM_KEY, NS_M, PID_M, RECORD, SELECTOR,
-  SKB, SOCK, STR_KEY,
-} from "../src/policy/layout";
+import { HEADER, OP_CLONE, OP_EXEC, OP_EXIT, OP_KPROBE, OP_TEST, OP_TRACEPOINT } from "../src/decode/records";
+import { ARG_HDR, CRED, RECORD, SKB, SOCK } from "../src/decode/generic-layout";
+import { ACTION, ARG_CFG, ARG_M, BIN_KEY, CAP_M, HOOK_CFG, LPM_KEY, NS_M, PID_M, SELECTOR, STR_KEY } from "../src/policy/layout";
 
 interface BtfMember {
   name: string;
@@ -226,7 +219,7 @@ function check(name: string, layout: Record<string, number>, rename: Record<stri
   }
 }
 
-describe("generic (tracing policy) layouts in BTF match src/policy/layout.ts", () => {
+describe("generic (tracing policy) layouts in BTF match src/policy/layout.ts and src/decode/generic-layout.ts", () => {
   test("gen_arg_cfg", () => check("gen_arg_cfg", ARG_CFG));
   test("gen_pid_m", () => check("gen_pid_m", PID_M));
   test("gen_arg_m", () => check("gen_arg_m", ARG_M));

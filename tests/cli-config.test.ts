@@ -1,11 +1,10 @@
 // Issue 14, configuration: `fgs agent --config FILE` (YAML, keys = flag names,
 // flags win) against the real agent binary, and `fgs agent --help` by topic.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FGS, startAgent } from "./helpers/agent";
+import { runAgentToExit, startAgent } from "./helpers/agent";
 
 let dir: string;
 beforeAll(() => {
@@ -14,7 +13,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function agentUsage(...args: string[]) {
-  return spawnSync(FGS, ["agent", ...args], { encoding: "utf8", timeout: 30_000 });
+  return runAgentToExit(args);
 }
 
 test("--help lists every flag once, grouped by topic", () => {

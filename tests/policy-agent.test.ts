@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { KprobeAction, type ProcessKprobe } from "../gen/tetragon/tetragon_pb";
-import { startAgent, type RunningAgent } from "./helpers/agent";
+import { runAgentToExit, startAgent, type RunningAgent } from "./helpers/agent";
 import { agentWithEvents, EventRecorder } from "./helpers/events";
 import { grpcJsClient, grpcUnary } from "./helpers/grpc-js";
 import { malformedPolicies } from "./fixtures/policies/malformed";
@@ -149,9 +149,9 @@ describe("policies given at start", () => {
         await a.stop();
       }
       writeFileSync(`${dir}/c.yaml`, openatUnder("start-c", "/x").replace("type: string", "type: strng"));
-      const bad = Bun.spawnSync([(await import("./helpers/agent")).FGS, "agent", "--server-address", "127.0.0.1:0", "--policy", dir]);
-      expect(bad.exitCode).toBe(1);
-      expect(bad.stderr.toString()).toContain('unknown type "strng"');
+      const bad = runAgentToExit(["--server-address", "127.0.0.1:0", "--policy", dir]);
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toContain('unknown type "strng"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FGS, startAgent, type RunningAgent } from "./helpers/agent";
+import { runAgentToExit, startAgent, type RunningAgent } from "./helpers/agent";
 
 let root: string;
 beforeAll(() => {
@@ -127,7 +127,7 @@ test("a policy directory others can write to is refused", () => {
   const dir = join(root, "open");
   mkdirSync(dir);
   chmodSync(dir, 0o777);
-  const r = spawnSync(FGS, ["agent", "--server-address", "127.0.0.1:0", "--policy-dir", dir], { encoding: "utf8", timeout: 30_000 });
+  const r = runAgentToExit(["--server-address", "127.0.0.1:0", "--policy-dir", dir]);
   expect(r.status).toBe(1);
   expect(r.stderr).toContain("is writable by group or others");
 });

@@ -89,6 +89,7 @@ void *fgs_attach_tracepoint(struct bpf_program *prog, const char *category, cons
 	return with_err(bpf_program__attach_tracepoint(prog, category, name), err);
 }
 
+/* tracepoints with raw: true (src/policy/loader.ts) */
 void *fgs_attach_raw_tracepoint(struct bpf_program *prog, const char *name, int *err)
 {
 	return with_err(bpf_program__attach_raw_tracepoint(prog, name), err);
@@ -97,12 +98,6 @@ void *fgs_attach_raw_tracepoint(struct bpf_program *prog, const char *name, int 
 void *fgs_attach_kprobe(struct bpf_program *prog, int retprobe, const char *func, int *err)
 {
 	return with_err(bpf_program__attach_kprobe(prog, retprobe, func), err);
-}
-
-void *fgs_attach_kprobe_multi(struct bpf_program *prog, const char **syms, size_t count, int retprobe, int *err)
-{
-	LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms, .cnt = count, .retprobe = retprobe);
-	return with_err(bpf_program__attach_kprobe_multi_opts(prog, NULL, &opts), err);
 }
 
 /* A uprobe on func_name in binary (libbpf resolves the symbol), any process. */
@@ -288,9 +283,6 @@ int fgs_socketpair(int *fds)
 }
 
 int fgs_close(int fd) { return close(fd) < 0 ? -errno : 0; }
-
-/* Shuts down the write side so the reading stream sees end-of-file. */
-int fgs_shutdown_write(int fd) { return shutdown(fd, SHUT_WR) < 0 ? -errno : 0; }
 
 /* The event loop's "drained, wake me again" byte (see fgs_notifier). */
 int fgs_send_byte(int fd)

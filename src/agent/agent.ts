@@ -10,15 +10,9 @@ import { createSecurity, type SecurityOptions } from "../server/security";
 import { SensorManager } from "../sensors/manager";
 import type { ProcessSource } from "../console/processes";
 import type { ConsoleAssets } from "../console/assets";
+import type { Component } from "../common/component";
 
-/** A running pipeline stage with a life cycle (reader, sensors, exporters). */
-export interface Component {
-  readonly name: string;
-  stop(): Promise<void>;
-  /** One line for GetHealth details. */
-  describe?(): string;
-  healthy?(): boolean;
-}
+export type { Component };
 
 export interface AgentParts {
   address: ServerAddress;

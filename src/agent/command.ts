@@ -1,5 +1,5 @@
 import { parseArguments, type FlagSpec } from "../cli/args";
-import { UsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../cli/errors";
+import { UsageError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "../common/errors";
 import { parseServerAddress, DEFAULT_SERVER_ADDRESS } from "../server/address";
 import { createLogger, isLogLevel, stderrSink } from "../log/logger";
 import { startAgent, type AgentOptions } from "./bootstrap";

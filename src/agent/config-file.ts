@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { parse } from "yaml";
 import { parseArguments, type FlagSpec, type ParsedArguments } from "../cli/args";
-import { UsageError } from "../cli/errors";
+import { UsageError } from "../common/errors";
 
 const MAX_CONFIG_BYTES = 1 << 20;
 const NOT_IN_FILE = new Set(["config", "help"]);

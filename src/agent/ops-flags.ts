@@ -1,7 +1,7 @@
 /** The agent flags for operating it (metrics, export file, persistence, config):
  * their specs, help groups, and the AgentOptions they produce. */
 import type { FlagSpec, ParsedArguments } from "../cli/args";
-import { UsageError } from "../cli/errors";
+import { UsageError } from "../common/errors";
 import { parseMetricsAddress } from "../metrics/server";
 import { EXPORT_DEFAULTS, exportConfig, ExportFlagError } from "../export/options";
 import type { AgentOptions } from "./bootstrap";

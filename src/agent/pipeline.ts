@@ -6,11 +6,11 @@ import type { Component } from "./agent";
 import { EventTally } from "../metrics/event-tally";
 import { FixedHistogram } from "../metrics/latency";
 import type { PipelineStats as MetricsPipelineStats } from "../metrics/sources";
+import { HEADER } from "../decode/records";
 
 /** Turns one kernel record into zero or more API events (decode + enrich). */
 export type RecordHandler = (record: Uint8Array) => GetEventsResponse | readonly GetEventsResponse[] | undefined;
 
-const OP_OFFSET = 0;
 
 export interface PipelineStats extends MetricsPipelineStats {
   /** policy records dropped unread because every stream's queue was full, by op */
@@ -68,8 +68,8 @@ export class Pipeline implements Component {
 
   private handle(record: Uint8Array): void {
     this.records++;
-    if (record.byteLength < 16) return void this.failures++;
-    const op = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(OP_OFFSET, true);
+    if (record.byteLength < HEADER.bytes) return void this.failures++;
+    const op = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(HEADER.op, true);
     const handler = this.handlers.get(op);
     if (!handler) return void this.unknownOps++;
     this.observers.get(op)?.(record);

@@ -4,7 +4,7 @@ const ERRNO_NAMES = new Map<number, string>(
   Object.entries(constants.errno).map(([name, num]) => [num, name]),
 );
 
-export function errnoName(negErrno: number): string {
+function errnoName(negErrno: number): string {
   const n = Math.abs(negErrno);
   return ERRNO_NAMES.get(n) ?? `errno ${n}`;
 }

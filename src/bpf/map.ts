@@ -1,9 +1,8 @@
 import { libbpf } from "./libbpf";
 import { BpfError } from "./errors";
 
-export const BPF_ANY = 0;
+const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;
-export const BPF_EXIST = 2;
 
 /** A loaded map, addressed by fd. Keys and values are raw bytes laid out as in bpf/*.h. */
 export class BpfMap {

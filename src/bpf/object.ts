@@ -66,6 +66,7 @@ export class BpfProgram {
     const p = libbpf().fgs_attach_tracepoint(this.ptr, cString(category), cString(event), err);
     return linkOrThrow(`tracepoint ${category}/${event}`, p, err);
   }
+  /** A raw tracepoint (tracepoints with raw: true). */
   attachRawTracepoint(event: string): BpfLink {
     const err = errPtr();
     return linkOrThrow(`raw tracepoint ${event}`, libbpf().fgs_attach_raw_tracepoint(this.ptr, cString(event), err), err);

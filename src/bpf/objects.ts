@@ -4,7 +4,7 @@ import packPath from "../../bpf/build/objects.pack" with { type: "file" };
 /** The compiled BPF objects carried by the executable, by name (file name without .bpf.o). */
 export type ObjectImages = ReadonlyMap<string, Uint8Array>;
 
-export function parseObjectPack(pack: Uint8Array): ObjectImages {
+function parseObjectPack(pack: Uint8Array): ObjectImages {
   const view = new DataView(pack.buffer, pack.byteOffset, pack.byteLength);
   const images = new Map<string, Uint8Array>();
   const decoder = new TextDecoder();

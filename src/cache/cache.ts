@@ -20,13 +20,12 @@ import {
   type NamespaceInums,
   type ProcessRecord,
 } from "../decode/process";
-import { capList } from "./caps";
 import { dockerId } from "./docker";
 import type { CachedProcess, ProcessFields } from "./entry";
 import { execId } from "./exec-id";
 import { flagWords } from "./flags";
 import { readNamespaceInums } from "../kernel/namespaces";
-import { namespacesInit } from "./namespaces";
+import { SharedProcessParts } from "./shared-parts";
 import { splitWaitStatus } from "./signals";
 import { NS_PER_CLOCK_TICK, procStartKtime } from "./procfs";
 import { processTemplate, processWithRefcnt } from "./process-message";
@@ -68,12 +67,14 @@ export class ProcessCache {
   private readonly byExecId = new Map<string, CachedProcess>();
   private readonly byTgid = new Map<number, CachedProcess>();
   private readonly host: NamespaceInums;
+  private readonly shared: SharedProcessParts;
   private readonly procRoot: string;
   private readonly counters = { execs: 0, clones: 0, exits: 0, misses: 0, parentMisses: 0, procfs: 0, reclaimed: 0 };
 
   constructor(private readonly options: ProcessCacheOptions) {
     this.procRoot = options.procRoot ?? "/proc";
     this.host = options.hostNamespaces;
+    this.shared = new SharedProcessParts(this.host);
   }
 
   get nodeName(): string {
@@ -237,8 +238,8 @@ export class ProcessCache {
       auid: e.auid,
       docker: e.docker,
       parentExecId: e.parentExecId,
-      cap: { effective: capList(e.caps.effective), permitted: capList(e.caps.permitted), inheritable: capList(e.caps.inheritable) },
-      ns: namespacesInit(e.ns, this.host),
+      cap: this.shared.capabilities(e.caps),
+      ns: this.shared.namespacesOf(e.ns),
     });
   }
 

@@ -42,7 +42,7 @@ interface Stat {
 }
 
 /** /proc/PID/stat; comm may hold spaces and parentheses, so fields are counted after the last ')'. */
-export function readStat(procRoot: string, pid: number): Stat | undefined {
+function readStat(procRoot: string, pid: number): Stat | undefined {
   let text: string;
   try {
     text = readFileSync(join(procRoot, String(pid), "stat"), "latin1");
@@ -86,7 +86,7 @@ function statusFields(text: string): Map<string, string> {
 }
 
 /** The cgroup v2 path (the "0::" line), else the first v1 line holding a path. */
-export function cgroupPathOf(text: string): string {
+function cgroupPathOf(text: string): string {
   const lines = text.split("\n").filter(Boolean);
   const v2 = lines.find((l) => l.startsWith("0::"));
   if (v2) return v2.slice(3);

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { UsageError } from "./errors";
+import { UsageError } from "../common/errors";
 
 /** One command-line flag. Adding a filter flag to getevents is one more entry. */
 export interface FlagSpec {

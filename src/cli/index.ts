@@ -8,7 +8,7 @@ import { tracingPolicyAddCommand, tracingPolicyDeleteCommand } from "./commands/
 import { tracingPolicyCheckCommand } from "./commands/tracingpolicy-check";
 import { versionCommand } from "./commands/version";
 import { connectToAgent, describeCallFailure, type AgentClient, type AgentConnection } from "./connection";
-import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./errors";
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "../common/errors";
 import { commandHelp, groupHelp, topLevelHelp, type CommandGroup } from "./help";
 import { writeLine, type ClientIo } from "./io";
 import { escapeForTerminal } from "./output";

@@ -1,5 +1,5 @@
 /** Decoder of policy hook records (bpf/generic/records.h) into ProcessKprobe
- * and ProcessTracepoint events. Offsets come from src/policy/layout.ts,
+ * and ProcessTracepoint events. Offsets come from ./generic-layout.ts,
  * which tests/btf-layout.test.ts checks against the compiled BTF. */
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
@@ -7,15 +7,14 @@ import {
   GetEventsResponseSchema, KprobeArgumentSchema, KprobeCredSchema, KprobeFileSchema, KprobePathSchema,
   KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, KprobeSockaddrSchema, KprobeCapabilitySchema,
   KprobeLinuxBinprmSchema, KprobeNetDevSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, SyscallIdSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema, ProcessLsmSchema, ProcessUsdtSchema,
-  ProcessSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
+  ProcessSchema, CapabilitiesTypeSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
-import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK, SOCKADDR } from "../policy/layout";
-import { CAPABILITY_NAMES, CAPABILITIES } from "../policy/names";
-import { FAMILY_NUMBERS, TCP_STATE_NUMBERS, nameOf } from "../policy/netops";
+import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK, SOCKADDR } from "./generic-layout";
+import { FAMILY_NUMBERS, TCP_STATE_NUMBERS, nameOf } from "./net-names";
+import { OP_KPROBE, OP_TRACEPOINT } from "./records";
 
-export const OP_KPROBE = 5;
-export const OP_TRACEPOINT = 6;
+export { OP_KPROBE, OP_TRACEPOINT };
 
 /** One encoded argument as the kernel sent it. */
 export interface RawArg {
@@ -234,7 +233,8 @@ function bpfMapArg(p: Uint8Array): KprobeArgument {
 
 function capabilityArg(a: RawArg): KprobeArgument {
   const n = Number(BigInt.asIntN(32, a.value));
-  const name = CAPABILITY_NAMES.find((k) => k.startsWith("CAP_") && CAPABILITIES[k] === n) ?? "";
+  const enumName = CapabilitiesTypeSchema.values.find((v) => v.number === n)?.name;
+  const name = enumName === undefined ? "" : enumName.startsWith("CAP_") ? enumName : `CAP_${enumName}`;
   return arg({ case: "capabilityArg", value: create(KprobeCapabilitySchema, { value: n, name }) });
 }
 

@@ -2,12 +2,9 @@
  * exit) and for execve_map values. Every offset below is checked against the
  * compiled object's BTF by tests/btf-layout.test.ts. */
 
-export const OP_EXEC = 1;
-export const OP_CLONE = 2;
-export const OP_EXIT = 3;
+import { HEADER, OP_CLONE, OP_EXEC, OP_EXIT } from "./records";
 
-/** struct fgs_record_header */
-export const HEADER = { op: 0, size: 4, ktime: 8, bytes: 16 } as const;
+export { HEADER, OP_CLONE, OP_EXEC, OP_EXIT };
 
 /** struct fgs_caps */
 export const CAPS = { effective: 0, permitted: 8, inheritable: 16, bytes: 24 } as const;
@@ -310,26 +307,6 @@ export function decodeRecord(bytes: Uint8Array): ProcessRecord | undefined {
     default:
       return undefined;
   }
-}
-
-export function decodeProcessState(bytes: Uint8Array): ProcessState {
-  if (bytes.byteLength < STATE.bytes) throw new DecodeError(`execve_map value of ${bytes.byteLength} bytes`);
-  const v = viewOf(bytes);
-  const raw = bytes.subarray(STATE.binary, STATE.binary + STATE.binary_bytes);
-  const nul = raw.indexOf(0);
-  return {
-    ktime: v.getBigUint64(STATE.ktime, true),
-    parentKtime: v.getBigUint64(STATE.parent_ktime, true),
-    parentTgid: v.getUint32(STATE.parent_tgid, true),
-    flags: v.getUint32(STATE.flags, true),
-    uid: v.getUint32(STATE.uid, true),
-    euid: v.getUint32(STATE.euid, true),
-    auid: v.getUint32(STATE.auid, true),
-    binaryLen: v.getUint32(STATE.binary_len, true),
-    binary: decodeText(nul < 0 ? raw : raw.subarray(0, nul)),
-    caps: readCaps(v, STATE.caps),
-    ns: readNamespaces(v, STATE.ns),
-  };
 }
 
 /** What user space writes into execve_map; binaryLen is derived from binary. */

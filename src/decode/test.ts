@@ -5,10 +5,12 @@ import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { GetEventsResponseSchema, TestSchema } from "../../gen/tetragon/tetragon_pb.ts";
 import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb.ts";
 
-export const OP_TEST = 4;
+import { HEADER, OP_TEST } from "./records";
+
+export { OP_TEST };
 
 /** struct fgs_test_record */
-export const TEST_RECORD = { op: 0, size: 4, ktime: 8, arg0: 16, arg1: 24, arg2: 32, arg3: 40, bytes: 48 } as const;
+export const TEST_RECORD = { ...HEADER, arg0: 16, arg1: 24, arg2: 32, arg3: 40, bytes: 48 } as const;
 
 export interface TestRecord {
   readonly ktime: bigint;

@@ -4,7 +4,7 @@
  * and metrics, keeps what fits in memory, and resumes when space returns. */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Filter, GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
-import type { Component } from "../agent/agent";
+import type { Component } from "../common/component";
 import type { Logger } from "../log/logger";
 import type { ExportStats } from "../metrics/sources";
 import { applyFieldFilters, type FieldFilter, type JsonObject } from "./field-filter";

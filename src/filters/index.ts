@@ -44,16 +44,6 @@ export function compileFilters(lists: FilterLists, deps: FilterDeps = {}): Event
   };
 }
 
-/** One Filter: every set field must match. `where` prefixes error messages. */
-export function compileFilter(filter: Filter, deps: FilterDeps = {}, where = "filter"): EventPredicate {
-  const learners: PidSetMatcher[] = [];
-  const predicate = buildFilter(filter, deps, where, learners);
-  return (ev) => {
-    for (const m of learners) m.observe(ev);
-    return predicate(ev);
-  };
-}
-
 function invalid(message: string): ConnectError {
   return new ConnectError(message, Code.InvalidArgument);
 }

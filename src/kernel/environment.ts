@@ -10,6 +10,7 @@ import { findTracefs, mountTracefs, tracepointExists, tracepointFormat, type Tra
 
 const VMLINUX_BTF = "/sys/kernel/btf/vmlinux";
 const KPROBE_PMU = "/sys/bus/event_source/devices/kprobe/type";
+const UPROBE_PMU = "/sys/bus/event_source/devices/uprobe/type";
 /* Read only where debugfs is mounted already: fgs never mounts it. */
 const ERROR_INJECTION_LIST = "/sys/kernel/debug/error_injection/list";
 export const NO_KPROBES = "the kernel has no kprobes (no kprobe PMU, no kprobe_events: CONFIG_KPROBES is not set)";
@@ -22,6 +23,8 @@ export interface KernelEnvironment {
   readonly tracefs: string | null;
   /** null when kprobes attach, else what is missing. */
   readonly kprobesMissing: string | null;
+  /** The uprobe PMU exists (CONFIG_UPROBES). */
+  readonly uprobes: boolean;
   /** pid 1's namespace inodes (kthreadd's where pid 1's are hidden). */
   readonly hostNamespaces: NamespaceInums;
   /** What the kernel lacks, one line each, for the start-up log. */
@@ -79,6 +82,7 @@ export function probeKernel(options: ProbeOptions = {}): KernelEnvironment {
     btf,
     tracefs,
     kprobesMissing,
+    uprobes: existsSync(UPROBE_PMU),
     hostNamespaces: readHostNamespaces(options.procRoot ?? "/proc"),
     missing: missingFeatures(btf, tracefs, kprobesMissing),
     symbolExists: (name) => kallsyms.has(name),

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 
-export const TRACEFS_ROOTS = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] as const;
+const TRACEFS_ROOTS = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] as const;
 
 export interface TracepointField {
   /** position in the format file, common fields included */
@@ -29,7 +29,7 @@ function parseDeclaration(decl: string): { type: string; name: string; arrayLeng
   return { type: plain?.[1]?.trim() ?? decl, name: plain?.[2] ?? decl, arrayLength: 0 };
 }
 
-export function parseFormat(text: string): TracepointField[] {
+function parseFormat(text: string): TracepointField[] {
   const fields: TracepointField[] = [];
   for (const line of text.split("\n")) {
     const m = FIELD_RE.exec(line);

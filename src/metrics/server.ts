@@ -2,7 +2,7 @@
 import * as http from "node:http";
 import type { Registry } from "prom-client";
 import { libbpf } from "../bpf/libbpf";
-import type { Component } from "../agent/agent";
+import type { Component } from "../common/component";
 import type { Logger } from "../log/logger";
 
 export interface MetricsAddress {

@@ -146,9 +146,9 @@ function reason(e: unknown): string {
 export async function loadHook(hook: Hook, id: number, env: HookEnv): Promise<LoadedHook> {
   const { plans, refusals } =
     hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel)
-      : hook.kind === "uprobe" ? uprobePlans(hook)
+      : hook.kind === "uprobe" ? uprobePlans(hook, env.kernel)
       : hook.kind === "lsm" ? lsmPlans(hook, env.kernel)
-      : hook.kind === "usdt" ? usdtPlans(hook)
+      : hook.kind === "usdt" ? usdtPlans(hook, env.kernel)
       : kprobePlans(hook, env.allowed, env.kernel);
   const failures = [...refusals];
   for (const plan of plans) {
@@ -180,7 +180,6 @@ export function hookName(hook: Hook): string {
   return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
 }
 
-const UPROBE_PMU = "/sys/bus/event_source/devices/uprobe/type";
 const ACTIVE_LSMS = "/sys/kernel/security/lsm";
 
 /** Why BPF LSM programs cannot run here, or null when they can. */
@@ -198,9 +197,9 @@ function bpfLsmMissing(kernel: KernelEnvironment): string | null {
 
 /** spec.usdts: libbpf finds the probe in the ELF notes and attaches a uprobe
  * in every process (setting the probe's semaphore); arguments by position. */
-function usdtPlans(hook: UsdtHook): { plans: Plan[]; refusals: string[] } {
+function usdtPlans(hook: UsdtHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
   if (!existsSync(hook.binary)) throw new PolicyError("invalid_argument", [`${hook.path}.path: ${hook.binary} does not exist`]);
-  if (!existsSync(UPROBE_PMU)) return { plans: [], refusals: ["usdt: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
+  if (!kernel.uprobes) return { plans: [], refusals: ["usdt: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
   const plan: Plan = {
     mechanism: "usdt",
     object: "generic_usdt",
@@ -233,11 +232,11 @@ function lsmPlans(hook: LsmHook, kernel: KernelEnvironment): { plans: Plan[]; re
 }
 
 /** A uprobe runs the kprobe program on the user's registers; pointers are user memory. */
-function uprobePlans(hook: UprobeHook): { plans: Plan[]; refusals: string[] } {
+function uprobePlans(hook: UprobeHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
   if (!existsSync(hook.binary)) {
     throw new PolicyError("invalid_argument", [`${hook.path}.path: ${hook.binary} does not exist`]);
   }
-  if (!existsSync(UPROBE_PMU)) return { plans: [], refusals: ["uprobe: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
+  if (!kernel.uprobes) return { plans: [], refusals: ["uprobe: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
   const plan: Plan = {
     mechanism: "uprobe",
     object: "generic_kprobe",

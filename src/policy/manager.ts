@@ -7,7 +7,7 @@ import { objectImage, type ObjectImages } from "../bpf/objects";
 import type { HookDescription } from "../decode/generic";
 import type { KernelEnvironment } from "../kernel/environment";
 import type { Logger } from "../log/logger";
-import { PolicySensor } from "../sensors/policy-sensor";
+import { PolicySensor } from "./sensor";
 import type { Sensor } from "../sensors/sensor";
 import { PolicyError } from "./errors";
 import { LIMITS } from "./limits";

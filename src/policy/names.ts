@@ -136,14 +136,12 @@ export const CAPABILITIES: Readonly<Record<string, number>> = {
   /* The API's CapabilitiesType enum spells this one without the prefix. */
   DAC_OVERRIDE: 1,
 };
-export const CAPABILITY_NAMES: readonly string[] = Object.keys(CAPABILITIES);
 
 export const ACTIONS = [
   "Post", "FollowFD", "UnfollowFD", "CopyFD", "Sigkill", "Override", "NoPost", "GetUrl", "DnsLookup", "Signal",
   /* current language (validate.ts says what each does here) */
   "TrackSock", "UntrackSock", "NotifyEnforcer", "CleanupEnforcerNotification", "Set",
 ] as const;
-export type ActionName = (typeof ACTIONS)[number];
 
 export const KINDS = ["TracingPolicy", "TracingPolicyNamespaced"] as const;
 export type PolicyKind = (typeof KINDS)[number];

@@ -1,4 +1,5 @@
 import { spawn, type Subprocess } from "bun";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
@@ -107,6 +108,13 @@ export async function startAgent(extraArgs: string[] = [], timeoutMs = 20000): P
       return await proc.exited;
     },
   };
+}
+
+/** Runs `dist/fgs agent ARGS` that is expected to exit (a usage error, a
+ * refusal at start, --help); killed after timeoutMs if it serves instead. */
+export function runAgentToExit(args: readonly string[], timeoutMs = 30_000): SpawnSyncReturns<string> {
+  requireBuild();
+  return spawnSync(FGS, ["agent", ...args], { encoding: "utf8", timeout: timeoutMs });
 }
 
 export async function withAgent<T>(fn: (agent: RunningAgent) => Promise<T>, extraArgs: string[] = []): Promise<T> {

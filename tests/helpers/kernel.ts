@@ -1,10 +1,5 @@
 import { NO_KPROBES, probeKernel, type KernelEnvironment } from "../../src/kernel/environment";
 
-/** This machine's kernel as the agent probes it. */
-export function hostKernel(): KernelEnvironment {
-  return probeKernel();
-}
-
 /** This machine's kernel described as one without kprobes and without BTF,
  * so kernel-function hooks can only use syscall tracepoints: what a policy
  * test gets then does not depend on the machine it runs on. The kernel

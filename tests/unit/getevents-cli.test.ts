@@ -3,7 +3,7 @@ import { EventType } from "../../gen/tetragon/tetragon_pb";
 import { parseArguments } from "../../src/cli/args";
 import { buildGetEventsRequest, GETEVENTS_FLAGS } from "../../src/cli/commands/getevents";
 import { parseDurationMs } from "../../src/cli/commands/getevents-filters";
-import { UsageError } from "../../src/cli/errors";
+import { UsageError } from "../../src/common/errors";
 
 const request = (...argv: string[]) => buildGetEventsRequest(parseArguments(argv, GETEVENTS_FLAGS, []));
 

@@ -5,7 +5,7 @@ import {
   type GetEventsResponse,
 } from "../../../gen/tetragon/tetragon_pb";
 import type { FlagSpec, ParsedArguments } from "../args";
-import { EXIT_OK } from "../errors";
+import { EXIT_OK } from "../../common/errors";
 import { whenStreamFails, writeLine, type OutputStream } from "../io";
 import { formatCompactLine, formatJsonLine } from "../output";
 import type { Command } from "./command";

@@ -1,5 +1,5 @@
 import type { SensorStatus } from "../../../gen/tetragon/tetragon_pb";
-import { EXIT_OK } from "../errors";
+import { EXIT_OK } from "../../common/errors";
 import { writeLine } from "../io";
 import { escapeForTerminal } from "../output";
 import { UNARY_CALL_OPTIONS, type Command } from "./command";

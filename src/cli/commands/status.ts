@@ -1,5 +1,5 @@
 import { HealthStatusResult, HealthStatusResultSchema, type HealthStatus } from "../../../gen/tetragon/tetragon_pb";
-import { EXIT_FAILURE, EXIT_OK } from "../errors";
+import { EXIT_FAILURE, EXIT_OK } from "../../common/errors";
 import { writeLine, type OutputStream } from "../io";
 import { escapeForTerminal } from "../output";
 import { UNARY_CALL_OPTIONS, type Command } from "./command";

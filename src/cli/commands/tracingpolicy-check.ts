@@ -1,6 +1,6 @@
 import { loadEmbeddedObjects } from "../../bpf/objects";
 import { checkPolicyPaths } from "../../policy/check";
-import { CliError, EXIT_FAILURE, EXIT_OK } from "../errors";
+import { CliError, EXIT_FAILURE, EXIT_OK } from "../../common/errors";
 import { writeLine } from "../io";
 import { escapeForTerminal } from "../output";
 import type { Command } from "./command";

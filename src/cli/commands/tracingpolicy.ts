@@ -1,5 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
-import { CliError, EXIT_OK } from "../errors";
+import { CliError, EXIT_OK } from "../../common/errors";
 import { writeLine } from "../io";
 import { escapeForTerminal } from "../output";
 import type { Command } from "./command";

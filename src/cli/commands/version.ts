@@ -1,5 +1,5 @@
-import { clientVersion } from "../build-info";
-import { EXIT_OK } from "../errors";
+import { clientVersion } from "../../common/build-info";
+import { EXIT_OK } from "../../common/errors";
 import { writeLine } from "../io";
 import { escapeForTerminal } from "../output";
 import { UNARY_CALL_OPTIONS, type Command } from "./command";

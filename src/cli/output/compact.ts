@@ -10,8 +10,8 @@ import type {
   Test,
 } from "../../../gen/tetragon/tetragon_pb";
 import { KprobeAction, KprobeActionSchema } from "../../../gen/tetragon/tetragon_pb";
-import { capabilityName, formatArgument } from "./arguments";
-import { escapeForTerminal } from "./escape";
+import { capabilityName, formatArgument } from "../../common/arguments";
+import { escapeForTerminal } from "../../common/escape";
 import { painter, type Colour, type Paint } from "./style";
 
 export interface CompactOptions {

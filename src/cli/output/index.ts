@@ -1,3 +1,3 @@
 export { formatCompactLine, type CompactOptions } from "./compact";
-export { formatJsonLine } from "./json";
-export { escapeForTerminal, escapeBytes } from "./escape";
+export { formatJsonLine } from "../../common/event-json";
+export { escapeForTerminal, escapeBytes } from "../../common/escape";

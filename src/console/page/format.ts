@@ -1,6 +1,6 @@
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { KprobeAction, KprobeActionSchema, type GetEventsResponse, type Process } from "../../../gen/tetragon/tetragon_pb";
-import { formatArgument } from "../../cli/output/arguments";
+import { formatArgument } from "../../common/arguments";
 
 /** One event as the columns of a compact row. */
 export interface RowSummary {

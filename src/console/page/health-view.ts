@@ -58,12 +58,17 @@ export class HealthView {
     this.status.textContent = name;
     this.status.className = `pill health-${name}`;
     clear(this.details);
-    for (const part of (s?.details ?? "").split("; ").filter((p) => p)) this.details.append(h("li", {}, part));
+    for (const part of this.allDetails().split("; ").filter((p) => p)) this.details.append(h("li", {}, part));
+  }
+
+  /** Every entry's details: the first says "running" (as tetra shows it), the next carry the diagnostics. */
+  private allDetails(): string {
+    return (this.last?.healthStatus ?? []).map((st) => st.details).join("; ");
   }
 
   private drawCounters(): void {
     clear(this.counters);
-    const details = this.last?.healthStatus[0]?.details ?? "";
+    const details = this.allDetails();
     const row = (stage: string, counter: string, value: string) => this.counters.append(h("tr", {}, h("td", {}, stage), h("td", {}, counter), h("td", { class: "num" }, value)));
     for (const section of details.split("; ")) {
       const [stage] = section.split(/[:\s]/, 1);

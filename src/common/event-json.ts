@@ -1,5 +1,5 @@
 import { toJsonString } from "@bufbuild/protobuf";
-import { GetEventsResponseSchema, type GetEventsResponse } from "../../../gen/tetragon/tetragon_pb";
+import { GetEventsResponseSchema, type GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 
 /**
  * One event as one JSON line, the way existing `jq` pipelines expect it:

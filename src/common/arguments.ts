@@ -4,8 +4,8 @@ import type {
   KprobeSkb,
   KprobeSock,
   KprobeTruncatedBytes,
-} from "../../../gen/tetragon/tetragon_pb";
-import { CapabilitiesTypeSchema } from "../../../gen/tetragon/tetragon_pb";
+} from "../../gen/tetragon/tetragon_pb";
+import { CapabilitiesTypeSchema } from "../../gen/tetragon/tetragon_pb";
 import { escapeBytes, escapeForTerminal } from "./escape";
 
 /** Name of a capability as it appears in JSON (CAP_SYS_ADMIN, DAC_OVERRIDE). */
