@@ -326,13 +326,19 @@ __noinline int gen_match_pid(struct gen_pid_m *m, struct gen_task *t)
 	return m->op == GEN_SET_IN ? found : !found;
 }
 
-/* matchBinaries Prefix / Postfix and their Not forms. */
-static __always_inline int gen_match_binary_fix(__u8 op, __u32 si, struct fgs_process_state *st, struct gen_scratch *s)
+/* matchBinaries Prefix / Postfix and their Not forms. Global, so the
+ * verifier checks the postfix loop once; it looks the scratch up itself. */
+__noinline int gen_match_binary_fix(__u32 op, __u32 si, __u32 tgid)
 {
 	struct gen_arg_m m = { .id = GEN_BIN_TEXT_ID + (si & GEN_SEL_MASK) };
+	struct gen_scratch *s = gen_scratch();
+	struct fgs_process_state *st;
 	long n = 0;
 	int found = 0;
 
+	if (!s)
+		return 0;
+	st = bpf_map_lookup_elem(&execve_map, &tgid);
 	if (st)
 		n = bpf_probe_read_kernel_str(s->bin.path, sizeof(s->bin.path), st->binary);
 	if (n > 1 && (op == GEN_BIN_PREFIX || op == GEN_BIN_NOTPREFIX))
@@ -348,7 +354,7 @@ static __always_inline int gen_match_binary(__u8 op, __u32 si, __u32 tgid, struc
 	int found;
 
 	if (op >= GEN_BIN_PREFIX)
-		return gen_match_binary_fix(op, si, st, s);
+		return gen_match_binary_fix(op, si, tgid);
 	__builtin_memset(s->bin.path, 0, sizeof(s->bin.path));
 	s->bin.sel = si;
 	if (st)
