@@ -370,6 +370,22 @@ static __always_inline __u32 gen_read_bpf_map(__u8 *dst, struct bpf_map *map, st
 	return sizeof(*m);
 }
 
+static __always_inline __u32 gen_read_user_ns(__u8 *dst, struct user_namespace *ns, struct gen_arg_hdr *h)
+{
+	struct gen_user_ns *u = (struct gen_user_ns *)dst;
+
+	__builtin_memset(u, 0, sizeof(*u));
+	if (!ns) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	u->level = BPF_CORE_READ(ns, level);
+	u->uid = BPF_CORE_READ(ns, owner.val);
+	u->gid = BPF_CORE_READ(ns, group.val);
+	u->inum = BPF_CORE_READ(ns, ns.inum);
+	return sizeof(*u);
+}
+
 /* A fixed-size name inside a kernel struct (net_device, module). */
 static __always_inline __u32 gen_read_name(__u8 *dst, const void *name, __u32 max, struct gen_arg_hdr *h)
 {

@@ -98,6 +98,8 @@ static __always_inline __u32 gen_encode_payload(struct gen_arg_cfg *a, struct ge
 		return gen_read_bpf_attr(dst, (union bpf_attr *)raw, h);
 	case GEN_T_BPF_MAP:
 		return gen_read_bpf_map(dst, (struct bpf_map *)raw, h);
+	case GEN_T_USER_NS:
+		return gen_read_user_ns(dst, (struct user_namespace *)raw, h);
 	default:
 		return 0;
 	}

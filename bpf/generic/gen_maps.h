@@ -81,6 +81,7 @@ struct gen_scratch {
 		struct gen_sockaddr sockaddr;
 		struct gen_bpf_attr bpf_attr;
 		struct gen_bpf_map bpf_map;
+		struct gen_user_ns user_ns;
 	} layouts;
 };
 

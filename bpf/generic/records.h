@@ -46,6 +46,7 @@ enum gen_arg_type {
 	GEN_T_MODULE = 24,      /* payload: the module name */
 	GEN_T_BPF_ATTR = 25,    /* payload: struct gen_bpf_attr (BPF_PROG_LOAD fields) */
 	GEN_T_BPF_MAP = 26,     /* payload: struct gen_bpf_map */
+	GEN_T_USER_NS = 27,     /* payload: struct gen_user_ns */
 };
 
 /* gen_arg_hdr.flags */
@@ -114,6 +115,13 @@ struct gen_bpf_map {
 	__u32 value_size;
 	__u32 max_entries;
 	char name[16];
+};
+
+struct gen_user_ns {
+	__s32 level;
+	__u32 uid;      /* owner */
+	__u32 gid;      /* group */
+	__u32 inum;
 };
 
 struct gen_cred {

@@ -41,7 +41,7 @@ export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
   [ProcessLsmSchema, [1, 2, 3, 5, 6, 7, 8, 9]],
   [ProcessUsdtSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]],
   // 12..30: message-valued kernel-struct arguments, written by protobuf-es (default branch)
-  [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 21, 26, 27, 29, 30]],
+  [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 20, 21, 26, 27, 29, 30]],
 ];
 
 /** A field added to the schema later makes the hand writer step aside. */

@@ -52,6 +52,8 @@ export function formatArgument(argument: KprobeArgument): string {
       return escapeForTerminal(`${arg.value.ProgType} ${arg.value.ProgName} ${arg.value.InsnCnt}`);
     case "bpfMapArg":
       return escapeForTerminal(`${arg.value.MapType} ${arg.value.MapName}`);
+    case "userNsArg":
+      return `userns:${arg.value.ns?.inum ?? "?"}`;
     case "perfEventArg":
       return escapeForTerminal(`${arg.value.Type} ${arg.value.KprobeFunc}`);
     case undefined:

@@ -6,11 +6,11 @@ import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   GetEventsResponseSchema, KprobeArgumentSchema, KprobeCredSchema, KprobeFileSchema, KprobePathSchema,
   KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, KprobeSockaddrSchema, KprobeCapabilitySchema,
-  KprobeLinuxBinprmSchema, KprobeNetDevSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, SyscallIdSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema, ProcessLsmSchema, ProcessUsdtSchema,
+  KprobeLinuxBinprmSchema, KprobeNetDevSchema, UserNamespaceSchema, NamespaceSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, SyscallIdSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema, ProcessLsmSchema, ProcessUsdtSchema,
   ProcessSchema, CapabilitiesTypeSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
-import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK, SOCKADDR } from "./generic-layout";
+import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK, SOCKADDR, USER_NS } from "./generic-layout";
 import { FAMILY_NUMBERS, TCP_STATE_NUMBERS, nameOf } from "./net-names";
 import { OP_KPROBE, OP_TRACEPOINT } from "./records";
 
@@ -231,6 +231,24 @@ function bpfMapArg(p: Uint8Array): KprobeArgument {
   });
 }
 
+/** The initial user namespace's inode number (PROC_USER_INIT_INO). */
+const INIT_USER_NS_INUM = 0xeffffffd;
+
+function userNsArg(p: Uint8Array): KprobeArgument {
+  if (p.byteLength < USER_NS.bytes) return arg({ case: undefined });
+  const v = view(p);
+  const inum = v.getUint32(USER_NS.inum, true);
+  return arg({
+    case: "userNsArg",
+    value: create(UserNamespaceSchema, {
+      level: v.getInt32(USER_NS.level, true),
+      uid: v.getUint32(USER_NS.uid, true),
+      gid: v.getUint32(USER_NS.gid, true),
+      ns: create(NamespaceSchema, { inum, isHost: inum === INIT_USER_NS_INUM }),
+    }),
+  });
+}
+
 function capabilityArg(a: RawArg): KprobeArgument {
   const n = Number(BigInt.asIntN(32, a.value));
   const enumName = CapabilitiesTypeSchema.values.find((v) => v.number === n)?.name;
@@ -337,6 +355,8 @@ export function toKprobeArgument(a: RawArg | null): KprobeArgument {
       return bpfAttrArg(a.payload);
     case GenType.bpfMap:
       return bpfMapArg(a.payload);
+    case GenType.userNamespace:
+      return userNsArg(a.payload);
     default:
       return arg({ case: undefined });
   }

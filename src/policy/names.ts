@@ -9,9 +9,9 @@ export const ARG_TYPES = [
   "int64", "int32",
   /* current language: kernel-struct types */
   "sockaddr", "socket", "syscall64", "capability", "linux_binprm", "kiocb", "net_device", "module",
-  "bpf_attr", "bpf_map",
+  "bpf_attr", "bpf_map", "user_namespace",
   /* current language, refused with a reason (validate.ts) */
-  "dentry", "iov_iter", "user_namespace", "load_info", "perf_event", "sockaddr_un", "bpf_prog", "bpf_cmd",
+  "dentry", "iov_iter", "load_info", "perf_event", "sockaddr_un", "bpf_prog", "bpf_cmd",
   "kernel_cap_t", "cap_inheritable", "cap_permitted", "cap_effective", "data_loc", "const_buf",
   "int8", "int16", "uint8", "uint16", "ulong", "auto",
 ] as const;
@@ -32,7 +32,6 @@ export const INT_TYPES: ReadonlySet<ArgType> = new Set([
 export const UNSUPPORTED_TYPES: Readonly<Partial<Record<ArgType, string>>> = {
   dentry: "not yet supported: a dentry alone has no mount to build its path from",
   iov_iter: "not yet supported (use char_iovec on the syscall's iovec instead)",
-  user_namespace: "not yet supported",
   load_info: "not yet supported: struct load_info is not in every kernel's BTF",
   perf_event: "not yet supported",
   sockaddr_un: "not yet supported (sockaddr reports the family of a unix address)",

@@ -27,7 +27,7 @@ const UNSHOWABLE_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u206
 const CALL_RE = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const TRACEPOINT_RE = /^[A-Za-z0-9_]+$/;
 /** Kernel-struct pointer types: kprobe arguments only. */
-const STRUCT_TYPES: ReadonlySet<ArgType> = new Set(["socket", "linux_binprm", "kiocb", "net_device", "module", "bpf_attr", "bpf_map"]);
+const STRUCT_TYPES: ReadonlySet<ArgType> = new Set(["socket", "linux_binprm", "kiocb", "net_device", "module", "bpf_attr", "bpf_map", "user_namespace"]);
 const FD_TYPES: ReadonlySet<ArgType> = new Set(["int", "fd", "uint32", "sint32", "long"]);
 const NAME_TYPES: ReadonlySet<ArgType> = new Set(["string", "filename", "file", "path", "char_buf"]);
 

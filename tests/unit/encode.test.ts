@@ -20,6 +20,8 @@ import {
   KprobePerfEventSchema,
   KernelModuleSchema,
   SyscallIdSchema,
+  UserNamespaceSchema,
+  NamespaceSchema,
   KprobeTruncatedBytesSchema,
   ProcessExecSchema,
   ProcessExitSchema,
@@ -83,6 +85,7 @@ const ARGS: KprobeArgument[] = [
   arg({ case: "perfEventArg", value: create(KprobePerfEventSchema, { KprobeFunc: "f", Type: "kprobe", Config: 1n, ProbeOffset: 2n }) }),
   arg({ case: "moduleArg", value: create(KernelModuleSchema, { name: "dummy", signatureOk: true }) }),
   arg({ case: "syscallId", value: create(SyscallIdSchema, { id: 42, abi: "x64" }) }),
+  arg({ case: "userNsArg", value: create(UserNamespaceSchema, { level: 0, uid: 0, gid: 0, ns: create(NamespaceSchema, { inum: 4026531837, isHost: true }) }) }),
   arg({ case: "sockArg", value: create(KprobeSockSchema, { family: "AF_INET", state: "TCP_SYN_SENT", cookie: 7n }) }),
 ];
 

@@ -189,6 +189,23 @@ const bpfAttr: HookCase = {
   },
 };
 
+/* CAP_BPF: creating a map checks it (bpf_capable), against the initial user namespace */
+const capCapable: HookCase = {
+  name: "lang-kprobe-cap-capable",
+  kprobe: (ctx) => ({
+    call: "cap_capable",
+    args: [{ index: 1, type: "user_namespace" }, { index: 2, type: "capability" }],
+    selectors: [onlyBinary(ctx.helper, { matchArgs: [{ index: 2, operator: "Equal", values: ["CAP_BPF"] }] })],
+  }),
+  trigger: bpfTrigger,
+  check: (event) => {
+    const ns = event.args[0]?.arg;
+    expectTrue(ns?.case === "userNsArg" && ns.value.ns?.isHost === true && ns.value.level === 0, `user_namespace argument (${describeArg(event.args[0])})`);
+    const cap = event.args[1]?.arg;
+    expectEqual(cap?.case === "capabilityArg" ? cap.value.name : undefined, "CAP_BPF", `capability argument (${describeArg(event.args[1])})`);
+  },
+};
+
 /** NotDAddr on the trigger's own address: the kernel must drop every hit. */
 const notDAddr: VmCase = {
   name: "lang-kprobe-sock-notdaddr",
@@ -217,6 +234,7 @@ export const langCases: readonly VmCase[] = [
   hookCase(netDevice),
   hookCase(bpfMap),
   hookCase(bpfAttr),
+  hookCase(capCapable),
   notDAddr,
   lsmCase("lang-lsm-file-open", false),
   lsmCase("lang-lsm-file-open-override", true),
