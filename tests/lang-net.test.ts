@@ -296,6 +296,7 @@ spec:
     - matchArgs:
       - {index: 0, operator: InRange, values: ["0x7fff1000:0x7fff1fff", "5:5"]}
       - {index: 0, operator: NotInRange, values: ["0x7fff1234:0x7fff1234"]}
+      - {index: 0, operator: InMap, values: ["0x7fff1200:0x7fff12ff", 7]}
 `,
     });
     try {

@@ -349,7 +349,8 @@ function buildMatcherValues(doc: ArgMatchDoc, path: string, type: ArgType, what:
   if (INT_TYPES.has(type)) {
     checkOperator(operator, INT_OPERATORS, type, what, path, issues);
     const values = expandSyscallLists(doc.values, lists, `${path}.values`, issues);
-    return { kind: "int", index: doc.index, operator, values: intValues({ ...doc, values }, operator, type, path, issues) };
+    const op = mapRanges(doc.operator, values) ?? operator;
+    return { kind: "int", index: doc.index, operator: op, values: intValues({ ...doc, values }, op, type, path, issues) };
   }
   if (TEXT_TYPES.has(type)) {
     checkOperator(operator, TEXT_OPERATORS, type, what, path, issues);
@@ -420,6 +421,13 @@ function expandSyscallLists(values: readonly ScalarValue[], lists: HookView["lis
       return nr ?? 0;
     });
   });
+}
+
+/** InMap / NotInMap with upstream's "a:b" ranges among the values: InRange / NotInRange. */
+function mapRanges(spelling: string, values: readonly ScalarValue[]): "InRange" | "NotInRange" | null {
+  if (spelling !== "InMap" && spelling !== "NotInMap") return null;
+  if (!values.some((v) => typeof v === "string" && v.includes(":"))) return null;
+  return spelling === "InMap" ? "InRange" : "NotInRange";
 }
 
 /** InRange / NotInRange: "lo:hi" (inclusive) or one number, as [lo, hi] pairs. */
