@@ -185,6 +185,9 @@ for port in (53, 1023, 1024, 40000):
       - {index: 1, operator: Equal, values: ["x"]}
 `)).toContain("Equal does not apply to argument 1 of type sockaddr (expected a socket operator");
     expect(await refused(`    - matchArgs:
+      - {index: 1, operator: FileType, values: ["reg"]}
+`)).toContain("matchArgs[0].operator: FileType does not apply to argument 1 of type sockaddr");
+    expect(await refused(`    - matchArgs:
       - {index: 1, operator: SubString, values: ["x"]}
 `)).toContain("SubString is not yet supported here (refused rather than ignored");
   });

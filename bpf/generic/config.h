@@ -54,6 +54,8 @@ enum gen_op {
 	GEN_OP_NOTPOSTFIX = 9,
 	GEN_OP_INRANGE = 10,    /* values: [lo, hi] pairs, inclusive */
 	GEN_OP_NOTINRANGE = 11,
+	GEN_OP_FILETYPE = 12,   /* file/path: (i_mode & S_IFMT) among the values */
+	GEN_OP_NOTFILETYPE = 13,
 };
 #define GEN_SET_IN    1
 #define GEN_SET_NOTIN 2

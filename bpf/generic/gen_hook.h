@@ -73,8 +73,11 @@ static __always_inline __u32 gen_encode_payload(struct gen_arg_cfg *a, struct ge
 	case GEN_T_FD:
 		return gen_read_fd(dst, raw, h);
 	case GEN_T_FILE:
+		/* value: the inode's mode, for FileType */
+		h->value = raw ? BPF_CORE_READ((struct file *)raw, f_inode, i_mode) : 0;
 		return gen_read_file(dst, (struct file *)raw, h);
 	case GEN_T_PATH:
+		h->value = raw ? BPF_CORE_READ((const struct path *)raw, dentry, d_inode, i_mode) : 0;
 		return gen_read_path(dst, (const struct path *)raw, h);
 	case GEN_T_SKB:
 		return gen_read_skb(dst, (struct sk_buff *)raw, h);
@@ -178,6 +181,14 @@ __noinline int gen_match_int(struct gen_arg_m *m, struct gen_event_buf *ev)
 			return is_signed ? (__s64)v > (__s64)w : v > w;
 		case GEN_OP_LT:
 			return is_signed ? (__s64)v < (__s64)w : v < w;
+		case GEN_OP_FILETYPE:
+			if ((v & 0170000) == w)
+				return 1;
+			break;
+		case GEN_OP_NOTFILETYPE:
+			if ((v & 0170000) == w)
+				return 0;
+			break;
 		case GEN_OP_INRANGE:
 		case GEN_OP_NOTINRANGE: {
 			__u64 hi = m->values[(j + 1) & (GEN_MAX_VALUES - 1)];
@@ -190,7 +201,7 @@ __noinline int gen_match_int(struct gen_arg_m *m, struct gen_event_buf *ev)
 		}
 		}
 	}
-	return m->op == GEN_OP_NEQ || m->op == GEN_OP_NOTINRANGE;
+	return m->op == GEN_OP_NEQ || m->op == GEN_OP_NOTINRANGE || m->op == GEN_OP_NOTFILETYPE;
 }
 
 static __always_inline int gen_text_eq(struct gen_arg_m *m, struct gen_scratch *s, __u8 *payload, __u32 len)

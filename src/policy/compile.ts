@@ -63,6 +63,7 @@ const OP_CODE: Readonly<Record<ArgOperator, number>> = {
   Equal: GenOp.eq, In: GenOp.eq, NotEqual: GenOp.neq, NotIn: GenOp.neq, Prefix: GenOp.prefix,
   Postfix: GenOp.postfix, Mask: GenOp.mask, GT: GenOp.gt, LT: GenOp.lt,
   NotPrefix: GenOp.notPrefix, NotPostfix: GenOp.notPostfix, InRange: GenOp.inRange, NotInRange: GenOp.notInRange,
+  FileType: GenOp.fileType, NotFileType: GenOp.notFileType,
 };
 
 const ACTION_CODE: Readonly<Record<PolicyAction["action"], number>> = {

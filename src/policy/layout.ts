@@ -8,7 +8,7 @@ export const ArgFlag = { userFirst: 1, inline: 2, dataLoc: 4, returnCopy: 8, sig
 /** gen_hook_cfg.flags */
 export const HookFlag = { syscall: 1, exit: 2, tracepoint: 4, hasRet: 8 } as const;
 /** enum gen_op */
-export const GenOp = { eq: 1, neq: 2, prefix: 3, postfix: 4, mask: 5, gt: 6, lt: 7, notPrefix: 8, notPostfix: 9, inRange: 10, notInRange: 11 } as const;
+export const GenOp = { eq: 1, neq: 2, prefix: 3, postfix: 4, mask: 5, gt: 6, lt: 7, notPrefix: 8, notPostfix: 9, inRange: 10, notInRange: 11, fileType: 12, notFileType: 13 } as const;
 export const GenSet = { in: 1, notIn: 2 } as const;
 /** matchBinaries prefix / postfix forms; their tries use text id binTextId + selector */
 export const GenBin = { prefix: 3, notPrefix: 4, postfix: 5, notPostfix: 6, binTextId: 250 } as const;

@@ -75,11 +75,11 @@ export const ARG_OPERATORS = [
 export type ArgOperatorSpelling = (typeof ARG_OPERATORS)[number];
 export type ArgOperator = "Equal" | "NotEqual" | "Prefix" | "Postfix" | "Mask" | "GT" | "LT" | "In" | "NotIn"
   /* current language */
-  | "NotPrefix" | "NotPostfix" | "InRange" | "NotInRange";
+  | "NotPrefix" | "NotPostfix" | "InRange" | "NotInRange" | "FileType" | "NotFileType";
 /** Operators of the current language that fgs does not evaluate yet; refusing
  * them keeps a policy from matching (or killing) more than it says. */
 export const UNSUPPORTED_OPERATORS: ReadonlySet<string> = new Set([
-  "SubString", "SubStringIgnCase", "CapabilitiesGained", "FileType", "NotFileType", "CelExpr",
+  "SubString", "SubStringIgnCase", "CapabilitiesGained", "CelExpr",
 ]);
 
 const OPERATOR_ALIASES: Readonly<Record<string, ArgOperator>> = {

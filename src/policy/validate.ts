@@ -344,6 +344,7 @@ function buildMatcherValues(doc: ArgMatchDoc, path: string, type: ArgType, what:
     issues.add(`${path}.operator`, `${doc.operator} does not apply to ${what} of type ${type} (expected a socket operator: ${Object.keys(NET_OPERATORS).join(", ")})`);
     return { kind: "int", index: doc.index, operator: "Equal", values: [] };
   }
+  if (doc.operator === "FileType" || doc.operator === "NotFileType") return buildFileType(doc, path, type, what, issues);
   const operator = normalizeArgOperator(doc.operator as Parameters<typeof normalizeArgOperator>[0]);
   nonEmpty(doc.values, path, issues);
   if (INT_TYPES.has(type)) {
@@ -392,6 +393,25 @@ function buildNetMatcher(doc: ArgMatchDoc, op: NetOperator, path: string, type: 
     }
   });
   return base;
+}
+
+/** S_IFMT values by upstream's FileType names. */
+const FILE_TYPES: Readonly<Record<string, number>> = {
+  reg: 0o100000, dir: 0o040000, lnk: 0o120000, sock: 0o140000, chr: 0o020000, blk: 0o060000, fifo: 0o010000,
+};
+
+/** FileType / NotFileType on file and path arguments: the inode's type, compared in the kernel. */
+function buildFileType(doc: ArgMatchDoc, path: string, type: ArgType, what: string, issues: IssueList): ArgMatcher {
+  const operator = doc.operator === "FileType" ? "FileType" : "NotFileType";
+  if (type !== "file" && type !== "path") issues.add(`${path}.operator`, `${operator} applies to file and path arguments; ${what} is of type ${type}`);
+  nonEmpty(doc.values, path, issues);
+  if (doc.values.length > LIMITS.numericValuesPerMatcher) issues.add(`${path}.values`, `too many values (${doc.values.length}, at most ${LIMITS.numericValuesPerMatcher})`);
+  const values = doc.values.map((raw, i) => {
+    const mode = FILE_TYPES[String(raw).trim().toLowerCase()];
+    if (mode === undefined) issues.add(`${path}.values[${i}]`, `${describeValue(raw)} is not a file type (expected one of ${Object.keys(FILE_TYPES).join(", ")})`);
+    return BigInt(mode ?? 0);
+  });
+  return { kind: "int", index: doc.index, operator, values };
 }
 
 function checkOperator(op: string, allowed: ReadonlySet<string>, type: ArgType, what: string, path: string, issues: IssueList): void {

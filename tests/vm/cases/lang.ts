@@ -206,6 +206,28 @@ const capCapable: HookCase = {
   },
 };
 
+const fileType: HookCase = {
+  name: "lang-kprobe-filetype",
+  kprobe: (ctx) => ({
+    call: "security_file_permission",
+    args: [{ index: 0, type: "file" }, { index: 1, type: "int" }],
+    selectors: [onlyBinary(ctx.helper, {
+      matchArgs: [
+        { index: 0, operator: "FileType", values: ["reg"] },
+        { index: 0, operator: "NotFileType", values: ["dir", "sock", "fifo"] },
+        { index: 0, operator: "Postfix", values: ["/filetype.txt"] },
+      ],
+    })],
+  }),
+  trigger: async (ctx) => {
+    const file = scratchFile(ctx, "filetype.txt");
+    const run = await ctx.runHelper(["open", file]);
+    expectEqual(run.code, 0, `helper open ${file} (${run.output})`);
+    return { run, matches: (e) => e.args[0]?.arg.case === "fileArg" && e.args[0].arg.value.path === file };
+  },
+  check: () => {},
+};
+
 /** NotDAddr on the trigger's own address: the kernel must drop every hit. */
 const notDAddr: VmCase = {
   name: "lang-kprobe-sock-notdaddr",
@@ -235,6 +257,7 @@ export const langCases: readonly VmCase[] = [
   hookCase(bpfMap),
   hookCase(bpfAttr),
   hookCase(capCapable),
+  hookCase(fileType),
   notDAddr,
   lsmCase("lang-lsm-file-open", false),
   lsmCase("lang-lsm-file-open-override", true),
