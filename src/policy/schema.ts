@@ -263,6 +263,8 @@ export const PolicyDocumentSchema = strictObj({
     lists: opt(list(ListSchema, LIMITS.hooksPerPolicy, "lists")),
     options: opt(list(strictObj({ name: str(LIMITS.callLength), value: opt(str(LIMITS.messageLength)) }), LIMITS.hooksPerPolicy, "options")),
     podSelector: opt(LabelSelectorSchema),
+    /* current language: node labels (no Kubernetes here; loaded disabled like podSelector) */
+    hostSelector: opt(LabelSelectorSchema),
     containerSelector: opt(LabelSelectorSchema),
     /* current language: kprobes that upstream attaches with fentry (here: the best mechanism) */
     fentries: opt(list(KprobeSchema, LIMITS.hooksPerPolicy, "fentries")),

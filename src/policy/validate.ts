@@ -51,9 +51,10 @@ export function checkDocument(doc: PolicyDocument, issues: IssueList): void {
   });
   if (doc.spec.loader) issues.warn("spec.loader", "ignored: process_loader events are not produced here");
   checkEnforcers(doc, issues);
-  for (const field of ["podSelector", "containerSelector"] as const) {
+  for (const field of ["podSelector", "containerSelector", "hostSelector"] as const) {
     if (doc.spec[field]) {
-      issues.warn(`spec.${field}`, "there is no Kubernetes here, so no pod or container matches: the policy is loaded disabled (it would select nothing); enable it to apply it to every process on this host");
+      const what = field === "hostSelector" ? "node" : "pod or container";
+      issues.warn(`spec.${field}`, `there is no Kubernetes here, so no ${what} matches: the policy is loaded disabled (it would select nothing); enable it to apply it to every process on this host`);
     }
   }
   const count = (doc.spec.kprobes?.length ?? 0) + (doc.spec.fentries?.length ?? 0) + (doc.spec.tracepoints?.length ?? 0) + (doc.spec.uprobes?.length ?? 0)
