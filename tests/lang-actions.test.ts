@@ -367,3 +367,19 @@ spec:
     }
   });
 });
+
+describe("hostSelector", () => {
+  test("accepted and warned; the policy is loaded disabled, so its hook posts nothing", async () => {
+    const c = agent.client();
+    const yaml = policy("lang-host", MARK, "      - {action: Post}\n", "  hostSelector:\n    matchLabels:\n      role: \"worker\"\n");
+    await c.addTracingPolicy({ yaml });
+    try {
+      expect((await prctlMark(MARK)).kprobes).toEqual([]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-host" });
+    }
+    expect(warningsOf("lang-host")).toEqual([
+      "spec.hostSelector: there is no Kubernetes here, so no node matches: the policy is loaded disabled (it would select nothing); enable it to apply it to every process on this host",
+    ]);
+  });
+});
