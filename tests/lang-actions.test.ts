@@ -383,3 +383,40 @@ describe("hostSelector", () => {
     ]);
   });
 });
+
+describe("spec.selectorsMacros", () => {
+  const yaml = (macro: string) => `apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: "lang-macros"
+spec:
+  selectorsMacros:
+    onlyMark:
+      matchArgs:
+      - {index: 0, operator: Equal, values: [${MARK}]}
+    python:
+      matchBinaries:
+      - {operator: In, values: ["/usr/bin/python3"]}
+  kprobes:
+  - call: "sys_prctl"
+    syscall: true
+    args:
+    - {index: 0, type: int}
+    selectors:
+    - macros: [${macro}, "python"]
+      matchActions:
+      - {action: Post}
+`;
+  test("a selector's macros are appended to it: only the marked prctl(2) of python3 posts", async () => {
+    const c = agent.client();
+    await c.addTracingPolicy({ yaml: yaml('"onlyMark"') });
+    try {
+      expect((await prctlMark(MARK)).kprobes.map((k) => k.policyName)).toEqual(["lang-macros"]);
+      expect((await prctlMark(MARK + 1)).kprobes).toEqual([]);
+    } finally {
+      await c.deleteTracingPolicy({ yaml: "lang-macros" });
+    }
+    const e = await c.addTracingPolicy({ yaml: yaml('"nope"') }).catch((err: Error) => err);
+    expect((e as Error).message).toContain('spec.kprobes[0].selectors[0].macros[0]: no selector macro named "nope" in spec.selectorsMacros');
+  });
+});

@@ -174,6 +174,8 @@ const SelectorSchema = strictObj({
   matchCapabilities: opt(list(CapabilitiesSchema, LIMITS.matchCapabilitiesPerSelector, "matchCapabilities")),
   matchCapabilityChanges: opt(list(CapabilitiesSchema, LIMITS.matchCapabilityChangesPerSelector, "matchCapabilityChanges")),
   matchActions: opt(list(ActionSchema, LIMITS.matchActionsPerSelector, "matchActions")),
+  /* current language: names in spec.selectorsMacros whose fields are appended (validate.ts) */
+  macros: opt(list(str(LIMITS.callLength), 16, "macros")),
 });
 
 const selectors = opt(list(SelectorSchema, LIMITS.selectorsPerHook, "selectors"));
@@ -263,6 +265,8 @@ export const PolicyDocumentSchema = strictObj({
     lists: opt(list(ListSchema, LIMITS.hooksPerPolicy, "lists")),
     options: opt(list(strictObj({ name: str(LIMITS.callLength), value: opt(str(LIMITS.messageLength)) }), LIMITS.hooksPerPolicy, "options")),
     podSelector: opt(LabelSelectorSchema),
+    /* current language: selector fragments by name, used as a selector's `macros` */
+    selectorsMacros: opt(v.record(v.string(), SelectorSchema, typeMessage("a mapping of selectors"))),
     /* current language: node labels (no Kubernetes here; loaded disabled like podSelector) */
     hostSelector: opt(LabelSelectorSchema),
     containerSelector: opt(LabelSelectorSchema),

@@ -101,7 +101,57 @@ function checkName(name: string, issues: IssueList): void {
   }
 }
 
-export function buildHooks(doc: PolicyDocument, issues: IssueList): Hook[] {
+/* Fields a macro appends to a selector, with the limit of the merged list. */
+const MACRO_FIELDS = [
+  ["matchPIDs", LIMITS.matchPIDsPerSelector], ["matchArgs", LIMITS.matchArgsPerSelector],
+  ["matchReturnArgs", LIMITS.matchReturnArgsPerSelector], ["matchBinaries", LIMITS.matchBinariesPerSelector],
+  ["matchNamespaces", LIMITS.matchNamespacesPerSelector], ["matchNamespaceChanges", LIMITS.matchNamespaceChangesPerSelector],
+  ["matchCapabilities", LIMITS.matchCapabilitiesPerSelector], ["matchCapabilityChanges", LIMITS.matchCapabilityChangesPerSelector],
+  ["matchActions", LIMITS.matchActionsPerSelector],
+] as const;
+
+/** A selector with the fields of its `macros` (spec.selectorsMacros) appended, as upstream does. */
+function withMacros(sel: SelectorDoc, path: string, macros: PolicyDocument["spec"]["selectorsMacros"], issues: IssueList): SelectorDoc {
+  if (!sel.macros?.length) return sel;
+  const out: Record<string, unknown[]> = {};
+  for (const [field] of MACRO_FIELDS) out[field] = [...(sel[field] ?? [])];
+  sel.macros.forEach((name, i) => {
+    const m = macros?.[name];
+    if (!m) {
+      issues.add(`${path}.macros[${i}]`, `no selector macro named ${describeValue(name)} in spec.selectorsMacros`);
+      return;
+    }
+    if (m.macros?.length) issues.add(`${path}.macros[${i}]`, `selector macro ${describeValue(name)} uses macros itself, which is not supported`);
+    for (const [field] of MACRO_FIELDS) out[field]!.push(...(m[field] ?? []));
+  });
+  for (const [field, max] of MACRO_FIELDS) {
+    if (out[field]!.length > max) issues.add(`${path}.${field}`, `too many ${field} with the macros appended (${out[field]!.length}, at most ${max})`);
+  }
+  return { ...sel, ...(out as Partial<SelectorDoc>), macros: null };
+}
+
+function expandMacros<T extends { selectors?: SelectorDoc[] | null }>(hook: T, path: string, doc: PolicyDocument, issues: IssueList): T {
+  if (!hook.selectors) return hook;
+  return { ...hook, selectors: hook.selectors.map((s, i) => withMacros(s, `${path}.selectors[${i}]`, doc.spec.selectorsMacros, issues)) };
+}
+
+/** The document with every selector's macros expanded. */
+function documentWithMacros(doc: PolicyDocument, issues: IssueList): PolicyDocument {
+  const spec = doc.spec;
+  const each = <T extends { selectors?: SelectorDoc[] | null }>(list: T[] | null | undefined, field: string) =>
+    list?.map((h, i) => expandMacros(h, `spec.${field}[${i}]`, doc, issues));
+  return {
+    ...doc,
+    spec: {
+      ...spec, kprobes: each(spec.kprobes, "kprobes"), fentries: each(spec.fentries, "fentries"),
+      tracepoints: each(spec.tracepoints, "tracepoints"), uprobes: each(spec.uprobes, "uprobes"),
+      lsmhooks: each(spec.lsmhooks, "lsmhooks"), usdts: each(spec.usdts, "usdts"),
+    },
+  };
+}
+
+export function buildHooks(original: PolicyDocument, issues: IssueList): Hook[] {
+  const doc = documentWithMacros(original, issues);
   const lists = checkLists(doc.spec.lists ?? [], issues);
   const kprobeDocs = [
     ...(doc.spec.kprobes ?? []).map((k, i) => [k, `spec.kprobes[${i}]`] as const),
