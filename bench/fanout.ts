@@ -30,6 +30,19 @@ function latencies(starts: Map<number, number>, d: Daemon): StreamResult {
   return { ms, errors };
 }
 
+/** Waits (at most 30 s) until every stream's queue is empty and what the
+ * agent delivered stops changing: then the clients have read everything. */
+async function drained(agent: Agent): Promise<void> {
+  let last = "";
+  for (let i = 0; i < 60; i++) {
+    await sleep(500);
+    const st = await agent.status();
+    const streams = st.match(/streams=.*$/)?.[0] ?? "";
+    if (streams === last && !/queued=[1-9]/.test(streams)) return;
+    last = streams;
+  }
+}
+
 export async function fanoutBenchmark(o: Options): Promise<Section> {
   const count = Math.max(1000, Math.min(o.execs, 5000));
   const agent = await Agent.start(undefined);
@@ -39,7 +52,7 @@ export async function fanoutBenchmark(o: Options): Promise<Section> {
     await Promise.all(clients.map((c) => c.waitLine(/^ready$/, 30_000)));
     await sleep(500);
     const paced = await execPaced(RATE, count);
-    await sleep(2000);
+    await drained(agent);
     await Promise.all(clients.map((c) => c.stop("SIGTERM")));
     const results = clients.map((c) => latencies(paced.starts, c));
     const status = await agent.status();

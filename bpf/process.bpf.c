@@ -56,8 +56,8 @@ static __always_inline void fgs_read_caps(struct fgs_caps *caps, const struct cr
 static __always_inline struct upid fgs_task_upid(struct task_struct *task)
 {
 	struct upid up = {};
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	__u32 level = BPF_CORE_READ(pid, level);
+	struct pid *pid = task->thread_pid;
+	__u32 level = pid->level;
 
 	bpf_core_read(&up, sizeof(up), &pid->numbers[level & FGS_PID_LEVEL_MASK]);
 	return up;
@@ -65,31 +65,31 @@ static __always_inline struct upid fgs_task_upid(struct task_struct *task)
 
 static __always_inline void fgs_read_ns(struct fgs_namespaces *ns, struct task_struct *task)
 {
-	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	struct nsproxy *nsp = task->nsproxy;
 	struct upid up = fgs_task_upid(task);
 
-	ns->uts = BPF_CORE_READ(nsp, uts_ns, ns.inum);
-	ns->ipc = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
-	ns->mnt = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+	ns->uts = nsp->uts_ns->ns.inum;
+	ns->ipc = nsp->ipc_ns->ns.inum;
+	ns->mnt = nsp->mnt_ns->ns.inum;
 	ns->pid = BPF_CORE_READ(up.ns, ns.inum);
-	ns->pid_for_children = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
-	ns->net = BPF_CORE_READ(nsp, net_ns, ns.inum);
+	ns->pid_for_children = nsp->pid_ns_for_children->ns.inum;
+	ns->net = nsp->net_ns->ns.inum;
 	if (bpf_core_field_exists(nsp->time_ns)) {
-		ns->time = BPF_CORE_READ(nsp, time_ns, ns.inum);
-		ns->time_for_children = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+		ns->time = nsp->time_ns->ns.inum;
+		ns->time_for_children = nsp->time_ns_for_children->ns.inum;
 	} else {
 		ns->time = 0;
 		ns->time_for_children = 0;
 	}
-	ns->cgroup = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
-	ns->user = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+	ns->cgroup = nsp->cgroup_ns->ns.inum;
+	ns->user = task->cred->user_ns->ns.inum;
 }
 
 static __always_inline __u32 fgs_read_auid(struct task_struct *task)
 {
 	if (!bpf_core_field_exists(task->loginuid))
 		return FGS_AUID_UNSET;
-	return BPF_CORE_READ(task, loginuid.val);
+	return task->loginuid.val;
 }
 
 /* Copies a walked path to dst (at most FGS_PATH_MAX bytes); returns its length. */
@@ -344,14 +344,14 @@ __noinline int fgs_exec_cgroup(__u64 pos, __u64 kn)
 static __always_inline void fgs_exec_ids(struct fgs_exec_record *r, struct task_struct *task,
 					 pid_t old_pid)
 {
-	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
-	const struct cred *cred = BPF_CORE_READ(task, cred);
+	struct task_struct *parent = task->real_parent;
+	const struct cred *cred = task->cred;
 	struct fgs_process_state *ps;
 
-	r->tgid = BPF_CORE_READ(task, tgid);
+	r->tgid = task->tgid;
 	r->tid = old_pid;
-	r->parent_tgid = BPF_CORE_READ(parent, tgid);
-	r->start_boottime = BPF_CORE_READ(task, start_boottime);
+	r->parent_tgid = parent->tgid;
+	r->start_boottime = task->start_boottime;
 	r->flags = FGS_PROC_EXECVE;
 	/* The first exec after a fork is flagged clone, as users expect. */
 	ps = bpf_map_lookup_elem(&execve_map, &r->tgid);
@@ -364,10 +364,10 @@ static __always_inline void fgs_exec_ids(struct fgs_exec_record *r, struct task_
 		r->parent_ktime = 0;
 		r->flags |= FGS_PROC_PARENT_MISS;
 	}
-	r->uid = BPF_CORE_READ(cred, uid.val);
-	r->euid = BPF_CORE_READ(cred, euid.val);
-	r->gid = BPF_CORE_READ(cred, gid.val);
-	r->egid = BPF_CORE_READ(cred, egid.val);
+	r->uid = cred->uid.val;
+	r->euid = cred->euid.val;
+	r->gid = cred->gid.val;
+	r->egid = cred->egid.val;
 	r->auid = fgs_read_auid(task);
 	r->nspid = fgs_task_upid(task).nr;
 	fgs_read_caps(&r->caps, cred);
@@ -459,9 +459,9 @@ int BPF_PROG(fgs_fork, struct task_struct *parent, struct task_struct *child)
 	struct fgs_process_scratch *s;
 	struct fgs_process_state *ps;
 	struct fgs_clone_record *r;
-	__u32 tgid = BPF_CORE_READ(child, tgid);
+	__u32 tgid = child->tgid;
 
-	if (tgid != (__u32)BPF_CORE_READ(child, pid)) /* a new thread */
+	if (tgid != (__u32)child->pid) /* a new thread */
 		return 0;
 	s = fgs_scratch();
 	if (!s)
@@ -471,8 +471,8 @@ int BPF_PROG(fgs_fork, struct task_struct *parent, struct task_struct *child)
 	r->hdr.size = sizeof(*r);
 	r->hdr.ktime = bpf_ktime_get_boot_ns();
 	r->tgid = tgid;
-	r->parent_tgid = BPF_CORE_READ(child, real_parent, tgid);
-	r->start_boottime = BPF_CORE_READ(child, start_boottime);
+	r->parent_tgid = child->real_parent->tgid;
+	r->start_boottime = child->start_boottime;
 	r->nspid = fgs_task_upid(child).nr;
 	r->flags = FGS_PROC_CLONE;
 
@@ -497,11 +497,11 @@ int BPF_PROG(fgs_fork, struct task_struct *parent, struct task_struct *child)
 
 static __always_inline __u32 fgs_exit_code(struct task_struct *task)
 {
-	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+	struct signal_struct *sig = task->signal;
 
-	if (BPF_CORE_READ(sig, flags) & FGS_SIGNAL_GROUP_EXIT)
-		return BPF_CORE_READ(sig, group_exit_code);
-	return BPF_CORE_READ(task, exit_code);
+	if (sig->flags & FGS_SIGNAL_GROUP_EXIT)
+		return sig->group_exit_code;
+	return task->exit_code;
 }
 
 /* 6.16 added a group_dead argument; only the task is read, on every kernel. */
@@ -515,19 +515,19 @@ int BPF_PROG(fgs_exit, struct task_struct *task)
 
 	/* do_exit decrements live before this tracepoint: 0 means the last
 	 * thread of the group is going, i.e. the process exits. */
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+	if (task->signal->live.counter != 0)
 		return 0;
 	s = fgs_scratch();
 	if (!s)
 		return 0;
-	tgid = BPF_CORE_READ(task, tgid);
+	tgid = task->tgid;
 	r = &s->exit;
 	r->hdr.op = FGS_OP_EXIT;
 	r->hdr.size = sizeof(*r);
 	r->hdr.ktime = bpf_ktime_get_boot_ns();
 	r->tgid = tgid;
-	r->tid = BPF_CORE_READ(task, pid);
-	r->start_boottime = BPF_CORE_READ(task, start_boottime);
+	r->tid = task->pid;
+	r->start_boottime = task->start_boottime;
 	r->exit_code = fgs_exit_code(task);
 	ps = bpf_map_lookup_elem(&execve_map, &tgid);
 	if (ps) {

@@ -183,6 +183,31 @@ describe("matchBinaries", () => {
     await h.manager.delete("cwd-python");
   });
 
+  // The kernel keeps each process's matchBinaries answer until its next
+  // exec: a stale answer would report pwd's getcwd (size 4096) or miss
+  // python's (size 1024) in the same process.
+  test("a process is judged on the binary it runs after each exec", async () => {
+    await h.manager.add(policyYaml("cwd-python-exec", `  kprobes:
+  - call: sys_getcwd
+    syscall: true
+    args: [{index: 1, type: size_t}]
+    selectors:
+    - matchBinaries: [{operator: In, values: ["/usr/bin/python3"]}]
+`));
+    const toPwd = await python("import os\nos.getcwd()\nos.execv('/bin/pwd', ['pwd'])");
+    const toPy = await run(["/bin/sh", "-c", "pwd -P >/dev/null; exec /usr/bin/python3 -c 'import os; os.getcwd()'"]);
+    expect([toPwd.exitCode, toPy.exitCode]).toEqual([0, 0]);
+    await h.waitFor((x) => x.pid === toPwd.pid);
+    await h.waitFor((x) => x.pid === toPy.pid);
+    await h.settle();
+    for (const pid of [toPwd.pid, toPy.pid]) {
+      const seen = h.of(pid).map((e) => (e.kind === "kprobe" ? `${e.ev.process?.binary} ${e.ev.args[0]?.arg.value}` : e.kind));
+      // binary is the path executed (/usr/bin/python3), not the symlink's target.
+      expect(seen).toEqual(["/usr/bin/python3 1024"]);
+    }
+    await h.manager.delete("cwd-python-exec");
+  });
+
   test("NotIn reports every other binary", async () => {
     await h.manager.add(policyYaml("cwd-not-python", `  kprobes:
   - call: sys_getcwd

@@ -89,7 +89,9 @@ export class Agent {
   /** The details line of `fgs status` (lost_events, missed_events, ...). */
   async status(): Promise<string> {
     const r = await run([FGS, "status", "--server-address", this.address]);
-    return /^details: (.*)$/m.exec(r.stdout)?.[1] ?? `status failed: ${lastLines(r.stderr)}`;
+    // Every entry's details: the first is "running", the next carry the counters.
+    const lines = [...r.stdout.matchAll(/^details: (.*)$/gm)].map((m) => m[1]);
+    return lines.length > 0 ? lines.join("; ") : `status failed: ${lastLines(r.stderr)}`;
   }
 
   logTail(): string {

@@ -145,20 +145,15 @@ static __always_inline struct gen_arg_hdr *gen_slot(struct gen_event_buf *ev, __
 	return (struct gen_arg_hdr *)&ev->data[off & GEN_SOFT_MASK];
 }
 
-__noinline int gen_match_int(struct gen_arg_m *m, struct gen_event_buf *ev)
+static __always_inline int gen_type_signed(__u8 type)
 {
-	struct gen_arg_hdr *h;
-	int is_signed;
-	__u64 v;
+	return type == GEN_T_INT || type == GEN_T_SINT64 || type == GEN_T_LONG;
+}
+
+static __always_inline int gen_int_in(struct gen_arg_m *m, __u64 v, int is_signed)
+{
 	__u32 j;
 
-	if (!m || !ev)
-		return 0;
-	h = gen_slot(ev, m->arg);
-	if (!h)
-		return 0;
-	v = h->value;
-	is_signed = h->type == GEN_T_INT || h->type == GEN_T_SINT64 || h->type == GEN_T_LONG;
 	for (j = 0; j < GEN_MAX_VALUES; j++) {
 		__u64 w = m->values[j];
 
@@ -202,6 +197,18 @@ __noinline int gen_match_int(struct gen_arg_m *m, struct gen_event_buf *ev)
 		}
 	}
 	return m->op == GEN_OP_NEQ || m->op == GEN_OP_NOTINRANGE || m->op == GEN_OP_NOTFILETYPE;
+}
+
+__noinline int gen_match_int(struct gen_arg_m *m, struct gen_event_buf *ev)
+{
+	struct gen_arg_hdr *h;
+
+	if (!m || !ev)
+		return 0;
+	h = gen_slot(ev, m->arg);
+	if (!h)
+		return 0;
+	return gen_int_in(m, h->value, gen_type_signed(h->type));
 }
 
 static __always_inline int gen_text_eq(struct gen_arg_m *m, struct gen_scratch *s, __u8 *payload, __u32 len)
@@ -294,15 +301,18 @@ static __always_inline int gen_pid_listed(struct gen_pid_m *m, __u32 pid)
  * (real_parent: an orphan counts as its reaper's child). */
 static __always_inline int gen_nspid_ancestor_listed(struct gen_pid_m *m)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	/* BTF pointers, read directly: gen_task_nspid takes one (task.h). */
+	struct task_struct *task = bpf_get_current_task_btf()->group_leader;
 	struct pid_namespace *ns;
 	__u32 d;
 
-	task = BPF_CORE_READ(task, group_leader);
 	for (d = 0; d < GEN_FOLLOW_DEPTH; d++) {
-		struct task_struct *parent = BPF_CORE_READ(task, real_parent, group_leader);
+		struct task_struct *parent = task->real_parent;
 
-		if (!parent || parent == task || BPF_CORE_READ(parent, tgid) == 0)
+		if (!parent)
+			break;
+		parent = parent->group_leader;
+		if (!parent || parent == task || parent->tgid == 0)
 			break;
 		task = parent;
 		if (gen_pid_listed(m, gen_task_nspid(task, &ns)))
@@ -361,19 +371,56 @@ __noinline int gen_match_binary_fix(__u32 op, __u32 si, __u32 tgid)
 	return (op == GEN_BIN_PREFIX || op == GEN_BIN_POSTFIX) ? found : !found;
 }
 
-static __always_inline int gen_match_binary(__u8 op, __u32 si, __u32 tgid, struct gen_scratch *s)
+/* gen_binaries lookups of the process's binary for every selector. */
+static __always_inline __u32 gen_bin_lookup(struct gen_hook_cfg *cfg, struct gen_scratch *s,
+					    struct fgs_process_state *st)
 {
-	struct fgs_process_state *st = bpf_map_lookup_elem(&execve_map, &tgid);
-	int found;
+	__u32 found = 0, si;
 
-	if (op >= GEN_BIN_PREFIX)
-		return gen_match_binary_fix(op, si, tgid);
 	__builtin_memset(s->bin.path, 0, sizeof(s->bin.path));
-	s->bin.sel = si;
 	if (st)
 		bpf_probe_read_kernel(s->bin.path, sizeof(s->bin.path), st->binary);
-	found = bpf_map_lookup_elem(&gen_binaries, &s->bin) != NULL;
-	return op == GEN_SET_IN ? found : !found;
+	for (si = 0; si < GEN_MAX_SELECTORS; si++) {
+		if (si >= cfg->nsel)
+			break;
+		/* prefix / postfix forms are matched by gen_match_binary_fix */
+		if (!cfg->sel[si].bin_op || cfg->sel[si].bin_op >= GEN_BIN_PREFIX)
+			continue;
+		s->bin.sel = si;
+		if (bpf_map_lookup_elem(&gen_binaries, &s->bin))
+			found |= 1U << si;
+	}
+	return found;
+}
+
+/* Bit si: the binary is among selector si's matchBinaries values. Hashing a
+ * path costs far more than two lookups by tgid, so the answer is kept per
+ * execution (execve_map's ktime and binary_len) in gen_bin_cache. */
+static __always_inline __u32 gen_bin_found(struct gen_hook_cfg *cfg, struct gen_scratch *s)
+{
+	struct gen_bin_memo memo = {}, *c;
+	struct fgs_process_state *st;
+	__u32 tgid;
+
+	if (s->task.have & GEN_TK_BIN)
+		return s->task.bin_found;
+	gen_task_need(&s->task, GEN_TK_IDS);
+	tgid = s->task.tgid;
+	st = bpf_map_lookup_elem(&execve_map, &tgid);
+	if (st) {
+		memo.ktime = st->ktime;
+		memo.binary_len = st->binary_len;
+	}
+	c = bpf_map_lookup_elem(&gen_bin_cache, &tgid);
+	if (c && c->ktime == memo.ktime && c->binary_len == memo.binary_len) {
+		memo.found = c->found;
+	} else {
+		memo.found = gen_bin_lookup(cfg, s, st);
+		bpf_map_update_elem(&gen_bin_cache, &tgid, &memo, BPF_ANY);
+	}
+	s->task.bin_found = memo.found;
+	s->task.have |= GEN_TK_BIN;
+	return memo.found;
 }
 
 __noinline int gen_match_ns(struct gen_ns_m *m, struct gen_task *t)
@@ -432,25 +479,129 @@ static __always_inline int gen_match_arg(struct gen_arg_m *m, struct gen_event_b
 	return m->kind == GEN_KIND_TEXT ? gen_match_text(m, ev) : gen_match_int(m, ev);
 }
 
-/* Every field of selector si except matchReturnArgs. */
-__noinline int gen_match_selector(struct gen_hook_cfg *cfg, struct gen_event_buf *ev, __u32 si)
+/* The task parts a selector reads beyond the ids (GEN_TK_*). */
+static __always_inline __u32 gen_sel_needs(struct gen_selector *sel)
+{
+	__u32 need = 0, j;
+
+	for (j = 0; j < GEN_MAX_PID_M; j++)
+		if (j < sel->npid && (sel->pid[j].flags & GEN_PIDF_NS_PID))
+			need |= GEN_TK_NSPID;
+	if (sel->nns)
+		need |= GEN_TK_NS;
+	if (sel->nschg_op)
+		need |= GEN_TK_NS | GEN_TK_EXEC;
+	if (sel->ncap)
+		need |= GEN_TK_CAPS;
+	if (sel->ncapchg)
+		need |= GEN_TK_CAPS | GEN_TK_EXEC;
+	return need;
+}
+
+/* An integer argument's value from its raw value, as gen_encode sets
+ * gen_arg_hdr.value; 0 when the type needs the encoded argument. */
+static __always_inline int gen_raw_int(struct gen_hook_cfg *cfg, struct gen_raw *raw, __u32 k, __u64 *v)
+{
+	__u8 type;
+
+	if (k >= GEN_MAX_ARGS || k >= cfg->nargs)
+		return 0;
+	type = cfg->args[k].type;
+	switch (type) {
+	case GEN_T_INT:
+	case GEN_T_UINT32:
+	case GEN_T_SINT64:
+	case GEN_T_UINT64:
+	case GEN_T_SIZE:
+	case GEN_T_LONG:
+		*v = gen_int_value(type, raw->arg[k]);
+		return 1;
+	case GEN_T_FD:
+		*v = (__u64)(__s64)(__s32)raw->arg[k];
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline void gen_encode_args(struct gen_hook_cfg *cfg, struct gen_pending *p)
+{
+	__u32 i;
+
+	for (i = 0; i < GEN_MAX_ARGS; i++) {
+		struct gen_arg_cfg *a = &cfg->args[i];
+		/* a buffer copied at return is an empty placeholder until then */
+		__s64 size = (a->flags & GEN_CF_RETURN_COPY) ? 0 : p->raw.size[i];
+
+		if (i >= cfg->nargs)
+			break;
+		gen_encode(a, &p->ev, p->raw.arg[i], size, i);
+	}
+}
+
+/* Encodes the arguments into s->p.ev, once per call. */
+__noinline int gen_encode_once(struct gen_hook_cfg *cfg)
+{
+	struct gen_scratch *s = gen_scratch();
+
+	if (!cfg || !s)
+		return 0;
+	if (!s->encoded) {
+		gen_encode_args(cfg, &s->p);
+		s->encoded = 1;
+	}
+	return 1;
+}
+
+/* matchArgs j of sel compared on its raw value: 1 match, 0 no match, -1
+ * the matcher needs the encoded argument. */
+static __always_inline int gen_match_raw(struct gen_hook_cfg *cfg, struct gen_scratch *s,
+					 struct gen_selector *sel, __u32 j)
+{
+	struct gen_arg_m *m = &sel->arg[j & 7];
+	__u32 k = m->arg;
+	__u64 v = 0;
+
+	if (m->kind != GEN_KIND_INT || !gen_raw_int(cfg, &s->p.raw, k, &v))
+		return -1;
+	return gen_int_in(m, v, gen_type_signed(cfg->args[k & 7].type));
+}
+
+/* Every field of selector si except matchReturnArgs, cheapest first:
+ * integer matchArgs on the raw values, pids, the binary (memoized per
+ * execution), namespaces, capabilities, then the matchArgs that need the
+ * arguments encoded (strings, paths: read only now, once per call). */
+__noinline int gen_match_selector(struct gen_hook_cfg *cfg, __u32 si)
 {
 	struct gen_scratch *s = gen_scratch();
 	struct gen_selector *sel;
 	struct gen_task *t;
 	__u32 j;
 
-	if (!cfg || !ev || !s)
+	if (!cfg || !s)
 		return 0;
 	sel = gen_sel(cfg, si);
 	if (!sel)
 		return 0;
 	t = &s->task;
+	for (j = 0; j < GEN_MAX_ARG_M; j++)
+		if (j < sel->narg && gen_match_raw(cfg, s, sel, j) == 0)
+			return 0;
+	if (sel->npid)
+		gen_task_need(t, GEN_TK_IDS | (gen_sel_needs(sel) & GEN_TK_NSPID));
 	for (j = 0; j < GEN_MAX_PID_M; j++)
 		if (j < sel->npid && !gen_match_pid(&sel->pid[j], t))
 			return 0;
-	if (sel->bin_op && !gen_match_binary(sel->bin_op, si, t->tgid, s))
-		return 0;
+	if (sel->bin_op >= GEN_BIN_PREFIX) {
+		gen_task_need(t, GEN_TK_IDS);
+		if (!gen_match_binary_fix(sel->bin_op, si, t->tgid))
+			return 0;
+	} else if (sel->bin_op) {
+		int found = (gen_bin_found(cfg, s) >> (si & GEN_SEL_MASK)) & 1;
+
+		if (found != (sel->bin_op == GEN_SET_IN))
+			return 0;
+	}
+	gen_task_need(t, gen_sel_needs(sel));
 	for (j = 0; j < GEN_MAX_NS_M; j++)
 		if (j < sel->nns && !gen_match_ns(&sel->ns[j], t))
 			return 0;
@@ -462,9 +613,15 @@ __noinline int gen_match_selector(struct gen_hook_cfg *cfg, struct gen_event_buf
 		if (j < sel->ncapchg && !gen_match_caps(&sel->capchg[j], t, cfg->host_user_ns, 1))
 			return 0;
 	}
-	for (j = 0; j < GEN_MAX_ARG_M; j++)
-		if (j < sel->narg && !gen_match_arg(&sel->arg[j], ev))
+	for (j = 0; j < GEN_MAX_ARG_M; j++) {
+		if (j >= sel->narg)
+			break;
+		if (gen_match_raw(cfg, s, sel, j) >= 0)
+			continue;
+		gen_encode_once(cfg);
+		if (!gen_match_arg(&sel->arg[j], &s->p.ev))
 			return 0;
+	}
 	return 1;
 }
 
@@ -616,41 +773,33 @@ static __always_inline void gen_emit(struct gen_event_buf *ev)
 	fgs_output(ev, size, ev->rec.hdr.op);
 }
 
-static __always_inline void gen_record_init(struct gen_hook_cfg *cfg, struct gen_event_buf *ev)
+/* The record fields encoding uses; the rest is filled once a selector matched. */
+static __always_inline void gen_record_reset(struct gen_event_buf *ev)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 i;
 
-	ev->rec.hdr.op = (cfg->flags & GEN_HF_TRACEPOINT) ? FGS_OP_TRACEPOINT : FGS_OP_KPROBE;
-	ev->rec.hdr.size = 0;
-	ev->rec.hdr.ktime = bpf_ktime_get_boot_ns();
-	ev->rec.tgid = id >> 32;
-	ev->rec.tid = (__u32)id;
-	ev->rec.hook_id = cfg->hook_id;
-	ev->rec.action = GEN_ACT_NONE;
-	ev->rec.nargs = cfg->nargs;
 	ev->rec.flags = 0;
-	ev->rec.selector = 0;
 	ev->rec.data_len = 0;
-	ev->rec.pad = 0;
-	ev->rec.ret = 0;
 	for (i = 0; i < 8; i++)
 		ev->rec.arg_off[i] = GEN_NO_ARG;
 }
 
-static __always_inline void gen_encode_args(struct gen_hook_cfg *cfg, struct gen_pending *p)
+static __always_inline void gen_record_fill(struct gen_hook_cfg *cfg, struct gen_scratch *s)
 {
-	__u32 i;
+	struct gen_event_buf *ev = &s->p.ev;
 
-	for (i = 0; i < GEN_MAX_ARGS; i++) {
-		struct gen_arg_cfg *a = &cfg->args[i];
-		/* a buffer copied at return is an empty placeholder until then */
-		__s64 size = (a->flags & GEN_CF_RETURN_COPY) ? 0 : p->raw.size[i];
-
-		if (i >= cfg->nargs)
-			break;
-		gen_encode(a, &p->ev, p->raw.arg[i], size, i);
-	}
+	ev->rec.hdr.op = (cfg->flags & GEN_HF_TRACEPOINT) ? FGS_OP_TRACEPOINT : FGS_OP_KPROBE;
+	ev->rec.hdr.size = 0;
+	ev->rec.hdr.ktime = bpf_ktime_get_boot_ns();
+	gen_task_need(&s->task, GEN_TK_IDS);
+	ev->rec.tgid = s->task.tgid;
+	ev->rec.tid = s->task.pid;
+	ev->rec.hook_id = cfg->hook_id;
+	ev->rec.action = GEN_ACT_NONE;
+	ev->rec.nargs = cfg->nargs;
+	ev->rec.selector = 0;
+	ev->rec.pad = 0;
+	ev->rec.ret = 0;
 }
 
 /* Evaluates selectors at entry: p->decided is the first selector fully
@@ -666,11 +815,10 @@ static __always_inline void gen_select_entry(struct gen_hook_cfg *cfg, struct ge
 		p->decided = GEN_NO_SELECTOR;
 		return;
 	}
-	gen_task_fill(&s->task);
 	for (si = 0; si < GEN_MAX_SELECTORS; si++) {
 		if (si >= cfg->nsel)
 			break;
-		if (!gen_match_selector(cfg, &p->ev, si))
+		if (!gen_match_selector(cfg, si))
 			continue;
 		if (cfg->sel[si].nret == 0) {
 			p->decided = si;
@@ -680,19 +828,22 @@ static __always_inline void gen_select_entry(struct gen_hook_cfg *cfg, struct ge
 	}
 }
 
-/* Entry of a hooked call, with s->p.raw filled by the program. Returns the
- * errno an Override action asks for (kprobe programs apply it), else 0. */
+/* Entry of a hooked call, with s->p.raw filled by the program after
+ * gen_task_begin. Returns the errno an Override action asks for (kprobe
+ * programs apply it), else 0. */
 static __always_inline long gen_entry(struct gen_hook_cfg *cfg, struct gen_scratch *s)
 {
 	struct gen_pending *p = &s->p;
-	__u64 key = bpf_get_current_pid_tgid();
 	long err = 0;
+	__u64 key;
 
-	gen_record_init(cfg, &p->ev);
-	gen_encode_args(cfg, p);
+	gen_record_reset(&p->ev);
+	s->encoded = 0;
 	gen_select_entry(cfg, s);
 	if (p->decided < 0 && !p->mask)
 		return 0;
+	gen_encode_once(cfg);
+	gen_record_fill(cfg, s);
 	if (p->decided >= 0) {
 		p->ev.rec.selector = p->decided == GEN_NO_SELECTOR ? 0 : p->decided + 1;
 		err = gen_do_actions(cfg, &p->ev, &p->raw, (GEN_PHASE_ENTRY << 8) | p->decided);
@@ -704,10 +855,12 @@ static __always_inline long gen_entry(struct gen_hook_cfg *cfg, struct gen_scrat
 		gen_emit(&p->ev);
 		return err;
 	}
-	if (cfg->flags & GEN_HF_EXIT)
+	if (cfg->flags & GEN_HF_EXIT) {
+		key = bpf_get_current_pid_tgid();
 		bpf_map_update_elem(&gen_pending_map, &key, p, BPF_ANY);
-	else
+	} else {
 		gen_emit(&p->ev);
+	}
 	return 0;
 }
 

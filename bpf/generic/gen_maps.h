@@ -10,6 +10,7 @@
 #define GEN_FD_ENTRIES    65536
 #define GEN_PENDING_MAX   8192
 #define GEN_STR_ENTRIES   1024
+#define GEN_TP_HEAD       64 /* common fields, syscall nr and the 6 syscall arguments */
 
 struct gen_fd_key {
 	__u32 tgid;
@@ -42,12 +43,22 @@ struct gen_raw {
 	__u64 size[GEN_MAX_ARGS];
 };
 
+/* gen_task.have: the parts read so far in this call (filled on demand) */
+#define GEN_TK_IDS   (1U << 5) /* tgid, pid */
+#define GEN_TK_NSPID (1U << 0) /* nspid */
+#define GEN_TK_NS    (1U << 1) /* ns[] */
+#define GEN_TK_CAPS  (1U << 2) /* caps[], and ns[9] (the user namespace) */
+#define GEN_TK_EXEC  (1U << 3) /* has_state, exec_ns[], exec_caps[] */
+#define GEN_TK_BIN   (1U << 4) /* bin_found */
+
 /* What selectors look at: the calling task now and at its exec. */
 struct gen_task {
 	__u32 tgid;
 	__u32 pid;
 	__u32 nspid;
 	__u32 has_state;   /* execve_map has the process */
+	__u32 have;        /* GEN_TK_* */
+	__u32 bin_found;   /* bit si: the binary is in selector si's matchBinaries values */
 	__u32 ns[GEN_NS_COUNT];
 	__u32 exec_ns[GEN_NS_COUNT];
 	__u64 caps[3];     /* GEN_CAP_* order */
@@ -67,6 +78,10 @@ struct gen_pending {
 struct gen_scratch {
 	struct gen_pending p;
 	struct gen_task task;
+	__u32 encoded;     /* p.ev holds the encoded arguments */
+	__u32 pad;
+	__u8 tp_head[GEN_TP_HEAD]; /* tracepoints: the record's first bytes */
+	struct pt_regs regs;       /* kprobes, syscall wrappers: the registers */
 	struct gen_fd_name fdname;
 	struct gen_str_key str;
 	struct gen_lpm_key lpm;
@@ -136,6 +151,23 @@ struct {
 	__type(key, struct gen_bin_key);
 	__type(value, __u8);
 } gen_binaries SEC(".maps");
+
+/* matchBinaries resolved once per execution: the gen_binaries lookups of a
+ * process, valid while its execve_map entry keeps the same identity. */
+#define GEN_BIN_CACHE_ENTRIES 4096 /* ~360 KB per hook, like gen_binaries */
+
+struct gen_bin_memo {
+	__u64 ktime;      /* execve_map entry's ktime; 0: no entry */
+	__u32 binary_len;
+	__u32 found;      /* as gen_task.bin_found */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, GEN_BIN_CACHE_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct gen_bin_memo);
+} gen_bin_cache SEC(".maps");
 
 static __always_inline struct gen_scratch *gen_scratch(void)
 {

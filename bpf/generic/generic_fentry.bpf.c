@@ -36,8 +36,9 @@ static __always_inline long gen_trampoline_entry(void *ctx)
 
 	if (!cfg || !s)
 		return 0;
+	gen_task_begin(&s->task);
 	if (cfg->flags & GEN_HF_SYSCALL)
-		gen_fetch_regs(cfg, &s->p.raw, (struct pt_regs *)gen_func_arg(ctx, 0), 1);
+		gen_fetch_regs(cfg, s, (const void *)gen_func_arg(ctx, 0), 1);
 	else
 		gen_fetch_func_args(ctx, cfg, &s->p.raw);
 	return gen_entry(cfg, s);

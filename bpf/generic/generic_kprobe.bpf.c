@@ -11,15 +11,16 @@ static __always_inline long gen_kprobe_common(struct pt_regs *ctx)
 {
 	struct gen_hook_cfg *cfg = gen_config();
 	struct gen_scratch *s = gen_scratch();
-	struct pt_regs *regs = ctx;
+	const void *regs = ctx;
 	int syscall;
 
 	if (!cfg || !s)
 		return 0;
+	gen_task_begin(&s->task);
 	syscall = cfg->flags & GEN_HF_SYSCALL;
 	if (syscall)
-		regs = (struct pt_regs *)BPF_CORE_READ(ctx, di);
-	gen_fetch_regs(cfg, &s->p.raw, regs, syscall);
+		regs = (const void *)PT_REGS_PARM1(ctx);
+	gen_fetch_regs(cfg, s, regs, syscall);
 	return gen_entry(cfg, s);
 }
 

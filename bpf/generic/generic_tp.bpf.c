@@ -6,52 +6,61 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline __u64 gen_tp_field(void *ctx, __u16 off, __u16 size, __u8 flags)
+/* A field of the record: from the copy of its head (s->tp_head) when it
+ * lies there, aligned, else probe-read on its own. */
+static __always_inline __u64 gen_tp_field(void *ctx, __u8 *head, __u16 off, __u16 size, __u8 flags)
 {
 	/* The address is only handed to probe-read; ctx itself is never dereferenced at a variable offset. */
 	void *at = (char *)ctx + off;
+	int in_head = off + size <= GEN_TP_HEAD && (off & (size - 1)) == 0;
+	__u32 o = off & (GEN_TP_HEAD - 1);
 	__u64 v = 0;
 
 	switch (size) {
 	case 1: {
-		__u8 b = 0;
+		__u8 b = in_head ? head[o] : 0;
 
-		bpf_probe_read_kernel(&b, 1, at);
+		if (!in_head)
+			bpf_probe_read_kernel(&b, 1, at);
 		return (flags & GEN_CF_SIGNED) ? (__u64)(__s64)(__s8)b : b;
 	}
 	case 2: {
-		__u16 w = 0;
+		__u16 w = in_head ? *(__u16 *)&head[o & ~1U] : 0;
 
-		bpf_probe_read_kernel(&w, 2, at);
+		if (!in_head)
+			bpf_probe_read_kernel(&w, 2, at);
 		return (flags & GEN_CF_SIGNED) ? (__u64)(__s64)(__s16)w : w;
 	}
 	case 4: {
-		__u32 d = 0;
+		__u32 d = in_head ? *(__u32 *)&head[o & ~3U] : 0;
 
-		bpf_probe_read_kernel(&d, 4, at);
+		if (!in_head)
+			bpf_probe_read_kernel(&d, 4, at);
 		return (flags & GEN_CF_SIGNED) ? (__u64)(__s64)(__s32)d : d;
 	}
 	default:
+		if (size == 8 && in_head)
+			return *(__u64 *)&head[o & ~7U];
 		bpf_probe_read_kernel(&v, 8, at);
 		return v;
 	}
 }
 
-static __always_inline void gen_tp_fetch(void *ctx, struct gen_arg_cfg *a, struct gen_raw *raw, __u32 i)
+static __always_inline void gen_tp_fetch(void *ctx, __u8 *head, struct gen_arg_cfg *a, struct gen_raw *raw, __u32 i)
 {
-	__u64 size = a->size_fsize ? gen_tp_field(ctx, a->size_off, a->size_fsize, 0) : 0;
+	__u64 size = a->size_fsize ? gen_tp_field(ctx, head, a->size_off, a->size_fsize, 0) : 0;
 	__u64 v;
 
 	if (a->flags & GEN_CF_INLINE) {
 		v = (__u64)ctx + a->off;
 		size = a->fsize;
 	} else if (a->flags & GEN_CF_DATA_LOC) {
-		__u32 loc = gen_tp_field(ctx, a->off, 4, 0);
+		__u32 loc = gen_tp_field(ctx, head, a->off, 4, 0);
 
 		v = (__u64)ctx + (loc & 0xffff);
 		size = loc >> 16;
 	} else {
-		v = gen_tp_field(ctx, a->off, a->fsize, a->flags);
+		v = gen_tp_field(ctx, head, a->off, a->fsize, a->flags);
 	}
 	raw->arg[i] = v;
 	raw->size[i] = size;
@@ -66,10 +75,16 @@ int gen_tp_enter(void *ctx)
 
 	if (!cfg || !s)
 		return 0;
+	gen_task_begin(&s->task);
+	/* One read for every field in the head: a helper call costs more than
+	 * the compares that follow. Syscall tracepoints hand BPF a 64-byte copy
+	 * (header, nr, six arguments); other records start a per-CPU perf buffer
+	 * of 8 KiB. Bytes past a short record are read but never used. */
+	bpf_probe_read_kernel(s->tp_head, GEN_TP_HEAD, ctx);
 	for (i = 0; i < GEN_MAX_ARGS; i++) {
 		if (i >= cfg->nargs)
 			break;
-		gen_tp_fetch(ctx, &cfg->args[i], &s->p.raw, i);
+		gen_tp_fetch(ctx, s->tp_head, &cfg->args[i], &s->p.raw, i);
 	}
 	gen_entry(cfg, s);
 	return 0;

@@ -4,30 +4,38 @@
 #ifndef FGS_GENERIC_REGS_H
 #define FGS_GENERIC_REGS_H
 
+/* regs: a copy in the scratch map, read directly. */
 static __always_inline __u64 gen_regs_arg(struct pt_regs *regs, __u32 n, int syscall)
 {
 	switch (n) {
 	case 0:
-		return BPF_CORE_READ(regs, di);
+		return regs->di;
 	case 1:
-		return BPF_CORE_READ(regs, si);
+		return regs->si;
 	case 2:
-		return BPF_CORE_READ(regs, dx);
+		return regs->dx;
 	case 3:
-		return syscall ? BPF_CORE_READ(regs, r10) : BPF_CORE_READ(regs, cx);
+		return syscall ? regs->r10 : regs->cx;
 	case 4:
-		return BPF_CORE_READ(regs, r8);
+		return regs->r8;
 	case 5:
-		return BPF_CORE_READ(regs, r9);
+		return regs->r9;
 	}
 	return 0;
 }
 
-/* Fills raw from a register set: the arguments and their size arguments. */
-static __always_inline void gen_fetch_regs(struct gen_hook_cfg *cfg, struct gen_raw *raw,
-					   struct pt_regs *regs, int syscall)
+/* Fills raw from a register set (ctx, or the user's registers a syscall
+ * wrapper gets): the arguments and their size arguments. The set is copied
+ * with one probe-read: one helper call instead of one per register. */
+static __always_inline void gen_fetch_regs(struct gen_hook_cfg *cfg, struct gen_scratch *s,
+					   const void *from, int syscall)
 {
+	struct gen_raw *raw = &s->p.raw;
+	struct pt_regs *regs = &s->regs;
 	__u32 i;
+
+	if (bpf_probe_read_kernel(regs, sizeof(*regs), from))
+		__builtin_memset(regs, 0, sizeof(*regs));
 
 	for (i = 0; i < GEN_MAX_ARGS; i++) {
 		struct gen_arg_cfg *a = &cfg->args[i];

@@ -8,31 +8,32 @@
 static __always_inline __u32 gen_task_nspid(struct task_struct *task, struct pid_namespace **ns)
 {
 	struct upid up = {};
-	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	__u32 level = BPF_CORE_READ(pid, level);
+	struct pid *pid = task->thread_pid;
+	__u32 level = pid->level;
 
 	bpf_core_read(&up, sizeof(up), &pid->numbers[level & GEN_PID_LEVEL_MASK]);
 	*ns = up.ns;
 	return up.nr;
 }
 
-/* Same order as struct fgs_namespaces and NAMESPACE_INDEX in src/policy/names.ts. */
+/* Same order as struct fgs_namespaces and NAMESPACE_INDEX in src/policy/names.ts.
+ * task comes from bpf_get_current_task_btf(): fields are read directly. */
 static __always_inline void gen_task_ns(__u32 *ns, struct task_struct *task, struct pid_namespace *pidns)
 {
-	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	struct nsproxy *nsp = task->nsproxy;
 
-	ns[0] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
-	ns[1] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
-	ns[2] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+	ns[0] = nsp->uts_ns->ns.inum;
+	ns[1] = nsp->ipc_ns->ns.inum;
+	ns[2] = nsp->mnt_ns->ns.inum;
 	ns[3] = BPF_CORE_READ(pidns, ns.inum);
-	ns[4] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
-	ns[5] = BPF_CORE_READ(nsp, net_ns, ns.inum);
+	ns[4] = nsp->pid_ns_for_children->ns.inum;
+	ns[5] = nsp->net_ns->ns.inum;
 	if (bpf_core_field_exists(nsp->time_ns)) {
-		ns[6] = BPF_CORE_READ(nsp, time_ns, ns.inum);
-		ns[7] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+		ns[6] = nsp->time_ns->ns.inum;
+		ns[7] = nsp->time_ns_for_children->ns.inum;
 	}
-	ns[8] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
-	ns[9] = BPF_CORE_READ(task, cred, user_ns, ns.inum);
+	ns[8] = nsp->cgroup_ns->ns.inum;
+	ns[9] = task->cred->user_ns->ns.inum;
 }
 
 static __always_inline void gen_read_cred_caps(__u64 *caps, const struct cred *cred)
@@ -45,7 +46,8 @@ static __always_inline void gen_read_cred_caps(__u64 *caps, const struct cred *c
 
 static __always_inline void gen_task_exec_state(struct gen_task *t)
 {
-	struct fgs_process_state *st = bpf_map_lookup_elem(&execve_map, &t->tgid);
+	__u32 tgid = t->tgid;
+	struct fgs_process_state *st = bpf_map_lookup_elem(&execve_map, &tgid);
 
 	t->has_state = st != NULL;
 	if (!st)
@@ -65,20 +67,52 @@ static __always_inline void gen_task_exec_state(struct gen_task *t)
 	t->exec_caps[GEN_CAP_PERMITTED] = st->caps.permitted;
 }
 
-static __always_inline void gen_task_fill(struct gen_task *t)
+/* Starts a call: nothing is read until a selector or the record needs it. */
+static __always_inline void gen_task_begin(struct gen_task *t)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 id = bpf_get_current_pid_tgid();
-	struct pid_namespace *pidns = NULL;
+	t->have = 0;
+	t->bin_found = 0;
+}
 
-	__builtin_memset(t, 0, sizeof(*t));
-	t->tgid = id >> 32;
-	t->pid = (__u32)id;
-	/* the thread group's pid in its namespace, like tgid */
-	t->nspid = gen_task_nspid(BPF_CORE_READ(task, group_leader), &pidns);
-	gen_task_ns(t->ns, task, pidns);
-	gen_read_cred_caps(t->caps, BPF_CORE_READ(task, cred));
-	gen_task_exec_state(t);
+/* Reads the parts in want (GEN_TK_*, not GEN_TK_BIN) not read yet in this call. */
+static __always_inline void gen_task_need(struct gen_task *t, __u32 want)
+{
+	struct pid_namespace *pidns = NULL;
+	struct task_struct *task;
+	const struct cred *cred;
+
+	if (want & GEN_TK_EXEC)
+		want |= GEN_TK_IDS;
+	want &= ~t->have;
+	if (!want)
+		return;
+	if (want & GEN_TK_IDS) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		t->tgid = id >> 32;
+		t->pid = (__u32)id;
+	}
+	t->have |= GEN_TK_IDS & want;
+	want &= ~GEN_TK_IDS;
+	if (!want)
+		return;
+	task = bpf_get_current_task_btf();
+	/* the thread group's pid in its namespace, like tgid; ns[3] needs its namespace */
+	if (want & (GEN_TK_NSPID | GEN_TK_NS))
+		t->nspid = gen_task_nspid(task->group_leader, &pidns);
+	if (want & GEN_TK_NS) {
+		t->ns[6] = 0;
+		t->ns[7] = 0;
+		gen_task_ns(t->ns, task, pidns);
+	}
+	if (want & GEN_TK_CAPS) {
+		cred = task->cred;
+		gen_read_cred_caps(t->caps, cred);
+		t->ns[9] = cred->user_ns->ns.inum;
+	}
+	if (want & GEN_TK_EXEC)
+		gen_task_exec_state(t);
+	t->have |= want;
 }
 
 #endif

@@ -18,7 +18,7 @@ import { createPolicyEngine, type Mechanism, type PolicyEngine } from "../policy
 import { buildInfo } from "../common/build-info";
 import { loadConsoleAssets } from "../console/assets";
 import { Agent, type Component } from "./agent";
-import { Pipeline } from "./pipeline";
+import { Pipeline, type RecordObserver } from "./pipeline";
 import { probeKernel, type KernelEnvironment } from "../kernel/environment";
 import { RECORD } from "../decode/generic-layout";
 import type { EventTally } from "../metrics/event-tally";
@@ -154,12 +154,13 @@ function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Log
 
 /** Counts policy records by policy and hook (events don't carry their policy),
  * including records shed under overload or built for no stream. */
-function tallyPolicies(engine: PolicyEngine, tally: EventTally): (record: Uint8Array) => void {
-  return (record) => {
-    if (record.byteLength < RECORD.bytes) return;
-    const id = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(RECORD.hookId, true);
+function tallyPolicies(engine: PolicyEngine, tally: EventTally): RecordObserver {
+  return (bytes, at) => {
+    const o = at + RECORD.hookId;
+    if (o + 4 > bytes.byteLength) return;
+    const id = (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) >>> 0;
     const h = engine.manager.hook(id);
-    if (h) tally.policy(h.policyName, h.kind === "kprobe" ? h.functionName : `${h.subsystem}/${h.event}`);
+    if (h) tally.policy(h.policyName, h.kind === "kprobe" ? h.functionName : h.kind === "tracepoint" ? `${h.subsystem}/${h.event}` : h.functionName);
   };
 }
 

@@ -2,14 +2,18 @@ import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 import type { Logger } from "../log/logger";
 import type { RingBufferReader } from "../reader/ring-reader";
 import type { EventBus } from "../bus/bus";
+import { AgentEvent } from "../bus/event";
 import type { Component } from "./agent";
 import { EventTally } from "../metrics/event-tally";
 import { FixedHistogram } from "../metrics/latency";
 import type { PipelineStats as MetricsPipelineStats } from "../metrics/sources";
 import { HEADER } from "../decode/records";
 
+/** Sees a record's bytes from `at` (handled or shed): cheap counters only. */
+export type RecordObserver = (bytes: Uint8Array, at: number) => void;
+
 /** Turns one kernel record into zero or more API events (decode + enrich). */
-export type RecordHandler = (record: Uint8Array) => GetEventsResponse | readonly GetEventsResponse[] | undefined;
+export type RecordHandler = (record: Uint8Array) => AgentEvent | GetEventsResponse | readonly GetEventsResponse[] | undefined;
 
 
 export interface PipelineStats extends MetricsPipelineStats {
@@ -34,9 +38,10 @@ export class Pipeline implements Component {
   readonly name = "pipeline";
   private readonly handlers = new Map<number, RecordHandler>();
   private readonly sheddable = new Set<number>();
-  private readonly observers = new Map<number, (record: Uint8Array) => void>();
+  private readonly observers = new Map<number, RecordObserver>();
   private readonly shed = new Map<number, number>();
   private unobserved = 0;
+  private demand: ReturnType<EventBus["demand"]> = "none";
   private records = 0;
   private events = 0;
   private failures = 0;
@@ -54,7 +59,7 @@ export class Pipeline implements Component {
   ) {}
 
   /** observe sees every record of op, shed or not (cheap counters only). */
-  on(op: number, handler: RecordHandler, options: { sheddable?: boolean; observe?: (record: Uint8Array) => void } = {}): void {
+  on(op: number, handler: RecordHandler, options: { sheddable?: boolean; observe?: RecordObserver } = {}): void {
     this.handlers.set(op, handler);
     if (options.sheddable) this.sheddable.add(op);
     if (options.observe) this.observers.set(op, options.observe);
@@ -63,16 +68,34 @@ export class Pipeline implements Component {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.reader.consume((record) => this.handle(record));
+    this.reader.consume((record, op) => this.handle(record, op), {
+      ops: () => this.opsToShed(),
+      skipped: (op, bytes, at) => this.skipped(op, bytes, at),
+    });
   }
 
-  private handle(record: Uint8Array): void {
+  /** Asked once per reader slice: while no stream could take a policy event,
+   * its records are passed over unread (counted), so a storm costs little
+   * more than walking the ring. Process records are always handled. */
+  private opsToShed(): ReadonlySet<number> | undefined {
+    this.demand = this.bus.demand();
+    return this.demand === "open" ? undefined : this.sheddable;
+  }
+
+  private skipped(op: number, bytes: Uint8Array, at: number): void {
+    this.records++;
+    this.observers.get(op)?.(bytes, at);
+    if (this.demand === "none") this.unobserved++;
+    else this.shed.set(op, (this.shed.get(op) ?? 0) + 1);
+  }
+
+  private handle(record: Uint8Array, op: number): void {
     this.records++;
     if (record.byteLength < HEADER.bytes) return void this.failures++;
-    const op = new DataView(record.buffer, record.byteOffset, record.byteLength).getUint32(HEADER.op, true);
     const handler = this.handlers.get(op);
     if (!handler) return void this.unknownOps++;
-    this.observers.get(op)?.(record);
+    this.observers.get(op)?.(record, 0);
+    // Streams can fill within a slice: checked per record here, per slice in the reader.
     if (this.sheddable.has(op) && !this.shedIfUnwanted(op)) return;
     const timed = this.records % LATENCY_SAMPLE === 0;
     const started = timed ? performance.now() : 0;
@@ -80,8 +103,8 @@ export class Pipeline implements Component {
       const out = handler(record);
       if (timed) this.latency.observe(performance.now() - started);
       if (!out) return;
-      if (Array.isArray(out)) out.forEach((ev) => this.publish(ev));
-      else this.publish(out as GetEventsResponse);
+      if (Array.isArray(out)) out.forEach((ev) => this.publish(new AgentEvent(ev)));
+      else this.publish(out instanceof AgentEvent ? out : new AgentEvent(out as GetEventsResponse));
     } catch (e) {
       this.failures++;
       this.logFailure(op, e);
@@ -110,9 +133,9 @@ export class Pipeline implements Component {
     };
   }
 
-  private publish(ev: GetEventsResponse): void {
+  private publish(ev: AgentEvent): void {
     this.events++;
-    this.tally.observe(ev);
+    this.tally.observe(ev.eventCase);
     this.bus.publish(ev);
   }
 

@@ -28,7 +28,7 @@ import {
   type ProcessUsdt,
 } from "../../gen/tetragon/tetragon_pb";
 import { encodedProcess } from "../cache/process-message";
-import { VARINT, WireWriter } from "./wire-writer";
+import { VARINT, WireWriter } from "../common/wire-writer";
 
 /** Field numbers the hand writer covers, per message. */
 export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
@@ -54,7 +54,7 @@ export const HAND_WRITER_COVERS_SCHEMA = HAND_WRITTEN.every(([s, n]) => covered(
 const w = new WireWriter();
 
 function processField(no: number, p: Process): void {
-  w.bytes(no, encodedProcess(p) ?? toBinary(ProcessSchema, p));
+  writeProcess(w, no, p);
 }
 
 function processAndParent(e: { process?: Process; parent?: Process }): void {
@@ -191,24 +191,36 @@ function event(ev: GetEventsResponse): void {
 /** GetEventsResponse wire bytes. */
 export function encodeResponse(ev: GetEventsResponse): Uint8Array {
   if (!handWritable(ev)) return toBinary(GetEventsResponseSchema, ev);
+  return encodeEvent(EVENT_FIELD[ev.event.case as keyof typeof EVENT_FIELD], () => event(ev), ev.nodeName, ev.time);
+}
+
+/** A GetEventsResponse whose event (field `eventField`) `body` writes with
+ * the shared writer (src/decode/generic-wire.ts writes policy events from
+ * their kernel records this way). */
+export function encodeEvent(eventField: number, body: (w: WireWriter) => void, nodeName: string, time: { seconds: bigint; nanos: number } | undefined): Uint8Array {
   w.reset();
-  const mark = w.fork(EVENT_FIELD[ev.event.case as keyof typeof EVENT_FIELD]);
-  event(ev);
+  const mark = w.fork(eventField);
+  body(w);
   w.join(mark);
-  w.stringIfSet(1000, ev.nodeName);
-  if (ev.time) {
+  w.stringIfSet(1000, nodeName);
+  if (time) {
     const t = w.fork(1001);
-    if (ev.time.seconds !== 0n) {
+    if (time.seconds !== 0n) {
       w.tag(1, VARINT);
-      w.varint64(ev.time.seconds);
+      w.varint64(time.seconds);
     }
-    if (ev.time.nanos !== 0) {
+    if (time.nanos !== 0) {
       w.tag(2, VARINT);
-      w.int32(ev.time.nanos);
+      w.int32(time.nanos);
     }
     w.join(t);
   }
   return w.finish();
+}
+
+/** A Process field from the cache's bytes (or encoded here when it has none). */
+export function writeProcess(writer: WireWriter, no: number, p: Process): void {
+  writer.bytes(no, encodedProcess(p) ?? toBinary(ProcessSchema, p));
 }
 
 function argsOf(ev: GetEventsResponse): (KprobeArgument | undefined)[] {

@@ -1,20 +1,60 @@
 /** One event on the bus: the message (for filters, JSON and connect-node
  * streams) and its wire bytes, encoded at most once per edition however
- * many streams carry it. Immutable once published. */
+ * many streams carry it. Immutable once published.
+ *
+ * A policy event may come with its bytes written straight from the kernel
+ * record (src/decode/generic-wire.ts) and its message built only when some
+ * consumer asks (a filter, JSON, connect-node): a gRPC stream with no
+ * filter never builds it. */
 import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 import { downgradeEvent, encodeResponse, hasLongArg } from "./encode";
 
 export type Edition = "tetragon" | "fgs";
 
+export type EventCase = GetEventsResponse["event"]["case"];
+
+/** A event known by how to build it, and by its bytes written directly. */
+export interface LazyEventSource {
+  readonly eventCase: EventCase;
+  /** whether an argument is a long_arg (the fgs edition then differs) */
+  readonly hasLongArg: boolean;
+  build(): GetEventsResponse;
+  encode(): Uint8Array;
+}
+
 export class AgentEvent {
+  private built: GetEventsResponse | undefined;
   private bytes: Uint8Array | undefined;
   private legacyBytes: Uint8Array | undefined;
+  private readonly source: LazyEventSource | undefined;
 
-  constructor(readonly message: GetEventsResponse) {}
+  constructor(message: GetEventsResponse | LazyEventSource) {
+    if ("$typeName" in message) this.built = message;
+    else this.source = message;
+  }
+
+  get message(): GetEventsResponse {
+    return (this.built ??= (this.source as LazyEventSource).build());
+  }
+
+  /** The event's kind without building its message. */
+  get eventCase(): EventCase {
+    return this.built !== undefined ? this.built.event.case : (this.source as LazyEventSource).eventCase;
+  }
+
+  /** Events it stands for (an aggregate counts each occurrence); a policy
+   * event from its record is one, without building its message. */
+  get weight(): number {
+    return this.built !== undefined ? Number(this.built.aggregationInfo?.count ?? 1n) : 1;
+  }
 
   /** GetEventsResponse wire bytes for an edition of the API. */
   encoded(edition: Edition = "tetragon"): Uint8Array {
-    if (edition === "fgs") return (this.legacyBytes ??= hasLongArg(this.message) ? encodeResponse(downgradeEvent(this.message)) : this.encoded());
-    return (this.bytes ??= encodeResponse(this.message));
+    if (edition === "fgs") return (this.legacyBytes ??= this.longArg() ? encodeResponse(downgradeEvent(this.message)) : this.encoded());
+    return (this.bytes ??= this.source !== undefined ? this.source.encode() : encodeResponse(this.message));
+  }
+
+  private longArg(): boolean {
+    return this.source !== undefined ? this.source.hasLongArg : hasLongArg(this.message);
   }
 }

@@ -2,7 +2,7 @@
  * queue. A stream is never ended for being slow: when its queue is full,
  * new events are dropped and counted on this stream only. */
 import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb.ts";
-import type { EventPredicate } from "../filters/index.ts";
+import { MATCH_ALL, type EventPredicate } from "../filters/index.ts";
 import { Aggregator } from "./aggregate.ts";
 import type { AggregationSettings } from "./aggregate.ts";
 import { AgentEvent } from "./event.ts";
@@ -31,7 +31,6 @@ interface Waiter {
   resolve(r: IteratorResult<GetEventsResponse>): void;
 }
 
-const weight = (ev: GetEventsResponse): number => Number(ev.aggregationInfo?.count ?? 1n);
 
 export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
   private readonly queue = new Fifo<AgentEvent>();
@@ -61,7 +60,7 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
     if (this.state !== "open") return;
     let wanted: boolean;
     try {
-      wanted = this.predicate(ev.message);
+      wanted = this.predicate === MATCH_ALL || this.predicate(ev.message);
     } catch {
       this.filterErrors++;
       return;
@@ -78,10 +77,10 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
     if (this.waiter !== undefined) {
       const w = this.waiter;
       this.waiter = undefined;
-      this.delivered += weight(ev.message);
+      this.delivered += ev.weight;
       w.resolve({ value: ev.message, done: false });
     } else if (this.queue.length >= this.capacity) {
-      this.dropped += weight(ev.message);
+      this.dropped += ev.weight;
     } else {
       this.queue.push(ev);
       if (this.queue.length === 1) this.readable?.();
@@ -102,7 +101,7 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
       const ev = this.queue.shift();
       if (ev === undefined) break;
       out.push(ev);
-      this.delivered += weight(ev.message);
+      this.delivered += ev.weight;
     }
     return out;
   }
@@ -136,7 +135,7 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
   next(): Promise<IteratorResult<GetEventsResponse>> {
     const ev = this.queue.shift();
     if (ev !== undefined) {
-      this.delivered += weight(ev.message);
+      this.delivered += ev.weight;
       return Promise.resolve({ value: ev.message, done: false });
     }
     if (this.state !== "open") return Promise.resolve({ value: undefined, done: true });

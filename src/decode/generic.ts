@@ -10,6 +10,8 @@ import {
   ProcessSchema, CapabilitiesTypeSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
+import { AgentEvent } from "../bus/event";
+import { encodeGenericRecord, hasLongArgType } from "./generic-wire";
 import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK, SOCKADDR, USER_NS } from "./generic-layout";
 import { FAMILY_NUMBERS, TCP_STATE_NUMBERS, nameOf } from "./net-names";
 import { OP_KPROBE, OP_TRACEPOINT } from "./records";
@@ -392,6 +394,10 @@ function processOf(rec: GenericRecord, ctx: GenericEventContext): { process: Pro
 
 function eventOf(rec: GenericRecord, hook: HookDescription, ctx: GenericEventContext): GetEventsResponse["event"] {
   const { process, parent } = processOf(rec, ctx);
+  return eventFrom(rec, hook, process, parent);
+}
+
+function eventFrom(rec: GenericRecord, hook: HookDescription, process: Process, parent: Process | undefined): GetEventsResponse["event"] {
   const args = rec.args.map(toKprobeArgument);
   args.forEach((a, i) => (a.label = hook.labels[i] ?? ""));
   const report = { policyName: hook.policyName, message: hook.message, tags: [...hook.tags] };
@@ -430,5 +436,35 @@ export function genericEvent(bytes: Uint8Array, ctx: GenericEventContext): GetEv
     event: eventOf(rec, hook, ctx),
     nodeName: ctx.nodeName,
     time: create(TimestampSchema, ctx.bootNsToTimestamp(rec.ktime)),
+  });
+}
+
+const EVENT_CASES = {
+  kprobe: "processKprobe", tracepoint: "processTracepoint", uprobe: "processUprobe", lsm: "processLsm", usdt: "processUsdt",
+} as const;
+
+/** The record's argument payloads, copied out of the ring buffer: the event
+ * may be built or encoded after the ring space is reused. */
+function detached(rec: GenericRecord): GenericRecord {
+  const copy = (a: RawArg | null): RawArg | null => (a === null || a.payload.byteLength === 0 ? a : { ...a, payload: a.payload.slice() });
+  return { ...rec, args: rec.args.map(copy), returnArg: copy(rec.returnArg) };
+}
+
+/** The bus event of one record: its bytes written directly from the record
+ * (generic-wire.ts), its message built only if a consumer asks. Undefined
+ * when its hook is gone. */
+export function genericAgentEvent(bytes: Uint8Array, ctx: GenericEventContext): AgentEvent | undefined {
+  const decoded = decodeGenericRecord(bytes);
+  const hook = ctx.hook(decoded.hookId);
+  if (!hook) return undefined;
+  const rec = detached(decoded);
+  const { process, parent } = processOf(rec, ctx);
+  const time = ctx.bootNsToTimestamp(rec.ktime);
+  const nodeName = ctx.nodeName;
+  return new AgentEvent({
+    eventCase: EVENT_CASES[hook.kind],
+    hasLongArg: hasLongArgType(rec),
+    build: () => create(GetEventsResponseSchema, { event: eventFrom(rec, hook, process, parent), nodeName, time: create(TimestampSchema, time) }),
+    encode: () => encodeGenericRecord({ rec, hook, process, parent, nodeName, time }),
   });
 }

@@ -18,6 +18,10 @@ export { FILTER_LIMITS } from "./limits.ts";
 
 export type EventPredicate = (ev: GetEventsResponse) => boolean;
 
+/** The predicate of a request without filters: streams skip calling it (and
+ * building an event's message just to pass it). */
+export const MATCH_ALL: EventPredicate = () => true;
+
 export interface FilterLists {
   readonly allowList: readonly Filter[];
   readonly denyList: readonly Filter[];
@@ -37,7 +41,7 @@ export function compileFilters(lists: FilterLists, deps: FilterDeps = {}): Event
   const budget: RegexBudget = { left: FILTER_LIMITS.regexProgramBudget };
   const allow = lists.allowList.map((f, k) => buildFilter(f, deps, `allow_list[${k}]`, learners, budget));
   const deny = lists.denyList.map((f, k) => buildFilter(f, deps, `deny_list[${k}]`, learners, budget));
-  if (allow.length === 0 && deny.length === 0) return () => true;
+  if (allow.length === 0 && deny.length === 0) return MATCH_ALL;
   return (ev) => {
     for (const m of learners) m.observe(ev);
     return (allow.length === 0 || allow.some((p) => p(ev))) && !deny.some((p) => p(ev));

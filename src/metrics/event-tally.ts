@@ -18,9 +18,9 @@ export class EventTally {
   private readonly byType = new Map<string, number>();
   private readonly byPolicyHook = new Map<string, number>();
 
-  observe(ev: GetEventsResponse): void {
-    const e = ev.event;
-    const type = e.case === undefined ? "UNDEF" : (TYPE_NAMES[e.case] ?? e.case);
+  /** An event of this kind (GetEventsResponse's event case) was published. */
+  observe(eventCase: GetEventsResponse["event"]["case"]): void {
+    const type = eventCase === undefined ? "UNDEF" : (TYPE_NAMES[eventCase] ?? eventCase);
     this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
   }
 

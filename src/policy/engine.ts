@@ -2,7 +2,8 @@
  * the manager, the API service, and the record handler for the pipeline. */
 import type { GetEventsResponse, Process } from "../../gen/tetragon/tetragon_pb";
 import type { ObjectImages } from "../bpf/objects";
-import { genericEvent, OP_KPROBE, OP_TRACEPOINT } from "../decode/generic";
+import type { AgentEvent } from "../bus/event";
+import { genericAgentEvent, genericEvent, OP_KPROBE, OP_TRACEPOINT } from "../decode/generic";
 import type { KernelEnvironment } from "../kernel/environment";
 import type { Logger } from "../log/logger";
 import type { Mechanism } from "./loader";
@@ -39,7 +40,7 @@ export interface PolicyEngine {
   readonly service: PolicyService;
   /** Record ops the handler decodes (pipeline.on(op, handle)). */
   readonly ops: readonly number[];
-  handle(record: Uint8Array): GetEventsResponse | undefined;
+  handle(record: Uint8Array): AgentEvent | GetEventsResponse | undefined;
   close(): Promise<void>;
 }
 
@@ -61,10 +62,10 @@ export function createPolicyEngine(parts: PolicyEngineParts): PolicyEngine {
   const limiter = new RateLimiter();
   const userActions = new UserActions(parts.log);
   /* NoPost, rateLimit, GetUrl and DnsLookup happen here, before decoding */
-  const handle = (record: Uint8Array): GetEventsResponse | undefined => {
+  const handle = (record: Uint8Array): AgentEvent | GetEventsResponse | undefined => {
     const key = recordKey(record);
     const rule = key && manager.postRule(key.hookId, key.selector);
-    if (!key || !rule) return genericEvent(record, ctx);
+    if (!key || !rule) return genericAgentEvent(record, ctx);
     const policy = manager.hook(key.hookId)?.policyName ?? "";
     userActions.run(`${key.hookId}:${key.selector}`, policy, rule.userActions);
     if (rule.noPost || (rule.rateLimit && !limiter.admit(key, rule.rateLimit, performance.now()))) return undefined;

@@ -17,9 +17,18 @@ export interface ReaderStats {
   lastRestartMs: number;
 }
 
-/** Sees each record synchronously, in ring order. The view points into the
- * ring and is valid only during the call: copy what must outlive it. */
-export type RecordSink = (record: Uint8Array) => void;
+/** Sees each record synchronously, in ring order, with its op (the record
+ * header's first word). The view points into the ring and is valid only
+ * during the call: copy what must outlive it. */
+export type RecordSink = (record: Uint8Array, op: number) => void;
+
+/** Records of some ops may be passed over without a view or a call to the
+ * sink (load shedding): `ops` is asked once per slice; `skipped` sees the
+ * record's op and where its bytes start in `bytes`, for counting. */
+export interface RecordSkipper {
+  ops(): ReadonlySet<number> | undefined;
+  skipped(op: number, bytes: Uint8Array, at: number): void;
+}
 
 const BUSY = 0x80000000;
 const DISCARD = 0x40000000;
@@ -104,6 +113,7 @@ export class RingBufferReader {
   private readonly mask: number;
   private notifier: Notifier;
   private sink: RecordSink | undefined;
+  private skipper: RecordSkipper | undefined;
   private draining = false;
   private lingered = false;
   private stopped = false;
@@ -132,10 +142,11 @@ export class RingBufferReader {
     return new RingBufferReader(ringbufMapFd, mapRing(ringbufMapFd));
   }
 
-  /** Push mode: every record goes to sink, in batches between event-loop turns. */
-  consume(sink: RecordSink): void {
+  /** Push mode: every record goes to sink (or to skipper), in batches between event-loop turns. */
+  consume(sink: RecordSink, skipper?: RecordSkipper): void {
     if (this.sink) throw new Error("ring buffer reader already has a consumer");
     this.sink = sink;
+    this.skipper = skipper;
     this.drain();
   }
 
@@ -208,8 +219,8 @@ export class RingBufferReader {
 
   /** Consumes up to SLICE_RECORDS records; true when the ring may hold more. */
   private readSlice(sink: RecordSink): boolean {
-    const start = this.consumerPos[0]!;
-    let cons = Number(start);
+    const skip = this.skipper?.ops();
+    let cons = Number(this.consumerPos[0]!);
     const prod = Number(this.producerPos[0]!);
     let n = 0;
     while (cons < prod && n < SLICE_RECORDS) {
@@ -221,7 +232,10 @@ export class RingBufferReader {
       if (len & DISCARD) continue;
       n++;
       this.counters.bytes += size;
-      this.deliver(sink, this.data.subarray(at + HEADER_BYTES, at + HEADER_BYTES + size));
+      const start = at + HEADER_BYTES;
+      const op = size >= 4 ? this.view.getUint32(start, true) : -1;
+      if (skip !== undefined && skip.has(op)) this.skipper?.skipped(op, this.data, start);
+      else this.deliver(sink, this.data.subarray(start, start + size), op);
     }
     this.counters.records += n;
     // One 64-bit store: the kernel reads the position as one word.
@@ -229,9 +243,9 @@ export class RingBufferReader {
     return n === SLICE_RECORDS || cons < prod;
   }
 
-  private deliver(sink: RecordSink, rec: Uint8Array): void {
+  private deliver(sink: RecordSink, rec: Uint8Array, op: number): void {
     try {
-      sink(rec);
+      sink(rec, op);
     } catch {
       // The sink counts its own failures; the reader must never stop.
     }

@@ -1,0 +1,156 @@
+// Policy events written straight from their kernel record (the storm path)
+// must decode to exactly the message the agent builds for JSON and filters.
+import { describe, expect, test } from "bun:test";
+import { create, equals, fromBinary } from "@bufbuild/protobuf";
+import { GetEventsResponseSchema, ProcessSchema } from "../../gen/tetragon/tetragon_pb";
+import { AgentEvent } from "../../src/bus/event";
+import { encodeResponse } from "../../src/bus/encode";
+import { processTemplate, processWithRefcnt } from "../../src/cache/process-message";
+import { genericAgentEvent, genericEvent, type GenericEventContext, type HookDescription } from "../../src/decode/generic";
+import { ARG_HDR, ArgHdrFlag, GEN, GenType, RECORD, RecordFlag } from "../../src/decode/generic-layout";
+import { OP_KPROBE, OP_TRACEPOINT } from "../../src/decode/records";
+
+interface ArgSpec {
+  type: number;
+  value?: bigint;
+  payload?: Uint8Array;
+  flags?: number;
+}
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
+/** A gen_record with its argument headers and payloads, as the kernel writes it. */
+function record(op: number, args: (ArgSpec | null)[], ret?: ArgSpec, action = 1): Uint8Array {
+  const slots = [...args, ...Array(GEN.maxArgs - args.length).fill(null), ret ?? null].slice(0, GEN.retSlot + 1);
+  const parts: Uint8Array[] = [];
+  const offsets: number[] = [];
+  let dataLen = 0;
+  for (const a of slots) {
+    if (a === null) {
+      offsets.push(GEN.noArg);
+      continue;
+    }
+    const payload = a.payload ?? new Uint8Array(0);
+    const hdr = new Uint8Array(ARG_HDR.bytes + payload.byteLength);
+    const v = new DataView(hdr.buffer);
+    v.setUint8(ARG_HDR.type, a.type);
+    v.setUint8(ARG_HDR.flags, a.flags ?? 0);
+    v.setUint32(ARG_HDR.len, payload.byteLength, true);
+    v.setBigUint64(ARG_HDR.value, a.value ?? 0n, true);
+    hdr.set(payload, ARG_HDR.bytes);
+    offsets.push(dataLen);
+    parts.push(hdr);
+    dataLen += hdr.byteLength;
+  }
+  const buf = new Uint8Array(RECORD.bytes + dataLen);
+  const v = new DataView(buf.buffer);
+  v.setUint32(RECORD.op, op, true);
+  v.setUint32(RECORD.size, buf.byteLength, true);
+  v.setBigUint64(RECORD.ktime, 1_700_000_000_123_456_789n, true);
+  v.setUint32(RECORD.tgid, 42, true);
+  v.setUint32(RECORD.hookId, 7, true);
+  v.setUint8(RECORD.action, action);
+  v.setUint8(RECORD.nargs, args.length);
+  v.setUint8(RECORD.flags, ret ? RecordFlag.return : 0);
+  v.setUint32(RECORD.dataLen, dataLen, true);
+  offsets.forEach((o, i) => v.setUint16(RECORD.argOff + 2 * i, o, true));
+  let at = RECORD.bytes;
+  for (const p of parts) {
+    buf.set(p, at);
+    at += p.byteLength;
+  }
+  return buf;
+}
+
+const process = processWithRefcnt(processTemplate(create(ProcessSchema, { execId: "e", pid: 42, binary: "/bin/x", arguments: "a b" })), 2);
+const parent = processWithRefcnt(processTemplate(create(ProcessSchema, { execId: "p", pid: 1, binary: "/sbin/init" })), 5);
+
+function ctx(hook: HookDescription, withParent = true): GenericEventContext {
+  return {
+    nodeName: "node-ü",
+    bootNsToTimestamp: (ns) => ({ seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) }),
+    hook: (id) => (id === 7 ? hook : undefined),
+    describe: (tgid) => (tgid === 42 ? { process, parent: withParent ? parent : undefined } : undefined),
+  };
+}
+
+const base = { subsystem: "", event: "", policyName: "", message: "", tags: [], labels: [] };
+const KPROBE: HookDescription = { ...base, kind: "kprobe", functionName: "__x64_sys_write", policyName: "p", message: "m", tags: ["a", "b"], labels: ["fd", "", "buf"] };
+const TRACEPOINT: HookDescription = { ...base, kind: "tracepoint", functionName: "", subsystem: "syscalls", event: "sys_enter_openat", labels: ["dfd"] };
+const UPROBE: HookDescription = { ...base, kind: "uprobe", functionName: "readline", path: "/bin/bash", policyName: "u" };
+
+const LSM: HookDescription = { ...base, kind: "lsm", functionName: "file_open", policyName: "l", message: "m", tags: ["t"] };
+const USDT: HookDescription = { ...base, kind: "usdt", functionName: "function__entry", subsystem: "python", path: "/usr/bin/python3.11", policyName: "s", labels: ["f"] };
+
+/* sockaddr {AF_INET, port 443, 10.1.2.3}, capability 21, syscall64 110 */
+const SOCKADDR_PAYLOAD = (() => {
+  const b = new Uint8Array(24);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, 2, true);
+  v.setUint16(2, 443, true);
+  b.set([10, 1, 2, 3], 8);
+  return b;
+})();
+const STRUCTS: (ArgSpec | null)[] = [
+  { type: GenType.sockaddr, payload: SOCKADDR_PAYLOAD },
+  { type: GenType.capability, value: 21n },
+  { type: GenType.syscall64, value: 110n },
+  { type: GenType.linuxBinprm, payload: utf8("/usr/bin/true") },
+  { type: GenType.netDevice, payload: utf8("lo") },
+];
+
+const ARGS: (ArgSpec | null)[] = [
+  { type: GenType.int, value: BigInt.asUintN(64, -5n) },
+  { type: GenType.size, value: 18446744073709551615n },
+  { type: GenType.charBuf, payload: new Uint8Array([0, 1, 255]) },
+  { type: GenType.long, value: BigInt.asUintN(64, -9223372036854775808n) },
+  { type: GenType.string, payload: utf8("pâth/🚀/".repeat(40)) },
+  null,
+];
+const MORE: (ArgSpec | null)[] = [
+  { type: GenType.charBuf, payload: new Uint8Array([1, 2]), value: 9000n, flags: ArgHdrFlag.truncated },
+  { type: GenType.fd, value: 3n },
+  { type: GenType.fd, value: 3n, payload: utf8("/etc/passwd") },
+  { type: GenType.file, payload: utf8("/tmp/x"), flags: ArgHdrFlag.unlinked },
+  { type: GenType.path, payload: new Uint8Array([0xff, 0xfe, 0x41]) },
+  { type: GenType.uint32, value: 0n },
+];
+
+const CASES: [string, Uint8Array, HookDescription, boolean][] = [
+  ["kprobe with scalar, string and bytes args and a return", record(OP_KPROBE, ARGS, { type: GenType.int, value: 0n }, 3), KPROBE, true],
+  ["kprobe with message-valued args, no parent", record(OP_KPROBE, MORE), KPROBE, false],
+  ["tracepoint", record(OP_TRACEPOINT, ARGS.slice(0, 3)), TRACEPOINT, true],
+  ["uprobe", record(OP_KPROBE, MORE.slice(0, 2)), UPROBE, true],
+  /* current language: actions on tracepoints and uprobes, LSM and USDT events, kernel-struct arguments */
+  ["tracepoint with an action", record(OP_TRACEPOINT, ARGS.slice(0, 1), undefined, 13), TRACEPOINT, true],
+  ["uprobe with an action", record(OP_KPROBE, MORE.slice(0, 1), undefined, 10), UPROBE, true],
+  ["lsm", record(OP_KPROBE, MORE.slice(3, 5), undefined, 5), LSM, true],
+  ["usdt", record(OP_KPROBE, ARGS.slice(0, 2)), USDT, false],
+  ["kernel-struct arguments", record(OP_KPROBE, STRUCTS), KPROBE, true],
+];
+
+describe("policy events written from their record", () => {
+  for (const [name, bytes, hook, withParent] of CASES) {
+    test(`${name}: the same message as the built one, both editions`, () => {
+      const c = ctx(hook, withParent);
+      const built = genericEvent(bytes, c)!;
+      const lazy = genericAgentEvent(bytes, c)!;
+      const direct = fromBinary(GetEventsResponseSchema, lazy.encoded());
+      expect(equals(GetEventsResponseSchema, direct, built)).toBe(true);
+      expect(equals(GetEventsResponseSchema, lazy.message, built)).toBe(true);
+      expect(lazy.eventCase).toBe(built.event.case);
+      const legacy = fromBinary(GetEventsResponseSchema, lazy.encoded("fgs"));
+      expect(equals(GetEventsResponseSchema, legacy, fromBinary(GetEventsResponseSchema, new AgentEvent(built).encoded("fgs")))).toBe(true);
+      expect(lazy.encoded()).toEqual(encodeResponse(built));
+    });
+  }
+
+  test("the payloads are copied out of the ring: bytes reused after the call do not change the event", () => {
+    const bytes = record(OP_KPROBE, [{ type: GenType.string, payload: utf8("/etc/shadow") }]);
+    const lazy = genericAgentEvent(bytes, ctx(KPROBE))!;
+    bytes.fill(0x41, RECORD.bytes);
+    const ev = fromBinary(GetEventsResponseSchema, lazy.encoded());
+    const arg = ev.event.case === "processKprobe" ? ev.event.value.args[0]?.arg : undefined;
+    expect(arg).toEqual({ case: "stringArg", value: "/etc/shadow" });
+  });
+});
