@@ -241,6 +241,7 @@ static __always_inline __u32 gen_read_sock(__u8 *dst, struct sock *sk, struct ge
 	s->protocol = BPF_CORE_READ(sk, sk_protocol);
 	s->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	s->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	s->state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	s->mark = BPF_CORE_READ(sk, sk_mark);
 	s->priority = BPF_CORE_READ(sk, sk_priority);
 	if (s->family == GEN_AF_INET) {
@@ -305,11 +306,109 @@ static __always_inline __u32 gen_read_skb(__u8 *dst, struct sk_buff *skb, struct
 	return sizeof(*s);
 }
 
+/* A struct sockaddr from user (syscall arguments) or kernel memory. */
+static __always_inline __u32 gen_read_sockaddr(__u8 *dst, __u64 ptr, int user_first, struct gen_arg_hdr *h)
+{
+	struct gen_sockaddr *s = (struct gen_sockaddr *)dst;
+	struct sockaddr_in6 in6 = {};
+
+	__builtin_memset(s, 0, sizeof(*s));
+	if (!ptr || gen_read_mem((__u8 *)&in6, sizeof(__u16), ptr, user_first) < 0) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	s->family = in6.sin6_family;
+	if (s->family == GEN_AF_INET) {
+		struct sockaddr_in in = {};
+
+		if (gen_read_mem((__u8 *)&in, sizeof(in), ptr, user_first) < 0) {
+			h->flags |= GEN_AF_ERROR;
+			return sizeof(*s);
+		}
+		s->port = bpf_ntohs(in.sin_port);
+		__builtin_memcpy(s->addr, &in.sin_addr, 4);
+	} else if (s->family == GEN_AF_INET6) {
+		if (gen_read_mem((__u8 *)&in6, sizeof(in6), ptr, user_first) < 0) {
+			h->flags |= GEN_AF_ERROR;
+			return sizeof(*s);
+		}
+		s->port = bpf_ntohs(in6.sin6_port);
+		__builtin_memcpy(s->addr, &in6.sin6_addr, 16);
+	}
+	return sizeof(*s);
+}
+
+static __always_inline __u32 gen_read_bpf_attr(__u8 *dst, union bpf_attr *attr, struct gen_arg_hdr *h)
+{
+	struct gen_bpf_attr *a = (struct gen_bpf_attr *)dst;
+
+	__builtin_memset(a, 0, sizeof(*a));
+	if (!attr) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	a->prog_type = BPF_CORE_READ(attr, prog_type);
+	a->insn_cnt = BPF_CORE_READ(attr, insn_cnt);
+	bpf_core_read(a->prog_name, sizeof(a->prog_name), &attr->prog_name);
+	return sizeof(*a);
+}
+
+static __always_inline __u32 gen_read_bpf_map(__u8 *dst, struct bpf_map *map, struct gen_arg_hdr *h)
+{
+	struct gen_bpf_map *m = (struct gen_bpf_map *)dst;
+
+	__builtin_memset(m, 0, sizeof(*m));
+	if (!map) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	m->map_type = BPF_CORE_READ(map, map_type);
+	m->key_size = BPF_CORE_READ(map, key_size);
+	m->value_size = BPF_CORE_READ(map, value_size);
+	m->max_entries = BPF_CORE_READ(map, max_entries);
+	bpf_core_read(m->name, sizeof(m->name), &map->name);
+	return sizeof(*m);
+}
+
+static __always_inline __u32 gen_read_user_ns(__u8 *dst, struct user_namespace *ns, struct gen_arg_hdr *h)
+{
+	struct gen_user_ns *u = (struct gen_user_ns *)dst;
+
+	__builtin_memset(u, 0, sizeof(*u));
+	if (!ns) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	u->level = BPF_CORE_READ(ns, level);
+	u->uid = BPF_CORE_READ(ns, owner.val);
+	u->gid = BPF_CORE_READ(ns, group.val);
+	u->inum = BPF_CORE_READ(ns, ns.inum);
+	return sizeof(*u);
+}
+
+/* A fixed-size name inside a kernel struct (net_device, module). */
+static __always_inline __u32 gen_read_name(__u8 *dst, const void *name, __u32 max, struct gen_arg_hdr *h)
+{
+	long n;
+
+	if (!name) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	n = bpf_probe_read_kernel_str(dst, max & 127, name);
+	if (n <= 0) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	return n - 1;
+}
+
 /* Integers: sign or zero extension from the field's width. */
 static __always_inline __u64 gen_int_value(__u8 type, __u64 raw)
 {
 	switch (type) {
 	case GEN_T_INT:
+	case GEN_T_CAPABILITY:
 		return (__u64)(__s64)(__s32)raw;
 	case GEN_T_UINT32:
 		return (__u32)raw;

@@ -49,9 +49,23 @@ enum gen_op {
 	GEN_OP_MASK = 5,
 	GEN_OP_GT = 6,
 	GEN_OP_LT = 7,
+	/* current language */
+	GEN_OP_NOTPREFIX = 8,
+	GEN_OP_NOTPOSTFIX = 9,
+	GEN_OP_INRANGE = 10,    /* values: [lo, hi] pairs, inclusive */
+	GEN_OP_NOTINRANGE = 11,
+	GEN_OP_FILETYPE = 12,   /* file/path: (i_mode & S_IFMT) among the values */
+	GEN_OP_NOTFILETYPE = 13,
 };
 #define GEN_SET_IN    1
 #define GEN_SET_NOTIN 2
+/* matchBinaries only (current language): the path against prefix / postfix
+ * tries, under text id GEN_BIN_TEXT_ID + selector index */
+#define GEN_BIN_PREFIX     3
+#define GEN_BIN_NOTPREFIX  4
+#define GEN_BIN_POSTFIX    5
+#define GEN_BIN_NOTPOSTFIX 6
+#define GEN_BIN_TEXT_ID    250
 
 #define GEN_PIDF_FOLLOW_FORKS (1U << 0)
 #define GEN_PIDF_NS_PID       (1U << 1)
@@ -67,6 +81,17 @@ struct gen_pid_m {
 
 #define GEN_KIND_INT  0
 #define GEN_KIND_TEXT 1
+/* Socket operators (netmatch.h): the field of a sock/skb/sockaddr argument
+ * compared; op is GEN_OP_EQ (listed) or GEN_OP_NEQ (not listed). Addresses
+ * are CIDRs in gen_str_prefix under id; ports are [lo, hi] ranges packed as
+ * lo | hi << 16; family, protocol and state are plain values. */
+#define GEN_KIND_SADDR    2
+#define GEN_KIND_DADDR    3
+#define GEN_KIND_SPORT    4
+#define GEN_KIND_DPORT    5
+#define GEN_KIND_FAMILY   6
+#define GEN_KIND_PROTOCOL 7
+#define GEN_KIND_STATE    8
 
 struct gen_arg_m {
 	__u8 arg;    /* position in the hook's args; GEN_RET_SLOT: the return value */

@@ -56,6 +56,8 @@ static __always_inline __u32 gen_encode_payload(struct gen_arg_cfg *a, struct ge
 	case GEN_T_UINT64:
 	case GEN_T_SIZE:
 	case GEN_T_LONG:
+	case GEN_T_SYSCALL64:
+	case GEN_T_CAPABILITY:
 		h->value = gen_int_value(a->type, raw);
 		return 0;
 	case GEN_T_STRING:
@@ -71,8 +73,11 @@ static __always_inline __u32 gen_encode_payload(struct gen_arg_cfg *a, struct ge
 	case GEN_T_FD:
 		return gen_read_fd(dst, raw, h);
 	case GEN_T_FILE:
+		/* value: the inode's mode, for FileType */
+		h->value = raw ? BPF_CORE_READ((struct file *)raw, f_inode, i_mode) : 0;
 		return gen_read_file(dst, (struct file *)raw, h);
 	case GEN_T_PATH:
+		h->value = raw ? BPF_CORE_READ((const struct path *)raw, dentry, d_inode, i_mode) : 0;
 		return gen_read_path(dst, (const struct path *)raw, h);
 	case GEN_T_SKB:
 		return gen_read_skb(dst, (struct sk_buff *)raw, h);
@@ -80,6 +85,24 @@ static __always_inline __u32 gen_encode_payload(struct gen_arg_cfg *a, struct ge
 		return gen_read_sock(dst, (struct sock *)raw, h);
 	case GEN_T_CRED:
 		return gen_read_cred(dst, (const struct cred *)raw, h);
+	case GEN_T_SOCKADDR:
+		return gen_read_sockaddr(dst, raw, user, h);
+	case GEN_T_SOCKET:
+		return gen_read_sock(dst, BPF_CORE_READ((struct socket *)raw, sk), h);
+	case GEN_T_LINUX_BINPRM:
+		return gen_read_file(dst, BPF_CORE_READ((struct linux_binprm *)raw, file), h);
+	case GEN_T_KIOCB:
+		return gen_read_file(dst, BPF_CORE_READ((struct kiocb *)raw, ki_filp), h);
+	case GEN_T_NET_DEVICE:
+		return gen_read_name(dst, raw ? ((struct net_device *)raw)->name : NULL, 16, h);
+	case GEN_T_MODULE:
+		return gen_read_name(dst, raw ? ((struct module *)raw)->name : NULL, 64, h);
+	case GEN_T_BPF_ATTR:
+		return gen_read_bpf_attr(dst, (union bpf_attr *)raw, h);
+	case GEN_T_BPF_MAP:
+		return gen_read_bpf_map(dst, (struct bpf_map *)raw, h);
+	case GEN_T_USER_NS:
+		return gen_read_user_ns(dst, (struct user_namespace *)raw, h);
 	default:
 		return 0;
 	}
@@ -153,9 +176,27 @@ static __always_inline int gen_int_in(struct gen_arg_m *m, __u64 v, int is_signe
 			return is_signed ? (__s64)v > (__s64)w : v > w;
 		case GEN_OP_LT:
 			return is_signed ? (__s64)v < (__s64)w : v < w;
+		case GEN_OP_FILETYPE:
+			if ((v & 0170000) == w)
+				return 1;
+			break;
+		case GEN_OP_NOTFILETYPE:
+			if ((v & 0170000) == w)
+				return 0;
+			break;
+		case GEN_OP_INRANGE:
+		case GEN_OP_NOTINRANGE: {
+			__u64 hi = m->values[(j + 1) & (GEN_MAX_VALUES - 1)];
+
+			if (j & 1)
+				break;
+			if (is_signed ? ((__s64)v >= (__s64)w && (__s64)v <= (__s64)hi) : (v >= w && v <= hi))
+				return m->op == GEN_OP_INRANGE;
+			break;
+		}
 		}
 	}
-	return m->op == GEN_OP_NEQ;
+	return m->op == GEN_OP_NEQ || m->op == GEN_OP_NOTINRANGE || m->op == GEN_OP_NOTFILETYPE;
 }
 
 __noinline int gen_match_int(struct gen_arg_m *m, struct gen_event_buf *ev)
@@ -234,6 +275,10 @@ __noinline int gen_match_text(struct gen_arg_m *m, struct gen_event_buf *ev)
 		return gen_text_prefix(m, s, payload, len);
 	case GEN_OP_POSTFIX:
 		return whole && gen_text_postfix(m, s, payload, len);
+	case GEN_OP_NOTPREFIX:
+		return !gen_text_prefix(m, s, payload, len);
+	case GEN_OP_NOTPOSTFIX:
+		return !(whole && gen_text_postfix(m, s, payload, len));
 	}
 	return 0;
 }
@@ -304,6 +349,28 @@ __noinline int gen_match_pid(struct gen_pid_m *m, struct gen_task *t)
 	return m->op == GEN_SET_IN ? found : !found;
 }
 
+/* matchBinaries Prefix / Postfix and their Not forms. Global, so the
+ * verifier checks the postfix loop once; it looks the scratch up itself. */
+__noinline int gen_match_binary_fix(__u32 op, __u32 si, __u32 tgid)
+{
+	struct gen_arg_m m = { .id = GEN_BIN_TEXT_ID + (si & GEN_SEL_MASK) };
+	struct gen_scratch *s = gen_scratch();
+	struct fgs_process_state *st;
+	long n = 0;
+	int found = 0;
+
+	if (!s)
+		return 0;
+	st = bpf_map_lookup_elem(&execve_map, &tgid);
+	if (st)
+		n = bpf_probe_read_kernel_str(s->bin.path, sizeof(s->bin.path), st->binary);
+	if (n > 1 && (op == GEN_BIN_PREFIX || op == GEN_BIN_NOTPREFIX))
+		found = gen_text_prefix(&m, s, (__u8 *)s->bin.path, n - 1);
+	else if (n > 1)
+		found = gen_text_postfix(&m, s, (__u8 *)s->bin.path, n - 1);
+	return (op == GEN_BIN_PREFIX || op == GEN_BIN_POSTFIX) ? found : !found;
+}
+
 /* gen_binaries lookups of the process's binary for every selector. */
 static __always_inline __u32 gen_bin_lookup(struct gen_hook_cfg *cfg, struct gen_scratch *s,
 					    struct fgs_process_state *st)
@@ -316,7 +383,8 @@ static __always_inline __u32 gen_bin_lookup(struct gen_hook_cfg *cfg, struct gen
 	for (si = 0; si < GEN_MAX_SELECTORS; si++) {
 		if (si >= cfg->nsel)
 			break;
-		if (!cfg->sel[si].bin_op)
+		/* prefix / postfix forms are matched by gen_match_binary_fix */
+		if (!cfg->sel[si].bin_op || cfg->sel[si].bin_op >= GEN_BIN_PREFIX)
 			continue;
 		s->bin.sel = si;
 		if (bpf_map_lookup_elem(&gen_binaries, &s->bin))
@@ -402,8 +470,12 @@ __noinline int gen_match_caps(struct gen_cap_m *m, struct gen_task *t, __u32 hos
 	return m->op == GEN_SET_IN ? bits != 0 : bits == 0;
 }
 
+#include "generic/netmatch.h"
+
 static __always_inline int gen_match_arg(struct gen_arg_m *m, struct gen_event_buf *ev)
 {
+	if (m->kind >= GEN_KIND_SADDR)
+		return gen_match_net(m, ev);
 	return m->kind == GEN_KIND_TEXT ? gen_match_text(m, ev) : gen_match_int(m, ev);
 }
 
@@ -519,7 +591,11 @@ __noinline int gen_match_selector(struct gen_hook_cfg *cfg, __u32 si)
 	for (j = 0; j < GEN_MAX_PID_M; j++)
 		if (j < sel->npid && !gen_match_pid(&sel->pid[j], t))
 			return 0;
-	if (sel->bin_op) {
+	if (sel->bin_op >= GEN_BIN_PREFIX) {
+		gen_task_need(t, GEN_TK_IDS);
+		if (!gen_match_binary_fix(sel->bin_op, si, t->tgid))
+			return 0;
+	} else if (sel->bin_op) {
 		int found = (gen_bin_found(cfg, s) >> (si & GEN_SEL_MASK)) & 1;
 
 		if (found != (sel->bin_op == GEN_SET_IN))
@@ -571,6 +647,7 @@ static __always_inline __u8 gen_action_rank(__u8 a)
 	switch (a) {
 	case GEN_ACT_SIGKILL:
 	case GEN_ACT_SIGNAL:
+	case GEN_ACT_NOTIFY_ENFORCER:
 		return 4;
 	case GEN_ACT_OVERRIDE:
 		return 3;
@@ -640,6 +717,7 @@ static __always_inline long gen_act(struct gen_action_cfg *act, struct gen_event
 		bpf_send_signal(GEN_SIGKILL);
 		return 0;
 	case GEN_ACT_SIGNAL:
+	case GEN_ACT_NOTIFY_ENFORCER:
 		bpf_send_signal((__u32)act->err);
 		return 0;
 	case GEN_ACT_OVERRIDE:

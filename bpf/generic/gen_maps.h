@@ -93,6 +93,10 @@ struct gen_scratch {
 		struct gen_skb skb;
 		struct gen_sock sock;
 		struct gen_cred cred;
+		struct gen_sockaddr sockaddr;
+		struct gen_bpf_attr bpf_attr;
+		struct gen_bpf_map bpf_map;
+		struct gen_user_ns user_ns;
 	} layouts;
 };
 

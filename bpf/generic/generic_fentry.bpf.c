@@ -60,6 +60,52 @@ int gen_fmodret_enter(void *ctx)
 	return gen_trampoline_entry(ctx);
 }
 
+/* An LSM program's context is the hook's arguments as u64s. Read with
+ * probe-read, as tracepoint fields are: bpf_get_func_arg is not offered to
+ * LSM programs by every kernel, and a direct read at a variable offset is
+ * refused. */
+static __always_inline __u64 gen_lsm_arg(void *ctx, __u8 n)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), (char *)ctx + 8 * (n & 7));
+	return v;
+}
+
+static __always_inline void gen_fetch_lsm_args(void *ctx, struct gen_hook_cfg *cfg, struct gen_raw *raw)
+{
+	__u32 i;
+
+	for (i = 0; i < GEN_MAX_ARGS; i++) {
+		struct gen_arg_cfg *a = &cfg->args[i];
+
+		if (i >= cfg->nargs)
+			break;
+		raw->arg[i] = gen_lsm_arg(ctx, a->slot);
+		raw->size[i] = a->size_slot ? gen_lsm_arg(ctx, a->size_slot - 1) : 0;
+	}
+}
+
+/* spec.lsmhooks: a BPF LSM program; its return value is the hook's verdict
+ * (an Override's argError denies, 0 lets the other security modules decide).
+ * The kernel takes only 0 or a negative errno from it. */
+SEC("lsm")
+int gen_lsm_enter(void *ctx)
+{
+	struct gen_hook_cfg *cfg = gen_config();
+	struct gen_scratch *s = gen_scratch();
+	long err;
+
+	if (!cfg || !s)
+		return 0;
+	gen_fetch_lsm_args(ctx, cfg, &s->p.raw);
+	err = gen_entry(cfg, s);
+	gen_barrier_var(err);
+	if (err < -4095 || err > 0)
+		return 0;
+	return (int)err;
+}
+
 SEC("fexit")
 int gen_fexit_exit(void *ctx)
 {

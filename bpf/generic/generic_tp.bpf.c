@@ -90,6 +90,38 @@ int gen_tp_enter(void *ctx)
 	return 0;
 }
 
+/* A raw tracepoint's arguments are its TP_PROTO's, by position. Read with
+ * probe-read: a direct read would make the attach require that many arguments,
+ * and raw_tp context reads cannot use a variable offset. */
+static __always_inline __u64 gen_raw_tp_arg(struct bpf_raw_tracepoint_args *ctx, __u8 slot)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), (char *)ctx + 8 * (slot & 7));
+	return v;
+}
+
+SEC("raw_tp")
+int gen_raw_tp_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct gen_hook_cfg *cfg = gen_config();
+	struct gen_scratch *s = gen_scratch();
+	__u32 i;
+
+	if (!cfg || !s)
+		return 0;
+	for (i = 0; i < GEN_MAX_ARGS; i++) {
+		struct gen_arg_cfg *a = &cfg->args[i];
+
+		if (i >= cfg->nargs)
+			break;
+		s->p.raw.arg[i] = gen_raw_tp_arg(ctx, a->slot);
+		s->p.raw.size[i] = a->size_slot ? gen_raw_tp_arg(ctx, a->size_slot - 1) : 0;
+	}
+	gen_entry(cfg, s);
+	return 0;
+}
+
 SEC("tracepoint")
 int gen_tp_exit(struct trace_event_raw_sys_exit *ctx)
 {

@@ -35,6 +35,18 @@ enum gen_arg_type {
 	GEN_T_SKB = 14,     /* payload: struct gen_skb */
 	GEN_T_SOCK = 15,    /* payload: struct gen_sock */
 	GEN_T_CRED = 16,    /* payload: struct gen_cred */
+	/* kernel-struct types of the current TracingPolicy language */
+	GEN_T_SOCKADDR = 17,    /* payload: struct gen_sockaddr */
+	GEN_T_SOCKET = 18,      /* struct socket: payload struct gen_sock of its sk */
+	GEN_T_SYSCALL64 = 19,   /* value: the syscall number */
+	GEN_T_CAPABILITY = 20,  /* value: the capability number */
+	GEN_T_LINUX_BINPRM = 21,/* payload: path of bprm->file */
+	GEN_T_KIOCB = 22,       /* payload: path of ki_filp */
+	GEN_T_NET_DEVICE = 23,  /* payload: the device name */
+	GEN_T_MODULE = 24,      /* payload: the module name */
+	GEN_T_BPF_ATTR = 25,    /* payload: struct gen_bpf_attr (BPF_PROG_LOAD fields) */
+	GEN_T_BPF_MAP = 26,     /* payload: struct gen_bpf_map */
+	GEN_T_USER_NS = 27,     /* payload: struct gen_user_ns */
 };
 
 /* gen_arg_hdr.flags */
@@ -75,12 +87,41 @@ struct gen_sock {
 	__u16 protocol; /* IPPROTO_* */
 	__u16 sport;    /* host order */
 	__u16 dport;
-	__u16 pad;
+	__u16 state;    /* skc_state (TCP_ESTABLISHED ...) */
 	__u32 mark;
 	__u32 priority;
 	__u32 pad2;
 	__u8 saddr[16];
 	__u8 daddr[16];
+};
+
+/* A struct sockaddr: AF_INET / AF_INET6 address and port (host order). */
+struct gen_sockaddr {
+	__u16 family;
+	__u16 port;
+	__u32 pad;
+	__u8 addr[16];  /* IPv4 in the first 4 bytes */
+};
+
+struct gen_bpf_attr {
+	__u32 prog_type;
+	__u32 insn_cnt;
+	char prog_name[16];
+};
+
+struct gen_bpf_map {
+	__u32 map_type;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 max_entries;
+	char name[16];
+};
+
+struct gen_user_ns {
+	__s32 level;
+	__u32 uid;      /* owner */
+	__u32 gid;      /* group */
+	__u32 inum;
 };
 
 struct gen_cred {
@@ -99,6 +140,7 @@ enum gen_action {
 	GEN_ACT_OVERRIDE = 5,
 	GEN_ACT_COPYFD = 6,
 	GEN_ACT_SIGNAL = 10, /* KprobeAction's value; the signal is gen_action_cfg.err */
+	GEN_ACT_NOTIFY_ENFORCER = 13, /* as SIGNAL, sent from the hook itself */
 };
 
 /* gen_record.flags */

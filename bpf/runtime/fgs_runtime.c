@@ -89,6 +89,12 @@ void *fgs_attach_tracepoint(struct bpf_program *prog, const char *category, cons
 	return with_err(bpf_program__attach_tracepoint(prog, category, name), err);
 }
 
+/* tracepoints with raw: true (src/policy/loader.ts) */
+void *fgs_attach_raw_tracepoint(struct bpf_program *prog, const char *name, int *err)
+{
+	return with_err(bpf_program__attach_raw_tracepoint(prog, name), err);
+}
+
 void *fgs_attach_kprobe(struct bpf_program *prog, int retprobe, const char *func, int *err)
 {
 	return with_err(bpf_program__attach_kprobe(prog, retprobe, func), err);
@@ -99,6 +105,12 @@ void *fgs_attach_uprobe(struct bpf_program *prog, int retprobe, const char *bina
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func_name, .retprobe = retprobe);
 	return with_err(bpf_program__attach_uprobe_opts(prog, -1, binary, 0, &opts), err);
+}
+
+/* A USDT probe provider:name in binary (libbpf reads the ELF notes), any process. */
+void *fgs_attach_usdt(struct bpf_program *prog, const char *binary, const char *provider, const char *name, int *err)
+{
+	return with_err(bpf_program__attach_usdt(prog, -1, binary, provider, name, NULL), err);
 }
 
 void *fgs_attach_trace(struct bpf_program *prog, int *err)

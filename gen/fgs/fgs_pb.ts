@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fgs/fgs.proto.
  */
 export const file_fgs_fgs: GenFile = /*@__PURE__*/
-  fileDesc("Cg1mZ3MvZmdzLnByb3RvEgNmZ3MiIQoFSW1hZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSK1AQoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSGQoFaW1hZ2UYAyABKAsyCi5mZ3MuSW1hZ2USLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoDcGlkGAUgASgLMhwuZ29vZ2xlLnByb3RvYnVmLlVJbnQzMlZhbHVlEhgKEG1heWJlX2V4ZWNfcHJvYmUYDSABKAgiWQoDUG9kEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBmxhYmVscxgDIAMoCRIhCgljb250YWluZXIYBCABKAsyDi5mZ3MuQ29udGFpbmVyIo4BCgxDYXBhYmlsaXRpZXMSKAoJcGVybWl0dGVkGAEgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKAoJZWZmZWN0aXZlGAIgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKgoLaW5oZXJpdGFibGUYAyADKA4yFS5mZ3MuQ2FwYWJpbGl0aWVzVHlwZSIqCglOYW1lc3BhY2USDAoEaW51bRgBIAEoDRIPCgdpc19ob3N0GAIgASgIIs4CCgpOYW1lc3BhY2VzEhsKA3V0cxgBIAEoCzIOLmZncy5OYW1lc3BhY2USGwoDaXBjGAIgASgLMg4uZmdzLk5hbWVzcGFjZRIbCgNtbnQYAyABKAsyDi5mZ3MuTmFtZXNwYWNlEhsKA3BpZBgEIAEoCzIOLmZncy5OYW1lc3BhY2USKAoQcGlkX2Zvcl9jaGlsZHJlbhgFIAEoCzIOLmZncy5OYW1lc3BhY2USGwoDbmV0GAYgASgLMg4uZmdzLk5hbWVzcGFjZRIcCgR0aW1lGAcgASgLMg4uZmdzLk5hbWVzcGFjZRIpChF0aW1lX2Zvcl9jaGlsZHJlbhgIIAEoCzIOLmZncy5OYW1lc3BhY2USHgoGY2dyb3VwGAkgASgLMg4uZmdzLk5hbWVzcGFjZRIcCgR1c2VyGAogASgLMg4uZmdzLk5hbWVzcGFjZSKXAwoHUHJvY2VzcxIPCgdleGVjX2lkGAEgASgJEikKA3BpZBgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIpCgN1aWQYAyABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSCwoDY3dkGAQgASgJEg4KBmJpbmFyeRgFIAEoCRIRCglhcmd1bWVudHMYBiABKAkSDQoFZmxhZ3MYByABKAkSLgoKc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEYXVpZBgJIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIVCgNwb2QYCiABKAsyCC5mZ3MuUG9kEg4KBmRvY2tlchgLIAEoCRIWCg5wYXJlbnRfZXhlY19pZBgMIAEoCRIOCgZyZWZjbnQYDSABKA0SHgoDY2FwGA4gASgLMhEuZmdzLkNhcGFiaWxpdGllcxIbCgJucxgPIAEoCzIPLmZncy5OYW1lc3BhY2VzImsKC1Byb2Nlc3NFeGVjEh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIcCgZwYXJlbnQYAiABKAsyDC5mZ3MuUHJvY2VzcxIfCglhbmNlc3RvcnMYAyADKAsyDC5mZ3MuUHJvY2VzcyJqCgtQcm9jZXNzRXhpdBIdCgdwcm9jZXNzGAEgASgLMgwuZmdzLlByb2Nlc3MSHAoGcGFyZW50GAIgASgLMgwuZmdzLlByb2Nlc3MSDgoGc2lnbmFsGAMgASgJEg4KBnN0YXR1cxgEIAEoDSKYAQoKS3Byb2JlU29jaxIOCgZmYW1pbHkYASABKAkSDAoEdHlwZRgCIAEoCRIQCghwcm90b2NvbBgDIAEoCRIMCgRtYXJrGAQgASgNEhAKCHByaW9yaXR5GAUgASgNEg0KBXNhZGRyGAYgASgJEg0KBWRhZGRyGAcgASgJEg0KBXNwb3J0GAggASgNEg0KBWRwb3J0GAkgASgNIr4BCglLcHJvYmVTa2ISDAoEaGFzaBgBIAEoDRILCgNsZW4YAiABKA0SEAoIcHJpb3JpdHkYAyABKA0SDAoEbWFyaxgEIAEoDRINCgVzYWRkchgFIAEoCRINCgVkYWRkchgGIAEoCRINCgVzcG9ydBgHIAEoDRINCgVkcG9ydBgIIAEoDRINCgVwcm90bxgJIAEoDRIUCgxzZWNfcGF0aF9sZW4YCiABKA0SFQoNc2VjX3BhdGhfb2xlbhgLIAEoDSI4CgpLcHJvYmVQYXRoEg0KBW1vdW50GAEgASgJEgwKBHBhdGgYAiABKAkSDQoFZmxhZ3MYAyABKAkiOAoKS3Byb2JlRmlsZRINCgVtb3VudBgBIAEoCRIMCgRwYXRoGAIgASgJEg0KBWZsYWdzGAMgASgJIjwKFEtwcm9iZVRydW5jYXRlZEJ5dGVzEhEKCWJ5dGVzX2FyZxgBIAEoDBIRCglvcmlnX3NpemUYAiABKAQijAEKCktwcm9iZUNyZWQSKAoJcGVybWl0dGVkGAEgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKAoJZWZmZWN0aXZlGAIgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKgoLaW5oZXJpdGFibGUYAyADKA4yFS5mZ3MuQ2FwYWJpbGl0aWVzVHlwZSLpAgoOS3Byb2JlQXJndW1lbnQSFAoKc3RyaW5nX2FyZxgBIAEoCUgAEhEKB2ludF9hcmcYAiABKAVIABIhCgdza2JfYXJnGAMgASgLMg4uZmdzLktwcm9iZVNrYkgAEhIKCHNpemVfYXJnGAQgASgESAASEwoJYnl0ZXNfYXJnGAUgASgMSAASIwoIcGF0aF9hcmcYBiABKAsyDy5mZ3MuS3Byb2JlUGF0aEgAEiMKCGZpbGVfYXJnGAcgASgLMg8uZmdzLktwcm9iZUZpbGVIABI4ChN0cnVuY2F0ZWRfYnl0ZXNfYXJnGAggASgLMhkuZmdzLktwcm9iZVRydW5jYXRlZEJ5dGVzSAASIwoIc29ja19hcmcYCSABKAsyDy5mZ3MuS3Byb2JlU29ja0gAEiMKCGNyZWRfYXJnGAogASgLMg8uZmdzLktwcm9iZUNyZWRIABINCgVsYWJlbBgSIAEoCUIFCgNhcmciggIKDVByb2Nlc3NLcHJvYmUSHQoHcHJvY2VzcxgBIAEoCzIMLmZncy5Qcm9jZXNzEhwKBnBhcmVudBgCIAEoCzIMLmZncy5Qcm9jZXNzEhUKDWZ1bmN0aW9uX25hbWUYAyABKAkSIQoEYXJncxgEIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBIjCgZyZXR1cm4YBSABKAsyEy5mZ3MuS3Byb2JlQXJndW1lbnQSIQoGYWN0aW9uGAYgASgOMhEuZmdzLktwcm9iZUFjdGlvbhITCgtwb2xpY3lfbmFtZRgIIAEoCRIPCgdtZXNzYWdlGAogASgJEgwKBHRhZ3MYCyADKAkixgEKEVByb2Nlc3NUcmFjZXBvaW50Eh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIcCgZwYXJlbnQYAiABKAsyDC5mZ3MuUHJvY2VzcxIOCgZzdWJzeXMYBCABKAkSDQoFZXZlbnQYBSABKAkSIQoEYXJncxgGIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBITCgtwb2xpY3lfbmFtZRgHIAEoCRIPCgdtZXNzYWdlGAkgASgJEgwKBHRhZ3MYCiADKAkiwQEKDVByb2Nlc3NVcHJvYmUSHQoHcHJvY2VzcxgBIAEoCzIMLmZncy5Qcm9jZXNzEhwKBnBhcmVudBgCIAEoCzIMLmZncy5Qcm9jZXNzEgwKBHBhdGgYAyABKAkSDgoGc3ltYm9sGAQgASgJEhMKC3BvbGljeV9uYW1lGAUgASgJEg8KB21lc3NhZ2UYBiABKAkSIQoEYXJncxgHIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBIMCgR0YWdzGAggAygJIj4KBFRlc3QSDAoEYXJnMBgBIAEoBBIMCgRhcmcxGAIgASgEEgwKBGFyZzIYAyABKAQSDAoEYXJnMxgEIAEoBCKDAQoHRG5zSW5mbxIWCg5xdWVzdGlvbl90eXBlcxgBIAMoDRIUCgxhbnN3ZXJfdHlwZXMYAiADKA0SDQoFcmNvZGUYAyABKAUSDQoFbmFtZXMYBCADKAkSCwoDaXBzGAUgAygJEg0KBXF1ZXJ5GAYgASgJEhAKCHJlc3BvbnNlGAcgASgIIo4BCgpQcm9jZXNzRG5zEh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIZCgNkbnMYAyABKAsyDC5mZ3MuRG5zSW5mbxIdChFkZXN0aW5hdGlvbl9uYW1lcxgEIAMoCUICGAESIQoPZGVzdGluYXRpb25fcG9kGAUgASgLMgguZmdzLlBvZEoECAIQAyIvCgxTdGFja0FkZHJlc3MSDwoHYWRkcmVzcxgBIAEoBBIOCgZzeW1ib2wYAiABKAkiMgoKU3RhY2tUcmFjZRIkCglhZGRyZXNzZXMYASADKAsyES5mZ3MuU3RhY2tBZGRyZXNzIi0KD1N0YWNrVHJhY2VMYWJlbBILCgNrZXkYASABKAkSDQoFY291bnQYAiABKAQikAEKDlN0YWNrVHJhY2VOb2RlEiIKB2FkZHJlc3MYASABKAsyES5mZ3MuU3RhY2tBZGRyZXNzEg0KBWNvdW50GAIgASgEEiQKBmxhYmVscxgDIAMoCzIULmZncy5TdGFja1RyYWNlTGFiZWwSJQoIY2hpbGRyZW4YBCADKAsyEy5mZ3MuU3RhY2tUcmFjZU5vZGUiFAoSTGlzdFNlbnNvcnNSZXF1ZXN0Ii0KDFNlbnNvclN0YXR1cxIMCgRuYW1lGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiOQoTTGlzdFNlbnNvcnNSZXNwb25zZRIiCgdzZW5zb3JzGAEgAygLMhEuZmdzLlNlbnNvclN0YXR1cyInChdBZGRUcmFjaW5nUG9saWN5UmVxdWVzdBIMCgR5YW1sGAEgASgJIhoKGEFkZFRyYWNpbmdQb2xpY3lSZXNwb25zZSIqChpEZWxldGVUcmFjaW5nUG9saWN5UmVxdWVzdBIMCgR5YW1sGAEgASgJIh0KG0RlbGV0ZVRyYWNpbmdQb2xpY3lSZXNwb25zZSIjChNSZW1vdmVTZW5zb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFgoUUmVtb3ZlU2Vuc29yUmVzcG9uc2UiIwoTRW5hYmxlU2Vuc29yUmVxdWVzdBIMCgRuYW1lGAEgASgJIhYKFEVuYWJsZVNlbnNvclJlc3BvbnNlIiQKFERpc2FibGVTZW5zb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFwoVRGlzYWJsZVNlbnNvclJlc3BvbnNlIkYKFlNldFNlbnNvckNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZjZmdrZXkYAiABKAkSDgoGY2ZndmFsGAMgASgJIhkKF1NldFNlbnNvckNvbmZpZ1Jlc3BvbnNlIjYKFkdldFNlbnNvckNvbmZpZ1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZjZmdrZXkYAiABKAkiKQoXR2V0U2Vuc29yQ29uZmlnUmVzcG9uc2USDgoGY2ZndmFsGAEgASgJIigKGEdldFN0YWNrVHJhY2VUcmVlUmVxdWVzdBIMCgRuYW1lGAEgASgJIj4KGUdldFN0YWNrVHJhY2VUcmVlUmVzcG9uc2USIQoEcm9vdBgBIAEoCzITLmZncy5TdGFja1RyYWNlTm9kZSITChFHZXRWZXJzaW9uUmVxdWVzdCIlChJHZXRWZXJzaW9uUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCSJCChZHZXRIZWFsdGhTdGF0dXNSZXF1ZXN0EigKCWV2ZW50X3NldBgBIAMoDjIVLmZncy5IZWFsdGhTdGF0dXNUeXBlIm4KDEhlYWx0aFN0YXR1cxIkCgVldmVudBgBIAEoDjIVLmZncy5IZWFsdGhTdGF0dXNUeXBlEicKBnN0YXR1cxgCIAEoDjIXLmZncy5IZWFsdGhTdGF0dXNSZXN1bHQSDwoHZGV0YWlscxgDIAEoCSJDChdHZXRIZWFsdGhTdGF0dXNSZXNwb25zZRIoCg1oZWFsdGhfc3RhdHVzGAEgAygLMhEuZmdzLkhlYWx0aFN0YXR1cyJhChJBZ2dyZWdhdGlvbk9wdGlvbnMSLgoLd2luZG93X3NpemUYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTY2hhbm5lbF9idWZmZXJfc2l6ZRgCIAEoBCKJAQoQR2V0RXZlbnRzUmVxdWVzdBIfCgphbGxvd19saXN0GAEgAygLMgsuZmdzLkZpbHRlchIeCglkZW55X2xpc3QYAiADKAsyCy5mZ3MuRmlsdGVyEjQKE2FnZ3JlZ2F0aW9uX29wdGlvbnMYAyABKAsyFy5mZ3MuQWdncmVnYXRpb25PcHRpb25zIiAKD0FnZ3JlZ2F0aW9uSW5mbxINCgVjb3VudBgBIAEoBCK3AwoRR2V0RXZlbnRzUmVzcG9uc2USKAoMcHJvY2Vzc19leGVjGAEgASgLMhAuZmdzLlByb2Nlc3NFeGVjSAASKAoMcHJvY2Vzc19leGl0GAUgASgLMhAuZmdzLlByb2Nlc3NFeGl0SAASLAoOcHJvY2Vzc19rcHJvYmUYCSABKAsyEi5mZ3MuUHJvY2Vzc0twcm9iZUgAEjQKEnByb2Nlc3NfdHJhY2Vwb2ludBgKIAEoCzIWLmZncy5Qcm9jZXNzVHJhY2Vwb2ludEgAEiwKDnByb2Nlc3NfdXByb2JlGAwgASgLMhIuZmdzLlByb2Nlc3NVcHJvYmVIABImCgtwcm9jZXNzX2RucxgOIAEoCzIPLmZncy5Qcm9jZXNzRG5zSAASGwoEdGVzdBjAuAIgASgLMgkuZmdzLlRlc3RIABISCglub2RlX25hbWUY6AcgASgJEikKBHRpbWUY6QcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvChBhZ2dyZWdhdGlvbl9pbmZvGOoHIAEoCzIULmZncy5BZ2dyZWdhdGlvbkluZm9CBwoFZXZlbnQipAEKBkZpbHRlchIUCgxiaW5hcnlfcmVnZXgYASADKAkSEQoJbmFtZXNwYWNlGAIgAygJEjAKDGhlYWx0aF9jaGVjaxgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5Cb29sVmFsdWUSCwoDcGlkGAQgAygNEg8KB3BpZF9zZXQYBSADKA0SIQoJZXZlbnRfc2V0GAYgAygOMg4uZmdzLkV2ZW50VHlwZSqkBgoQQ2FwYWJpbGl0aWVzVHlwZRINCglDQVBfQ0hPV04QABIQCgxEQUNfT1ZFUlJJREUQARIXChNDQVBfREFDX1JFQURfU0VBUkNIEAISDgoKQ0FQX0ZPV05FUhADEg4KCkNBUF9GU0VUSUQQBBIMCghDQVBfS0lMTBAFEg4KCkNBUF9TRVRHSUQQBhIOCgpDQVBfU0VUVUlEEAcSDwoLQ0FQX1NFVFBDQVAQCBIXChNDQVBfTElOVVhfSU1NVVRBQkxFEAkSGAoUQ0FQX05FVF9CSU5EX1NFUlZJQ0UQChIVChFDQVBfTkVUX0JST0FEQ0FTVBALEhEKDUNBUF9ORVRfQURNSU4QDBIPCgtDQVBfTkVUX1JBVxANEhAKDENBUF9JUENfTE9DSxAOEhEKDUNBUF9JUENfT1dORVIQDxISCg5DQVBfU1lTX01PRFVMRRAQEhEKDUNBUF9TWVNfUkFXSU8QERISCg5DQVBfU1lTX0NIUk9PVBASEhIKDkNBUF9TWVNfUFRSQUNFEBMSEQoNQ0FQX1NZU19QQUNDVBAUEhEKDUNBUF9TWVNfQURNSU4QFRIQCgxDQVBfU1lTX0JPT1QQFhIQCgxDQVBfU1lTX05JQ0UQFxIUChBDQVBfU1lTX1JFU09VUkNFEBgSEAoMQ0FQX1NZU19USU1FEBkSFgoSQ0FQX1NZU19UVFlfQ09ORklHEBoSDQoJQ0FQX01LTk9EEBsSDQoJQ0FQX0xFQVNFEBwSEwoPQ0FQX0FVRElUX1dSSVRFEB0SFQoRQ0FQX0FVRElUX0NPTlRST0wQHhIPCgtDQVBfU0VURkNBUBAfEhQKEENBUF9NQUNfT1ZFUlJJREUQIBIRCg1DQVBfTUFDX0FETUlOECESDgoKQ0FQX1NZU0xPRxAiEhIKDkNBUF9XQUtFX0FMQVJNECMSFQoRQ0FQX0JMT0NLX1NVU1BFTkQQJBISCg5DQVBfQVVESVRfUkVBRBAlEg8KC0NBUF9QRVJGTU9OECYSCwoHQ0FQX0JQRhAnEhoKFkNBUF9DSEVDS1BPSU5UX1JFU1RPUkUQKCqWAQoJRXZlbnRUeXBlEgkKBVVOREVGEAASEAoMUFJPQ0VTU19FWEVDEAUSEAoMUFJPQ0VTU19FWElUEAcSEgoOUFJPQ0VTU19LUFJPQkUQDRIWChJQUk9DRVNTX1RSQUNFUE9JTlQQDhISCg5QUk9DRVNTX1VQUk9CRRAMEg8KC1BST0NFU1NfRE5TEBISCQoEVEVTVBD+ASp8ChJIZWFsdGhTdGF0dXNSZXN1bHQSFwoTSEVBTFRIX1NUQVRVU19VTkRFRhAAEhkKFUhFQUxUSF9TVEFUVVNfUlVOTklORxABEhkKFUhFQUxUSF9TVEFUVVNfU1RPUFBFRBACEhcKE0hFQUxUSF9TVEFUVVNfRVJST1IQAypPChBIZWFsdGhTdGF0dXNUeXBlEhwKGEhFQUxUSF9TVEFUVVNfVFlQRV9VTkRFRhAAEh0KGUhFQUxUSF9TVEFUVVNfVFlQRV9TVEFUVVMQASqyAQoMS3Byb2JlQWN0aW9uEhkKFUtQUk9CRV9BQ1RJT05fVU5LTk9XThAAEhYKEktQUk9CRV9BQ1RJT05fUE9TVBABEhoKFktQUk9CRV9BQ1RJT05fRk9MTE9XRkQQAhIZChVLUFJPQkVfQUNUSU9OX1NJR0tJTEwQAxIcChhLUFJPQkVfQUNUSU9OX1VORk9MTE9XRkQQBBIaChZLUFJPQkVfQUNUSU9OX09WRVJSSURFEAUyoQcKE0ZpbmVHdWlkYW5jZVNlbnNvcnMSPgoJR2V0RXZlbnRzEhUuZmdzLkdldEV2ZW50c1JlcXVlc3QaFi5mZ3MuR2V0RXZlbnRzUmVzcG9uc2UiADABEkgKCUdldEhlYWx0aBIbLmZncy5HZXRIZWFsdGhTdGF0dXNSZXF1ZXN0GhwuZmdzLkdldEhlYWx0aFN0YXR1c1Jlc3BvbnNlIgASUQoQQWRkVHJhY2luZ1BvbGljeRIcLmZncy5BZGRUcmFjaW5nUG9saWN5UmVxdWVzdBodLmZncy5BZGRUcmFjaW5nUG9saWN5UmVzcG9uc2UiABJFCgxSZW1vdmVTZW5zb3ISGC5mZ3MuUmVtb3ZlU2Vuc29yUmVxdWVzdBoZLmZncy5SZW1vdmVTZW5zb3JSZXNwb25zZSIAEkIKC0xpc3RTZW5zb3JzEhcuZmdzLkxpc3RTZW5zb3JzUmVxdWVzdBoYLmZncy5MaXN0U2Vuc29yc1Jlc3BvbnNlIgASRQoMRW5hYmxlU2Vuc29yEhguZmdzLkVuYWJsZVNlbnNvclJlcXVlc3QaGS5mZ3MuRW5hYmxlU2Vuc29yUmVzcG9uc2UiABJICg1EaXNhYmxlU2Vuc29yEhkuZmdzLkRpc2FibGVTZW5zb3JSZXF1ZXN0GhouZmdzLkRpc2FibGVTZW5zb3JSZXNwb25zZSIAEk4KD1NldFNlbnNvckNvbmZpZxIbLmZncy5TZXRTZW5zb3JDb25maWdSZXF1ZXN0GhwuZmdzLlNldFNlbnNvckNvbmZpZ1Jlc3BvbnNlIgASTgoPR2V0U2Vuc29yQ29uZmlnEhsuZmdzLkdldFNlbnNvckNvbmZpZ1JlcXVlc3QaHC5mZ3MuR2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiABJUChFHZXRTdGFja1RyYWNlVHJlZRIdLmZncy5HZXRTdGFja1RyYWNlVHJlZVJlcXVlc3QaHi5mZ3MuR2V0U3RhY2tUcmFjZVRyZWVSZXNwb25zZSIAEj8KCkdldFZlcnNpb24SFi5mZ3MuR2V0VmVyc2lvblJlcXVlc3QaFy5mZ3MuR2V0VmVyc2lvblJlc3BvbnNlIgASWgoTRGVsZXRlVHJhY2luZ1BvbGljeRIfLmZncy5EZWxldGVUcmFjaW5nUG9saWN5UmVxdWVzdBogLmZncy5EZWxldGVUcmFjaW5nUG9saWN5UmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
+  fileDesc("Cg1mZ3MvZmdzLnByb3RvEgNmZ3MiIQoFSW1hZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSK1AQoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSGQoFaW1hZ2UYAyABKAsyCi5mZ3MuSW1hZ2USLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoDcGlkGAUgASgLMhwuZ29vZ2xlLnByb3RvYnVmLlVJbnQzMlZhbHVlEhgKEG1heWJlX2V4ZWNfcHJvYmUYDSABKAgiWQoDUG9kEhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBmxhYmVscxgDIAMoCRIhCgljb250YWluZXIYBCABKAsyDi5mZ3MuQ29udGFpbmVyIo4BCgxDYXBhYmlsaXRpZXMSKAoJcGVybWl0dGVkGAEgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKAoJZWZmZWN0aXZlGAIgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUSKgoLaW5oZXJpdGFibGUYAyADKA4yFS5mZ3MuQ2FwYWJpbGl0aWVzVHlwZSIqCglOYW1lc3BhY2USDAoEaW51bRgBIAEoDRIPCgdpc19ob3N0GAIgASgIIs4CCgpOYW1lc3BhY2VzEhsKA3V0cxgBIAEoCzIOLmZncy5OYW1lc3BhY2USGwoDaXBjGAIgASgLMg4uZmdzLk5hbWVzcGFjZRIbCgNtbnQYAyABKAsyDi5mZ3MuTmFtZXNwYWNlEhsKA3BpZBgEIAEoCzIOLmZncy5OYW1lc3BhY2USKAoQcGlkX2Zvcl9jaGlsZHJlbhgFIAEoCzIOLmZncy5OYW1lc3BhY2USGwoDbmV0GAYgASgLMg4uZmdzLk5hbWVzcGFjZRIcCgR0aW1lGAcgASgLMg4uZmdzLk5hbWVzcGFjZRIpChF0aW1lX2Zvcl9jaGlsZHJlbhgIIAEoCzIOLmZncy5OYW1lc3BhY2USHgoGY2dyb3VwGAkgASgLMg4uZmdzLk5hbWVzcGFjZRIcCgR1c2VyGAogASgLMg4uZmdzLk5hbWVzcGFjZSKXAwoHUHJvY2VzcxIPCgdleGVjX2lkGAEgASgJEikKA3BpZBgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIpCgN1aWQYAyABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSCwoDY3dkGAQgASgJEg4KBmJpbmFyeRgFIAEoCRIRCglhcmd1bWVudHMYBiABKAkSDQoFZmxhZ3MYByABKAkSLgoKc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEYXVpZBgJIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIVCgNwb2QYCiABKAsyCC5mZ3MuUG9kEg4KBmRvY2tlchgLIAEoCRIWCg5wYXJlbnRfZXhlY19pZBgMIAEoCRIOCgZyZWZjbnQYDSABKA0SHgoDY2FwGA4gASgLMhEuZmdzLkNhcGFiaWxpdGllcxIbCgJucxgPIAEoCzIPLmZncy5OYW1lc3BhY2VzImsKC1Byb2Nlc3NFeGVjEh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIcCgZwYXJlbnQYAiABKAsyDC5mZ3MuUHJvY2VzcxIfCglhbmNlc3RvcnMYAyADKAsyDC5mZ3MuUHJvY2VzcyJqCgtQcm9jZXNzRXhpdBIdCgdwcm9jZXNzGAEgASgLMgwuZmdzLlByb2Nlc3MSHAoGcGFyZW50GAIgASgLMgwuZmdzLlByb2Nlc3MSDgoGc2lnbmFsGAMgASgJEg4KBnN0YXR1cxgEIAEoDSK3AQoKS3Byb2JlU29jaxIOCgZmYW1pbHkYASABKAkSDAoEdHlwZRgCIAEoCRIQCghwcm90b2NvbBgDIAEoCRIMCgRtYXJrGAQgASgNEhAKCHByaW9yaXR5GAUgASgNEg0KBXNhZGRyGAYgASgJEg0KBWRhZGRyGAcgASgJEg0KBXNwb3J0GAggASgNEg0KBWRwb3J0GAkgASgNEg4KBmNvb2tpZRgKIAEoBBINCgVzdGF0ZRgLIAEoCSK+AQoJS3Byb2JlU2tiEgwKBGhhc2gYASABKA0SCwoDbGVuGAIgASgNEhAKCHByaW9yaXR5GAMgASgNEgwKBG1hcmsYBCABKA0SDQoFc2FkZHIYBSABKAkSDQoFZGFkZHIYBiABKAkSDQoFc3BvcnQYByABKA0SDQoFZHBvcnQYCCABKA0SDQoFcHJvdG8YCSABKA0SFAoMc2VjX3BhdGhfbGVuGAogASgNEhUKDXNlY19wYXRoX29sZW4YCyABKA0iOAoKS3Byb2JlUGF0aBINCgVtb3VudBgBIAEoCRIMCgRwYXRoGAIgASgJEg0KBWZsYWdzGAMgASgJIjgKCktwcm9iZUZpbGUSDQoFbW91bnQYASABKAkSDAoEcGF0aBgCIAEoCRINCgVmbGFncxgDIAEoCSI8ChRLcHJvYmVUcnVuY2F0ZWRCeXRlcxIRCglieXRlc19hcmcYASABKAwSEQoJb3JpZ19zaXplGAIgASgEIowBCgpLcHJvYmVDcmVkEigKCXBlcm1pdHRlZBgBIAMoDjIVLmZncy5DYXBhYmlsaXRpZXNUeXBlEigKCWVmZmVjdGl2ZRgCIAMoDjIVLmZncy5DYXBhYmlsaXRpZXNUeXBlEioKC2luaGVyaXRhYmxlGAMgAygOMhUuZmdzLkNhcGFiaWxpdGllc1R5cGUiPAoOS3Byb2JlU29ja2FkZHISDgoGZmFtaWx5GAEgASgJEgwKBGFkZHIYAiABKAkSDAoEcG9ydBgDIAEoDSIcCgxLcHJvYmVOZXREZXYSDAoEbmFtZRgBIAEoCSJEChFLcHJvYmVMaW51eEJpbnBybRIMCgRwYXRoGAEgASgJEg0KBWZsYWdzGAIgASgJEhIKCnBlcm1pc3Npb24YAyABKAkiTAoQS3Byb2JlQ2FwYWJpbGl0eRIqCgV2YWx1ZRgBIAEoCzIbLmdvb2dsZS5wcm90b2J1Zi5JbnQzMlZhbHVlEgwKBG5hbWUYAiABKAkiRAoNS3Byb2JlQnBmQXR0chIQCghQcm9nVHlwZRgBIAEoCRIPCgdJbnNuQ250GAIgASgNEhAKCFByb2dOYW1lGAMgASgJIlgKD0twcm9iZVBlcmZFdmVudBISCgpLcHJvYmVGdW5jGAEgASgJEgwKBFR5cGUYAiABKAkSDgoGQ29uZmlnGAMgASgEEhMKC1Byb2JlT2Zmc2V0GAQgASgEImgKDEtwcm9iZUJwZk1hcBIPCgdNYXBUeXBlGAEgASgJEg8KB0tleVNpemUYAiABKA0SEQoJVmFsdWVTaXplGAMgASgNEhIKCk1heEVudHJpZXMYBCABKA0SDwoHTWFwTmFtZRgFIAEoCSJOCgxLZXJuZWxNb2R1bGUSDAoEbmFtZRgBIAEoCRIwCgxzaWduYXR1cmVfb2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuQm9vbFZhbHVlIq0BCg1Vc2VyTmFtZXNwYWNlEioKBWxldmVsGAEgASgLMhsuZ29vZ2xlLnByb3RvYnVmLkludDMyVmFsdWUSKQoDdWlkGAIgASgLMhwuZ29vZ2xlLnByb3RvYnVmLlVJbnQzMlZhbHVlEikKA2dpZBgDIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIaCgJucxgEIAEoCzIOLmZncy5OYW1lc3BhY2UiJAoJU3lzY2FsbElkEgoKAmlkGAEgASgNEgsKA2FiaRgCIAEoCSKlBgoOS3Byb2JlQXJndW1lbnQSFAoKc3RyaW5nX2FyZxgBIAEoCUgAEhEKB2ludF9hcmcYAiABKAVIABIhCgdza2JfYXJnGAMgASgLMg4uZmdzLktwcm9iZVNrYkgAEhIKCHNpemVfYXJnGAQgASgESAASEwoJYnl0ZXNfYXJnGAUgASgMSAASIwoIcGF0aF9hcmcYBiABKAsyDy5mZ3MuS3Byb2JlUGF0aEgAEiMKCGZpbGVfYXJnGAcgASgLMg8uZmdzLktwcm9iZUZpbGVIABI4ChN0cnVuY2F0ZWRfYnl0ZXNfYXJnGAggASgLMhkuZmdzLktwcm9iZVRydW5jYXRlZEJ5dGVzSAASIwoIc29ja19hcmcYCSABKAsyDy5mZ3MuS3Byb2JlU29ja0gAEiMKCGNyZWRfYXJnGAogASgLMg8uZmdzLktwcm9iZUNyZWRIABIqCgxicGZfYXR0cl9hcmcYDCABKAsyEi5mZ3MuS3Byb2JlQnBmQXR0ckgAEi4KDnBlcmZfZXZlbnRfYXJnGA0gASgLMhQuZmdzLktwcm9iZVBlcmZFdmVudEgAEigKC2JwZl9tYXBfYXJnGA4gASgLMhEuZmdzLktwcm9iZUJwZk1hcEgAEi8KDmNhcGFiaWxpdHlfYXJnGBEgASgLMhUuZmdzLktwcm9iZUNhcGFiaWxpdHlIABIpCgt1c2VyX25zX2FyZxgUIAEoCzISLmZncy5Vc2VyTmFtZXNwYWNlSAASJwoKbW9kdWxlX2FyZxgVIAEoCzIRLmZncy5LZXJuZWxNb2R1bGVIABIyChBsaW51eF9iaW5wcm1fYXJnGBogASgLMhYuZmdzLktwcm9iZUxpbnV4QmlucHJtSAASKAoLbmV0X2Rldl9hcmcYGyABKAsyES5mZ3MuS3Byb2JlTmV0RGV2SAASJAoKc3lzY2FsbF9pZBgdIAEoCzIOLmZncy5TeXNjYWxsSWRIABIrCgxzb2NrYWRkcl9hcmcYHiABKAsyEy5mZ3MuS3Byb2JlU29ja2FkZHJIABINCgVsYWJlbBgSIAEoCUIFCgNhcmciggIKDVByb2Nlc3NLcHJvYmUSHQoHcHJvY2VzcxgBIAEoCzIMLmZncy5Qcm9jZXNzEhwKBnBhcmVudBgCIAEoCzIMLmZncy5Qcm9jZXNzEhUKDWZ1bmN0aW9uX25hbWUYAyABKAkSIQoEYXJncxgEIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBIjCgZyZXR1cm4YBSABKAsyEy5mZ3MuS3Byb2JlQXJndW1lbnQSIQoGYWN0aW9uGAYgASgOMhEuZmdzLktwcm9iZUFjdGlvbhITCgtwb2xpY3lfbmFtZRgIIAEoCRIPCgdtZXNzYWdlGAogASgJEgwKBHRhZ3MYCyADKAki6QEKEVByb2Nlc3NUcmFjZXBvaW50Eh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIcCgZwYXJlbnQYAiABKAsyDC5mZ3MuUHJvY2VzcxIOCgZzdWJzeXMYBCABKAkSDQoFZXZlbnQYBSABKAkSIQoEYXJncxgGIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBITCgtwb2xpY3lfbmFtZRgHIAEoCRIhCgZhY3Rpb24YCCABKA4yES5mZ3MuS3Byb2JlQWN0aW9uEg8KB21lc3NhZ2UYCSABKAkSDAoEdGFncxgKIAMoCSLkAQoNUHJvY2Vzc1Vwcm9iZRIdCgdwcm9jZXNzGAEgASgLMgwuZmdzLlByb2Nlc3MSHAoGcGFyZW50GAIgASgLMgwuZmdzLlByb2Nlc3MSDAoEcGF0aBgDIAEoCRIOCgZzeW1ib2wYBCABKAkSEwoLcG9saWN5X25hbWUYBSABKAkSDwoHbWVzc2FnZRgGIAEoCRIhCgRhcmdzGAcgAygLMhMuZmdzLktwcm9iZUFyZ3VtZW50EgwKBHRhZ3MYCCADKAkSIQoGYWN0aW9uGAwgASgOMhEuZmdzLktwcm9iZUFjdGlvbiLyAQoLUHJvY2Vzc1VzZHQSHQoHcHJvY2VzcxgBIAEoCzIMLmZncy5Qcm9jZXNzEhwKBnBhcmVudBgCIAEoCzIMLmZncy5Qcm9jZXNzEgwKBHBhdGgYAyABKAkSEAoIcHJvdmlkZXIYBCABKAkSDAoEbmFtZRgFIAEoCRITCgtwb2xpY3lfbmFtZRgGIAEoCRIPCgdtZXNzYWdlGAcgASgJEiEKBGFyZ3MYCCADKAsyEy5mZ3MuS3Byb2JlQXJndW1lbnQSDAoEdGFncxgJIAMoCRIhCgZhY3Rpb24YCyABKA4yES5mZ3MuS3Byb2JlQWN0aW9uItoBCgpQcm9jZXNzTHNtEh0KB3Byb2Nlc3MYASABKAsyDC5mZ3MuUHJvY2VzcxIcCgZwYXJlbnQYAiABKAsyDC5mZ3MuUHJvY2VzcxIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEhMKC3BvbGljeV9uYW1lGAUgASgJEg8KB21lc3NhZ2UYBiABKAkSIQoEYXJncxgHIAMoCzITLmZncy5LcHJvYmVBcmd1bWVudBIhCgZhY3Rpb24YCCABKA4yES5mZ3MuS3Byb2JlQWN0aW9uEgwKBHRhZ3MYCSADKAkiPgoEVGVzdBIMCgRhcmcwGAEgASgEEgwKBGFyZzEYAiABKAQSDAoEYXJnMhgDIAEoBBIMCgRhcmczGAQgASgEIoMBCgdEbnNJbmZvEhYKDnF1ZXN0aW9uX3R5cGVzGAEgAygNEhQKDGFuc3dlcl90eXBlcxgCIAMoDRINCgVyY29kZRgDIAEoBRINCgVuYW1lcxgEIAMoCRILCgNpcHMYBSADKAkSDQoFcXVlcnkYBiABKAkSEAoIcmVzcG9uc2UYByABKAgijgEKClByb2Nlc3NEbnMSHQoHcHJvY2VzcxgBIAEoCzIMLmZncy5Qcm9jZXNzEhkKA2RucxgDIAEoCzIMLmZncy5EbnNJbmZvEh0KEWRlc3RpbmF0aW9uX25hbWVzGAQgAygJQgIYARIhCg9kZXN0aW5hdGlvbl9wb2QYBSABKAsyCC5mZ3MuUG9kSgQIAhADIi8KDFN0YWNrQWRkcmVzcxIPCgdhZGRyZXNzGAEgASgEEg4KBnN5bWJvbBgCIAEoCSIyCgpTdGFja1RyYWNlEiQKCWFkZHJlc3NlcxgBIAMoCzIRLmZncy5TdGFja0FkZHJlc3MiLQoPU3RhY2tUcmFjZUxhYmVsEgsKA2tleRgBIAEoCRINCgVjb3VudBgCIAEoBCKQAQoOU3RhY2tUcmFjZU5vZGUSIgoHYWRkcmVzcxgBIAEoCzIRLmZncy5TdGFja0FkZHJlc3MSDQoFY291bnQYAiABKAQSJAoGbGFiZWxzGAMgAygLMhQuZmdzLlN0YWNrVHJhY2VMYWJlbBIlCghjaGlsZHJlbhgEIAMoCzITLmZncy5TdGFja1RyYWNlTm9kZSIUChJMaXN0U2Vuc29yc1JlcXVlc3QiLQoMU2Vuc29yU3RhdHVzEgwKBG5hbWUYASABKAkSDwoHZW5hYmxlZBgCIAEoCCI5ChNMaXN0U2Vuc29yc1Jlc3BvbnNlEiIKB3NlbnNvcnMYASADKAsyES5mZ3MuU2Vuc29yU3RhdHVzIicKF0FkZFRyYWNpbmdQb2xpY3lSZXF1ZXN0EgwKBHlhbWwYASABKAkiGgoYQWRkVHJhY2luZ1BvbGljeVJlc3BvbnNlIioKGkRlbGV0ZVRyYWNpbmdQb2xpY3lSZXF1ZXN0EgwKBHlhbWwYASABKAkiHQobRGVsZXRlVHJhY2luZ1BvbGljeVJlc3BvbnNlIiMKE1JlbW92ZVNlbnNvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChRSZW1vdmVTZW5zb3JSZXNwb25zZSIjChNFbmFibGVTZW5zb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFgoURW5hYmxlU2Vuc29yUmVzcG9uc2UiJAoURGlzYWJsZVNlbnNvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIXChVEaXNhYmxlU2Vuc29yUmVzcG9uc2UiRgoWU2V0U2Vuc29yQ29uZmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmNmZ2tleRgCIAEoCRIOCgZjZmd2YWwYAyABKAkiGQoXU2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiNgoWR2V0U2Vuc29yQ29uZmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmNmZ2tleRgCIAEoCSIpChdHZXRTZW5zb3JDb25maWdSZXNwb25zZRIOCgZjZmd2YWwYASABKAkiKAoYR2V0U3RhY2tUcmFjZVRyZWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiPgoZR2V0U3RhY2tUcmFjZVRyZWVSZXNwb25zZRIhCgRyb290GAEgASgLMhMuZmdzLlN0YWNrVHJhY2VOb2RlIhMKEUdldFZlcnNpb25SZXF1ZXN0IiUKEkdldFZlcnNpb25SZXNwb25zZRIPCgd2ZXJzaW9uGAEgASgJIkIKFkdldEhlYWx0aFN0YXR1c1JlcXVlc3QSKAoJZXZlbnRfc2V0GAEgAygOMhUuZmdzLkhlYWx0aFN0YXR1c1R5cGUibgoMSGVhbHRoU3RhdHVzEiQKBWV2ZW50GAEgASgOMhUuZmdzLkhlYWx0aFN0YXR1c1R5cGUSJwoGc3RhdHVzGAIgASgOMhcuZmdzLkhlYWx0aFN0YXR1c1Jlc3VsdBIPCgdkZXRhaWxzGAMgASgJIkMKF0dldEhlYWx0aFN0YXR1c1Jlc3BvbnNlEigKDWhlYWx0aF9zdGF0dXMYASADKAsyES5mZ3MuSGVhbHRoU3RhdHVzImEKEkFnZ3JlZ2F0aW9uT3B0aW9ucxIuCgt3aW5kb3dfc2l6ZRgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIbChNjaGFubmVsX2J1ZmZlcl9zaXplGAIgASgEIokBChBHZXRFdmVudHNSZXF1ZXN0Eh8KCmFsbG93X2xpc3QYASADKAsyCy5mZ3MuRmlsdGVyEh4KCWRlbnlfbGlzdBgCIAMoCzILLmZncy5GaWx0ZXISNAoTYWdncmVnYXRpb25fb3B0aW9ucxgDIAEoCzIXLmZncy5BZ2dyZWdhdGlvbk9wdGlvbnMiIAoPQWdncmVnYXRpb25JbmZvEg0KBWNvdW50GAEgASgEIokEChFHZXRFdmVudHNSZXNwb25zZRIoCgxwcm9jZXNzX2V4ZWMYASABKAsyEC5mZ3MuUHJvY2Vzc0V4ZWNIABIoCgxwcm9jZXNzX2V4aXQYBSABKAsyEC5mZ3MuUHJvY2Vzc0V4aXRIABIsCg5wcm9jZXNzX2twcm9iZRgJIAEoCzISLmZncy5Qcm9jZXNzS3Byb2JlSAASNAoScHJvY2Vzc190cmFjZXBvaW50GAogASgLMhYuZmdzLlByb2Nlc3NUcmFjZXBvaW50SAASLAoOcHJvY2Vzc191cHJvYmUYDCABKAsyEi5mZ3MuUHJvY2Vzc1Vwcm9iZUgAEiYKC3Byb2Nlc3NfZG5zGA4gASgLMg8uZmdzLlByb2Nlc3NEbnNIABImCgtwcm9jZXNzX2xzbRgcIAEoCzIPLmZncy5Qcm9jZXNzTHNtSAASKAoMcHJvY2Vzc191c2R0GB0gASgLMhAuZmdzLlByb2Nlc3NVc2R0SAASGwoEdGVzdBjAuAIgASgLMgkuZmdzLlRlc3RIABISCglub2RlX25hbWUY6AcgASgJEikKBHRpbWUY6QcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvChBhZ2dyZWdhdGlvbl9pbmZvGOoHIAEoCzIULmZncy5BZ2dyZWdhdGlvbkluZm9CBwoFZXZlbnQipAEKBkZpbHRlchIUCgxiaW5hcnlfcmVnZXgYASADKAkSEQoJbmFtZXNwYWNlGAIgAygJEjAKDGhlYWx0aF9jaGVjaxgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5Cb29sVmFsdWUSCwoDcGlkGAQgAygNEg8KB3BpZF9zZXQYBSADKA0SIQoJZXZlbnRfc2V0GAYgAygOMg4uZmdzLkV2ZW50VHlwZSqkBgoQQ2FwYWJpbGl0aWVzVHlwZRINCglDQVBfQ0hPV04QABIQCgxEQUNfT1ZFUlJJREUQARIXChNDQVBfREFDX1JFQURfU0VBUkNIEAISDgoKQ0FQX0ZPV05FUhADEg4KCkNBUF9GU0VUSUQQBBIMCghDQVBfS0lMTBAFEg4KCkNBUF9TRVRHSUQQBhIOCgpDQVBfU0VUVUlEEAcSDwoLQ0FQX1NFVFBDQVAQCBIXChNDQVBfTElOVVhfSU1NVVRBQkxFEAkSGAoUQ0FQX05FVF9CSU5EX1NFUlZJQ0UQChIVChFDQVBfTkVUX0JST0FEQ0FTVBALEhEKDUNBUF9ORVRfQURNSU4QDBIPCgtDQVBfTkVUX1JBVxANEhAKDENBUF9JUENfTE9DSxAOEhEKDUNBUF9JUENfT1dORVIQDxISCg5DQVBfU1lTX01PRFVMRRAQEhEKDUNBUF9TWVNfUkFXSU8QERISCg5DQVBfU1lTX0NIUk9PVBASEhIKDkNBUF9TWVNfUFRSQUNFEBMSEQoNQ0FQX1NZU19QQUNDVBAUEhEKDUNBUF9TWVNfQURNSU4QFRIQCgxDQVBfU1lTX0JPT1QQFhIQCgxDQVBfU1lTX05JQ0UQFxIUChBDQVBfU1lTX1JFU09VUkNFEBgSEAoMQ0FQX1NZU19USU1FEBkSFgoSQ0FQX1NZU19UVFlfQ09ORklHEBoSDQoJQ0FQX01LTk9EEBsSDQoJQ0FQX0xFQVNFEBwSEwoPQ0FQX0FVRElUX1dSSVRFEB0SFQoRQ0FQX0FVRElUX0NPTlRST0wQHhIPCgtDQVBfU0VURkNBUBAfEhQKEENBUF9NQUNfT1ZFUlJJREUQIBIRCg1DQVBfTUFDX0FETUlOECESDgoKQ0FQX1NZU0xPRxAiEhIKDkNBUF9XQUtFX0FMQVJNECMSFQoRQ0FQX0JMT0NLX1NVU1BFTkQQJBISCg5DQVBfQVVESVRfUkVBRBAlEg8KC0NBUF9QRVJGTU9OECYSCwoHQ0FQX0JQRhAnEhoKFkNBUF9DSEVDS1BPSU5UX1JFU1RPUkUQKCq5AQoJRXZlbnRUeXBlEgkKBVVOREVGEAASEAoMUFJPQ0VTU19FWEVDEAUSEAoMUFJPQ0VTU19FWElUEAcSEgoOUFJPQ0VTU19LUFJPQkUQDRIWChJQUk9DRVNTX1RSQUNFUE9JTlQQDhISCg5QUk9DRVNTX1VQUk9CRRAMEg8KC1BST0NFU1NfRE5TEBISDwoLUFJPQ0VTU19MU00QHBIQCgxQUk9DRVNTX1VTRFQQHRIJCgRURVNUEP4BKnwKEkhlYWx0aFN0YXR1c1Jlc3VsdBIXChNIRUFMVEhfU1RBVFVTX1VOREVGEAASGQoVSEVBTFRIX1NUQVRVU19SVU5OSU5HEAESGQoVSEVBTFRIX1NUQVRVU19TVE9QUEVEEAISFwoTSEVBTFRIX1NUQVRVU19FUlJPUhADKk8KEEhlYWx0aFN0YXR1c1R5cGUSHAoYSEVBTFRIX1NUQVRVU19UWVBFX1VOREVGEAASHQoZSEVBTFRIX1NUQVRVU19UWVBFX1NUQVRVUxABKrIBCgxLcHJvYmVBY3Rpb24SGQoVS1BST0JFX0FDVElPTl9VTktOT1dOEAASFgoSS1BST0JFX0FDVElPTl9QT1NUEAESGgoWS1BST0JFX0FDVElPTl9GT0xMT1dGRBACEhkKFUtQUk9CRV9BQ1RJT05fU0lHS0lMTBADEhwKGEtQUk9CRV9BQ1RJT05fVU5GT0xMT1dGRBAEEhoKFktQUk9CRV9BQ1RJT05fT1ZFUlJJREUQBTKhBwoTRmluZUd1aWRhbmNlU2Vuc29ycxI+CglHZXRFdmVudHMSFS5mZ3MuR2V0RXZlbnRzUmVxdWVzdBoWLmZncy5HZXRFdmVudHNSZXNwb25zZSIAMAESSAoJR2V0SGVhbHRoEhsuZmdzLkdldEhlYWx0aFN0YXR1c1JlcXVlc3QaHC5mZ3MuR2V0SGVhbHRoU3RhdHVzUmVzcG9uc2UiABJRChBBZGRUcmFjaW5nUG9saWN5EhwuZmdzLkFkZFRyYWNpbmdQb2xpY3lSZXF1ZXN0Gh0uZmdzLkFkZFRyYWNpbmdQb2xpY3lSZXNwb25zZSIAEkUKDFJlbW92ZVNlbnNvchIYLmZncy5SZW1vdmVTZW5zb3JSZXF1ZXN0GhkuZmdzLlJlbW92ZVNlbnNvclJlc3BvbnNlIgASQgoLTGlzdFNlbnNvcnMSFy5mZ3MuTGlzdFNlbnNvcnNSZXF1ZXN0GhguZmdzLkxpc3RTZW5zb3JzUmVzcG9uc2UiABJFCgxFbmFibGVTZW5zb3ISGC5mZ3MuRW5hYmxlU2Vuc29yUmVxdWVzdBoZLmZncy5FbmFibGVTZW5zb3JSZXNwb25zZSIAEkgKDURpc2FibGVTZW5zb3ISGS5mZ3MuRGlzYWJsZVNlbnNvclJlcXVlc3QaGi5mZ3MuRGlzYWJsZVNlbnNvclJlc3BvbnNlIgASTgoPU2V0U2Vuc29yQ29uZmlnEhsuZmdzLlNldFNlbnNvckNvbmZpZ1JlcXVlc3QaHC5mZ3MuU2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiABJOCg9HZXRTZW5zb3JDb25maWcSGy5mZ3MuR2V0U2Vuc29yQ29uZmlnUmVxdWVzdBocLmZncy5HZXRTZW5zb3JDb25maWdSZXNwb25zZSIAElQKEUdldFN0YWNrVHJhY2VUcmVlEh0uZmdzLkdldFN0YWNrVHJhY2VUcmVlUmVxdWVzdBoeLmZncy5HZXRTdGFja1RyYWNlVHJlZVJlc3BvbnNlIgASPwoKR2V0VmVyc2lvbhIWLmZncy5HZXRWZXJzaW9uUmVxdWVzdBoXLmZncy5HZXRWZXJzaW9uUmVzcG9uc2UiABJaChNEZWxldGVUcmFjaW5nUG9saWN5Eh8uZmdzLkRlbGV0ZVRyYWNpbmdQb2xpY3lSZXF1ZXN0GiAuZmdzLkRlbGV0ZVRyYWNpbmdQb2xpY3lSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
 
 /**
  * @generated from message fgs.Image
@@ -439,6 +439,16 @@ export type KprobeSock = Message<"fgs.KprobeSock"> & {
    * @generated from field: uint32 dport = 9;
    */
   dport: number;
+
+  /**
+   * @generated from field: uint64 cookie = 10;
+   */
+  cookie: bigint;
+
+  /**
+   * @generated from field: string state = 11;
+   */
+  state: string;
 };
 
 /**
@@ -619,6 +629,271 @@ export const KprobeCredSchema: GenMessage<KprobeCred> = /*@__PURE__*/
   messageDesc(file_fgs_fgs, 14);
 
 /**
+ * @generated from message fgs.KprobeSockaddr
+ */
+export type KprobeSockaddr = Message<"fgs.KprobeSockaddr"> & {
+  /**
+   * @generated from field: string family = 1;
+   */
+  family: string;
+
+  /**
+   * @generated from field: string addr = 2;
+   */
+  addr: string;
+
+  /**
+   * @generated from field: uint32 port = 3;
+   */
+  port: number;
+};
+
+/**
+ * Describes the message fgs.KprobeSockaddr.
+ * Use `create(KprobeSockaddrSchema)` to create a new message.
+ */
+export const KprobeSockaddrSchema: GenMessage<KprobeSockaddr> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 15);
+
+/**
+ * @generated from message fgs.KprobeNetDev
+ */
+export type KprobeNetDev = Message<"fgs.KprobeNetDev"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message fgs.KprobeNetDev.
+ * Use `create(KprobeNetDevSchema)` to create a new message.
+ */
+export const KprobeNetDevSchema: GenMessage<KprobeNetDev> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 16);
+
+/**
+ * @generated from message fgs.KprobeLinuxBinprm
+ */
+export type KprobeLinuxBinprm = Message<"fgs.KprobeLinuxBinprm"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string flags = 2;
+   */
+  flags: string;
+
+  /**
+   * @generated from field: string permission = 3;
+   */
+  permission: string;
+};
+
+/**
+ * Describes the message fgs.KprobeLinuxBinprm.
+ * Use `create(KprobeLinuxBinprmSchema)` to create a new message.
+ */
+export const KprobeLinuxBinprmSchema: GenMessage<KprobeLinuxBinprm> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 17);
+
+/**
+ * @generated from message fgs.KprobeCapability
+ */
+export type KprobeCapability = Message<"fgs.KprobeCapability"> & {
+  /**
+   * @generated from field: google.protobuf.Int32Value value = 1;
+   */
+  value?: number | undefined;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message fgs.KprobeCapability.
+ * Use `create(KprobeCapabilitySchema)` to create a new message.
+ */
+export const KprobeCapabilitySchema: GenMessage<KprobeCapability> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 18);
+
+/**
+ * @generated from message fgs.KprobeBpfAttr
+ */
+export type KprobeBpfAttr = Message<"fgs.KprobeBpfAttr"> & {
+  /**
+   * @generated from field: string ProgType = 1;
+   */
+  ProgType: string;
+
+  /**
+   * @generated from field: uint32 InsnCnt = 2;
+   */
+  InsnCnt: number;
+
+  /**
+   * @generated from field: string ProgName = 3;
+   */
+  ProgName: string;
+};
+
+/**
+ * Describes the message fgs.KprobeBpfAttr.
+ * Use `create(KprobeBpfAttrSchema)` to create a new message.
+ */
+export const KprobeBpfAttrSchema: GenMessage<KprobeBpfAttr> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 19);
+
+/**
+ * @generated from message fgs.KprobePerfEvent
+ */
+export type KprobePerfEvent = Message<"fgs.KprobePerfEvent"> & {
+  /**
+   * @generated from field: string KprobeFunc = 1;
+   */
+  KprobeFunc: string;
+
+  /**
+   * @generated from field: string Type = 2;
+   */
+  Type: string;
+
+  /**
+   * @generated from field: uint64 Config = 3;
+   */
+  Config: bigint;
+
+  /**
+   * @generated from field: uint64 ProbeOffset = 4;
+   */
+  ProbeOffset: bigint;
+};
+
+/**
+ * Describes the message fgs.KprobePerfEvent.
+ * Use `create(KprobePerfEventSchema)` to create a new message.
+ */
+export const KprobePerfEventSchema: GenMessage<KprobePerfEvent> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 20);
+
+/**
+ * @generated from message fgs.KprobeBpfMap
+ */
+export type KprobeBpfMap = Message<"fgs.KprobeBpfMap"> & {
+  /**
+   * @generated from field: string MapType = 1;
+   */
+  MapType: string;
+
+  /**
+   * @generated from field: uint32 KeySize = 2;
+   */
+  KeySize: number;
+
+  /**
+   * @generated from field: uint32 ValueSize = 3;
+   */
+  ValueSize: number;
+
+  /**
+   * @generated from field: uint32 MaxEntries = 4;
+   */
+  MaxEntries: number;
+
+  /**
+   * @generated from field: string MapName = 5;
+   */
+  MapName: string;
+};
+
+/**
+ * Describes the message fgs.KprobeBpfMap.
+ * Use `create(KprobeBpfMapSchema)` to create a new message.
+ */
+export const KprobeBpfMapSchema: GenMessage<KprobeBpfMap> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 21);
+
+/**
+ * @generated from message fgs.KernelModule
+ */
+export type KernelModule = Message<"fgs.KernelModule"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: google.protobuf.BoolValue signature_ok = 2;
+   */
+  signatureOk?: boolean | undefined;
+};
+
+/**
+ * Describes the message fgs.KernelModule.
+ * Use `create(KernelModuleSchema)` to create a new message.
+ */
+export const KernelModuleSchema: GenMessage<KernelModule> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 22);
+
+/**
+ * @generated from message fgs.UserNamespace
+ */
+export type UserNamespace = Message<"fgs.UserNamespace"> & {
+  /**
+   * @generated from field: google.protobuf.Int32Value level = 1;
+   */
+  level?: number | undefined;
+
+  /**
+   * @generated from field: google.protobuf.UInt32Value uid = 2;
+   */
+  uid?: number | undefined;
+
+  /**
+   * @generated from field: google.protobuf.UInt32Value gid = 3;
+   */
+  gid?: number | undefined;
+
+  /**
+   * @generated from field: fgs.Namespace ns = 4;
+   */
+  ns?: Namespace | undefined;
+};
+
+/**
+ * Describes the message fgs.UserNamespace.
+ * Use `create(UserNamespaceSchema)` to create a new message.
+ */
+export const UserNamespaceSchema: GenMessage<UserNamespace> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 23);
+
+/**
+ * @generated from message fgs.SyscallId
+ */
+export type SyscallId = Message<"fgs.SyscallId"> & {
+  /**
+   * @generated from field: uint32 id = 1;
+   */
+  id: number;
+
+  /**
+   * @generated from field: string abi = 2;
+   */
+  abi: string;
+};
+
+/**
+ * Describes the message fgs.SyscallId.
+ * Use `create(SyscallIdSchema)` to create a new message.
+ */
+export const SyscallIdSchema: GenMessage<SyscallId> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 24);
+
+/**
  * @generated from message fgs.KprobeArgument
  */
 export type KprobeArgument = Message<"fgs.KprobeArgument"> & {
@@ -685,6 +960,68 @@ export type KprobeArgument = Message<"fgs.KprobeArgument"> & {
      */
     value: KprobeCred;
     case: "credArg";
+  } | {
+    /**
+     * Kernel-struct arguments of the current TracingPolicy language (upstream numbers).
+     *
+     * @generated from field: fgs.KprobeBpfAttr bpf_attr_arg = 12;
+     */
+    value: KprobeBpfAttr;
+    case: "bpfAttrArg";
+  } | {
+    /**
+     * @generated from field: fgs.KprobePerfEvent perf_event_arg = 13;
+     */
+    value: KprobePerfEvent;
+    case: "perfEventArg";
+  } | {
+    /**
+     * @generated from field: fgs.KprobeBpfMap bpf_map_arg = 14;
+     */
+    value: KprobeBpfMap;
+    case: "bpfMapArg";
+  } | {
+    /**
+     * @generated from field: fgs.KprobeCapability capability_arg = 17;
+     */
+    value: KprobeCapability;
+    case: "capabilityArg";
+  } | {
+    /**
+     * @generated from field: fgs.UserNamespace user_ns_arg = 20;
+     */
+    value: UserNamespace;
+    case: "userNsArg";
+  } | {
+    /**
+     * @generated from field: fgs.KernelModule module_arg = 21;
+     */
+    value: KernelModule;
+    case: "moduleArg";
+  } | {
+    /**
+     * @generated from field: fgs.KprobeLinuxBinprm linux_binprm_arg = 26;
+     */
+    value: KprobeLinuxBinprm;
+    case: "linuxBinprmArg";
+  } | {
+    /**
+     * @generated from field: fgs.KprobeNetDev net_dev_arg = 27;
+     */
+    value: KprobeNetDev;
+    case: "netDevArg";
+  } | {
+    /**
+     * @generated from field: fgs.SyscallId syscall_id = 29;
+     */
+    value: SyscallId;
+    case: "syscallId";
+  } | {
+    /**
+     * @generated from field: fgs.KprobeSockaddr sockaddr_arg = 30;
+     */
+    value: KprobeSockaddr;
+    case: "sockaddrArg";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -700,7 +1037,7 @@ export type KprobeArgument = Message<"fgs.KprobeArgument"> & {
  * Use `create(KprobeArgumentSchema)` to create a new message.
  */
 export const KprobeArgumentSchema: GenMessage<KprobeArgument> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 15);
+  messageDesc(file_fgs_fgs, 25);
 
 /**
  * @generated from message fgs.ProcessKprobe
@@ -763,7 +1100,7 @@ export type ProcessKprobe = Message<"fgs.ProcessKprobe"> & {
  * Use `create(ProcessKprobeSchema)` to create a new message.
  */
 export const ProcessKprobeSchema: GenMessage<ProcessKprobe> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 16);
+  messageDesc(file_fgs_fgs, 26);
 
 /**
  * @generated from message fgs.ProcessTracepoint
@@ -803,6 +1140,13 @@ export type ProcessTracepoint = Message<"fgs.ProcessTracepoint"> & {
   policyName: string;
 
   /**
+   * The action taken (current TracingPolicy language; upstream's number).
+   *
+   * @generated from field: fgs.KprobeAction action = 8;
+   */
+  action: KprobeAction;
+
+  /**
    * @generated from field: string message = 9;
    */
   message: string;
@@ -818,7 +1162,7 @@ export type ProcessTracepoint = Message<"fgs.ProcessTracepoint"> & {
  * Use `create(ProcessTracepointSchema)` to create a new message.
  */
 export const ProcessTracepointSchema: GenMessage<ProcessTracepoint> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 17);
+  messageDesc(file_fgs_fgs, 27);
 
 /**
  * A uprobe hit: a process ran `symbol` of the executable or library `path`.
@@ -866,6 +1210,13 @@ export type ProcessUprobe = Message<"fgs.ProcessUprobe"> & {
    * @generated from field: repeated string tags = 8;
    */
   tags: string[];
+
+  /**
+   * The action taken (upstream's number).
+   *
+   * @generated from field: fgs.KprobeAction action = 12;
+   */
+  action: KprobeAction;
 };
 
 /**
@@ -873,7 +1224,129 @@ export type ProcessUprobe = Message<"fgs.ProcessUprobe"> & {
  * Use `create(ProcessUprobeSchema)` to create a new message.
  */
 export const ProcessUprobeSchema: GenMessage<ProcessUprobe> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 18);
+  messageDesc(file_fgs_fgs, 28);
+
+/**
+ * A USDT probe of a tracing policy (spec.usdts), upstream's numbers.
+ *
+ * @generated from message fgs.ProcessUsdt
+ */
+export type ProcessUsdt = Message<"fgs.ProcessUsdt"> & {
+  /**
+   * @generated from field: fgs.Process process = 1;
+   */
+  process?: Process | undefined;
+
+  /**
+   * @generated from field: fgs.Process parent = 2;
+   */
+  parent?: Process | undefined;
+
+  /**
+   * The executable or library holding the probe.
+   *
+   * @generated from field: string path = 3;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string provider = 4;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: string name = 5;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string policy_name = 6;
+   */
+  policyName: string;
+
+  /**
+   * @generated from field: string message = 7;
+   */
+  message: string;
+
+  /**
+   * @generated from field: repeated fgs.KprobeArgument args = 8;
+   */
+  args: KprobeArgument[];
+
+  /**
+   * @generated from field: repeated string tags = 9;
+   */
+  tags: string[];
+
+  /**
+   * @generated from field: fgs.KprobeAction action = 11;
+   */
+  action: KprobeAction;
+};
+
+/**
+ * Describes the message fgs.ProcessUsdt.
+ * Use `create(ProcessUsdtSchema)` to create a new message.
+ */
+export const ProcessUsdtSchema: GenMessage<ProcessUsdt> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 29);
+
+/**
+ * A BPF LSM hook of a tracing policy (spec.lsmhooks), upstream's numbers.
+ *
+ * @generated from message fgs.ProcessLsm
+ */
+export type ProcessLsm = Message<"fgs.ProcessLsm"> & {
+  /**
+   * @generated from field: fgs.Process process = 1;
+   */
+  process?: Process | undefined;
+
+  /**
+   * @generated from field: fgs.Process parent = 2;
+   */
+  parent?: Process | undefined;
+
+  /**
+   * The LSM hook's name (file_open).
+   *
+   * @generated from field: string function_name = 3;
+   */
+  functionName: string;
+
+  /**
+   * @generated from field: string policy_name = 5;
+   */
+  policyName: string;
+
+  /**
+   * @generated from field: string message = 6;
+   */
+  message: string;
+
+  /**
+   * @generated from field: repeated fgs.KprobeArgument args = 7;
+   */
+  args: KprobeArgument[];
+
+  /**
+   * @generated from field: fgs.KprobeAction action = 8;
+   */
+  action: KprobeAction;
+
+  /**
+   * @generated from field: repeated string tags = 9;
+   */
+  tags: string[];
+};
+
+/**
+ * Describes the message fgs.ProcessLsm.
+ * Use `create(ProcessLsmSchema)` to create a new message.
+ */
+export const ProcessLsmSchema: GenMessage<ProcessLsm> = /*@__PURE__*/
+  messageDesc(file_fgs_fgs, 30);
 
 /**
  * @generated from message fgs.Test
@@ -905,7 +1378,7 @@ export type Test = Message<"fgs.Test"> & {
  * Use `create(TestSchema)` to create a new message.
  */
 export const TestSchema: GenMessage<Test> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 19);
+  messageDesc(file_fgs_fgs, 31);
 
 /**
  * @generated from message fgs.DnsInfo
@@ -952,7 +1425,7 @@ export type DnsInfo = Message<"fgs.DnsInfo"> & {
  * Use `create(DnsInfoSchema)` to create a new message.
  */
 export const DnsInfoSchema: GenMessage<DnsInfo> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 20);
+  messageDesc(file_fgs_fgs, 32);
 
 /**
  * @generated from message fgs.ProcessDns
@@ -987,7 +1460,7 @@ export type ProcessDns = Message<"fgs.ProcessDns"> & {
  * Use `create(ProcessDnsSchema)` to create a new message.
  */
 export const ProcessDnsSchema: GenMessage<ProcessDns> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 21);
+  messageDesc(file_fgs_fgs, 33);
 
 /**
  * @generated from message fgs.StackAddress
@@ -1009,7 +1482,7 @@ export type StackAddress = Message<"fgs.StackAddress"> & {
  * Use `create(StackAddressSchema)` to create a new message.
  */
 export const StackAddressSchema: GenMessage<StackAddress> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 22);
+  messageDesc(file_fgs_fgs, 34);
 
 /**
  * @generated from message fgs.StackTrace
@@ -1026,7 +1499,7 @@ export type StackTrace = Message<"fgs.StackTrace"> & {
  * Use `create(StackTraceSchema)` to create a new message.
  */
 export const StackTraceSchema: GenMessage<StackTrace> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 23);
+  messageDesc(file_fgs_fgs, 35);
 
 /**
  * @generated from message fgs.StackTraceLabel
@@ -1048,7 +1521,7 @@ export type StackTraceLabel = Message<"fgs.StackTraceLabel"> & {
  * Use `create(StackTraceLabelSchema)` to create a new message.
  */
 export const StackTraceLabelSchema: GenMessage<StackTraceLabel> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 24);
+  messageDesc(file_fgs_fgs, 36);
 
 /**
  * @generated from message fgs.StackTraceNode
@@ -1080,7 +1553,7 @@ export type StackTraceNode = Message<"fgs.StackTraceNode"> & {
  * Use `create(StackTraceNodeSchema)` to create a new message.
  */
 export const StackTraceNodeSchema: GenMessage<StackTraceNode> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 25);
+  messageDesc(file_fgs_fgs, 37);
 
 /**
  * @generated from message fgs.ListSensorsRequest
@@ -1093,7 +1566,7 @@ export type ListSensorsRequest = Message<"fgs.ListSensorsRequest"> & {
  * Use `create(ListSensorsRequestSchema)` to create a new message.
  */
 export const ListSensorsRequestSchema: GenMessage<ListSensorsRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 26);
+  messageDesc(file_fgs_fgs, 38);
 
 /**
  * @generated from message fgs.SensorStatus
@@ -1115,7 +1588,7 @@ export type SensorStatus = Message<"fgs.SensorStatus"> & {
  * Use `create(SensorStatusSchema)` to create a new message.
  */
 export const SensorStatusSchema: GenMessage<SensorStatus> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 27);
+  messageDesc(file_fgs_fgs, 39);
 
 /**
  * @generated from message fgs.ListSensorsResponse
@@ -1132,7 +1605,7 @@ export type ListSensorsResponse = Message<"fgs.ListSensorsResponse"> & {
  * Use `create(ListSensorsResponseSchema)` to create a new message.
  */
 export const ListSensorsResponseSchema: GenMessage<ListSensorsResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 28);
+  messageDesc(file_fgs_fgs, 40);
 
 /**
  * @generated from message fgs.AddTracingPolicyRequest
@@ -1149,7 +1622,7 @@ export type AddTracingPolicyRequest = Message<"fgs.AddTracingPolicyRequest"> & {
  * Use `create(AddTracingPolicyRequestSchema)` to create a new message.
  */
 export const AddTracingPolicyRequestSchema: GenMessage<AddTracingPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 29);
+  messageDesc(file_fgs_fgs, 41);
 
 /**
  * @generated from message fgs.AddTracingPolicyResponse
@@ -1162,7 +1635,7 @@ export type AddTracingPolicyResponse = Message<"fgs.AddTracingPolicyResponse"> &
  * Use `create(AddTracingPolicyResponseSchema)` to create a new message.
  */
 export const AddTracingPolicyResponseSchema: GenMessage<AddTracingPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 30);
+  messageDesc(file_fgs_fgs, 42);
 
 /**
  * @generated from message fgs.DeleteTracingPolicyRequest
@@ -1179,7 +1652,7 @@ export type DeleteTracingPolicyRequest = Message<"fgs.DeleteTracingPolicyRequest
  * Use `create(DeleteTracingPolicyRequestSchema)` to create a new message.
  */
 export const DeleteTracingPolicyRequestSchema: GenMessage<DeleteTracingPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 31);
+  messageDesc(file_fgs_fgs, 43);
 
 /**
  * @generated from message fgs.DeleteTracingPolicyResponse
@@ -1192,7 +1665,7 @@ export type DeleteTracingPolicyResponse = Message<"fgs.DeleteTracingPolicyRespon
  * Use `create(DeleteTracingPolicyResponseSchema)` to create a new message.
  */
 export const DeleteTracingPolicyResponseSchema: GenMessage<DeleteTracingPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 32);
+  messageDesc(file_fgs_fgs, 44);
 
 /**
  * @generated from message fgs.RemoveSensorRequest
@@ -1209,7 +1682,7 @@ export type RemoveSensorRequest = Message<"fgs.RemoveSensorRequest"> & {
  * Use `create(RemoveSensorRequestSchema)` to create a new message.
  */
 export const RemoveSensorRequestSchema: GenMessage<RemoveSensorRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 33);
+  messageDesc(file_fgs_fgs, 45);
 
 /**
  * @generated from message fgs.RemoveSensorResponse
@@ -1222,7 +1695,7 @@ export type RemoveSensorResponse = Message<"fgs.RemoveSensorResponse"> & {
  * Use `create(RemoveSensorResponseSchema)` to create a new message.
  */
 export const RemoveSensorResponseSchema: GenMessage<RemoveSensorResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 34);
+  messageDesc(file_fgs_fgs, 46);
 
 /**
  * @generated from message fgs.EnableSensorRequest
@@ -1239,7 +1712,7 @@ export type EnableSensorRequest = Message<"fgs.EnableSensorRequest"> & {
  * Use `create(EnableSensorRequestSchema)` to create a new message.
  */
 export const EnableSensorRequestSchema: GenMessage<EnableSensorRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 35);
+  messageDesc(file_fgs_fgs, 47);
 
 /**
  * @generated from message fgs.EnableSensorResponse
@@ -1252,7 +1725,7 @@ export type EnableSensorResponse = Message<"fgs.EnableSensorResponse"> & {
  * Use `create(EnableSensorResponseSchema)` to create a new message.
  */
 export const EnableSensorResponseSchema: GenMessage<EnableSensorResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 36);
+  messageDesc(file_fgs_fgs, 48);
 
 /**
  * @generated from message fgs.DisableSensorRequest
@@ -1269,7 +1742,7 @@ export type DisableSensorRequest = Message<"fgs.DisableSensorRequest"> & {
  * Use `create(DisableSensorRequestSchema)` to create a new message.
  */
 export const DisableSensorRequestSchema: GenMessage<DisableSensorRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 37);
+  messageDesc(file_fgs_fgs, 49);
 
 /**
  * @generated from message fgs.DisableSensorResponse
@@ -1282,7 +1755,7 @@ export type DisableSensorResponse = Message<"fgs.DisableSensorResponse"> & {
  * Use `create(DisableSensorResponseSchema)` to create a new message.
  */
 export const DisableSensorResponseSchema: GenMessage<DisableSensorResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 38);
+  messageDesc(file_fgs_fgs, 50);
 
 /**
  * @generated from message fgs.SetSensorConfigRequest
@@ -1309,7 +1782,7 @@ export type SetSensorConfigRequest = Message<"fgs.SetSensorConfigRequest"> & {
  * Use `create(SetSensorConfigRequestSchema)` to create a new message.
  */
 export const SetSensorConfigRequestSchema: GenMessage<SetSensorConfigRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 39);
+  messageDesc(file_fgs_fgs, 51);
 
 /**
  * @generated from message fgs.SetSensorConfigResponse
@@ -1322,7 +1795,7 @@ export type SetSensorConfigResponse = Message<"fgs.SetSensorConfigResponse"> & {
  * Use `create(SetSensorConfigResponseSchema)` to create a new message.
  */
 export const SetSensorConfigResponseSchema: GenMessage<SetSensorConfigResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 40);
+  messageDesc(file_fgs_fgs, 52);
 
 /**
  * @generated from message fgs.GetSensorConfigRequest
@@ -1344,7 +1817,7 @@ export type GetSensorConfigRequest = Message<"fgs.GetSensorConfigRequest"> & {
  * Use `create(GetSensorConfigRequestSchema)` to create a new message.
  */
 export const GetSensorConfigRequestSchema: GenMessage<GetSensorConfigRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 41);
+  messageDesc(file_fgs_fgs, 53);
 
 /**
  * @generated from message fgs.GetSensorConfigResponse
@@ -1361,7 +1834,7 @@ export type GetSensorConfigResponse = Message<"fgs.GetSensorConfigResponse"> & {
  * Use `create(GetSensorConfigResponseSchema)` to create a new message.
  */
 export const GetSensorConfigResponseSchema: GenMessage<GetSensorConfigResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 42);
+  messageDesc(file_fgs_fgs, 54);
 
 /**
  * @generated from message fgs.GetStackTraceTreeRequest
@@ -1378,7 +1851,7 @@ export type GetStackTraceTreeRequest = Message<"fgs.GetStackTraceTreeRequest"> &
  * Use `create(GetStackTraceTreeRequestSchema)` to create a new message.
  */
 export const GetStackTraceTreeRequestSchema: GenMessage<GetStackTraceTreeRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 43);
+  messageDesc(file_fgs_fgs, 55);
 
 /**
  * @generated from message fgs.GetStackTraceTreeResponse
@@ -1395,7 +1868,7 @@ export type GetStackTraceTreeResponse = Message<"fgs.GetStackTraceTreeResponse">
  * Use `create(GetStackTraceTreeResponseSchema)` to create a new message.
  */
 export const GetStackTraceTreeResponseSchema: GenMessage<GetStackTraceTreeResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 44);
+  messageDesc(file_fgs_fgs, 56);
 
 /**
  * @generated from message fgs.GetVersionRequest
@@ -1408,7 +1881,7 @@ export type GetVersionRequest = Message<"fgs.GetVersionRequest"> & {
  * Use `create(GetVersionRequestSchema)` to create a new message.
  */
 export const GetVersionRequestSchema: GenMessage<GetVersionRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 45);
+  messageDesc(file_fgs_fgs, 57);
 
 /**
  * @generated from message fgs.GetVersionResponse
@@ -1425,7 +1898,7 @@ export type GetVersionResponse = Message<"fgs.GetVersionResponse"> & {
  * Use `create(GetVersionResponseSchema)` to create a new message.
  */
 export const GetVersionResponseSchema: GenMessage<GetVersionResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 46);
+  messageDesc(file_fgs_fgs, 58);
 
 /**
  * @generated from message fgs.GetHealthStatusRequest
@@ -1442,7 +1915,7 @@ export type GetHealthStatusRequest = Message<"fgs.GetHealthStatusRequest"> & {
  * Use `create(GetHealthStatusRequestSchema)` to create a new message.
  */
 export const GetHealthStatusRequestSchema: GenMessage<GetHealthStatusRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 47);
+  messageDesc(file_fgs_fgs, 59);
 
 /**
  * @generated from message fgs.HealthStatus
@@ -1469,7 +1942,7 @@ export type HealthStatus = Message<"fgs.HealthStatus"> & {
  * Use `create(HealthStatusSchema)` to create a new message.
  */
 export const HealthStatusSchema: GenMessage<HealthStatus> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 48);
+  messageDesc(file_fgs_fgs, 60);
 
 /**
  * @generated from message fgs.GetHealthStatusResponse
@@ -1486,7 +1959,7 @@ export type GetHealthStatusResponse = Message<"fgs.GetHealthStatusResponse"> & {
  * Use `create(GetHealthStatusResponseSchema)` to create a new message.
  */
 export const GetHealthStatusResponseSchema: GenMessage<GetHealthStatusResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 49);
+  messageDesc(file_fgs_fgs, 61);
 
 /**
  * AggregationOptions defines configuration options for aggregating events.
@@ -1516,7 +1989,7 @@ export type AggregationOptions = Message<"fgs.AggregationOptions"> & {
  * Use `create(AggregationOptionsSchema)` to create a new message.
  */
 export const AggregationOptionsSchema: GenMessage<AggregationOptions> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 50);
+  messageDesc(file_fgs_fgs, 62);
 
 /**
  * @generated from message fgs.GetEventsRequest
@@ -1560,7 +2033,7 @@ export type GetEventsRequest = Message<"fgs.GetEventsRequest"> & {
  * Use `create(GetEventsRequestSchema)` to create a new message.
  */
 export const GetEventsRequestSchema: GenMessage<GetEventsRequest> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 51);
+  messageDesc(file_fgs_fgs, 63);
 
 /**
  * AggregationInfo contains information about aggregation results.
@@ -1581,7 +2054,7 @@ export type AggregationInfo = Message<"fgs.AggregationInfo"> & {
  * Use `create(AggregationInfoSchema)` to create a new message.
  */
 export const AggregationInfoSchema: GenMessage<AggregationInfo> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 52);
+  messageDesc(file_fgs_fgs, 64);
 
 /**
  * @generated from message fgs.GetEventsResponse
@@ -1630,6 +2103,22 @@ export type GetEventsResponse = Message<"fgs.GetEventsResponse"> & {
     case: "processDns";
   } | {
     /**
+     * A BPF LSM hook of a tracing policy (spec.lsmhooks), under upstream's number.
+     *
+     * @generated from field: fgs.ProcessLsm process_lsm = 28;
+     */
+    value: ProcessLsm;
+    case: "processLsm";
+  } | {
+    /**
+     * A USDT probe of a tracing policy (spec.usdts), under upstream's number.
+     *
+     * @generated from field: fgs.ProcessUsdt process_usdt = 29;
+     */
+    value: ProcessUsdt;
+    case: "processUsdt";
+  } | {
+    /**
      * @generated from field: fgs.Test test = 40000;
      */
     value: Test;
@@ -1668,7 +2157,7 @@ export type GetEventsResponse = Message<"fgs.GetEventsResponse"> & {
  * Use `create(GetEventsResponseSchema)` to create a new message.
  */
 export const GetEventsResponseSchema: GenMessage<GetEventsResponse> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 53);
+  messageDesc(file_fgs_fgs, 65);
 
 /**
  * @generated from message fgs.Filter
@@ -1710,7 +2199,7 @@ export type Filter = Message<"fgs.Filter"> & {
  * Use `create(FilterSchema)` to create a new message.
  */
 export const FilterSchema: GenMessage<Filter> = /*@__PURE__*/
-  messageDesc(file_fgs_fgs, 54);
+  messageDesc(file_fgs_fgs, 66);
 
 /**
  * The value names are the API's, printed by name in JSON; DAC_OVERRIDE has
@@ -2010,6 +2499,20 @@ export enum EventType {
    * @generated from enum value: PROCESS_DNS = 18;
    */
   PROCESS_DNS = 18,
+
+  /**
+   * spec.lsmhooks hits (GetEventsResponse.process_lsm); upstream's value.
+   *
+   * @generated from enum value: PROCESS_LSM = 28;
+   */
+  PROCESS_LSM = 28,
+
+  /**
+   * spec.usdts hits (GetEventsResponse.process_usdt).
+   *
+   * @generated from enum value: PROCESS_USDT = 29;
+   */
+  PROCESS_USDT = 29,
 
   /**
    * @generated from enum value: TEST = 254;

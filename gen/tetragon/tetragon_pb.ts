@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tetragon/tetragon.proto.
  */
 export const file_tetragon_tetragon: GenFile = /*@__PURE__*/
-  fileDesc("Chd0ZXRyYWdvbi90ZXRyYWdvbi5wcm90bxIIdGV0cmFnb24iIQoFSW1hZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSK6AQoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSHgoFaW1hZ2UYAyABKAsyDy50ZXRyYWdvbi5JbWFnZRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgNwaWQYBSABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSGAoQbWF5YmVfZXhlY19wcm9iZRgNIAEoCCJeCgNQb2QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGbGFiZWxzGAMgAygJEiYKCWNvbnRhaW5lchgEIAEoCzITLnRldHJhZ29uLkNvbnRhaW5lciKdAQoMQ2FwYWJpbGl0aWVzEi0KCXBlcm1pdHRlZBgBIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUSLQoJZWZmZWN0aXZlGAIgAygOMhoudGV0cmFnb24uQ2FwYWJpbGl0aWVzVHlwZRIvCgtpbmhlcml0YWJsZRgDIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUiKgoJTmFtZXNwYWNlEgwKBGludW0YASABKA0SDwoHaXNfaG9zdBgCIAEoCCKAAwoKTmFtZXNwYWNlcxIgCgN1dHMYASABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIAoDaXBjGAIgASgLMhMudGV0cmFnb24uTmFtZXNwYWNlEiAKA21udBgDIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIgCgNwaWQYBCABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USLQoQcGlkX2Zvcl9jaGlsZHJlbhgFIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIgCgNuZXQYBiABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIQoEdGltZRgHIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIuChF0aW1lX2Zvcl9jaGlsZHJlbhgIIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIjCgZjZ3JvdXAYCSABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIQoEdXNlchgKIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZSKmAwoHUHJvY2VzcxIPCgdleGVjX2lkGAEgASgJEikKA3BpZBgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIpCgN1aWQYAyABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSCwoDY3dkGAQgASgJEg4KBmJpbmFyeRgFIAEoCRIRCglhcmd1bWVudHMYBiABKAkSDQoFZmxhZ3MYByABKAkSLgoKc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEYXVpZBgJIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIaCgNwb2QYCiABKAsyDS50ZXRyYWdvbi5Qb2QSDgoGZG9ja2VyGAsgASgJEhYKDnBhcmVudF9leGVjX2lkGAwgASgJEg4KBnJlZmNudBgNIAEoDRIjCgNjYXAYDiABKAsyFi50ZXRyYWdvbi5DYXBhYmlsaXRpZXMSIAoCbnMYDyABKAsyFC50ZXRyYWdvbi5OYW1lc3BhY2VzInoKC1Byb2Nlc3NFeGVjEiIKB3Byb2Nlc3MYASABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEiEKBnBhcmVudBgCIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSJAoJYW5jZXN0b3JzGAMgAygLMhEudGV0cmFnb24uUHJvY2VzcyJ0CgtQcm9jZXNzRXhpdBIiCgdwcm9jZXNzGAEgASgLMhEudGV0cmFnb24uUHJvY2VzcxIhCgZwYXJlbnQYAiABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEg4KBnNpZ25hbBgDIAEoCRIOCgZzdGF0dXMYBCABKA0imAEKCktwcm9iZVNvY2sSDgoGZmFtaWx5GAEgASgJEgwKBHR5cGUYAiABKAkSEAoIcHJvdG9jb2wYAyABKAkSDAoEbWFyaxgEIAEoDRIQCghwcmlvcml0eRgFIAEoDRINCgVzYWRkchgGIAEoCRINCgVkYWRkchgHIAEoCRINCgVzcG9ydBgIIAEoDRINCgVkcG9ydBgJIAEoDSK+AQoJS3Byb2JlU2tiEgwKBGhhc2gYASABKA0SCwoDbGVuGAIgASgNEhAKCHByaW9yaXR5GAMgASgNEgwKBG1hcmsYBCABKA0SDQoFc2FkZHIYBSABKAkSDQoFZGFkZHIYBiABKAkSDQoFc3BvcnQYByABKA0SDQoFZHBvcnQYCCABKA0SDQoFcHJvdG8YCSABKA0SFAoMc2VjX3BhdGhfbGVuGAogASgNEhUKDXNlY19wYXRoX29sZW4YCyABKA0iOAoKS3Byb2JlUGF0aBINCgVtb3VudBgBIAEoCRIMCgRwYXRoGAIgASgJEg0KBWZsYWdzGAMgASgJIjgKCktwcm9iZUZpbGUSDQoFbW91bnQYASABKAkSDAoEcGF0aBgCIAEoCRINCgVmbGFncxgDIAEoCSI8ChRLcHJvYmVUcnVuY2F0ZWRCeXRlcxIRCglieXRlc19hcmcYASABKAwSEQoJb3JpZ19zaXplGAIgASgEIpsBCgpLcHJvYmVDcmVkEi0KCXBlcm1pdHRlZBgBIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUSLQoJZWZmZWN0aXZlGAIgAygOMhoudGV0cmFnb24uQ2FwYWJpbGl0aWVzVHlwZRIvCgtpbmhlcml0YWJsZRgDIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUimwMKDktwcm9iZUFyZ3VtZW50EhQKCnN0cmluZ19hcmcYASABKAlIABIRCgdpbnRfYXJnGAIgASgFSAASJgoHc2tiX2FyZxgDIAEoCzITLnRldHJhZ29uLktwcm9iZVNrYkgAEhIKCHNpemVfYXJnGAQgASgESAASEwoJYnl0ZXNfYXJnGAUgASgMSAASKAoIcGF0aF9hcmcYBiABKAsyFC50ZXRyYWdvbi5LcHJvYmVQYXRoSAASKAoIZmlsZV9hcmcYByABKAsyFC50ZXRyYWdvbi5LcHJvYmVGaWxlSAASPQoTdHJ1bmNhdGVkX2J5dGVzX2FyZxgIIAEoCzIeLnRldHJhZ29uLktwcm9iZVRydW5jYXRlZEJ5dGVzSAASKAoIc29ja19hcmcYCSABKAsyFC50ZXRyYWdvbi5LcHJvYmVTb2NrSAASKAoIY3JlZF9hcmcYCiABKAsyFC50ZXRyYWdvbi5LcHJvYmVDcmVkSAASEgoIbG9uZ19hcmcYCyABKANIABINCgVsYWJlbBgSIAEoCUIFCgNhcmcimwIKDVByb2Nlc3NLcHJvYmUSIgoHcHJvY2VzcxgBIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSIQoGcGFyZW50GAIgASgLMhEudGV0cmFnb24uUHJvY2VzcxIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEiYKBGFyZ3MYBCADKAsyGC50ZXRyYWdvbi5LcHJvYmVBcmd1bWVudBIoCgZyZXR1cm4YBSABKAsyGC50ZXRyYWdvbi5LcHJvYmVBcmd1bWVudBImCgZhY3Rpb24YBiABKA4yFi50ZXRyYWdvbi5LcHJvYmVBY3Rpb24SEwoLcG9saWN5X25hbWUYCCABKAkSDwoHbWVzc2FnZRgKIAEoCRIMCgR0YWdzGAsgAygJItUBChFQcm9jZXNzVHJhY2Vwb2ludBIiCgdwcm9jZXNzGAEgASgLMhEudGV0cmFnb24uUHJvY2VzcxIhCgZwYXJlbnQYAiABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEg4KBnN1YnN5cxgEIAEoCRINCgVldmVudBgFIAEoCRImCgRhcmdzGAYgAygLMhgudGV0cmFnb24uS3Byb2JlQXJndW1lbnQSEwoLcG9saWN5X25hbWUYByABKAkSDwoHbWVzc2FnZRgJIAEoCRIMCgR0YWdzGAogAygJItABCg1Qcm9jZXNzVXByb2JlEiIKB3Byb2Nlc3MYASABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEiEKBnBhcmVudBgCIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSDAoEcGF0aBgDIAEoCRIOCgZzeW1ib2wYBCABKAkSEwoLcG9saWN5X25hbWUYBSABKAkSDwoHbWVzc2FnZRgGIAEoCRImCgRhcmdzGAcgAygLMhgudGV0cmFnb24uS3Byb2JlQXJndW1lbnQSDAoEdGFncxgIIAMoCSI+CgRUZXN0EgwKBGFyZzAYASABKAQSDAoEYXJnMRgCIAEoBBIMCgRhcmcyGAMgASgEEgwKBGFyZzMYBCABKAQigwEKB0Ruc0luZm8SFgoOcXVlc3Rpb25fdHlwZXMYASADKA0SFAoMYW5zd2VyX3R5cGVzGAIgAygNEg0KBXJjb2RlGAMgASgFEg0KBW5hbWVzGAQgAygJEgsKA2lwcxgFIAMoCRINCgVxdWVyeRgGIAEoCRIQCghyZXNwb25zZRgHIAEoCCKdAQoKUHJvY2Vzc0RucxIiCgdwcm9jZXNzGAEgASgLMhEudGV0cmFnb24uUHJvY2VzcxIeCgNkbnMYAyABKAsyES50ZXRyYWdvbi5EbnNJbmZvEh0KEWRlc3RpbmF0aW9uX25hbWVzGAQgAygJQgIYARImCg9kZXN0aW5hdGlvbl9wb2QYBSABKAsyDS50ZXRyYWdvbi5Qb2RKBAgCEAMiLwoMU3RhY2tBZGRyZXNzEg8KB2FkZHJlc3MYASABKAQSDgoGc3ltYm9sGAIgASgJIjcKClN0YWNrVHJhY2USKQoJYWRkcmVzc2VzGAEgAygLMhYudGV0cmFnb24uU3RhY2tBZGRyZXNzIi0KD1N0YWNrVHJhY2VMYWJlbBILCgNrZXkYASABKAkSDQoFY291bnQYAiABKAQinwEKDlN0YWNrVHJhY2VOb2RlEicKB2FkZHJlc3MYASABKAsyFi50ZXRyYWdvbi5TdGFja0FkZHJlc3MSDQoFY291bnQYAiABKAQSKQoGbGFiZWxzGAMgAygLMhkudGV0cmFnb24uU3RhY2tUcmFjZUxhYmVsEioKCGNoaWxkcmVuGAQgAygLMhgudGV0cmFnb24uU3RhY2tUcmFjZU5vZGUiFAoSTGlzdFNlbnNvcnNSZXF1ZXN0Ii0KDFNlbnNvclN0YXR1cxIMCgRuYW1lGAEgASgJEg8KB2VuYWJsZWQYAiABKAgiPgoTTGlzdFNlbnNvcnNSZXNwb25zZRInCgdzZW5zb3JzGAEgAygLMhYudGV0cmFnb24uU2Vuc29yU3RhdHVzIicKF0FkZFRyYWNpbmdQb2xpY3lSZXF1ZXN0EgwKBHlhbWwYASABKAkiGgoYQWRkVHJhY2luZ1BvbGljeVJlc3BvbnNlIioKGkRlbGV0ZVRyYWNpbmdQb2xpY3lSZXF1ZXN0EgwKBHlhbWwYASABKAkiHQobRGVsZXRlVHJhY2luZ1BvbGljeVJlc3BvbnNlIiMKE1JlbW92ZVNlbnNvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChRSZW1vdmVTZW5zb3JSZXNwb25zZSIjChNFbmFibGVTZW5zb3JSZXF1ZXN0EgwKBG5hbWUYASABKAkiFgoURW5hYmxlU2Vuc29yUmVzcG9uc2UiJAoURGlzYWJsZVNlbnNvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIXChVEaXNhYmxlU2Vuc29yUmVzcG9uc2UiRgoWU2V0U2Vuc29yQ29uZmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmNmZ2tleRgCIAEoCRIOCgZjZmd2YWwYAyABKAkiGQoXU2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiNgoWR2V0U2Vuc29yQ29uZmlnUmVxdWVzdBIMCgRuYW1lGAEgASgJEg4KBmNmZ2tleRgCIAEoCSIpChdHZXRTZW5zb3JDb25maWdSZXNwb25zZRIOCgZjZmd2YWwYASABKAkiKAoYR2V0U3RhY2tUcmFjZVRyZWVSZXF1ZXN0EgwKBG5hbWUYASABKAkiQwoZR2V0U3RhY2tUcmFjZVRyZWVSZXNwb25zZRImCgRyb290GAEgASgLMhgudGV0cmFnb24uU3RhY2tUcmFjZU5vZGUiEwoRR2V0VmVyc2lvblJlcXVlc3QiJQoSR2V0VmVyc2lvblJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkiRwoWR2V0SGVhbHRoU3RhdHVzUmVxdWVzdBItCglldmVudF9zZXQYASADKA4yGi50ZXRyYWdvbi5IZWFsdGhTdGF0dXNUeXBlIngKDEhlYWx0aFN0YXR1cxIpCgVldmVudBgBIAEoDjIaLnRldHJhZ29uLkhlYWx0aFN0YXR1c1R5cGUSLAoGc3RhdHVzGAIgASgOMhwudGV0cmFnb24uSGVhbHRoU3RhdHVzUmVzdWx0Eg8KB2RldGFpbHMYAyABKAkiSAoXR2V0SGVhbHRoU3RhdHVzUmVzcG9uc2USLQoNaGVhbHRoX3N0YXR1cxgBIAMoCzIWLnRldHJhZ29uLkhlYWx0aFN0YXR1cyJhChJBZ2dyZWdhdGlvbk9wdGlvbnMSLgoLd2luZG93X3NpemUYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGwoTY2hhbm5lbF9idWZmZXJfc2l6ZRgCIAEoBCKYAQoQR2V0RXZlbnRzUmVxdWVzdBIkCgphbGxvd19saXN0GAEgAygLMhAudGV0cmFnb24uRmlsdGVyEiMKCWRlbnlfbGlzdBgCIAMoCzIQLnRldHJhZ29uLkZpbHRlchI5ChNhZ2dyZWdhdGlvbl9vcHRpb25zGAMgASgLMhwudGV0cmFnb24uQWdncmVnYXRpb25PcHRpb25zIiAKD0FnZ3JlZ2F0aW9uSW5mbxINCgVjb3VudBgBIAEoBCLfAwoRR2V0RXZlbnRzUmVzcG9uc2USLQoMcHJvY2Vzc19leGVjGAEgASgLMhUudGV0cmFnb24uUHJvY2Vzc0V4ZWNIABItCgxwcm9jZXNzX2V4aXQYBSABKAsyFS50ZXRyYWdvbi5Qcm9jZXNzRXhpdEgAEjEKDnByb2Nlc3Nfa3Byb2JlGAkgASgLMhcudGV0cmFnb24uUHJvY2Vzc0twcm9iZUgAEjkKEnByb2Nlc3NfdHJhY2Vwb2ludBgKIAEoCzIbLnRldHJhZ29uLlByb2Nlc3NUcmFjZXBvaW50SAASMQoOcHJvY2Vzc191cHJvYmUYDCABKAsyFy50ZXRyYWdvbi5Qcm9jZXNzVXByb2JlSAASKwoLcHJvY2Vzc19kbnMYDiABKAsyFC50ZXRyYWdvbi5Qcm9jZXNzRG5zSAASIAoEdGVzdBjAuAIgASgLMg4udGV0cmFnb24uVGVzdEgAEhIKCW5vZGVfbmFtZRjoByABKAkSKQoEdGltZRjpByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjQKEGFnZ3JlZ2F0aW9uX2luZm8Y6gcgASgLMhkudGV0cmFnb24uQWdncmVnYXRpb25JbmZvQgcKBWV2ZW50IqkBCgZGaWx0ZXISFAoMYmluYXJ5X3JlZ2V4GAEgAygJEhEKCW5hbWVzcGFjZRgCIAMoCRIwCgxoZWFsdGhfY2hlY2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuQm9vbFZhbHVlEgsKA3BpZBgEIAMoDRIPCgdwaWRfc2V0GAUgAygNEiYKCWV2ZW50X3NldBgGIAMoDjITLnRldHJhZ29uLkV2ZW50VHlwZSqkBgoQQ2FwYWJpbGl0aWVzVHlwZRINCglDQVBfQ0hPV04QABIQCgxEQUNfT1ZFUlJJREUQARIXChNDQVBfREFDX1JFQURfU0VBUkNIEAISDgoKQ0FQX0ZPV05FUhADEg4KCkNBUF9GU0VUSUQQBBIMCghDQVBfS0lMTBAFEg4KCkNBUF9TRVRHSUQQBhIOCgpDQVBfU0VUVUlEEAcSDwoLQ0FQX1NFVFBDQVAQCBIXChNDQVBfTElOVVhfSU1NVVRBQkxFEAkSGAoUQ0FQX05FVF9CSU5EX1NFUlZJQ0UQChIVChFDQVBfTkVUX0JST0FEQ0FTVBALEhEKDUNBUF9ORVRfQURNSU4QDBIPCgtDQVBfTkVUX1JBVxANEhAKDENBUF9JUENfTE9DSxAOEhEKDUNBUF9JUENfT1dORVIQDxISCg5DQVBfU1lTX01PRFVMRRAQEhEKDUNBUF9TWVNfUkFXSU8QERISCg5DQVBfU1lTX0NIUk9PVBASEhIKDkNBUF9TWVNfUFRSQUNFEBMSEQoNQ0FQX1NZU19QQUNDVBAUEhEKDUNBUF9TWVNfQURNSU4QFRIQCgxDQVBfU1lTX0JPT1QQFhIQCgxDQVBfU1lTX05JQ0UQFxIUChBDQVBfU1lTX1JFU09VUkNFEBgSEAoMQ0FQX1NZU19USU1FEBkSFgoSQ0FQX1NZU19UVFlfQ09ORklHEBoSDQoJQ0FQX01LTk9EEBsSDQoJQ0FQX0xFQVNFEBwSEwoPQ0FQX0FVRElUX1dSSVRFEB0SFQoRQ0FQX0FVRElUX0NPTlRST0wQHhIPCgtDQVBfU0VURkNBUBAfEhQKEENBUF9NQUNfT1ZFUlJJREUQIBIRCg1DQVBfTUFDX0FETUlOECESDgoKQ0FQX1NZU0xPRxAiEhIKDkNBUF9XQUtFX0FMQVJNECMSFQoRQ0FQX0JMT0NLX1NVU1BFTkQQJBISCg5DQVBfQVVESVRfUkVBRBAlEg8KC0NBUF9QRVJGTU9OECYSCwoHQ0FQX0JQRhAnEhoKFkNBUF9DSEVDS1BPSU5UX1JFU1RPUkUQKCqWAQoJRXZlbnRUeXBlEgkKBVVOREVGEAASEAoMUFJPQ0VTU19FWEVDEAUSEAoMUFJPQ0VTU19FWElUEAcSEgoOUFJPQ0VTU19LUFJPQkUQDRIWChJQUk9DRVNTX1RSQUNFUE9JTlQQDhISCg5QUk9DRVNTX1VQUk9CRRAMEg8KC1BST0NFU1NfRE5TEBISCQoEVEVTVBD+ASp8ChJIZWFsdGhTdGF0dXNSZXN1bHQSFwoTSEVBTFRIX1NUQVRVU19VTkRFRhAAEhkKFUhFQUxUSF9TVEFUVVNfUlVOTklORxABEhkKFUhFQUxUSF9TVEFUVVNfU1RPUFBFRBACEhcKE0hFQUxUSF9TVEFUVVNfRVJST1IQAypPChBIZWFsdGhTdGF0dXNUeXBlEhwKGEhFQUxUSF9TVEFUVVNfVFlQRV9VTkRFRhAAEh0KGUhFQUxUSF9TVEFUVVNfVFlQRV9TVEFUVVMQASqdAgoMS3Byb2JlQWN0aW9uEhkKFUtQUk9CRV9BQ1RJT05fVU5LTk9XThAAEhYKEktQUk9CRV9BQ1RJT05fUE9TVBABEhoKFktQUk9CRV9BQ1RJT05fRk9MTE9XRkQQAhIZChVLUFJPQkVfQUNUSU9OX1NJR0tJTEwQAxIcChhLUFJPQkVfQUNUSU9OX1VORk9MTE9XRkQQBBIaChZLUFJPQkVfQUNUSU9OX09WRVJSSURFEAUSGAoUS1BST0JFX0FDVElPTl9DT1BZRkQQBhIYChRLUFJPQkVfQUNUSU9OX0dFVFVSTBAHEhsKF0tQUk9CRV9BQ1RJT05fRE5TTE9PS1VQEAgSGAoUS1BST0JFX0FDVElPTl9TSUdOQUwQCjKZCAoTRmluZUd1aWRhbmNlU2Vuc29ycxJICglHZXRFdmVudHMSGi50ZXRyYWdvbi5HZXRFdmVudHNSZXF1ZXN0GhsudGV0cmFnb24uR2V0RXZlbnRzUmVzcG9uc2UiADABElIKCUdldEhlYWx0aBIgLnRldHJhZ29uLkdldEhlYWx0aFN0YXR1c1JlcXVlc3QaIS50ZXRyYWdvbi5HZXRIZWFsdGhTdGF0dXNSZXNwb25zZSIAElsKEEFkZFRyYWNpbmdQb2xpY3kSIS50ZXRyYWdvbi5BZGRUcmFjaW5nUG9saWN5UmVxdWVzdBoiLnRldHJhZ29uLkFkZFRyYWNpbmdQb2xpY3lSZXNwb25zZSIAEk8KDFJlbW92ZVNlbnNvchIdLnRldHJhZ29uLlJlbW92ZVNlbnNvclJlcXVlc3QaHi50ZXRyYWdvbi5SZW1vdmVTZW5zb3JSZXNwb25zZSIAEkwKC0xpc3RTZW5zb3JzEhwudGV0cmFnb24uTGlzdFNlbnNvcnNSZXF1ZXN0Gh0udGV0cmFnb24uTGlzdFNlbnNvcnNSZXNwb25zZSIAEk8KDEVuYWJsZVNlbnNvchIdLnRldHJhZ29uLkVuYWJsZVNlbnNvclJlcXVlc3QaHi50ZXRyYWdvbi5FbmFibGVTZW5zb3JSZXNwb25zZSIAElIKDURpc2FibGVTZW5zb3ISHi50ZXRyYWdvbi5EaXNhYmxlU2Vuc29yUmVxdWVzdBofLnRldHJhZ29uLkRpc2FibGVTZW5zb3JSZXNwb25zZSIAElgKD1NldFNlbnNvckNvbmZpZxIgLnRldHJhZ29uLlNldFNlbnNvckNvbmZpZ1JlcXVlc3QaIS50ZXRyYWdvbi5TZXRTZW5zb3JDb25maWdSZXNwb25zZSIAElgKD0dldFNlbnNvckNvbmZpZxIgLnRldHJhZ29uLkdldFNlbnNvckNvbmZpZ1JlcXVlc3QaIS50ZXRyYWdvbi5HZXRTZW5zb3JDb25maWdSZXNwb25zZSIAEl4KEUdldFN0YWNrVHJhY2VUcmVlEiIudGV0cmFnb24uR2V0U3RhY2tUcmFjZVRyZWVSZXF1ZXN0GiMudGV0cmFnb24uR2V0U3RhY2tUcmFjZVRyZWVSZXNwb25zZSIAEkkKCkdldFZlcnNpb24SGy50ZXRyYWdvbi5HZXRWZXJzaW9uUmVxdWVzdBocLnRldHJhZ29uLkdldFZlcnNpb25SZXNwb25zZSIAEmQKE0RlbGV0ZVRyYWNpbmdQb2xpY3kSJC50ZXRyYWdvbi5EZWxldGVUcmFjaW5nUG9saWN5UmVxdWVzdBolLnRldHJhZ29uLkRlbGV0ZVRyYWNpbmdQb2xpY3lSZXNwb25zZSIAYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
+  fileDesc("Chd0ZXRyYWdvbi90ZXRyYWdvbi5wcm90bxIIdGV0cmFnb24iIQoFSW1hZ2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCSK6AQoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSHgoFaW1hZ2UYAyABKAsyDy50ZXRyYWdvbi5JbWFnZRIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgNwaWQYBSABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSGAoQbWF5YmVfZXhlY19wcm9iZRgNIAEoCCJeCgNQb2QSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSDgoGbGFiZWxzGAMgAygJEiYKCWNvbnRhaW5lchgEIAEoCzITLnRldHJhZ29uLkNvbnRhaW5lciKdAQoMQ2FwYWJpbGl0aWVzEi0KCXBlcm1pdHRlZBgBIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUSLQoJZWZmZWN0aXZlGAIgAygOMhoudGV0cmFnb24uQ2FwYWJpbGl0aWVzVHlwZRIvCgtpbmhlcml0YWJsZRgDIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUiKgoJTmFtZXNwYWNlEgwKBGludW0YASABKA0SDwoHaXNfaG9zdBgCIAEoCCKAAwoKTmFtZXNwYWNlcxIgCgN1dHMYASABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIAoDaXBjGAIgASgLMhMudGV0cmFnb24uTmFtZXNwYWNlEiAKA21udBgDIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIgCgNwaWQYBCABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USLQoQcGlkX2Zvcl9jaGlsZHJlbhgFIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIgCgNuZXQYBiABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIQoEdGltZRgHIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIuChF0aW1lX2Zvcl9jaGlsZHJlbhgIIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZRIjCgZjZ3JvdXAYCSABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2USIQoEdXNlchgKIAEoCzITLnRldHJhZ29uLk5hbWVzcGFjZSKmAwoHUHJvY2VzcxIPCgdleGVjX2lkGAEgASgJEikKA3BpZBgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIpCgN1aWQYAyABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSCwoDY3dkGAQgASgJEg4KBmJpbmFyeRgFIAEoCRIRCglhcmd1bWVudHMYBiABKAkSDQoFZmxhZ3MYByABKAkSLgoKc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoEYXVpZBgJIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIaCgNwb2QYCiABKAsyDS50ZXRyYWdvbi5Qb2QSDgoGZG9ja2VyGAsgASgJEhYKDnBhcmVudF9leGVjX2lkGAwgASgJEg4KBnJlZmNudBgNIAEoDRIjCgNjYXAYDiABKAsyFi50ZXRyYWdvbi5DYXBhYmlsaXRpZXMSIAoCbnMYDyABKAsyFC50ZXRyYWdvbi5OYW1lc3BhY2VzInoKC1Byb2Nlc3NFeGVjEiIKB3Byb2Nlc3MYASABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEiEKBnBhcmVudBgCIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSJAoJYW5jZXN0b3JzGAMgAygLMhEudGV0cmFnb24uUHJvY2VzcyJ0CgtQcm9jZXNzRXhpdBIiCgdwcm9jZXNzGAEgASgLMhEudGV0cmFnb24uUHJvY2VzcxIhCgZwYXJlbnQYAiABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEg4KBnNpZ25hbBgDIAEoCRIOCgZzdGF0dXMYBCABKA0itwEKCktwcm9iZVNvY2sSDgoGZmFtaWx5GAEgASgJEgwKBHR5cGUYAiABKAkSEAoIcHJvdG9jb2wYAyABKAkSDAoEbWFyaxgEIAEoDRIQCghwcmlvcml0eRgFIAEoDRINCgVzYWRkchgGIAEoCRINCgVkYWRkchgHIAEoCRINCgVzcG9ydBgIIAEoDRINCgVkcG9ydBgJIAEoDRIOCgZjb29raWUYCiABKAQSDQoFc3RhdGUYCyABKAkivgEKCUtwcm9iZVNrYhIMCgRoYXNoGAEgASgNEgsKA2xlbhgCIAEoDRIQCghwcmlvcml0eRgDIAEoDRIMCgRtYXJrGAQgASgNEg0KBXNhZGRyGAUgASgJEg0KBWRhZGRyGAYgASgJEg0KBXNwb3J0GAcgASgNEg0KBWRwb3J0GAggASgNEg0KBXByb3RvGAkgASgNEhQKDHNlY19wYXRoX2xlbhgKIAEoDRIVCg1zZWNfcGF0aF9vbGVuGAsgASgNIjgKCktwcm9iZVBhdGgSDQoFbW91bnQYASABKAkSDAoEcGF0aBgCIAEoCRINCgVmbGFncxgDIAEoCSI4CgpLcHJvYmVGaWxlEg0KBW1vdW50GAEgASgJEgwKBHBhdGgYAiABKAkSDQoFZmxhZ3MYAyABKAkiPAoUS3Byb2JlVHJ1bmNhdGVkQnl0ZXMSEQoJYnl0ZXNfYXJnGAEgASgMEhEKCW9yaWdfc2l6ZRgCIAEoBCKbAQoKS3Byb2JlQ3JlZBItCglwZXJtaXR0ZWQYASADKA4yGi50ZXRyYWdvbi5DYXBhYmlsaXRpZXNUeXBlEi0KCWVmZmVjdGl2ZRgCIAMoDjIaLnRldHJhZ29uLkNhcGFiaWxpdGllc1R5cGUSLwoLaW5oZXJpdGFibGUYAyADKA4yGi50ZXRyYWdvbi5DYXBhYmlsaXRpZXNUeXBlIjwKDktwcm9iZVNvY2thZGRyEg4KBmZhbWlseRgBIAEoCRIMCgRhZGRyGAIgASgJEgwKBHBvcnQYAyABKA0iHAoMS3Byb2JlTmV0RGV2EgwKBG5hbWUYASABKAkiRAoRS3Byb2JlTGludXhCaW5wcm0SDAoEcGF0aBgBIAEoCRINCgVmbGFncxgCIAEoCRISCgpwZXJtaXNzaW9uGAMgASgJIkwKEEtwcm9iZUNhcGFiaWxpdHkSKgoFdmFsdWUYASABKAsyGy5nb29nbGUucHJvdG9idWYuSW50MzJWYWx1ZRIMCgRuYW1lGAIgASgJIkQKDUtwcm9iZUJwZkF0dHISEAoIUHJvZ1R5cGUYASABKAkSDwoHSW5zbkNudBgCIAEoDRIQCghQcm9nTmFtZRgDIAEoCSJYCg9LcHJvYmVQZXJmRXZlbnQSEgoKS3Byb2JlRnVuYxgBIAEoCRIMCgRUeXBlGAIgASgJEg4KBkNvbmZpZxgDIAEoBBITCgtQcm9iZU9mZnNldBgEIAEoBCJoCgxLcHJvYmVCcGZNYXASDwoHTWFwVHlwZRgBIAEoCRIPCgdLZXlTaXplGAIgASgNEhEKCVZhbHVlU2l6ZRgDIAEoDRISCgpNYXhFbnRyaWVzGAQgASgNEg8KB01hcE5hbWUYBSABKAkiTgoMS2VybmVsTW9kdWxlEgwKBG5hbWUYASABKAkSMAoMc2lnbmF0dXJlX29rGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkJvb2xWYWx1ZSKyAQoNVXNlck5hbWVzcGFjZRIqCgVsZXZlbBgBIAEoCzIbLmdvb2dsZS5wcm90b2J1Zi5JbnQzMlZhbHVlEikKA3VpZBgCIAEoCzIcLmdvb2dsZS5wcm90b2J1Zi5VSW50MzJWYWx1ZRIpCgNnaWQYAyABKAsyHC5nb29nbGUucHJvdG9idWYuVUludDMyVmFsdWUSHwoCbnMYBCABKAsyEy50ZXRyYWdvbi5OYW1lc3BhY2UiJAoJU3lzY2FsbElkEgoKAmlkGAEgASgNEgsKA2FiaRgCIAEoCSKJBwoOS3Byb2JlQXJndW1lbnQSFAoKc3RyaW5nX2FyZxgBIAEoCUgAEhEKB2ludF9hcmcYAiABKAVIABImCgdza2JfYXJnGAMgASgLMhMudGV0cmFnb24uS3Byb2JlU2tiSAASEgoIc2l6ZV9hcmcYBCABKARIABITCglieXRlc19hcmcYBSABKAxIABIoCghwYXRoX2FyZxgGIAEoCzIULnRldHJhZ29uLktwcm9iZVBhdGhIABIoCghmaWxlX2FyZxgHIAEoCzIULnRldHJhZ29uLktwcm9iZUZpbGVIABI9ChN0cnVuY2F0ZWRfYnl0ZXNfYXJnGAggASgLMh4udGV0cmFnb24uS3Byb2JlVHJ1bmNhdGVkQnl0ZXNIABIoCghzb2NrX2FyZxgJIAEoCzIULnRldHJhZ29uLktwcm9iZVNvY2tIABIoCghjcmVkX2FyZxgKIAEoCzIULnRldHJhZ29uLktwcm9iZUNyZWRIABISCghsb25nX2FyZxgLIAEoA0gAEi8KDGJwZl9hdHRyX2FyZxgMIAEoCzIXLnRldHJhZ29uLktwcm9iZUJwZkF0dHJIABIzCg5wZXJmX2V2ZW50X2FyZxgNIAEoCzIZLnRldHJhZ29uLktwcm9iZVBlcmZFdmVudEgAEi0KC2JwZl9tYXBfYXJnGA4gASgLMhYudGV0cmFnb24uS3Byb2JlQnBmTWFwSAASNAoOY2FwYWJpbGl0eV9hcmcYESABKAsyGi50ZXRyYWdvbi5LcHJvYmVDYXBhYmlsaXR5SAASLgoLdXNlcl9uc19hcmcYFCABKAsyFy50ZXRyYWdvbi5Vc2VyTmFtZXNwYWNlSAASLAoKbW9kdWxlX2FyZxgVIAEoCzIWLnRldHJhZ29uLktlcm5lbE1vZHVsZUgAEjcKEGxpbnV4X2JpbnBybV9hcmcYGiABKAsyGy50ZXRyYWdvbi5LcHJvYmVMaW51eEJpbnBybUgAEi0KC25ldF9kZXZfYXJnGBsgASgLMhYudGV0cmFnb24uS3Byb2JlTmV0RGV2SAASKQoKc3lzY2FsbF9pZBgdIAEoCzITLnRldHJhZ29uLlN5c2NhbGxJZEgAEjAKDHNvY2thZGRyX2FyZxgeIAEoCzIYLnRldHJhZ29uLktwcm9iZVNvY2thZGRySAASDQoFbGFiZWwYEiABKAlCBQoDYXJnIpsCCg1Qcm9jZXNzS3Byb2JlEiIKB3Byb2Nlc3MYASABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEiEKBnBhcmVudBgCIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSFQoNZnVuY3Rpb25fbmFtZRgDIAEoCRImCgRhcmdzGAQgAygLMhgudGV0cmFnb24uS3Byb2JlQXJndW1lbnQSKAoGcmV0dXJuGAUgASgLMhgudGV0cmFnb24uS3Byb2JlQXJndW1lbnQSJgoGYWN0aW9uGAYgASgOMhYudGV0cmFnb24uS3Byb2JlQWN0aW9uEhMKC3BvbGljeV9uYW1lGAggASgJEg8KB21lc3NhZ2UYCiABKAkSDAoEdGFncxgLIAMoCSL9AQoRUHJvY2Vzc1RyYWNlcG9pbnQSIgoHcHJvY2VzcxgBIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSIQoGcGFyZW50GAIgASgLMhEudGV0cmFnb24uUHJvY2VzcxIOCgZzdWJzeXMYBCABKAkSDQoFZXZlbnQYBSABKAkSJgoEYXJncxgGIAMoCzIYLnRldHJhZ29uLktwcm9iZUFyZ3VtZW50EhMKC3BvbGljeV9uYW1lGAcgASgJEiYKBmFjdGlvbhgIIAEoDjIWLnRldHJhZ29uLktwcm9iZUFjdGlvbhIPCgdtZXNzYWdlGAkgASgJEgwKBHRhZ3MYCiADKAki+AEKDVByb2Nlc3NVcHJvYmUSIgoHcHJvY2VzcxgBIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSIQoGcGFyZW50GAIgASgLMhEudGV0cmFnb24uUHJvY2VzcxIMCgRwYXRoGAMgASgJEg4KBnN5bWJvbBgEIAEoCRITCgtwb2xpY3lfbmFtZRgFIAEoCRIPCgdtZXNzYWdlGAYgASgJEiYKBGFyZ3MYByADKAsyGC50ZXRyYWdvbi5LcHJvYmVBcmd1bWVudBIMCgR0YWdzGAggAygJEiYKBmFjdGlvbhgMIAEoDjIWLnRldHJhZ29uLktwcm9iZUFjdGlvbiKGAgoLUHJvY2Vzc1VzZHQSIgoHcHJvY2VzcxgBIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSIQoGcGFyZW50GAIgASgLMhEudGV0cmFnb24uUHJvY2VzcxIMCgRwYXRoGAMgASgJEhAKCHByb3ZpZGVyGAQgASgJEgwKBG5hbWUYBSABKAkSEwoLcG9saWN5X25hbWUYBiABKAkSDwoHbWVzc2FnZRgHIAEoCRImCgRhcmdzGAggAygLMhgudGV0cmFnb24uS3Byb2JlQXJndW1lbnQSDAoEdGFncxgJIAMoCRImCgZhY3Rpb24YCyABKA4yFi50ZXRyYWdvbi5LcHJvYmVBY3Rpb24i7gEKClByb2Nlc3NMc20SIgoHcHJvY2VzcxgBIAEoCzIRLnRldHJhZ29uLlByb2Nlc3MSIQoGcGFyZW50GAIgASgLMhEudGV0cmFnb24uUHJvY2VzcxIVCg1mdW5jdGlvbl9uYW1lGAMgASgJEhMKC3BvbGljeV9uYW1lGAUgASgJEg8KB21lc3NhZ2UYBiABKAkSJgoEYXJncxgHIAMoCzIYLnRldHJhZ29uLktwcm9iZUFyZ3VtZW50EiYKBmFjdGlvbhgIIAEoDjIWLnRldHJhZ29uLktwcm9iZUFjdGlvbhIMCgR0YWdzGAkgAygJIj4KBFRlc3QSDAoEYXJnMBgBIAEoBBIMCgRhcmcxGAIgASgEEgwKBGFyZzIYAyABKAQSDAoEYXJnMxgEIAEoBCKDAQoHRG5zSW5mbxIWCg5xdWVzdGlvbl90eXBlcxgBIAMoDRIUCgxhbnN3ZXJfdHlwZXMYAiADKA0SDQoFcmNvZGUYAyABKAUSDQoFbmFtZXMYBCADKAkSCwoDaXBzGAUgAygJEg0KBXF1ZXJ5GAYgASgJEhAKCHJlc3BvbnNlGAcgASgIIp0BCgpQcm9jZXNzRG5zEiIKB3Byb2Nlc3MYASABKAsyES50ZXRyYWdvbi5Qcm9jZXNzEh4KA2RucxgDIAEoCzIRLnRldHJhZ29uLkRuc0luZm8SHQoRZGVzdGluYXRpb25fbmFtZXMYBCADKAlCAhgBEiYKD2Rlc3RpbmF0aW9uX3BvZBgFIAEoCzINLnRldHJhZ29uLlBvZEoECAIQAyIvCgxTdGFja0FkZHJlc3MSDwoHYWRkcmVzcxgBIAEoBBIOCgZzeW1ib2wYAiABKAkiNwoKU3RhY2tUcmFjZRIpCglhZGRyZXNzZXMYASADKAsyFi50ZXRyYWdvbi5TdGFja0FkZHJlc3MiLQoPU3RhY2tUcmFjZUxhYmVsEgsKA2tleRgBIAEoCRINCgVjb3VudBgCIAEoBCKfAQoOU3RhY2tUcmFjZU5vZGUSJwoHYWRkcmVzcxgBIAEoCzIWLnRldHJhZ29uLlN0YWNrQWRkcmVzcxINCgVjb3VudBgCIAEoBBIpCgZsYWJlbHMYAyADKAsyGS50ZXRyYWdvbi5TdGFja1RyYWNlTGFiZWwSKgoIY2hpbGRyZW4YBCADKAsyGC50ZXRyYWdvbi5TdGFja1RyYWNlTm9kZSIUChJMaXN0U2Vuc29yc1JlcXVlc3QiLQoMU2Vuc29yU3RhdHVzEgwKBG5hbWUYASABKAkSDwoHZW5hYmxlZBgCIAEoCCI+ChNMaXN0U2Vuc29yc1Jlc3BvbnNlEicKB3NlbnNvcnMYASADKAsyFi50ZXRyYWdvbi5TZW5zb3JTdGF0dXMiJwoXQWRkVHJhY2luZ1BvbGljeVJlcXVlc3QSDAoEeWFtbBgBIAEoCSIaChhBZGRUcmFjaW5nUG9saWN5UmVzcG9uc2UiKgoaRGVsZXRlVHJhY2luZ1BvbGljeVJlcXVlc3QSDAoEeWFtbBgBIAEoCSIdChtEZWxldGVUcmFjaW5nUG9saWN5UmVzcG9uc2UiIwoTUmVtb3ZlU2Vuc29yUmVxdWVzdBIMCgRuYW1lGAEgASgJIhYKFFJlbW92ZVNlbnNvclJlc3BvbnNlIiMKE0VuYWJsZVNlbnNvclJlcXVlc3QSDAoEbmFtZRgBIAEoCSIWChRFbmFibGVTZW5zb3JSZXNwb25zZSIkChREaXNhYmxlU2Vuc29yUmVxdWVzdBIMCgRuYW1lGAEgASgJIhcKFURpc2FibGVTZW5zb3JSZXNwb25zZSJGChZTZXRTZW5zb3JDb25maWdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGY2Zna2V5GAIgASgJEg4KBmNmZ3ZhbBgDIAEoCSIZChdTZXRTZW5zb3JDb25maWdSZXNwb25zZSI2ChZHZXRTZW5zb3JDb25maWdSZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGY2Zna2V5GAIgASgJIikKF0dldFNlbnNvckNvbmZpZ1Jlc3BvbnNlEg4KBmNmZ3ZhbBgBIAEoCSIoChhHZXRTdGFja1RyYWNlVHJlZVJlcXVlc3QSDAoEbmFtZRgBIAEoCSJDChlHZXRTdGFja1RyYWNlVHJlZVJlc3BvbnNlEiYKBHJvb3QYASABKAsyGC50ZXRyYWdvbi5TdGFja1RyYWNlTm9kZSITChFHZXRWZXJzaW9uUmVxdWVzdCIlChJHZXRWZXJzaW9uUmVzcG9uc2USDwoHdmVyc2lvbhgBIAEoCSJHChZHZXRIZWFsdGhTdGF0dXNSZXF1ZXN0Ei0KCWV2ZW50X3NldBgBIAMoDjIaLnRldHJhZ29uLkhlYWx0aFN0YXR1c1R5cGUieAoMSGVhbHRoU3RhdHVzEikKBWV2ZW50GAEgASgOMhoudGV0cmFnb24uSGVhbHRoU3RhdHVzVHlwZRIsCgZzdGF0dXMYAiABKA4yHC50ZXRyYWdvbi5IZWFsdGhTdGF0dXNSZXN1bHQSDwoHZGV0YWlscxgDIAEoCSJIChdHZXRIZWFsdGhTdGF0dXNSZXNwb25zZRItCg1oZWFsdGhfc3RhdHVzGAEgAygLMhYudGV0cmFnb24uSGVhbHRoU3RhdHVzImEKEkFnZ3JlZ2F0aW9uT3B0aW9ucxIuCgt3aW5kb3dfc2l6ZRgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIbChNjaGFubmVsX2J1ZmZlcl9zaXplGAIgASgEIpgBChBHZXRFdmVudHNSZXF1ZXN0EiQKCmFsbG93X2xpc3QYASADKAsyEC50ZXRyYWdvbi5GaWx0ZXISIwoJZGVueV9saXN0GAIgAygLMhAudGV0cmFnb24uRmlsdGVyEjkKE2FnZ3JlZ2F0aW9uX29wdGlvbnMYAyABKAsyHC50ZXRyYWdvbi5BZ2dyZWdhdGlvbk9wdGlvbnMiIAoPQWdncmVnYXRpb25JbmZvEg0KBWNvdW50GAEgASgEIrsEChFHZXRFdmVudHNSZXNwb25zZRItCgxwcm9jZXNzX2V4ZWMYASABKAsyFS50ZXRyYWdvbi5Qcm9jZXNzRXhlY0gAEi0KDHByb2Nlc3NfZXhpdBgFIAEoCzIVLnRldHJhZ29uLlByb2Nlc3NFeGl0SAASMQoOcHJvY2Vzc19rcHJvYmUYCSABKAsyFy50ZXRyYWdvbi5Qcm9jZXNzS3Byb2JlSAASOQoScHJvY2Vzc190cmFjZXBvaW50GAogASgLMhsudGV0cmFnb24uUHJvY2Vzc1RyYWNlcG9pbnRIABIxCg5wcm9jZXNzX3Vwcm9iZRgMIAEoCzIXLnRldHJhZ29uLlByb2Nlc3NVcHJvYmVIABIrCgtwcm9jZXNzX2RucxgOIAEoCzIULnRldHJhZ29uLlByb2Nlc3NEbnNIABIrCgtwcm9jZXNzX2xzbRgcIAEoCzIULnRldHJhZ29uLlByb2Nlc3NMc21IABItCgxwcm9jZXNzX3VzZHQYHSABKAsyFS50ZXRyYWdvbi5Qcm9jZXNzVXNkdEgAEiAKBHRlc3QYwLgCIAEoCzIOLnRldHJhZ29uLlRlc3RIABISCglub2RlX25hbWUY6AcgASgJEikKBHRpbWUY6QcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI0ChBhZ2dyZWdhdGlvbl9pbmZvGOoHIAEoCzIZLnRldHJhZ29uLkFnZ3JlZ2F0aW9uSW5mb0IHCgVldmVudCKpAQoGRmlsdGVyEhQKDGJpbmFyeV9yZWdleBgBIAMoCRIRCgluYW1lc3BhY2UYAiADKAkSMAoMaGVhbHRoX2NoZWNrGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLkJvb2xWYWx1ZRILCgNwaWQYBCADKA0SDwoHcGlkX3NldBgFIAMoDRImCglldmVudF9zZXQYBiADKA4yEy50ZXRyYWdvbi5FdmVudFR5cGUqpAYKEENhcGFiaWxpdGllc1R5cGUSDQoJQ0FQX0NIT1dOEAASEAoMREFDX09WRVJSSURFEAESFwoTQ0FQX0RBQ19SRUFEX1NFQVJDSBACEg4KCkNBUF9GT1dORVIQAxIOCgpDQVBfRlNFVElEEAQSDAoIQ0FQX0tJTEwQBRIOCgpDQVBfU0VUR0lEEAYSDgoKQ0FQX1NFVFVJRBAHEg8KC0NBUF9TRVRQQ0FQEAgSFwoTQ0FQX0xJTlVYX0lNTVVUQUJMRRAJEhgKFENBUF9ORVRfQklORF9TRVJWSUNFEAoSFQoRQ0FQX05FVF9CUk9BRENBU1QQCxIRCg1DQVBfTkVUX0FETUlOEAwSDwoLQ0FQX05FVF9SQVcQDRIQCgxDQVBfSVBDX0xPQ0sQDhIRCg1DQVBfSVBDX09XTkVSEA8SEgoOQ0FQX1NZU19NT0RVTEUQEBIRCg1DQVBfU1lTX1JBV0lPEBESEgoOQ0FQX1NZU19DSFJPT1QQEhISCg5DQVBfU1lTX1BUUkFDRRATEhEKDUNBUF9TWVNfUEFDQ1QQFBIRCg1DQVBfU1lTX0FETUlOEBUSEAoMQ0FQX1NZU19CT09UEBYSEAoMQ0FQX1NZU19OSUNFEBcSFAoQQ0FQX1NZU19SRVNPVVJDRRAYEhAKDENBUF9TWVNfVElNRRAZEhYKEkNBUF9TWVNfVFRZX0NPTkZJRxAaEg0KCUNBUF9NS05PRBAbEg0KCUNBUF9MRUFTRRAcEhMKD0NBUF9BVURJVF9XUklURRAdEhUKEUNBUF9BVURJVF9DT05UUk9MEB4SDwoLQ0FQX1NFVEZDQVAQHxIUChBDQVBfTUFDX09WRVJSSURFECASEQoNQ0FQX01BQ19BRE1JThAhEg4KCkNBUF9TWVNMT0cQIhISCg5DQVBfV0FLRV9BTEFSTRAjEhUKEUNBUF9CTE9DS19TVVNQRU5EECQSEgoOQ0FQX0FVRElUX1JFQUQQJRIPCgtDQVBfUEVSRk1PThAmEgsKB0NBUF9CUEYQJxIaChZDQVBfQ0hFQ0tQT0lOVF9SRVNUT1JFECgquQEKCUV2ZW50VHlwZRIJCgVVTkRFRhAAEhAKDFBST0NFU1NfRVhFQxAFEhAKDFBST0NFU1NfRVhJVBAHEhIKDlBST0NFU1NfS1BST0JFEA0SFgoSUFJPQ0VTU19UUkFDRVBPSU5UEA4SEgoOUFJPQ0VTU19VUFJPQkUQDBIPCgtQUk9DRVNTX0ROUxASEg8KC1BST0NFU1NfTFNNEBwSEAoMUFJPQ0VTU19VU0RUEB0SCQoEVEVTVBD+ASp8ChJIZWFsdGhTdGF0dXNSZXN1bHQSFwoTSEVBTFRIX1NUQVRVU19VTkRFRhAAEhkKFUhFQUxUSF9TVEFUVVNfUlVOTklORxABEhkKFUhFQUxUSF9TVEFUVVNfU1RPUFBFRBACEhcKE0hFQUxUSF9TVEFUVVNfRVJST1IQAypPChBIZWFsdGhTdGF0dXNUeXBlEhwKGEhFQUxUSF9TVEFUVVNfVFlQRV9VTkRFRhAAEh0KGUhFQUxUSF9TVEFUVVNfVFlQRV9TVEFUVVMQASq/AgoMS3Byb2JlQWN0aW9uEhkKFUtQUk9CRV9BQ1RJT05fVU5LTk9XThAAEhYKEktQUk9CRV9BQ1RJT05fUE9TVBABEhoKFktQUk9CRV9BQ1RJT05fRk9MTE9XRkQQAhIZChVLUFJPQkVfQUNUSU9OX1NJR0tJTEwQAxIcChhLUFJPQkVfQUNUSU9OX1VORk9MTE9XRkQQBBIaChZLUFJPQkVfQUNUSU9OX09WRVJSSURFEAUSGAoUS1BST0JFX0FDVElPTl9DT1BZRkQQBhIYChRLUFJPQkVfQUNUSU9OX0dFVFVSTBAHEhsKF0tQUk9CRV9BQ1RJT05fRE5TTE9PS1VQEAgSGAoUS1BST0JFX0FDVElPTl9TSUdOQUwQChIgChxLUFJPQkVfQUNUSU9OX05PVElGWUVORk9SQ0VSEA0ymQgKE0ZpbmVHdWlkYW5jZVNlbnNvcnMSSAoJR2V0RXZlbnRzEhoudGV0cmFnb24uR2V0RXZlbnRzUmVxdWVzdBobLnRldHJhZ29uLkdldEV2ZW50c1Jlc3BvbnNlIgAwARJSCglHZXRIZWFsdGgSIC50ZXRyYWdvbi5HZXRIZWFsdGhTdGF0dXNSZXF1ZXN0GiEudGV0cmFnb24uR2V0SGVhbHRoU3RhdHVzUmVzcG9uc2UiABJbChBBZGRUcmFjaW5nUG9saWN5EiEudGV0cmFnb24uQWRkVHJhY2luZ1BvbGljeVJlcXVlc3QaIi50ZXRyYWdvbi5BZGRUcmFjaW5nUG9saWN5UmVzcG9uc2UiABJPCgxSZW1vdmVTZW5zb3ISHS50ZXRyYWdvbi5SZW1vdmVTZW5zb3JSZXF1ZXN0Gh4udGV0cmFnb24uUmVtb3ZlU2Vuc29yUmVzcG9uc2UiABJMCgtMaXN0U2Vuc29ycxIcLnRldHJhZ29uLkxpc3RTZW5zb3JzUmVxdWVzdBodLnRldHJhZ29uLkxpc3RTZW5zb3JzUmVzcG9uc2UiABJPCgxFbmFibGVTZW5zb3ISHS50ZXRyYWdvbi5FbmFibGVTZW5zb3JSZXF1ZXN0Gh4udGV0cmFnb24uRW5hYmxlU2Vuc29yUmVzcG9uc2UiABJSCg1EaXNhYmxlU2Vuc29yEh4udGV0cmFnb24uRGlzYWJsZVNlbnNvclJlcXVlc3QaHy50ZXRyYWdvbi5EaXNhYmxlU2Vuc29yUmVzcG9uc2UiABJYCg9TZXRTZW5zb3JDb25maWcSIC50ZXRyYWdvbi5TZXRTZW5zb3JDb25maWdSZXF1ZXN0GiEudGV0cmFnb24uU2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiABJYCg9HZXRTZW5zb3JDb25maWcSIC50ZXRyYWdvbi5HZXRTZW5zb3JDb25maWdSZXF1ZXN0GiEudGV0cmFnb24uR2V0U2Vuc29yQ29uZmlnUmVzcG9uc2UiABJeChFHZXRTdGFja1RyYWNlVHJlZRIiLnRldHJhZ29uLkdldFN0YWNrVHJhY2VUcmVlUmVxdWVzdBojLnRldHJhZ29uLkdldFN0YWNrVHJhY2VUcmVlUmVzcG9uc2UiABJJCgpHZXRWZXJzaW9uEhsudGV0cmFnb24uR2V0VmVyc2lvblJlcXVlc3QaHC50ZXRyYWdvbi5HZXRWZXJzaW9uUmVzcG9uc2UiABJkChNEZWxldGVUcmFjaW5nUG9saWN5EiQudGV0cmFnb24uRGVsZXRlVHJhY2luZ1BvbGljeVJlcXVlc3QaJS50ZXRyYWdvbi5EZWxldGVUcmFjaW5nUG9saWN5UmVzcG9uc2UiAGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_google_protobuf_wrappers]);
 
 /**
  * @generated from message tetragon.Image
@@ -440,6 +440,18 @@ export type KprobeSock = Message<"tetragon.KprobeSock"> & {
    * @generated from field: uint32 dport = 9;
    */
   dport: number;
+
+  /**
+   * Added with the current TracingPolicy language, under upstream's numbers.
+   *
+   * @generated from field: uint64 cookie = 10;
+   */
+  cookie: bigint;
+
+  /**
+   * @generated from field: string state = 11;
+   */
+  state: string;
 };
 
 /**
@@ -620,6 +632,271 @@ export const KprobeCredSchema: GenMessage<KprobeCred> = /*@__PURE__*/
   messageDesc(file_tetragon_tetragon, 14);
 
 /**
+ * @generated from message tetragon.KprobeSockaddr
+ */
+export type KprobeSockaddr = Message<"tetragon.KprobeSockaddr"> & {
+  /**
+   * @generated from field: string family = 1;
+   */
+  family: string;
+
+  /**
+   * @generated from field: string addr = 2;
+   */
+  addr: string;
+
+  /**
+   * @generated from field: uint32 port = 3;
+   */
+  port: number;
+};
+
+/**
+ * Describes the message tetragon.KprobeSockaddr.
+ * Use `create(KprobeSockaddrSchema)` to create a new message.
+ */
+export const KprobeSockaddrSchema: GenMessage<KprobeSockaddr> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 15);
+
+/**
+ * @generated from message tetragon.KprobeNetDev
+ */
+export type KprobeNetDev = Message<"tetragon.KprobeNetDev"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message tetragon.KprobeNetDev.
+ * Use `create(KprobeNetDevSchema)` to create a new message.
+ */
+export const KprobeNetDevSchema: GenMessage<KprobeNetDev> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 16);
+
+/**
+ * @generated from message tetragon.KprobeLinuxBinprm
+ */
+export type KprobeLinuxBinprm = Message<"tetragon.KprobeLinuxBinprm"> & {
+  /**
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string flags = 2;
+   */
+  flags: string;
+
+  /**
+   * @generated from field: string permission = 3;
+   */
+  permission: string;
+};
+
+/**
+ * Describes the message tetragon.KprobeLinuxBinprm.
+ * Use `create(KprobeLinuxBinprmSchema)` to create a new message.
+ */
+export const KprobeLinuxBinprmSchema: GenMessage<KprobeLinuxBinprm> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 17);
+
+/**
+ * @generated from message tetragon.KprobeCapability
+ */
+export type KprobeCapability = Message<"tetragon.KprobeCapability"> & {
+  /**
+   * @generated from field: google.protobuf.Int32Value value = 1;
+   */
+  value?: number | undefined;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message tetragon.KprobeCapability.
+ * Use `create(KprobeCapabilitySchema)` to create a new message.
+ */
+export const KprobeCapabilitySchema: GenMessage<KprobeCapability> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 18);
+
+/**
+ * @generated from message tetragon.KprobeBpfAttr
+ */
+export type KprobeBpfAttr = Message<"tetragon.KprobeBpfAttr"> & {
+  /**
+   * @generated from field: string ProgType = 1;
+   */
+  ProgType: string;
+
+  /**
+   * @generated from field: uint32 InsnCnt = 2;
+   */
+  InsnCnt: number;
+
+  /**
+   * @generated from field: string ProgName = 3;
+   */
+  ProgName: string;
+};
+
+/**
+ * Describes the message tetragon.KprobeBpfAttr.
+ * Use `create(KprobeBpfAttrSchema)` to create a new message.
+ */
+export const KprobeBpfAttrSchema: GenMessage<KprobeBpfAttr> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 19);
+
+/**
+ * @generated from message tetragon.KprobePerfEvent
+ */
+export type KprobePerfEvent = Message<"tetragon.KprobePerfEvent"> & {
+  /**
+   * @generated from field: string KprobeFunc = 1;
+   */
+  KprobeFunc: string;
+
+  /**
+   * @generated from field: string Type = 2;
+   */
+  Type: string;
+
+  /**
+   * @generated from field: uint64 Config = 3;
+   */
+  Config: bigint;
+
+  /**
+   * @generated from field: uint64 ProbeOffset = 4;
+   */
+  ProbeOffset: bigint;
+};
+
+/**
+ * Describes the message tetragon.KprobePerfEvent.
+ * Use `create(KprobePerfEventSchema)` to create a new message.
+ */
+export const KprobePerfEventSchema: GenMessage<KprobePerfEvent> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 20);
+
+/**
+ * @generated from message tetragon.KprobeBpfMap
+ */
+export type KprobeBpfMap = Message<"tetragon.KprobeBpfMap"> & {
+  /**
+   * @generated from field: string MapType = 1;
+   */
+  MapType: string;
+
+  /**
+   * @generated from field: uint32 KeySize = 2;
+   */
+  KeySize: number;
+
+  /**
+   * @generated from field: uint32 ValueSize = 3;
+   */
+  ValueSize: number;
+
+  /**
+   * @generated from field: uint32 MaxEntries = 4;
+   */
+  MaxEntries: number;
+
+  /**
+   * @generated from field: string MapName = 5;
+   */
+  MapName: string;
+};
+
+/**
+ * Describes the message tetragon.KprobeBpfMap.
+ * Use `create(KprobeBpfMapSchema)` to create a new message.
+ */
+export const KprobeBpfMapSchema: GenMessage<KprobeBpfMap> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 21);
+
+/**
+ * @generated from message tetragon.KernelModule
+ */
+export type KernelModule = Message<"tetragon.KernelModule"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: google.protobuf.BoolValue signature_ok = 2;
+   */
+  signatureOk?: boolean | undefined;
+};
+
+/**
+ * Describes the message tetragon.KernelModule.
+ * Use `create(KernelModuleSchema)` to create a new message.
+ */
+export const KernelModuleSchema: GenMessage<KernelModule> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 22);
+
+/**
+ * @generated from message tetragon.UserNamespace
+ */
+export type UserNamespace = Message<"tetragon.UserNamespace"> & {
+  /**
+   * @generated from field: google.protobuf.Int32Value level = 1;
+   */
+  level?: number | undefined;
+
+  /**
+   * @generated from field: google.protobuf.UInt32Value uid = 2;
+   */
+  uid?: number | undefined;
+
+  /**
+   * @generated from field: google.protobuf.UInt32Value gid = 3;
+   */
+  gid?: number | undefined;
+
+  /**
+   * @generated from field: tetragon.Namespace ns = 4;
+   */
+  ns?: Namespace | undefined;
+};
+
+/**
+ * Describes the message tetragon.UserNamespace.
+ * Use `create(UserNamespaceSchema)` to create a new message.
+ */
+export const UserNamespaceSchema: GenMessage<UserNamespace> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 23);
+
+/**
+ * @generated from message tetragon.SyscallId
+ */
+export type SyscallId = Message<"tetragon.SyscallId"> & {
+  /**
+   * @generated from field: uint32 id = 1;
+   */
+  id: number;
+
+  /**
+   * @generated from field: string abi = 2;
+   */
+  abi: string;
+};
+
+/**
+ * Describes the message tetragon.SyscallId.
+ * Use `create(SyscallIdSchema)` to create a new message.
+ */
+export const SyscallIdSchema: GenMessage<SyscallId> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 24);
+
+/**
  * @generated from message tetragon.KprobeArgument
  */
 export type KprobeArgument = Message<"tetragon.KprobeArgument"> & {
@@ -692,6 +969,69 @@ export type KprobeArgument = Message<"tetragon.KprobeArgument"> & {
      */
     value: bigint;
     case: "longArg";
+  } | {
+    /**
+     * Kernel-struct arguments of the current TracingPolicy language, under
+     * upstream's numbers (api/v1/tetragon/tetragon.proto).
+     *
+     * @generated from field: tetragon.KprobeBpfAttr bpf_attr_arg = 12;
+     */
+    value: KprobeBpfAttr;
+    case: "bpfAttrArg";
+  } | {
+    /**
+     * @generated from field: tetragon.KprobePerfEvent perf_event_arg = 13;
+     */
+    value: KprobePerfEvent;
+    case: "perfEventArg";
+  } | {
+    /**
+     * @generated from field: tetragon.KprobeBpfMap bpf_map_arg = 14;
+     */
+    value: KprobeBpfMap;
+    case: "bpfMapArg";
+  } | {
+    /**
+     * @generated from field: tetragon.KprobeCapability capability_arg = 17;
+     */
+    value: KprobeCapability;
+    case: "capabilityArg";
+  } | {
+    /**
+     * @generated from field: tetragon.UserNamespace user_ns_arg = 20;
+     */
+    value: UserNamespace;
+    case: "userNsArg";
+  } | {
+    /**
+     * @generated from field: tetragon.KernelModule module_arg = 21;
+     */
+    value: KernelModule;
+    case: "moduleArg";
+  } | {
+    /**
+     * @generated from field: tetragon.KprobeLinuxBinprm linux_binprm_arg = 26;
+     */
+    value: KprobeLinuxBinprm;
+    case: "linuxBinprmArg";
+  } | {
+    /**
+     * @generated from field: tetragon.KprobeNetDev net_dev_arg = 27;
+     */
+    value: KprobeNetDev;
+    case: "netDevArg";
+  } | {
+    /**
+     * @generated from field: tetragon.SyscallId syscall_id = 29;
+     */
+    value: SyscallId;
+    case: "syscallId";
+  } | {
+    /**
+     * @generated from field: tetragon.KprobeSockaddr sockaddr_arg = 30;
+     */
+    value: KprobeSockaddr;
+    case: "sockaddrArg";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -707,7 +1047,7 @@ export type KprobeArgument = Message<"tetragon.KprobeArgument"> & {
  * Use `create(KprobeArgumentSchema)` to create a new message.
  */
 export const KprobeArgumentSchema: GenMessage<KprobeArgument> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 15);
+  messageDesc(file_tetragon_tetragon, 25);
 
 /**
  * @generated from message tetragon.ProcessKprobe
@@ -770,7 +1110,7 @@ export type ProcessKprobe = Message<"tetragon.ProcessKprobe"> & {
  * Use `create(ProcessKprobeSchema)` to create a new message.
  */
 export const ProcessKprobeSchema: GenMessage<ProcessKprobe> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 16);
+  messageDesc(file_tetragon_tetragon, 26);
 
 /**
  * @generated from message tetragon.ProcessTracepoint
@@ -810,6 +1150,13 @@ export type ProcessTracepoint = Message<"tetragon.ProcessTracepoint"> & {
   policyName: string;
 
   /**
+   * The action taken (current TracingPolicy language; upstream's number).
+   *
+   * @generated from field: tetragon.KprobeAction action = 8;
+   */
+  action: KprobeAction;
+
+  /**
    * @generated from field: string message = 9;
    */
   message: string;
@@ -825,7 +1172,7 @@ export type ProcessTracepoint = Message<"tetragon.ProcessTracepoint"> & {
  * Use `create(ProcessTracepointSchema)` to create a new message.
  */
 export const ProcessTracepointSchema: GenMessage<ProcessTracepoint> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 17);
+  messageDesc(file_tetragon_tetragon, 27);
 
 /**
  * A uprobe hit: a process ran `symbol` of the executable or library `path`.
@@ -873,6 +1220,13 @@ export type ProcessUprobe = Message<"tetragon.ProcessUprobe"> & {
    * @generated from field: repeated string tags = 8;
    */
   tags: string[];
+
+  /**
+   * The action taken (upstream's number).
+   *
+   * @generated from field: tetragon.KprobeAction action = 12;
+   */
+  action: KprobeAction;
 };
 
 /**
@@ -880,7 +1234,129 @@ export type ProcessUprobe = Message<"tetragon.ProcessUprobe"> & {
  * Use `create(ProcessUprobeSchema)` to create a new message.
  */
 export const ProcessUprobeSchema: GenMessage<ProcessUprobe> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 18);
+  messageDesc(file_tetragon_tetragon, 28);
+
+/**
+ * A USDT probe of a tracing policy (spec.usdts), upstream's numbers.
+ *
+ * @generated from message tetragon.ProcessUsdt
+ */
+export type ProcessUsdt = Message<"tetragon.ProcessUsdt"> & {
+  /**
+   * @generated from field: tetragon.Process process = 1;
+   */
+  process?: Process | undefined;
+
+  /**
+   * @generated from field: tetragon.Process parent = 2;
+   */
+  parent?: Process | undefined;
+
+  /**
+   * The executable or library holding the probe.
+   *
+   * @generated from field: string path = 3;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string provider = 4;
+   */
+  provider: string;
+
+  /**
+   * @generated from field: string name = 5;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string policy_name = 6;
+   */
+  policyName: string;
+
+  /**
+   * @generated from field: string message = 7;
+   */
+  message: string;
+
+  /**
+   * @generated from field: repeated tetragon.KprobeArgument args = 8;
+   */
+  args: KprobeArgument[];
+
+  /**
+   * @generated from field: repeated string tags = 9;
+   */
+  tags: string[];
+
+  /**
+   * @generated from field: tetragon.KprobeAction action = 11;
+   */
+  action: KprobeAction;
+};
+
+/**
+ * Describes the message tetragon.ProcessUsdt.
+ * Use `create(ProcessUsdtSchema)` to create a new message.
+ */
+export const ProcessUsdtSchema: GenMessage<ProcessUsdt> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 29);
+
+/**
+ * A BPF LSM hook of a tracing policy (spec.lsmhooks), upstream's numbers.
+ *
+ * @generated from message tetragon.ProcessLsm
+ */
+export type ProcessLsm = Message<"tetragon.ProcessLsm"> & {
+  /**
+   * @generated from field: tetragon.Process process = 1;
+   */
+  process?: Process | undefined;
+
+  /**
+   * @generated from field: tetragon.Process parent = 2;
+   */
+  parent?: Process | undefined;
+
+  /**
+   * The LSM hook's name (file_open).
+   *
+   * @generated from field: string function_name = 3;
+   */
+  functionName: string;
+
+  /**
+   * @generated from field: string policy_name = 5;
+   */
+  policyName: string;
+
+  /**
+   * @generated from field: string message = 6;
+   */
+  message: string;
+
+  /**
+   * @generated from field: repeated tetragon.KprobeArgument args = 7;
+   */
+  args: KprobeArgument[];
+
+  /**
+   * @generated from field: tetragon.KprobeAction action = 8;
+   */
+  action: KprobeAction;
+
+  /**
+   * @generated from field: repeated string tags = 9;
+   */
+  tags: string[];
+};
+
+/**
+ * Describes the message tetragon.ProcessLsm.
+ * Use `create(ProcessLsmSchema)` to create a new message.
+ */
+export const ProcessLsmSchema: GenMessage<ProcessLsm> = /*@__PURE__*/
+  messageDesc(file_tetragon_tetragon, 30);
 
 /**
  * @generated from message tetragon.Test
@@ -912,7 +1388,7 @@ export type Test = Message<"tetragon.Test"> & {
  * Use `create(TestSchema)` to create a new message.
  */
 export const TestSchema: GenMessage<Test> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 19);
+  messageDesc(file_tetragon_tetragon, 31);
 
 /**
  * @generated from message tetragon.DnsInfo
@@ -959,7 +1435,7 @@ export type DnsInfo = Message<"tetragon.DnsInfo"> & {
  * Use `create(DnsInfoSchema)` to create a new message.
  */
 export const DnsInfoSchema: GenMessage<DnsInfo> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 20);
+  messageDesc(file_tetragon_tetragon, 32);
 
 /**
  * @generated from message tetragon.ProcessDns
@@ -994,7 +1470,7 @@ export type ProcessDns = Message<"tetragon.ProcessDns"> & {
  * Use `create(ProcessDnsSchema)` to create a new message.
  */
 export const ProcessDnsSchema: GenMessage<ProcessDns> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 21);
+  messageDesc(file_tetragon_tetragon, 33);
 
 /**
  * @generated from message tetragon.StackAddress
@@ -1016,7 +1492,7 @@ export type StackAddress = Message<"tetragon.StackAddress"> & {
  * Use `create(StackAddressSchema)` to create a new message.
  */
 export const StackAddressSchema: GenMessage<StackAddress> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 22);
+  messageDesc(file_tetragon_tetragon, 34);
 
 /**
  * @generated from message tetragon.StackTrace
@@ -1033,7 +1509,7 @@ export type StackTrace = Message<"tetragon.StackTrace"> & {
  * Use `create(StackTraceSchema)` to create a new message.
  */
 export const StackTraceSchema: GenMessage<StackTrace> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 23);
+  messageDesc(file_tetragon_tetragon, 35);
 
 /**
  * @generated from message tetragon.StackTraceLabel
@@ -1055,7 +1531,7 @@ export type StackTraceLabel = Message<"tetragon.StackTraceLabel"> & {
  * Use `create(StackTraceLabelSchema)` to create a new message.
  */
 export const StackTraceLabelSchema: GenMessage<StackTraceLabel> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 24);
+  messageDesc(file_tetragon_tetragon, 36);
 
 /**
  * @generated from message tetragon.StackTraceNode
@@ -1087,7 +1563,7 @@ export type StackTraceNode = Message<"tetragon.StackTraceNode"> & {
  * Use `create(StackTraceNodeSchema)` to create a new message.
  */
 export const StackTraceNodeSchema: GenMessage<StackTraceNode> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 25);
+  messageDesc(file_tetragon_tetragon, 37);
 
 /**
  * @generated from message tetragon.ListSensorsRequest
@@ -1100,7 +1576,7 @@ export type ListSensorsRequest = Message<"tetragon.ListSensorsRequest"> & {
  * Use `create(ListSensorsRequestSchema)` to create a new message.
  */
 export const ListSensorsRequestSchema: GenMessage<ListSensorsRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 26);
+  messageDesc(file_tetragon_tetragon, 38);
 
 /**
  * @generated from message tetragon.SensorStatus
@@ -1122,7 +1598,7 @@ export type SensorStatus = Message<"tetragon.SensorStatus"> & {
  * Use `create(SensorStatusSchema)` to create a new message.
  */
 export const SensorStatusSchema: GenMessage<SensorStatus> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 27);
+  messageDesc(file_tetragon_tetragon, 39);
 
 /**
  * @generated from message tetragon.ListSensorsResponse
@@ -1139,7 +1615,7 @@ export type ListSensorsResponse = Message<"tetragon.ListSensorsResponse"> & {
  * Use `create(ListSensorsResponseSchema)` to create a new message.
  */
 export const ListSensorsResponseSchema: GenMessage<ListSensorsResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 28);
+  messageDesc(file_tetragon_tetragon, 40);
 
 /**
  * @generated from message tetragon.AddTracingPolicyRequest
@@ -1156,7 +1632,7 @@ export type AddTracingPolicyRequest = Message<"tetragon.AddTracingPolicyRequest"
  * Use `create(AddTracingPolicyRequestSchema)` to create a new message.
  */
 export const AddTracingPolicyRequestSchema: GenMessage<AddTracingPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 29);
+  messageDesc(file_tetragon_tetragon, 41);
 
 /**
  * @generated from message tetragon.AddTracingPolicyResponse
@@ -1169,7 +1645,7 @@ export type AddTracingPolicyResponse = Message<"tetragon.AddTracingPolicyRespons
  * Use `create(AddTracingPolicyResponseSchema)` to create a new message.
  */
 export const AddTracingPolicyResponseSchema: GenMessage<AddTracingPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 30);
+  messageDesc(file_tetragon_tetragon, 42);
 
 /**
  * @generated from message tetragon.DeleteTracingPolicyRequest
@@ -1186,7 +1662,7 @@ export type DeleteTracingPolicyRequest = Message<"tetragon.DeleteTracingPolicyRe
  * Use `create(DeleteTracingPolicyRequestSchema)` to create a new message.
  */
 export const DeleteTracingPolicyRequestSchema: GenMessage<DeleteTracingPolicyRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 31);
+  messageDesc(file_tetragon_tetragon, 43);
 
 /**
  * @generated from message tetragon.DeleteTracingPolicyResponse
@@ -1199,7 +1675,7 @@ export type DeleteTracingPolicyResponse = Message<"tetragon.DeleteTracingPolicyR
  * Use `create(DeleteTracingPolicyResponseSchema)` to create a new message.
  */
 export const DeleteTracingPolicyResponseSchema: GenMessage<DeleteTracingPolicyResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 32);
+  messageDesc(file_tetragon_tetragon, 44);
 
 /**
  * @generated from message tetragon.RemoveSensorRequest
@@ -1216,7 +1692,7 @@ export type RemoveSensorRequest = Message<"tetragon.RemoveSensorRequest"> & {
  * Use `create(RemoveSensorRequestSchema)` to create a new message.
  */
 export const RemoveSensorRequestSchema: GenMessage<RemoveSensorRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 33);
+  messageDesc(file_tetragon_tetragon, 45);
 
 /**
  * @generated from message tetragon.RemoveSensorResponse
@@ -1229,7 +1705,7 @@ export type RemoveSensorResponse = Message<"tetragon.RemoveSensorResponse"> & {
  * Use `create(RemoveSensorResponseSchema)` to create a new message.
  */
 export const RemoveSensorResponseSchema: GenMessage<RemoveSensorResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 34);
+  messageDesc(file_tetragon_tetragon, 46);
 
 /**
  * @generated from message tetragon.EnableSensorRequest
@@ -1246,7 +1722,7 @@ export type EnableSensorRequest = Message<"tetragon.EnableSensorRequest"> & {
  * Use `create(EnableSensorRequestSchema)` to create a new message.
  */
 export const EnableSensorRequestSchema: GenMessage<EnableSensorRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 35);
+  messageDesc(file_tetragon_tetragon, 47);
 
 /**
  * @generated from message tetragon.EnableSensorResponse
@@ -1259,7 +1735,7 @@ export type EnableSensorResponse = Message<"tetragon.EnableSensorResponse"> & {
  * Use `create(EnableSensorResponseSchema)` to create a new message.
  */
 export const EnableSensorResponseSchema: GenMessage<EnableSensorResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 36);
+  messageDesc(file_tetragon_tetragon, 48);
 
 /**
  * @generated from message tetragon.DisableSensorRequest
@@ -1276,7 +1752,7 @@ export type DisableSensorRequest = Message<"tetragon.DisableSensorRequest"> & {
  * Use `create(DisableSensorRequestSchema)` to create a new message.
  */
 export const DisableSensorRequestSchema: GenMessage<DisableSensorRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 37);
+  messageDesc(file_tetragon_tetragon, 49);
 
 /**
  * @generated from message tetragon.DisableSensorResponse
@@ -1289,7 +1765,7 @@ export type DisableSensorResponse = Message<"tetragon.DisableSensorResponse"> & 
  * Use `create(DisableSensorResponseSchema)` to create a new message.
  */
 export const DisableSensorResponseSchema: GenMessage<DisableSensorResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 38);
+  messageDesc(file_tetragon_tetragon, 50);
 
 /**
  * @generated from message tetragon.SetSensorConfigRequest
@@ -1316,7 +1792,7 @@ export type SetSensorConfigRequest = Message<"tetragon.SetSensorConfigRequest"> 
  * Use `create(SetSensorConfigRequestSchema)` to create a new message.
  */
 export const SetSensorConfigRequestSchema: GenMessage<SetSensorConfigRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 39);
+  messageDesc(file_tetragon_tetragon, 51);
 
 /**
  * @generated from message tetragon.SetSensorConfigResponse
@@ -1329,7 +1805,7 @@ export type SetSensorConfigResponse = Message<"tetragon.SetSensorConfigResponse"
  * Use `create(SetSensorConfigResponseSchema)` to create a new message.
  */
 export const SetSensorConfigResponseSchema: GenMessage<SetSensorConfigResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 40);
+  messageDesc(file_tetragon_tetragon, 52);
 
 /**
  * @generated from message tetragon.GetSensorConfigRequest
@@ -1351,7 +1827,7 @@ export type GetSensorConfigRequest = Message<"tetragon.GetSensorConfigRequest"> 
  * Use `create(GetSensorConfigRequestSchema)` to create a new message.
  */
 export const GetSensorConfigRequestSchema: GenMessage<GetSensorConfigRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 41);
+  messageDesc(file_tetragon_tetragon, 53);
 
 /**
  * @generated from message tetragon.GetSensorConfigResponse
@@ -1368,7 +1844,7 @@ export type GetSensorConfigResponse = Message<"tetragon.GetSensorConfigResponse"
  * Use `create(GetSensorConfigResponseSchema)` to create a new message.
  */
 export const GetSensorConfigResponseSchema: GenMessage<GetSensorConfigResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 42);
+  messageDesc(file_tetragon_tetragon, 54);
 
 /**
  * @generated from message tetragon.GetStackTraceTreeRequest
@@ -1385,7 +1861,7 @@ export type GetStackTraceTreeRequest = Message<"tetragon.GetStackTraceTreeReques
  * Use `create(GetStackTraceTreeRequestSchema)` to create a new message.
  */
 export const GetStackTraceTreeRequestSchema: GenMessage<GetStackTraceTreeRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 43);
+  messageDesc(file_tetragon_tetragon, 55);
 
 /**
  * @generated from message tetragon.GetStackTraceTreeResponse
@@ -1402,7 +1878,7 @@ export type GetStackTraceTreeResponse = Message<"tetragon.GetStackTraceTreeRespo
  * Use `create(GetStackTraceTreeResponseSchema)` to create a new message.
  */
 export const GetStackTraceTreeResponseSchema: GenMessage<GetStackTraceTreeResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 44);
+  messageDesc(file_tetragon_tetragon, 56);
 
 /**
  * @generated from message tetragon.GetVersionRequest
@@ -1415,7 +1891,7 @@ export type GetVersionRequest = Message<"tetragon.GetVersionRequest"> & {
  * Use `create(GetVersionRequestSchema)` to create a new message.
  */
 export const GetVersionRequestSchema: GenMessage<GetVersionRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 45);
+  messageDesc(file_tetragon_tetragon, 57);
 
 /**
  * @generated from message tetragon.GetVersionResponse
@@ -1432,7 +1908,7 @@ export type GetVersionResponse = Message<"tetragon.GetVersionResponse"> & {
  * Use `create(GetVersionResponseSchema)` to create a new message.
  */
 export const GetVersionResponseSchema: GenMessage<GetVersionResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 46);
+  messageDesc(file_tetragon_tetragon, 58);
 
 /**
  * @generated from message tetragon.GetHealthStatusRequest
@@ -1449,7 +1925,7 @@ export type GetHealthStatusRequest = Message<"tetragon.GetHealthStatusRequest"> 
  * Use `create(GetHealthStatusRequestSchema)` to create a new message.
  */
 export const GetHealthStatusRequestSchema: GenMessage<GetHealthStatusRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 47);
+  messageDesc(file_tetragon_tetragon, 59);
 
 /**
  * @generated from message tetragon.HealthStatus
@@ -1476,7 +1952,7 @@ export type HealthStatus = Message<"tetragon.HealthStatus"> & {
  * Use `create(HealthStatusSchema)` to create a new message.
  */
 export const HealthStatusSchema: GenMessage<HealthStatus> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 48);
+  messageDesc(file_tetragon_tetragon, 60);
 
 /**
  * @generated from message tetragon.GetHealthStatusResponse
@@ -1493,7 +1969,7 @@ export type GetHealthStatusResponse = Message<"tetragon.GetHealthStatusResponse"
  * Use `create(GetHealthStatusResponseSchema)` to create a new message.
  */
 export const GetHealthStatusResponseSchema: GenMessage<GetHealthStatusResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 49);
+  messageDesc(file_tetragon_tetragon, 61);
 
 /**
  * AggregationOptions defines configuration options for aggregating events.
@@ -1523,7 +1999,7 @@ export type AggregationOptions = Message<"tetragon.AggregationOptions"> & {
  * Use `create(AggregationOptionsSchema)` to create a new message.
  */
 export const AggregationOptionsSchema: GenMessage<AggregationOptions> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 50);
+  messageDesc(file_tetragon_tetragon, 62);
 
 /**
  * @generated from message tetragon.GetEventsRequest
@@ -1567,7 +2043,7 @@ export type GetEventsRequest = Message<"tetragon.GetEventsRequest"> & {
  * Use `create(GetEventsRequestSchema)` to create a new message.
  */
 export const GetEventsRequestSchema: GenMessage<GetEventsRequest> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 51);
+  messageDesc(file_tetragon_tetragon, 63);
 
 /**
  * AggregationInfo contains information about aggregation results.
@@ -1588,7 +2064,7 @@ export type AggregationInfo = Message<"tetragon.AggregationInfo"> & {
  * Use `create(AggregationInfoSchema)` to create a new message.
  */
 export const AggregationInfoSchema: GenMessage<AggregationInfo> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 52);
+  messageDesc(file_tetragon_tetragon, 64);
 
 /**
  * @generated from message tetragon.GetEventsResponse
@@ -1637,6 +2113,22 @@ export type GetEventsResponse = Message<"tetragon.GetEventsResponse"> & {
     case: "processDns";
   } | {
     /**
+     * A BPF LSM hook of a tracing policy (spec.lsmhooks), under upstream's number.
+     *
+     * @generated from field: tetragon.ProcessLsm process_lsm = 28;
+     */
+    value: ProcessLsm;
+    case: "processLsm";
+  } | {
+    /**
+     * A USDT probe of a tracing policy (spec.usdts), under upstream's number.
+     *
+     * @generated from field: tetragon.ProcessUsdt process_usdt = 29;
+     */
+    value: ProcessUsdt;
+    case: "processUsdt";
+  } | {
+    /**
      * @generated from field: tetragon.Test test = 40000;
      */
     value: Test;
@@ -1675,7 +2167,7 @@ export type GetEventsResponse = Message<"tetragon.GetEventsResponse"> & {
  * Use `create(GetEventsResponseSchema)` to create a new message.
  */
 export const GetEventsResponseSchema: GenMessage<GetEventsResponse> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 53);
+  messageDesc(file_tetragon_tetragon, 65);
 
 /**
  * @generated from message tetragon.Filter
@@ -1717,7 +2209,7 @@ export type Filter = Message<"tetragon.Filter"> & {
  * Use `create(FilterSchema)` to create a new message.
  */
 export const FilterSchema: GenMessage<Filter> = /*@__PURE__*/
-  messageDesc(file_tetragon_tetragon, 54);
+  messageDesc(file_tetragon_tetragon, 66);
 
 /**
  * The value names are the API's, printed by name in JSON; DAC_OVERRIDE has
@@ -2019,6 +2511,20 @@ export enum EventType {
   PROCESS_DNS = 18,
 
   /**
+   * spec.lsmhooks hits (GetEventsResponse.process_lsm); upstream's value.
+   *
+   * @generated from enum value: PROCESS_LSM = 28;
+   */
+  PROCESS_LSM = 28,
+
+  /**
+   * spec.usdts hits (GetEventsResponse.process_usdt).
+   *
+   * @generated from enum value: PROCESS_USDT = 29;
+   */
+  PROCESS_USDT = 29,
+
+  /**
    * @generated from enum value: TEST = 254;
    */
   TEST = 254,
@@ -2137,6 +2643,11 @@ export enum KprobeAction {
    * @generated from enum value: KPROBE_ACTION_SIGNAL = 10;
    */
   SIGNAL = 10,
+
+  /**
+   * @generated from enum value: KPROBE_ACTION_NOTIFYENFORCER = 13;
+   */
+  NOTIFYENFORCER = 13,
 }
 
 /**

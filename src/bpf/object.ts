@@ -66,6 +66,11 @@ export class BpfProgram {
     const p = libbpf().fgs_attach_tracepoint(this.ptr, cString(category), cString(event), err);
     return linkOrThrow(`tracepoint ${category}/${event}`, p, err);
   }
+  /** A raw tracepoint (tracepoints with raw: true). */
+  attachRawTracepoint(event: string): BpfLink {
+    const err = errPtr();
+    return linkOrThrow(`raw tracepoint ${event}`, libbpf().fgs_attach_raw_tracepoint(this.ptr, cString(event), err), err);
+  }
   attachKprobe(func: string, retprobe: boolean): BpfLink {
     const err = errPtr();
     const p = libbpf().fgs_attach_kprobe(this.ptr, retprobe ? 1 : 0, cString(func), err);
@@ -77,6 +82,13 @@ export class BpfProgram {
     const err = errPtr();
     const p = libbpf().fgs_attach_uprobe(this.ptr, retprobe ? 1 : 0, cString(binary), cString(symbol), err);
     return linkOrThrow(`uprobe ${binary}:${symbol}`, p, err);
+  }
+
+  /** A USDT probe provider:name of an executable or library, in every process. */
+  attachUsdt(binary: string, provider: string, name: string): BpfLink {
+    const err = errPtr();
+    const p = libbpf().fgs_attach_usdt(this.ptr, cString(binary), cString(provider), cString(name), err);
+    return linkOrThrow(`usdt ${binary}:${provider}:${name}`, p, err);
   }
 
   attachTrace(): BpfLink {

@@ -14,6 +14,8 @@ import {
   ProcessSchema,
   ProcessTracepointSchema,
   ProcessUprobeSchema,
+  ProcessLsmSchema,
+  ProcessUsdtSchema,
   type GetEventsResponse,
   type KprobeArgument,
   type Process,
@@ -22,19 +24,24 @@ import {
   type ProcessKprobe,
   type ProcessTracepoint,
   type ProcessUprobe,
+  type ProcessLsm,
+  type ProcessUsdt,
 } from "../../gen/tetragon/tetragon_pb";
 import { encodedProcess } from "../cache/process-message";
 import { VARINT, WireWriter } from "../common/wire-writer";
 
 /** Field numbers the hand writer covers, per message. */
 export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
-  [GetEventsResponseSchema, [1, 5, 9, 10, 12, 14, 40000, 1000, 1001, 1002]],
+  [GetEventsResponseSchema, [1, 5, 9, 10, 12, 14, 28, 29, 40000, 1000, 1001, 1002]],
   [ProcessExecSchema, [1, 2, 3]],
   [ProcessExitSchema, [1, 2, 3, 4]],
   [ProcessKprobeSchema, [1, 2, 3, 4, 5, 6, 8, 10, 11]],
-  [ProcessTracepointSchema, [1, 2, 4, 5, 6, 7, 9, 10]],
-  [ProcessUprobeSchema, [1, 2, 3, 4, 5, 6, 7, 8]],
-  [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 18]],
+  [ProcessTracepointSchema, [1, 2, 4, 5, 6, 7, 8, 9, 10]],
+  [ProcessUprobeSchema, [1, 2, 3, 4, 5, 6, 7, 8, 12]],
+  [ProcessLsmSchema, [1, 2, 3, 5, 6, 7, 8, 9]],
+  [ProcessUsdtSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]],
+  // 12..30: message-valued kernel-struct arguments, written by protobuf-es (default branch)
+  [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 20, 21, 26, 27, 29, 30]],
 ];
 
 /** A field added to the schema later makes the hand writer step aside. */
@@ -114,6 +121,7 @@ function tracepoint(t: ProcessTracepoint): void {
   w.stringIfSet(5, t.event);
   for (const a of t.args) argField(6, a);
   w.stringIfSet(7, t.policyName);
+  w.uintIfSet(8, t.action);
   w.stringIfSet(9, t.message);
   strings(10, t.tags);
 }
@@ -126,6 +134,29 @@ function uprobe(u: ProcessUprobe): void {
   w.stringIfSet(6, u.message);
   for (const a of u.args) argField(7, a);
   strings(8, u.tags);
+  w.uintIfSet(12, u.action);
+}
+
+function lsm(l: ProcessLsm): void {
+  processAndParent(l);
+  w.stringIfSet(3, l.functionName);
+  w.stringIfSet(5, l.policyName);
+  w.stringIfSet(6, l.message);
+  for (const a of l.args) argField(7, a);
+  w.uintIfSet(8, l.action);
+  strings(9, l.tags);
+}
+
+function usdt(u: ProcessUsdt): void {
+  processAndParent(u);
+  w.stringIfSet(3, u.path);
+  w.stringIfSet(4, u.provider);
+  w.stringIfSet(5, u.name);
+  w.stringIfSet(6, u.policyName);
+  w.stringIfSet(7, u.message);
+  for (const a of u.args) argField(8, a);
+  strings(9, u.tags);
+  w.uintIfSet(11, u.action);
 }
 
 function exec(e: ProcessExec): void {
@@ -139,7 +170,7 @@ function exit(e: ProcessExit): void {
   w.uintIfSet(4, e.status);
 }
 
-const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10, processUprobe: 12 } as const;
+const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10, processUprobe: 12, processLsm: 28, processUsdt: 29 } as const;
 
 function handWritable(ev: GetEventsResponse): boolean {
   const c = ev.event.case;
@@ -153,6 +184,8 @@ function event(ev: GetEventsResponse): void {
   else if (e.case === "processKprobe") kprobe(e.value);
   else if (e.case === "processTracepoint") tracepoint(e.value);
   else if (e.case === "processUprobe") uprobe(e.value);
+  else if (e.case === "processLsm") lsm(e.value);
+  else if (e.case === "processUsdt") usdt(e.value);
 }
 
 /** GetEventsResponse wire bytes. */
@@ -193,7 +226,7 @@ export function writeProcess(writer: WireWriter, no: number, p: Process): void {
 function argsOf(ev: GetEventsResponse): (KprobeArgument | undefined)[] {
   const e = ev.event;
   if (e.case === "processKprobe") return [...e.value.args, e.value.return];
-  if (e.case === "processTracepoint" || e.case === "processUprobe") return e.value.args;
+  if (e.case === "processTracepoint" || e.case === "processUprobe" || e.case === "processLsm" || e.case === "processUsdt") return e.value.args;
   return [];
 }
 
@@ -221,7 +254,7 @@ export function downgradeEvent(shared: GetEventsResponse): GetEventsResponse {
   if (e.case === "processKprobe") {
     e.value.args.forEach(withoutLongArg);
     withoutLongArg(e.value.return);
-  } else if (e.case === "processTracepoint" || e.case === "processUprobe") {
+  } else if (e.case === "processTracepoint" || e.case === "processUprobe" || e.case === "processLsm" || e.case === "processUsdt") {
     e.value.args.forEach(withoutLongArg);
   }
   return ev;

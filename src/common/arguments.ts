@@ -36,6 +36,26 @@ export function formatArgument(argument: KprobeArgument): string {
       return formatSkb(arg.value);
     case "credArg":
       return arg.value.effective.map(capabilityName).join(",") || "nocaps";
+    /* kernel-struct arguments of the current TracingPolicy language */
+    case "sockaddrArg":
+      return `${escapeForTerminal(arg.value.family)} ${endpoint(arg.value.addr, arg.value.port)}`;
+    case "linuxBinprmArg":
+      return escapeForTerminal(arg.value.path);
+    case "capabilityArg":
+      return escapeForTerminal(arg.value.name || String(arg.value.value ?? ""));
+    case "syscallId":
+      return `${escapeForTerminal(arg.value.abi)}/${arg.value.id}`;
+    case "netDevArg":
+    case "moduleArg":
+      return escapeForTerminal(arg.value.name);
+    case "bpfAttrArg":
+      return escapeForTerminal(`${arg.value.ProgType} ${arg.value.ProgName} ${arg.value.InsnCnt}`);
+    case "bpfMapArg":
+      return escapeForTerminal(`${arg.value.MapType} ${arg.value.MapName}`);
+    case "userNsArg":
+      return `userns:${arg.value.ns?.inum ?? "?"}`;
+    case "perfEventArg":
+      return escapeForTerminal(`${arg.value.Type} ${arg.value.KprobeFunc}`);
     case undefined:
       return "?";
   }

@@ -14,7 +14,7 @@ import { toKprobeArgument, type GenericRecord, type HookDescription, type RawArg
 const text = new TextDecoder();
 
 /** GetEventsResponse oneof field numbers of the policy events. */
-const EVENT_FIELD = { kprobe: 9, tracepoint: 10, uprobe: 12 } as const;
+const EVENT_FIELD = { kprobe: 9, tracepoint: 10, uprobe: 12, lsm: 28, usdt: 29 } as const;
 
 export interface GenericWireParts {
   readonly rec: GenericRecord;
@@ -112,6 +112,7 @@ function writeTracepoint(w: WireWriter, p: GenericWireParts): void {
   w.stringIfSet(5, hook.event);
   writeArgs(w, 6, p);
   w.stringIfSet(7, hook.policyName);
+  w.uintIfSet(8, p.rec.action);
   w.stringIfSet(9, hook.message);
   writeStrings(w, 10, hook.tags);
 }
@@ -125,9 +126,34 @@ function writeUprobe(w: WireWriter, p: GenericWireParts): void {
   w.stringIfSet(6, hook.message);
   writeArgs(w, 7, p);
   writeStrings(w, 8, hook.tags);
+  w.uintIfSet(12, p.rec.action);
 }
 
-const WRITERS = { kprobe: writeKprobe, tracepoint: writeTracepoint, uprobe: writeUprobe } as const;
+function writeLsm(w: WireWriter, p: GenericWireParts): void {
+  const { hook } = p;
+  writeProcesses(w, p);
+  w.stringIfSet(3, hook.functionName);
+  w.stringIfSet(5, hook.policyName);
+  w.stringIfSet(6, hook.message);
+  writeArgs(w, 7, p);
+  w.uintIfSet(8, p.rec.action);
+  writeStrings(w, 9, hook.tags);
+}
+
+function writeUsdt(w: WireWriter, p: GenericWireParts): void {
+  const { hook } = p;
+  writeProcesses(w, p);
+  w.stringIfSet(3, hook.path ?? "");
+  w.stringIfSet(4, hook.subsystem);
+  w.stringIfSet(5, hook.functionName);
+  w.stringIfSet(6, hook.policyName);
+  w.stringIfSet(7, hook.message);
+  writeArgs(w, 8, p);
+  writeStrings(w, 9, hook.tags);
+  w.uintIfSet(11, p.rec.action);
+}
+
+const WRITERS = { kprobe: writeKprobe, tracepoint: writeTracepoint, uprobe: writeUprobe, lsm: writeLsm, usdt: writeUsdt } as const;
 
 /** The event's GetEventsResponse wire bytes. */
 export function encodeGenericRecord(p: GenericWireParts): Uint8Array {

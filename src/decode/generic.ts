@@ -5,13 +5,15 @@ import { create } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   GetEventsResponseSchema, KprobeArgumentSchema, KprobeCredSchema, KprobeFileSchema, KprobePathSchema,
-  KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema,
-  ProcessSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
+  KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, KprobeSockaddrSchema, KprobeCapabilitySchema,
+  KprobeLinuxBinprmSchema, KprobeNetDevSchema, UserNamespaceSchema, NamespaceSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, SyscallIdSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema, ProcessLsmSchema, ProcessUsdtSchema,
+  ProcessSchema, CapabilitiesTypeSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
 import { AgentEvent } from "../bus/event";
 import { encodeGenericRecord, hasLongArgType } from "./generic-wire";
-import { ARG_HDR, ArgHdrFlag, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK } from "./generic-layout";
+import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK, SOCKADDR, USER_NS } from "./generic-layout";
+import { FAMILY_NUMBERS, TCP_STATE_NUMBERS, nameOf } from "./net-names";
 import { OP_KPROBE, OP_TRACEPOINT } from "./records";
 
 export { OP_KPROBE, OP_TRACEPOINT };
@@ -153,9 +155,111 @@ function sockArg(p: Uint8Array): KprobeArgument {
       daddr: ipString(family, p.subarray(SOCK.daddr, SOCK.daddr + 16)),
       sport: v.getUint16(SOCK.sport, true),
       dport: v.getUint16(SOCK.dport, true),
+      state: nameOf(TCP_STATE_NUMBERS, v.getUint16(SOCK.state, true)) ?? "",
     }),
   });
 }
+
+function sockaddrArg(p: Uint8Array): KprobeArgument {
+  if (p.byteLength < SOCKADDR.bytes) return arg({ case: undefined });
+  const v = view(p);
+  const family = v.getUint16(SOCKADDR.family, true);
+  return arg({
+    case: "sockaddrArg",
+    value: create(KprobeSockaddrSchema, {
+      family: nameOf(FAMILY_NUMBERS, family) ?? String(family),
+      addr: ipString(family, p.subarray(SOCKADDR.addr, SOCKADDR.addr + 16)),
+      port: v.getUint16(SOCKADDR.port, true),
+    }),
+  });
+}
+
+/** A NUL-padded C string field. */
+function cString(b: Uint8Array): string {
+  const end = b.indexOf(0);
+  return str(end < 0 ? b : b.subarray(0, end));
+}
+
+const BPF_PROG_TYPES: readonly string[] = [
+  "BPF_PROG_TYPE_UNSPEC", "BPF_PROG_TYPE_SOCKET_FILTER", "BPF_PROG_TYPE_KPROBE", "BPF_PROG_TYPE_SCHED_CLS",
+  "BPF_PROG_TYPE_SCHED_ACT", "BPF_PROG_TYPE_TRACEPOINT", "BPF_PROG_TYPE_XDP", "BPF_PROG_TYPE_PERF_EVENT",
+  "BPF_PROG_TYPE_CGROUP_SKB", "BPF_PROG_TYPE_CGROUP_SOCK", "BPF_PROG_TYPE_LWT_IN", "BPF_PROG_TYPE_LWT_OUT",
+  "BPF_PROG_TYPE_LWT_XMIT", "BPF_PROG_TYPE_SOCK_OPS", "BPF_PROG_TYPE_SK_SKB", "BPF_PROG_TYPE_CGROUP_DEVICE",
+  "BPF_PROG_TYPE_SK_MSG", "BPF_PROG_TYPE_RAW_TRACEPOINT", "BPF_PROG_TYPE_CGROUP_SOCK_ADDR",
+  "BPF_PROG_TYPE_LWT_SEG6LOCAL", "BPF_PROG_TYPE_LIRC_MODE2", "BPF_PROG_TYPE_SK_REUSEPORT",
+  "BPF_PROG_TYPE_FLOW_DISSECTOR", "BPF_PROG_TYPE_CGROUP_SYSCTL", "BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE",
+  "BPF_PROG_TYPE_CGROUP_SOCKOPT", "BPF_PROG_TYPE_TRACING", "BPF_PROG_TYPE_STRUCT_OPS", "BPF_PROG_TYPE_EXT",
+  "BPF_PROG_TYPE_LSM", "BPF_PROG_TYPE_SK_LOOKUP", "BPF_PROG_TYPE_SYSCALL", "BPF_PROG_TYPE_NETFILTER",
+];
+const BPF_MAP_TYPES: readonly string[] = [
+  "BPF_MAP_TYPE_UNSPEC", "BPF_MAP_TYPE_HASH", "BPF_MAP_TYPE_ARRAY", "BPF_MAP_TYPE_PROG_ARRAY",
+  "BPF_MAP_TYPE_PERF_EVENT_ARRAY", "BPF_MAP_TYPE_PERCPU_HASH", "BPF_MAP_TYPE_PERCPU_ARRAY",
+  "BPF_MAP_TYPE_STACK_TRACE", "BPF_MAP_TYPE_CGROUP_ARRAY", "BPF_MAP_TYPE_LRU_HASH", "BPF_MAP_TYPE_LRU_PERCPU_HASH",
+  "BPF_MAP_TYPE_LPM_TRIE", "BPF_MAP_TYPE_ARRAY_OF_MAPS", "BPF_MAP_TYPE_HASH_OF_MAPS", "BPF_MAP_TYPE_DEVMAP",
+  "BPF_MAP_TYPE_SOCKMAP", "BPF_MAP_TYPE_CPUMAP", "BPF_MAP_TYPE_XSKMAP", "BPF_MAP_TYPE_SOCKHASH",
+  "BPF_MAP_TYPE_CGROUP_STORAGE", "BPF_MAP_TYPE_REUSEPORT_SOCKARRAY", "BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE",
+  "BPF_MAP_TYPE_QUEUE", "BPF_MAP_TYPE_STACK", "BPF_MAP_TYPE_SK_STORAGE", "BPF_MAP_TYPE_DEVMAP_HASH",
+  "BPF_MAP_TYPE_STRUCT_OPS", "BPF_MAP_TYPE_RINGBUF", "BPF_MAP_TYPE_INODE_STORAGE", "BPF_MAP_TYPE_TASK_STORAGE",
+  "BPF_MAP_TYPE_BLOOM_FILTER", "BPF_MAP_TYPE_USER_RINGBUF", "BPF_MAP_TYPE_CGRP_STORAGE", "BPF_MAP_TYPE_ARENA",
+];
+
+function bpfAttrArg(p: Uint8Array): KprobeArgument {
+  if (p.byteLength < BPF_ATTR.bytes) return arg({ case: undefined });
+  const v = view(p);
+  const type = v.getUint32(BPF_ATTR.progType, true);
+  return arg({
+    case: "bpfAttrArg",
+    value: create(KprobeBpfAttrSchema, {
+      ProgType: BPF_PROG_TYPES[type] ?? String(type),
+      InsnCnt: v.getUint32(BPF_ATTR.insnCnt, true),
+      ProgName: cString(p.subarray(BPF_ATTR.progName, BPF_ATTR.progName + 16)),
+    }),
+  });
+}
+
+function bpfMapArg(p: Uint8Array): KprobeArgument {
+  if (p.byteLength < BPF_MAP.bytes) return arg({ case: undefined });
+  const v = view(p);
+  const type = v.getUint32(BPF_MAP.mapType, true);
+  return arg({
+    case: "bpfMapArg",
+    value: create(KprobeBpfMapSchema, {
+      MapType: BPF_MAP_TYPES[type] ?? String(type),
+      KeySize: v.getUint32(BPF_MAP.keySize, true),
+      ValueSize: v.getUint32(BPF_MAP.valueSize, true),
+      MaxEntries: v.getUint32(BPF_MAP.maxEntries, true),
+      MapName: cString(p.subarray(BPF_MAP.name, BPF_MAP.name + 16)),
+    }),
+  });
+}
+
+/** The initial user namespace's inode number (PROC_USER_INIT_INO). */
+const INIT_USER_NS_INUM = 0xeffffffd;
+
+function userNsArg(p: Uint8Array): KprobeArgument {
+  if (p.byteLength < USER_NS.bytes) return arg({ case: undefined });
+  const v = view(p);
+  const inum = v.getUint32(USER_NS.inum, true);
+  return arg({
+    case: "userNsArg",
+    value: create(UserNamespaceSchema, {
+      level: v.getInt32(USER_NS.level, true),
+      uid: v.getUint32(USER_NS.uid, true),
+      gid: v.getUint32(USER_NS.gid, true),
+      ns: create(NamespaceSchema, { inum, isHost: inum === INIT_USER_NS_INUM }),
+    }),
+  });
+}
+
+function capabilityArg(a: RawArg): KprobeArgument {
+  const n = Number(BigInt.asIntN(32, a.value));
+  const enumName = CapabilitiesTypeSchema.values.find((v) => v.number === n)?.name;
+  const name = enumName === undefined ? "" : enumName.startsWith("CAP_") ? enumName : `CAP_${enumName}`;
+  return arg({ case: "capabilityArg", value: create(KprobeCapabilitySchema, { value: n, name }) });
+}
+
+/** The syscall's ABI as upstream names it: the native one of this machine. */
+const SYSCALL_ABI = process.arch === "arm64" ? "arm64" : "x64";
 
 function skbArg(p: Uint8Array): KprobeArgument {
   if (p.byteLength < SKB.bytes) return arg({ case: undefined });
@@ -233,6 +337,28 @@ export function toKprobeArgument(a: RawArg | null): KprobeArgument {
       return sockArg(a.payload);
     case GenType.cred:
       return credArg(a.payload);
+    case GenType.sockaddr:
+      return sockaddrArg(a.payload);
+    case GenType.socket:
+      return sockArg(a.payload);
+    case GenType.syscall64:
+      return arg({ case: "syscallId", value: create(SyscallIdSchema, { id: Number(a.value & 0xffffffffn), abi: SYSCALL_ABI }) });
+    case GenType.capability:
+      return capabilityArg(a);
+    case GenType.linuxBinprm:
+      return arg({ case: "linuxBinprmArg", value: create(KprobeLinuxBinprmSchema, { path: str(a.payload), flags: fileFlags(a) }) });
+    case GenType.kiocb:
+      return arg({ case: "fileArg", value: create(KprobeFileSchema, { path: str(a.payload), flags: fileFlags(a) }) });
+    case GenType.netDevice:
+      return arg({ case: "netDevArg", value: create(KprobeNetDevSchema, { name: str(a.payload) }) });
+    case GenType.module:
+      return arg({ case: "moduleArg", value: create(KernelModuleSchema, { name: str(a.payload) }) });
+    case GenType.bpfAttr:
+      return bpfAttrArg(a.payload);
+    case GenType.bpfMap:
+      return bpfMapArg(a.payload);
+    case GenType.userNamespace:
+      return userNsArg(a.payload);
     default:
       return arg({ case: undefined });
   }
@@ -240,7 +366,7 @@ export function toKprobeArgument(a: RawArg | null): KprobeArgument {
 
 /** What the decoder needs to know of the hook a record came from. */
 export interface HookDescription {
-  readonly kind: "kprobe" | "tracepoint" | "uprobe";
+  readonly kind: "kprobe" | "tracepoint" | "uprobe" | "lsm" | "usdt";
   /** uprobes: the executable or library (functionName is the symbol) */
   readonly path?: string;
   /** kprobes: `call` as the policy wrote it */
@@ -276,11 +402,22 @@ function eventFrom(rec: GenericRecord, hook: HookDescription, process: Process, 
   args.forEach((a, i) => (a.label = hook.labels[i] ?? ""));
   const report = { policyName: hook.policyName, message: hook.message, tags: [...hook.tags] };
   if (hook.kind === "tracepoint") {
-    return { case: "processTracepoint", value: create(ProcessTracepointSchema, { process, parent, subsys: hook.subsystem, event: hook.event, args, ...report }) };
+    const value = create(ProcessTracepointSchema, { process, parent, subsys: hook.subsystem, event: hook.event, args, action: rec.action as KprobeAction, ...report });
+    return { case: "processTracepoint", value };
   }
   if (hook.kind === "uprobe") {
-    const value = create(ProcessUprobeSchema, { process, parent, path: hook.path ?? "", symbol: hook.functionName, args, ...report });
+    const value = create(ProcessUprobeSchema, { process, parent, path: hook.path ?? "", symbol: hook.functionName, args, action: rec.action as KprobeAction, ...report });
     return { case: "processUprobe", value };
+  }
+  if (hook.kind === "usdt") {
+    const value = create(ProcessUsdtSchema, {
+      process, parent, path: hook.path ?? "", provider: hook.subsystem, name: hook.functionName, args, action: rec.action as KprobeAction, ...report,
+    });
+    return { case: "processUsdt", value };
+  }
+  if (hook.kind === "lsm") {
+    const value = create(ProcessLsmSchema, { process, parent, functionName: hook.functionName, args, action: rec.action as KprobeAction, ...report });
+    return { case: "processLsm", value };
   }
   const value = create(ProcessKprobeSchema, {
     process, parent, functionName: hook.functionName, args, action: rec.action as KprobeAction,
@@ -302,7 +439,9 @@ export function genericEvent(bytes: Uint8Array, ctx: GenericEventContext): GetEv
   });
 }
 
-const EVENT_CASES = { kprobe: "processKprobe", tracepoint: "processTracepoint", uprobe: "processUprobe" } as const;
+const EVENT_CASES = {
+  kprobe: "processKprobe", tracepoint: "processTracepoint", uprobe: "processUprobe", lsm: "processLsm", usdt: "processUsdt",
+} as const;
 
 /** The record's argument payloads, copied out of the ring buffer: the event
  * may be built or encoded after the ring space is reused. */

@@ -9,6 +9,8 @@ const TYPES: Readonly<Record<EventCase, EventType>> = {
   processKprobe: EventType.PROCESS_KPROBE,
   processTracepoint: EventType.PROCESS_TRACEPOINT,
   processUprobe: EventType.PROCESS_UPROBE,
+  processLsm: EventType.PROCESS_LSM,
+  processUsdt: EventType.PROCESS_USDT,
   processDns: EventType.PROCESS_DNS,
   test: EventType.TEST,
 };

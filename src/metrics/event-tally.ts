@@ -7,6 +7,8 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
   processKprobe: "PROCESS_KPROBE",
   processTracepoint: "PROCESS_TRACEPOINT",
   processUprobe: "PROCESS_UPROBE",
+  processLsm: "PROCESS_LSM",
+  processUsdt: "PROCESS_USDT",
   processDns: "PROCESS_DNS",
   test: "TEST",
 };

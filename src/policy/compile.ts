@@ -1,11 +1,11 @@
 /** A validated hook → the bytes of its kernel configuration (gen_hook_cfg)
  * and the keys of its string and binary matcher maps. */
 import {
-  ACTION, ARG_CFG, ARG_M, ActionFlag, ArgFlag, BIN_KEY, CAP_M, CapSet, GEN, GenAction, GenKind, GenOp,
+  ACTION, ARG_CFG, ARG_M, ActionFlag, ArgFlag, BIN_KEY, CAP_M, CapSet, GEN, GenAction, GenBin, GenKind, GenOp,
   GenSet, GenType, HOOK_CFG, HookFlag, LPM_KEY, NS_M, PID_M, PidFlag, SELECTOR, STR_KEY,
 } from "./layout";
 import type {
-  ArgMatcher, CapabilitiesMatcher, Hook, NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector,
+  ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector,
 } from "./model";
 import { NAMESPACE_INDEX, type ArgOperator, type ArgType, type NamespaceType } from "./names";
 
@@ -48,11 +48,22 @@ const TYPE_CODE: Readonly<Record<ArgType, number>> = {
   char_buf: GenType.charBuf, char_iovec: GenType.charIovec, fd: GenType.fd, file: GenType.file,
   path: GenType.path, filename: GenType.filename, skb: GenType.skb, sock: GenType.sock,
   cred: GenType.cred, nop: GenType.nop,
+  sockaddr: GenType.sockaddr, socket: GenType.socket, syscall64: GenType.syscall64, capability: GenType.capability,
+  linux_binprm: GenType.linuxBinprm, kiocb: GenType.kiocb, net_device: GenType.netDevice, module: GenType.module,
+  bpf_attr: GenType.bpfAttr, bpf_map: GenType.bpfMap, user_namespace: GenType.userNamespace,
+  /* refused by validate.ts before compiling */
+  dentry: GenType.nop, iov_iter: GenType.nop, load_info: GenType.nop,
+  perf_event: GenType.nop, sockaddr_un: GenType.nop, bpf_prog: GenType.nop, bpf_cmd: GenType.nop,
+  kernel_cap_t: GenType.nop, cap_inheritable: GenType.nop, cap_permitted: GenType.nop, cap_effective: GenType.nop,
+  data_loc: GenType.nop, const_buf: GenType.nop, int8: GenType.nop, int16: GenType.nop, uint8: GenType.nop,
+  uint16: GenType.nop, ulong: GenType.nop, auto: GenType.nop,
 };
 
 const OP_CODE: Readonly<Record<ArgOperator, number>> = {
   Equal: GenOp.eq, In: GenOp.eq, NotEqual: GenOp.neq, NotIn: GenOp.neq, Prefix: GenOp.prefix,
   Postfix: GenOp.postfix, Mask: GenOp.mask, GT: GenOp.gt, LT: GenOp.lt,
+  NotPrefix: GenOp.notPrefix, NotPostfix: GenOp.notPostfix, InRange: GenOp.inRange, NotInRange: GenOp.notInRange,
+  FileType: GenOp.fileType, NotFileType: GenOp.notFileType,
 };
 
 const ACTION_CODE: Readonly<Record<PolicyAction["action"], number>> = {
@@ -63,6 +74,12 @@ const ACTION_CODE: Readonly<Record<PolicyAction["action"], number>> = {
   /* the kernel posts the record; the agent does the request (user-actions.ts) */
   GetUrl: GenAction.post, DnsLookup: GenAction.post,
   Signal: GenAction.signal,
+  NotifyEnforcer: GenAction.notifyEnforcer,
+};
+
+const BIN_OP_CODE: Readonly<Record<BinariesMatcher["operator"], number>> = {
+  In: GenSet.in, NotIn: GenSet.notIn, Prefix: GenBin.prefix, NotPrefix: GenBin.notPrefix,
+  Postfix: GenBin.postfix, NotPostfix: GenBin.notPostfix,
 };
 
 const utf8 = new TextEncoder();
@@ -79,9 +96,20 @@ class TextKeys {
     const id = this.nextId++;
     for (const value of m.values) {
       const bytes = utf8.encode(value);
-      if (m.operator === "Prefix") this.prefix.push(lpmKey(id, bytes));
-      else if (m.operator === "Postfix") this.postfix.push(lpmKey(id, bytes.slice().reverse()));
+      if (m.operator === "Prefix" || m.operator === "NotPrefix") this.prefix.push(lpmKey(id, bytes));
+      else if (m.operator === "Postfix" || m.operator === "NotPostfix") this.postfix.push(lpmKey(id, bytes.slice().reverse()));
       else this.eq.push(strKey(id, bytes));
+    }
+    return id;
+  }
+
+  /** CIDRs of a socket address matcher: [family byte, address] under a new id. */
+  addCidrs(m: Extract<ArgMatcher, { kind: "net" }>): number {
+    const id = this.nextId++;
+    for (const c of m.cidrs) {
+      const key = lpmKey(id, Uint8Array.of(c.version, ...c.bytes));
+      new DataView(key.buffer).setUint32(LPM_KEY.prefixlen, 8 + 8 + c.prefix, true);
+      this.prefix.push(key);
     }
     return id;
   }
@@ -140,8 +168,24 @@ function position(hook: Hook, index: number): number {
   return hook.args.findIndex((a) => a.index === index);
 }
 
+function writeNetMatcher(v: DataView, at: number, m: Extract<ArgMatcher, { kind: "net" }>, keys: TextKeys): void {
+  v.setUint8(at + ARG_M.op, m.negate ? GenOp.neq : GenOp.eq);
+  v.setUint8(at + ARG_M.kind, GenKind[m.field]);
+  if (m.field === "saddr" || m.field === "daddr") {
+    v.setUint32(at + ARG_M.id, keys.addCidrs(m), true);
+    return;
+  }
+  const values = m.field === "sport" || m.field === "dport" ? m.ranges.map(([lo, hi]) => lo + hi * 0x10000) : m.values;
+  v.setUint8(at + ARG_M.n, values.length);
+  values.forEach((x, i) => v.setBigUint64(at + ARG_M.values + 8 * i, BigInt(x), true));
+}
+
 function writeArgMatcher(v: DataView, at: number, m: ArgMatcher, slot: number, keys: TextKeys): void {
   v.setUint8(at + ARG_M.arg, slot);
+  if (m.kind === "net") {
+    writeNetMatcher(v, at, m, keys);
+    return;
+  }
   v.setUint8(at + ARG_M.op, OP_CODE[m.operator]);
   if (m.kind === "text") {
     v.setUint8(at + ARG_M.kind, GenKind.text);
@@ -171,7 +215,7 @@ function writeCaps(v: DataView, at: number, m: CapabilitiesMatcher): void {
 function writeAction(v: DataView, at: number, a: PolicyAction, hook: Hook): void {
   v.setUint8(at + ACTION.action, ACTION_CODE[a.action]);
   if (a.action === "Override") v.setInt32(at + ACTION.err, a.argError, true);
-  if (a.action === "Signal") v.setInt32(at + ACTION.err, a.sig, true);
+  if (a.action === "Signal" || a.action === "NotifyEnforcer") v.setInt32(at + ACTION.err, a.sig, true);
   if (a.action === "FollowFD" || a.action === "CopyFD" || a.action === "UnfollowFD") {
     v.setUint8(at + ACTION.argFd, Math.max(0, position(hook, a.argFd)));
   }
@@ -200,7 +244,7 @@ function writeSelector(v: DataView, at: number, s: Selector, hook: Hook, t: Comp
   s.matchArgs.forEach((m, i) => writeArgMatcher(v, at + SELECTOR.arg + i * ARG_M.bytes, m, position(hook, m.index), keys));
   s.matchReturnArgs.forEach((m, i) => writeArgMatcher(v, at + SELECTOR.ret + i * ARG_M.bytes, m, GEN.retSlot, keys));
   const bin = s.matchBinaries[0];
-  if (bin) v.setUint8(at + SELECTOR.binOp, setCode(bin.operator));
+  if (bin) v.setUint8(at + SELECTOR.binOp, BIN_OP_CODE[bin.operator]);
   s.matchNamespaces.forEach((m, i) => writeNs(v, at + SELECTOR.ns + i * NS_M.bytes, m, t.hostNamespaces));
   writeNamespaceChanges(v, at, s);
   s.matchCapabilities.forEach((m, i) => writeCaps(v, at + SELECTOR.cap + i * CAP_M.bytes, m));
@@ -224,6 +268,22 @@ export function hookNeedsOverride(hook: Hook): boolean {
   return hook.selectors.some((s) => s.matchActions.some((a) => a.action === "Override"));
 }
 
+/** matchBinaries keys: exact paths by selector, or prefix / postfix trie keys. */
+function binaryKeys(hook: Hook): { exact: Uint8Array[]; prefix: Uint8Array[]; postfix: Uint8Array[] } {
+  const out = { exact: [] as Uint8Array[], prefix: [] as Uint8Array[], postfix: [] as Uint8Array[] };
+  hook.selectors.forEach((s, i) => {
+    const m = s.matchBinaries[0];
+    if (!m) return;
+    for (const p of m.values) {
+      const bytes = utf8.encode(p);
+      if (m.operator === "Prefix" || m.operator === "NotPrefix") out.prefix.push(lpmKey(GenBin.binTextId + i, bytes));
+      else if (m.operator === "Postfix" || m.operator === "NotPostfix") out.postfix.push(lpmKey(GenBin.binTextId + i, bytes.slice().reverse()));
+      else out.exact.push(binaryKey(i, p));
+    }
+  });
+  return out;
+}
+
 export function compileHook(hook: Hook, t: CompileTarget): CompiledHook {
   const bytes = new Uint8Array(HOOK_CFG.bytes);
   const v = new DataView(bytes.buffer);
@@ -237,9 +297,9 @@ export function compileHook(hook: Hook, t: CompileTarget): CompiledHook {
   hook.args.forEach((a, i) => writeArgCfg(v, HOOK_CFG.args + i * ARG_CFG.bytes, a, t));
   if (hook.kind === "kprobe" && hook.returnArg) v.setUint8(HOOK_CFG.ret + ARG_CFG.type, TYPE_CODE[hook.returnArg.type]);
   hook.selectors.forEach((s, i) => writeSelector(v, HOOK_CFG.sel + i * SELECTOR.bytes, s, hook, t, keys));
-  const binaries = hook.selectors.flatMap((s, i) => (s.matchBinaries[0]?.values ?? []).map((p) => binaryKey(i, p)));
+  const bins = binaryKeys(hook);
   return {
-    config: bytes, strEq: keys.eq, strPrefix: keys.prefix, strPostfix: keys.postfix, binaries,
+    config: bytes, strEq: keys.eq, strPrefix: [...keys.prefix, ...bins.prefix], strPostfix: [...keys.postfix, ...bins.postfix], binaries: bins.exact,
     needsExit, needsOverride: hookNeedsOverride(hook),
   };
 }

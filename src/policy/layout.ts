@@ -8,13 +8,15 @@ export const ArgFlag = { userFirst: 1, inline: 2, dataLoc: 4, returnCopy: 8, sig
 /** gen_hook_cfg.flags */
 export const HookFlag = { syscall: 1, exit: 2, tracepoint: 4, hasRet: 8 } as const;
 /** enum gen_op */
-export const GenOp = { eq: 1, neq: 2, prefix: 3, postfix: 4, mask: 5, gt: 6, lt: 7 } as const;
+export const GenOp = { eq: 1, neq: 2, prefix: 3, postfix: 4, mask: 5, gt: 6, lt: 7, notPrefix: 8, notPostfix: 9, inRange: 10, notInRange: 11, fileType: 12, notFileType: 13 } as const;
 export const GenSet = { in: 1, notIn: 2 } as const;
+/** matchBinaries prefix / postfix forms; their tries use text id binTextId + selector */
+export const GenBin = { prefix: 3, notPrefix: 4, postfix: 5, notPostfix: 6, binTextId: 250 } as const;
 export const PidFlag = { followForks: 1, nsPid: 2 } as const;
-export const GenKind = { int: 0, text: 1 } as const;
+export const GenKind = { int: 0, text: 1, saddr: 2, daddr: 3, sport: 4, dport: 5, family: 6, protocol: 7, state: 8 } as const;
 export const CapSet = { Effective: 0, Inheritable: 1, Permitted: 2 } as const;
 /** enum gen_action (KprobeAction numbering) */
-export const GenAction = { none: 0, post: 1, followFd: 2, sigkill: 3, unfollowFd: 4, override: 5, copyFd: 6, signal: 10 } as const;
+export const GenAction = { none: 0, post: 1, followFd: 2, sigkill: 3, unfollowFd: 4, override: 5, copyFd: 6, signal: 10, notifyEnforcer: 13 } as const;
 export const ActionFlag = { fromReturn: 1 } as const;
 
 export const ARG_CFG = { type: 0, flags: 1, slot: 2, sizeSlot: 3, off: 4, fsize: 6, sizeOff: 8, sizeFsize: 10, bytes: 16 } as const;

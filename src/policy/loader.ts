@@ -8,14 +8,14 @@ import type { Logger } from "../log/logger";
 import { compileHook, type ArgPlacement, type CompiledHook, type CompileTarget } from "./compile";
 import { PolicyError } from "./errors";
 import type { KernelEnvironment } from "../kernel/environment";
-import type { Hook, KprobeHook, TracepointHook, UprobeHook } from "./model";
-import { existsSync } from "node:fs";
+import type { Hook, KprobeHook, LsmHook, TracepointHook, UprobeHook, UsdtHook } from "./model";
+import { existsSync, readFileSync } from "node:fs";
 import { namespacesByType } from "./names";
 import { syscallBaseName, syscallSymbols } from "./syscalls";
 import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
 import { trampolineRefusal } from "./diagnose";
 
-export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe"] as const;
+export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe", "raw_tracepoint", "lsm", "usdt"] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
 
 export interface HookEnv {
@@ -73,7 +73,7 @@ export class LoadedHook {
 
 interface Plan {
   readonly mechanism: Mechanism;
-  readonly object: "generic_tp" | "generic_kprobe" | "generic_fentry";
+  readonly object: "generic_tp" | "generic_kprobe" | "generic_fentry" | "generic_usdt";
   readonly target: string;
   readonly programs: readonly string[];
   /** fentry: programs get this attach target before load */
@@ -145,7 +145,11 @@ function reason(e: unknown): string {
  * no mechanism could attach. Nothing stays loaded on failure. */
 export async function loadHook(hook: Hook, id: number, env: HookEnv): Promise<LoadedHook> {
   const { plans, refusals } =
-    hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel) : hook.kind === "uprobe" ? uprobePlans(hook, env.kernel) : kprobePlans(hook, env.allowed, env.kernel);
+    hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel)
+      : hook.kind === "uprobe" ? uprobePlans(hook, env.kernel)
+      : hook.kind === "lsm" ? lsmPlans(hook, env.kernel)
+      : hook.kind === "usdt" ? usdtPlans(hook, env.kernel)
+      : kprobePlans(hook, env.allowed, env.kernel);
   const failures = [...refusals];
   for (const plan of plans) {
     try {
@@ -171,7 +175,60 @@ function explain(plan: Plan, why: string, kernel: KernelEnvironment): string {
 
 export function hookName(hook: Hook): string {
   if (hook.kind === "uprobe") return `${hook.binary}:${hook.symbol}`;
+  if (hook.kind === "lsm") return `lsm/${hook.hook}`;
+  if (hook.kind === "usdt") return `${hook.binary}:${hook.provider}:${hook.name}`;
   return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
+}
+
+const ACTIVE_LSMS = "/sys/kernel/security/lsm";
+
+/** Why BPF LSM programs cannot run here, or null when they can. */
+function bpfLsmMissing(kernel: KernelEnvironment): string | null {
+  if (!kernel.btf) return "the kernel has no BTF (/sys/kernel/btf/vmlinux)";
+  let active: string;
+  try {
+    active = readFileSync(ACTIVE_LSMS, "utf8").trim();
+  } catch {
+    return `${ACTIVE_LSMS} cannot be read (securityfs not mounted, or no CONFIG_SECURITY)`;
+  }
+  if (!active.split(",").includes("bpf")) return `BPF LSM is not active (${ACTIVE_LSMS}: ${active}; boot with lsm=${active},bpf and CONFIG_BPF_LSM=y)`;
+  return null;
+}
+
+/** spec.usdts: libbpf finds the probe in the ELF notes and attaches a uprobe
+ * in every process (setting the probe's semaphore); arguments by position. */
+function usdtPlans(hook: UsdtHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
+  if (!existsSync(hook.binary)) throw new PolicyError("invalid_argument", [`${hook.path}.path: ${hook.binary} does not exist`]);
+  if (!kernel.uprobes) return { plans: [], refusals: ["usdt: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
+  const plan: Plan = {
+    mechanism: "usdt",
+    object: "generic_usdt",
+    target: `${hook.binary}:${hook.provider}:${hook.name}`,
+    programs: ["gen_usdt_enter"],
+    syscallWrapper: false,
+    userPointers: true,
+    place: slotPlacement,
+    attachers: (o) => [() => o.program("gen_usdt_enter").attachUsdt(hook.binary, hook.provider, hook.name)],
+  };
+  return { plans: [plan], refusals: [] };
+}
+
+/** spec.lsmhooks: a BPF LSM program on the hook; arguments are the hook's. */
+function lsmPlans(hook: LsmHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
+  const missing = bpfLsmMissing(kernel);
+  if (missing) return { plans: [], refusals: [`lsm: ${missing}`] };
+  const plan: Plan = {
+    mechanism: "lsm",
+    object: "generic_fentry",
+    target: hook.hook,
+    programs: ["gen_lsm_enter"],
+    btfTarget: hook.hook,
+    syscallWrapper: false,
+    userPointers: false,
+    place: slotPlacement,
+    attachers: (o) => [() => o.program("gen_lsm_enter").attachTrace()],
+  };
+  return { plans: [plan], refusals: [] };
 }
 
 /** A uprobe runs the kprobe program on the user's registers; pointers are user memory. */
@@ -203,7 +260,23 @@ export function reportedFunctionName(hook: KprobeHook, kernel: KernelEnvironment
   return t.syscall === null ? hook.call : syscallSymbols(t.syscall)[0]!.symbol;
 }
 
+/** raw: true: the raw tracepoint of that name; arguments by TP_PROTO position. */
+function rawTracepointPlans(hook: TracepointHook): { plans: Plan[]; refusals: string[] } {
+  const plan: Plan = {
+    mechanism: "raw_tracepoint",
+    object: "generic_tp",
+    target: hook.event,
+    programs: ["gen_raw_tp_enter"],
+    syscallWrapper: false,
+    userPointers: false,
+    place: slotPlacement,
+    attachers: (o) => [() => o.program("gen_raw_tp_enter").attachRawTracepoint(hook.event)],
+  };
+  return { plans: [plan], refusals: [] };
+}
+
 function tracepointPlans(hook: TracepointHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
+  if (hook.raw) return rawTracepointPlans(hook);
   const fields = kernel.tracepointFormat(hook.subsystem, hook.event);
   if (!fields) {
     throw new PolicyError("invalid_argument", [`${hook.path}: tracepoint ${hook.subsystem}/${hook.event} does not exist (no events/${hook.subsystem}/${hook.event} in tracefs)`]);

@@ -302,6 +302,8 @@ function describeHook(h: LoadedHook, policyName: string, kernel: KernelEnvironme
   if (hook.kind === "uprobe") {
     return { kind: "uprobe", functionName: hook.symbol, subsystem: "", event: "", path: hook.binary, ...report };
   }
+  if (hook.kind === "lsm") return { kind: "lsm", functionName: hook.hook, subsystem: "", event: "", ...report };
+  if (hook.kind === "usdt") return { kind: "usdt", functionName: hook.name, subsystem: hook.provider, event: "", path: hook.binary, ...report };
   return { kind: "kprobe", functionName: reportedFunctionName(hook, kernel), subsystem: "", event: "", ...report };
 }
 

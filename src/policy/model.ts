@@ -1,6 +1,7 @@
 /** The normalized policy the rest of the agent works with: aliases resolved,
  * values parsed, defaults filled. Produced by parsePolicies() only. */
-import type { ArgOperator, ArgType, CapSetType, NamespaceType, PolicyKind, SetOperator } from "./names";
+import type { ArgOperator, ArgType, BinaryOperator, CapSetType, NamespaceType, PolicyKind, SetOperator } from "./names";
+import type { Cidr, NetField } from "./netops";
 
 export interface PolicyArg {
   /** kprobe: argument position; tracepoint: field position in the format file */
@@ -22,10 +23,16 @@ export interface PidMatcher {
 
 export type ArgMatcher =
   | { readonly kind: "int"; readonly index: number; readonly operator: ArgOperator; readonly values: readonly bigint[] }
-  | { readonly kind: "text"; readonly index: number; readonly operator: ArgOperator; readonly values: readonly string[] };
+  | { readonly kind: "text"; readonly index: number; readonly operator: ArgOperator; readonly values: readonly string[] }
+  /** socket operators (SAddr, DPort, Family, ...): negate for the Not forms;
+   * ports are [lo, hi] ranges, addresses CIDRs, the rest plain numbers */
+  | {
+    readonly kind: "net"; readonly index: number; readonly field: NetField; readonly negate: boolean;
+    readonly values: readonly number[]; readonly ranges: readonly (readonly [number, number])[]; readonly cidrs: readonly Cidr[];
+  };
 
 export interface BinariesMatcher {
-  readonly operator: SetOperator;
+  readonly operator: BinaryOperator;
   readonly values: readonly string[];
 }
 
@@ -63,6 +70,8 @@ export type PolicyAction =
   | { readonly action: "Sigkill" }
   /** current language: send signal `sig` in the kernel, like Sigkill */
   | { readonly action: "Signal"; readonly sig: number }
+  /** current language: here the signal is sent from the hook itself (no separate enforcer program) */
+  | { readonly action: "NotifyEnforcer"; readonly sig: number }
   /** current language: the selector's other actions run, no event is posted */
   | { readonly action: "NoPost" }
   /** current language, done by the agent when a record of the selector arrives */
@@ -110,6 +119,8 @@ export interface TracepointHook extends HookReport {
   readonly path: string;
   readonly subsystem: string;
   readonly event: string;
+  /** raw: true (current language): arguments are TP_PROTO's, by position */
+  readonly raw: boolean;
   readonly args: readonly PolicyArg[];
   readonly selectors: readonly Selector[];
 }
@@ -125,7 +136,27 @@ export interface UprobeHook extends HookReport {
   readonly selectors: readonly Selector[];
 }
 
-export type Hook = KprobeHook | TracepointHook | UprobeHook;
+/** spec.lsmhooks: a BPF LSM program on the hook (`file_open`); Override returns argError as its verdict. */
+export interface LsmHook extends HookReport {
+  readonly kind: "lsm";
+  readonly path: string;
+  readonly hook: string;
+  readonly args: readonly PolicyArg[];
+  readonly selectors: readonly Selector[];
+}
+
+/** spec.usdts: a USDT probe (`provider`:`name`) of an executable or library; args by probe argument position. */
+export interface UsdtHook extends HookReport {
+  readonly kind: "usdt";
+  readonly path: string;
+  readonly binary: string;
+  readonly provider: string;
+  readonly name: string;
+  readonly args: readonly PolicyArg[];
+  readonly selectors: readonly Selector[];
+}
+
+export type Hook = KprobeHook | TracepointHook | UprobeHook | LsmHook | UsdtHook;
 
 export interface Policy {
   readonly name: string;

@@ -7,6 +7,13 @@ export const ARG_TYPES = [
   "skb", "sock", "cred", "nop",
   /* current language spellings */
   "int64", "int32",
+  /* current language: kernel-struct types */
+  "sockaddr", "socket", "syscall64", "capability", "linux_binprm", "kiocb", "net_device", "module",
+  "bpf_attr", "bpf_map", "user_namespace",
+  /* current language, refused with a reason (validate.ts) */
+  "dentry", "iov_iter", "load_info", "perf_event", "sockaddr_un", "bpf_prog", "bpf_cmd",
+  "kernel_cap_t", "cap_inheritable", "cap_permitted", "cap_effective", "data_loc", "const_buf",
+  "int8", "int16", "uint8", "uint16", "ulong", "auto",
 ] as const;
 export type ArgTypeSpelling = (typeof ARG_TYPES)[number];
 export type ArgType = Exclude<ArgTypeSpelling, "sizet" | "int64" | "int32">;
@@ -18,11 +25,36 @@ export function normalizeArgType(t: ArgTypeSpelling): ArgType {
 }
 
 export const INT_TYPES: ReadonlySet<ArgType> = new Set([
-  "int", "uint32", "sint32", "uint64", "sint64", "size_t", "long",
+  "int", "uint32", "sint32", "uint64", "sint64", "size_t", "long", "syscall64", "capability",
 ]);
+
+/** Types of the current language not supported here yet, and why. */
+export const UNSUPPORTED_TYPES: Readonly<Partial<Record<ArgType, string>>> = {
+  dentry: "not yet supported: a dentry alone has no mount to build its path from",
+  iov_iter: "not yet supported (use char_iovec on the syscall's iovec instead)",
+  load_info: "not yet supported: struct load_info is not in every kernel's BTF",
+  perf_event: "not yet supported",
+  sockaddr_un: "not yet supported (sockaddr reports the family of a unix address)",
+  bpf_prog: "not yet supported",
+  bpf_cmd: "not yet supported (use int: the command number)",
+  kernel_cap_t: "not yet supported (use cred for a task's capabilities)",
+  cap_inheritable: "not yet supported (use cred)",
+  cap_permitted: "not yet supported (use cred)",
+  cap_effective: "not yet supported (use cred)",
+  data_loc: "not yet supported",
+  const_buf: "not yet supported",
+  int8: "not yet supported (use int and Mask)",
+  int16: "not yet supported (use int and Mask)",
+  uint8: "not yet supported (use uint32 and Mask)",
+  uint16: "not yet supported (use uint32 and Mask)",
+  ulong: "not yet supported (use uint64)",
+  auto: "not yet supported: name the type",
+};
 /** Types whose value is text (a string, a buffer or a resolved file name). */
 export const TEXT_TYPES: ReadonlySet<ArgType> = new Set([
   "string", "char_buf", "char_iovec", "fd", "file", "path", "filename",
+  /* current language: compared as their path or name */
+  "linux_binprm", "kiocb", "net_device", "module",
 ]);
 export const SIZED_BUFFER_TYPES: ReadonlySet<ArgType> = new Set(["char_buf", "char_iovec"]);
 
@@ -31,22 +63,41 @@ export const ARG_OPERATORS = [
   "eq", "neq", "prefix", "postfix", "gt", "lt",
   /* current language: a set kept in a map upstream; here the matcher's own values */
   "InMap", "NotInMap",
+  /* current language: upstream's long spellings of GT / LT */
+  "GreaterThan", "LessThan",
+  /* current language: socket operators (netops.ts) */
+  "SAddr", "NotSAddr", "DAddr", "NotDAddr", "SPort", "NotSPort", "DPort", "NotDPort",
+  "SPortPriv", "NotSPortPriv", "NotSportPriv", "DPortPriv", "NotDPortPriv", "Family", "Protocol", "State",
+  /* current language, refused with a reason (validate.ts) */
+  "NotPrefix", "NotPostfix", "InRange", "NotInRange", "SubString", "SubStringIgnCase",
+  "CapabilitiesGained", "FileType", "NotFileType", "CelExpr",
 ] as const;
 export type ArgOperatorSpelling = (typeof ARG_OPERATORS)[number];
-export type ArgOperator = "Equal" | "NotEqual" | "Prefix" | "Postfix" | "Mask" | "GT" | "LT" | "In" | "NotIn";
+export type ArgOperator = "Equal" | "NotEqual" | "Prefix" | "Postfix" | "Mask" | "GT" | "LT" | "In" | "NotIn"
+  /* current language */
+  | "NotPrefix" | "NotPostfix" | "InRange" | "NotInRange" | "FileType" | "NotFileType";
+/** Operators of the current language that fgs does not evaluate yet; refusing
+ * them keeps a policy from matching (or killing) more than it says. */
+export const UNSUPPORTED_OPERATORS: ReadonlySet<string> = new Set([
+  "SubString", "SubStringIgnCase", "CapabilitiesGained", "CelExpr",
+]);
 
 const OPERATOR_ALIASES: Readonly<Record<string, ArgOperator>> = {
   eq: "Equal", neq: "NotEqual", prefix: "Prefix", postfix: "Postfix", gt: "GT", lt: "LT",
-  InMap: "In", NotInMap: "NotIn",
+  InMap: "In", NotInMap: "NotIn", GreaterThan: "GT", LessThan: "LT",
 };
+/** Only for operators that are neither socket operators nor unsupported. */
 export function normalizeArgOperator(op: ArgOperatorSpelling): ArgOperator {
   return OPERATOR_ALIASES[op] ?? (op as ArgOperator);
 }
-export const INT_OPERATORS: ReadonlySet<ArgOperator> = new Set(["Equal", "NotEqual", "In", "NotIn", "GT", "LT", "Mask"]);
-export const TEXT_OPERATORS: ReadonlySet<ArgOperator> = new Set(["Equal", "NotEqual", "In", "NotIn", "Prefix", "Postfix"]);
+export const INT_OPERATORS: ReadonlySet<ArgOperator> = new Set(["Equal", "NotEqual", "In", "NotIn", "GT", "LT", "Mask", "InRange", "NotInRange"]);
+export const TEXT_OPERATORS: ReadonlySet<ArgOperator> = new Set(["Equal", "NotEqual", "In", "NotIn", "Prefix", "Postfix", "NotPrefix", "NotPostfix"]);
 
 export const SET_OPERATORS = ["In", "NotIn"] as const;
 export type SetOperator = (typeof SET_OPERATORS)[number];
+/** matchBinaries (current language adds the prefix / postfix forms) */
+export const BINARY_OPERATORS = ["In", "NotIn", "Prefix", "NotPrefix", "Postfix", "NotPostfix"] as const;
+export type BinaryOperator = (typeof BINARY_OPERATORS)[number];
 
 export const NAMESPACES = [
   "Uts", "Ipc", "Mnt", "Pid", "PidForChildren", "Net", "Time", "TimeForChildren", "Cgroup", "User",
@@ -85,7 +136,11 @@ export const CAPABILITIES: Readonly<Record<string, number>> = {
   DAC_OVERRIDE: 1,
 };
 
-export const ACTIONS = ["Post", "FollowFD", "UnfollowFD", "CopyFD", "Sigkill", "Override", "NoPost", "GetUrl", "DnsLookup", "Signal"] as const;
+export const ACTIONS = [
+  "Post", "FollowFD", "UnfollowFD", "CopyFD", "Sigkill", "Override", "NoPost", "GetUrl", "DnsLookup", "Signal",
+  /* current language (validate.ts says what each does here) */
+  "TrackSock", "UntrackSock", "NotifyEnforcer", "CleanupEnforcerNotification", "Set",
+] as const;
 
 export const KINDS = ["TracingPolicy", "TracingPolicyNamespaced"] as const;
 export type PolicyKind = (typeof KINDS)[number];

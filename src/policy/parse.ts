@@ -114,7 +114,7 @@ function parseOne(value: unknown, source: string, prefix: string): Policy {
   return {
     name: doc.metadata.name, kind: doc.kind, namespace: doc.metadata.namespace ?? null, hooks, source,
     warnings: local.warnings,
-    selectsPods: Boolean(doc.spec.podSelector ?? doc.spec.containerSelector),
+    selectsPods: Boolean(doc.spec.podSelector ?? doc.spec.containerSelector ?? doc.spec.hostSelector),
   };
 }
 

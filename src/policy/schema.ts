@@ -3,7 +3,7 @@
  * are the reason part of "<field path>: <reason>". */
 import * as v from "valibot";
 import {
-  ACTIONS, ARG_OPERATORS, ARG_TYPES, CAP_SET_TYPES, KINDS, NAMESPACES, SET_OPERATORS,
+  ACTIONS, ARG_OPERATORS, ARG_TYPES, BINARY_OPERATORS, CAP_SET_TYPES, KINDS, NAMESPACES, SET_OPERATORS,
 } from "./names";
 import { LIMITS } from "./limits";
 
@@ -111,12 +111,15 @@ const PidSchema = strictObj({
 const ArgMatchSchema = strictObj({
   index: int(0, LIMITS.tracepointArgIndexMax),
   operator: choice("operator", ARG_OPERATORS),
-  values: list(scalarValue, LIMITS.stringValuesPerMatcher, "values"),
+  /* SPortPriv and friends take none; validate.ts requires them elsewhere */
+  values: v.optional(list(scalarValue, LIMITS.stringValuesPerMatcher, "values"), []),
 });
 
 const BinariesSchema = strictObj({
-  operator: choice("operator", SET_OPERATORS),
+  operator: choice("operator", BINARY_OPERATORS),
   values: list(scalarValue, LIMITS.stringValuesPerMatcher, "values"),
+  /* current language: refused by validate.ts (children are not tracked here) */
+  followChildren: opt(bool()),
 });
 
 const NamespaceSchema = strictObj({
@@ -153,6 +156,12 @@ const ActionSchema = strictObj({
   argFqdn: opt(str(253)),
   /* Signal (current language): the signal number sent in the kernel */
   argSig: opt(int(1, 64)),
+  /* TrackSock / UntrackSock (current language): the sock argument */
+  argSock: opt(int(0, 0xffffffff)),
+  /* current language, Post: extras of the event that are not produced here (warned) */
+  kernelStackTrace: opt(bool()),
+  userStackTrace: opt(bool()),
+  imaHash: opt(bool()),
 });
 
 const SelectorSchema = strictObj({
@@ -165,6 +174,8 @@ const SelectorSchema = strictObj({
   matchCapabilities: opt(list(CapabilitiesSchema, LIMITS.matchCapabilitiesPerSelector, "matchCapabilities")),
   matchCapabilityChanges: opt(list(CapabilitiesSchema, LIMITS.matchCapabilityChangesPerSelector, "matchCapabilityChanges")),
   matchActions: opt(list(ActionSchema, LIMITS.matchActionsPerSelector, "matchActions")),
+  /* current language: names in spec.selectorsMacros whose fields are appended (validate.ts) */
+  macros: opt(list(str(LIMITS.callLength), 16, "macros")),
 });
 
 const selectors = opt(list(SelectorSchema, LIMITS.selectorsPerHook, "selectors"));
@@ -178,11 +189,15 @@ const KprobeSchema = strictObj({
   selectors,
   ...hookExtras,
   ignore: opt(strictObj({ callNotFound: opt(bool()) })),
+  /* current language: TrackSock / UntrackSock on the return value (warned: no socket tracking here) */
+  returnArgAction: opt(anyCaseChoice("return arg action", ["Post", "TrackSock", "UntrackSock"] as const)),
 });
 
 const TracepointSchema = strictObj({
   subsystem: str(LIMITS.tracepointNameLength),
   event: str(LIMITS.tracepointNameLength),
+  /* current language: a raw tracepoint (arguments are TP_PROTO's) */
+  raw: opt(bool()),
   args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
   selectors,
   ...hookExtras,
@@ -203,6 +218,29 @@ const UprobeSchema = strictObj({
   path: str(LIMITS.binaryPathLength * 16),
   symbols: opt(list(str(LIMITS.callLength), LIMITS.hooksPerPolicy, "symbols")),
   symbol: opt(str(LIMITS.callLength)),
+  /* current language, refused with a reason by validate.ts */
+  offsets: opt(v.array(v.unknown(), typeMessage("a list"))),
+  refCtrOffsets: opt(v.array(v.unknown(), typeMessage("a list"))),
+  addrs: opt(v.array(v.unknown(), typeMessage("a list"))),
+  btfPath: opt(str(LIMITS.binaryPathLength * 16)),
+  args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
+  selectors,
+  ...hookExtras,
+});
+
+/* spec.lsmhooks (current language): a BPF LSM hook, named without security_ */
+const LsmHookSchema = strictObj({
+  hook: str(LIMITS.callLength),
+  args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
+  selectors,
+  ...hookExtras,
+});
+
+/* spec.usdts (current language): a USDT probe of an executable or library */
+const UsdtSchema = strictObj({
+  path: str(LIMITS.binaryPathLength * 16),
+  provider: str(LIMITS.callLength),
+  name: str(LIMITS.callLength),
   args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
   selectors,
   ...hookExtras,
@@ -227,7 +265,20 @@ export const PolicyDocumentSchema = strictObj({
     lists: opt(list(ListSchema, LIMITS.hooksPerPolicy, "lists")),
     options: opt(list(strictObj({ name: str(LIMITS.callLength), value: opt(str(LIMITS.messageLength)) }), LIMITS.hooksPerPolicy, "options")),
     podSelector: opt(LabelSelectorSchema),
+    /* current language: selector fragments by name, used as a selector's `macros` */
+    selectorsMacros: opt(v.record(v.string(), SelectorSchema, typeMessage("a mapping of selectors"))),
+    /* current language: node labels (no Kubernetes here; loaded disabled like podSelector) */
+    hostSelector: opt(LabelSelectorSchema),
     containerSelector: opt(LabelSelectorSchema),
+    /* current language: kprobes that upstream attaches with fentry (here: the best mechanism) */
+    fentries: opt(list(KprobeSchema, LIMITS.hooksPerPolicy, "fentries")),
+    /* current language: the syscalls NotifyEnforcer acts on */
+    enforcers: opt(list(strictObj({ calls: list(str(LIMITS.callLength), LIMITS.hooksPerPolicy * 8, "calls") }), LIMITS.hooksPerPolicy, "enforcers")),
+    /* current language: process_loader events (not produced here; warned) */
+    loader: opt(bool()),
+    /* current language, refused with a reason by validate.ts */
+    lsmhooks: opt(list(LsmHookSchema, LIMITS.hooksPerPolicy, "lsmhooks")),
+    usdts: opt(list(UsdtSchema, LIMITS.hooksPerPolicy, "usdts")),
   }),
 });
 
@@ -239,6 +290,8 @@ export type SelectorDoc = NonNullable<KprobeDoc["selectors"]>[number];
 export type ArgMatchDoc = NonNullable<SelectorDoc["matchArgs"]>[number];
 export type ActionDoc = NonNullable<SelectorDoc["matchActions"]>[number];
 export type UprobeDoc = NonNullable<PolicyDocument["spec"]["uprobes"]>[number];
+export type UsdtDoc = NonNullable<PolicyDocument["spec"]["usdts"]>[number];
+export type LsmHookDoc = NonNullable<PolicyDocument["spec"]["lsmhooks"]>[number];
 export type ListDoc = NonNullable<PolicyDocument["spec"]["lists"]>[number];
 export type CapabilitiesDoc = NonNullable<SelectorDoc["matchCapabilities"]>[number];
 export type ScalarValue = string | number;

@@ -79,6 +79,26 @@ const KPROBE: HookDescription = { ...base, kind: "kprobe", functionName: "__x64_
 const TRACEPOINT: HookDescription = { ...base, kind: "tracepoint", functionName: "", subsystem: "syscalls", event: "sys_enter_openat", labels: ["dfd"] };
 const UPROBE: HookDescription = { ...base, kind: "uprobe", functionName: "readline", path: "/bin/bash", policyName: "u" };
 
+const LSM: HookDescription = { ...base, kind: "lsm", functionName: "file_open", policyName: "l", message: "m", tags: ["t"] };
+const USDT: HookDescription = { ...base, kind: "usdt", functionName: "function__entry", subsystem: "python", path: "/usr/bin/python3.11", policyName: "s", labels: ["f"] };
+
+/* sockaddr {AF_INET, port 443, 10.1.2.3}, capability 21, syscall64 110 */
+const SOCKADDR_PAYLOAD = (() => {
+  const b = new Uint8Array(24);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, 2, true);
+  v.setUint16(2, 443, true);
+  b.set([10, 1, 2, 3], 8);
+  return b;
+})();
+const STRUCTS: (ArgSpec | null)[] = [
+  { type: GenType.sockaddr, payload: SOCKADDR_PAYLOAD },
+  { type: GenType.capability, value: 21n },
+  { type: GenType.syscall64, value: 110n },
+  { type: GenType.linuxBinprm, payload: utf8("/usr/bin/true") },
+  { type: GenType.netDevice, payload: utf8("lo") },
+];
+
 const ARGS: (ArgSpec | null)[] = [
   { type: GenType.int, value: BigInt.asUintN(64, -5n) },
   { type: GenType.size, value: 18446744073709551615n },
@@ -101,6 +121,12 @@ const CASES: [string, Uint8Array, HookDescription, boolean][] = [
   ["kprobe with message-valued args, no parent", record(OP_KPROBE, MORE), KPROBE, false],
   ["tracepoint", record(OP_TRACEPOINT, ARGS.slice(0, 3)), TRACEPOINT, true],
   ["uprobe", record(OP_KPROBE, MORE.slice(0, 2)), UPROBE, true],
+  /* current language: actions on tracepoints and uprobes, LSM and USDT events, kernel-struct arguments */
+  ["tracepoint with an action", record(OP_TRACEPOINT, ARGS.slice(0, 1), undefined, 13), TRACEPOINT, true],
+  ["uprobe with an action", record(OP_KPROBE, MORE.slice(0, 1), undefined, 10), UPROBE, true],
+  ["lsm", record(OP_KPROBE, MORE.slice(3, 5), undefined, 5), LSM, true],
+  ["usdt", record(OP_KPROBE, ARGS.slice(0, 2)), USDT, false],
+  ["kernel-struct arguments", record(OP_KPROBE, STRUCTS), KPROBE, true],
 ];
 
 describe("policy events written from their record", () => {

@@ -109,8 +109,8 @@ describe("wire numbers", () => {
   });
 
   test("ProcessTracepoint skips 3, ProcessDns reserves 2, Container.maybe_exec_probe = 13", () => {
-    // 7, 9, 10: policy_name, message, tags under upstream's later numbers (issue 13).
-    expect(tetragon.ProcessTracepointSchema.fields.map((field) => field.number)).toEqual([1, 2, 4, 5, 6, 7, 9, 10]);
+    // 7, 8, 9, 10: policy_name, action, message, tags under upstream's later numbers (issue 13).
+    expect(tetragon.ProcessTracepointSchema.fields.map((field) => field.number)).toEqual([1, 2, 4, 5, 6, 7, 8, 9, 10]);
     expect(tetragon.ProcessKprobeSchema.fields.map((field) => field.number)).toEqual([1, 2, 3, 4, 5, 6, 8, 10, 11]);
     expect(tetragon.KprobeArgumentSchema.field.label.number).toBe(18);
     expect(tetragon.ProcessDnsSchema.fields.map((field) => field.number)).toEqual([1, 3, 4, 5]);

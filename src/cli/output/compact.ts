@@ -51,6 +51,24 @@ export function formatCompactLine(response: GetEventsResponse, options: CompactO
         paint(`${escapeForTerminal(event.value.path)} ${escapeForTerminal(event.value.symbol)}`, "magenta"),
         ...event.value.args.map(formatArgument),
       ]);
+    case "processLsm":
+      return joinWords([
+        "🔒",
+        kindWord("lsm", "magenta", paint),
+        where,
+        binaryWord(event.value.process, paint),
+        paint(escapeForTerminal(event.value.functionName), "magenta"),
+        ...event.value.args.map(formatArgument),
+      ]);
+    case "processUsdt":
+      return joinWords([
+        "🔍",
+        kindWord("usdt", "magenta", paint),
+        where,
+        binaryWord(event.value.process, paint),
+        paint(`${escapeForTerminal(event.value.provider)}:${escapeForTerminal(event.value.name)}`, "magenta"),
+        ...event.value.args.map(formatArgument),
+      ]);
     case "processDns":
       return dnsLine(event.value, where, paint);
     case "test":

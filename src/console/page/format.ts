@@ -48,6 +48,16 @@ export function summarize(ev: GetEventsResponse): RowSummary {
       const detail = [`${u.path} ${u.symbol}`, ...u.args.map(formatArgument)].join(" ");
       return { ...base("🔍", "uprobe", "kprobe", u.process), detail };
     }
+    case "processLsm": {
+      const l = e.value;
+      const detail = [l.functionName, ...l.args.map(formatArgument)].join(" ");
+      return { ...base("🔒", "lsm", "kprobe", l.process), detail, outcome: actionName(l.action) };
+    }
+    case "processUsdt": {
+      const u = e.value;
+      const detail = [`${u.path} ${u.provider}:${u.name}`, ...u.args.map(formatArgument)].join(" ");
+      return { ...base("🔍", "usdt", "kprobe", u.process), detail, outcome: actionName(u.action) };
+    }
     case "processDns":
       return { ...base("🌐", "dns", "dns", e.value.process), detail: e.value.dns?.names.join(",") ?? "" };
     case "test":

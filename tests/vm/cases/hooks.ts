@@ -18,13 +18,13 @@ const MAY_READ = 4;
 const CAP_SYS_ADMIN = 21;
 const IPPROTO_TCP = 6;
 
-interface Trigger {
+export interface Trigger {
   run: HelperRun;
   /** Accepts the event this trigger caused, or rejects other hits of the hook. */
   matches(event: ProcessKprobe): boolean;
 }
 
-interface HookCase {
+export interface HookCase {
   readonly name: string;
   readonly agentArgs?: readonly string[];
   /** Other function_name spellings accepted besides `call`. */
@@ -37,7 +37,7 @@ interface HookCase {
 }
 
 /** Adds the policy, triggers the hook until its event arrives, checks it. */
-function hookCase(spec: HookCase): VmCase {
+export function hookCase(spec: HookCase): VmCase {
   return {
     name: spec.name,
     async run(ctx) {
@@ -62,7 +62,7 @@ function hookCase(spec: HookCase): VmCase {
   };
 }
 
-function scratchFile(ctx: VmContext, name: string): string {
+export function scratchFile(ctx: VmContext, name: string): string {
   const path = `${ctx.tmp}/${name}`;
   writeFileSync(path, "vmtest\n");
   return path;
@@ -82,7 +82,7 @@ function listen(): Promise<Server> {
   });
 }
 
-async function connectTrigger(ctx: VmContext, portOf = sockPort): Promise<Trigger> {
+export async function connectTrigger(ctx: VmContext, portOf = sockPort): Promise<Trigger> {
   const server = await listen();
   const port = (server.address() as AddressInfo).port;
   try {

@@ -7,9 +7,12 @@
 //   vmtest-helper sleep MS        sleep MS milliseconds
 //   vmtest-helper stat PATH       stat PATH
 //   vmtest-helper userns          enter a new user namespace (commits new creds)
+//   vmtest-helper bpf             create an array map and load a socket filter, both named "vmtest"
 // Exit status: 0 when the action worked, 1 when it failed (errno printed).
 #define _GNU_SOURCE /* unshare */
 #include <arpa/inet.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -73,6 +76,37 @@ static int do_userns(void)
 	return unshare(CLONE_NEWUSER) == 0 ? 0 : failure("unshare");
 }
 
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+static int do_bpf(void)
+{
+	struct bpf_insn prog[2] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr map = { .map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 1 };
+	union bpf_attr load = {
+		.prog_type = BPF_PROG_TYPE_SOCKET_FILTER, .insn_cnt = 2, .insns = (unsigned long)prog,
+		.license = (unsigned long)"GPL",
+	};
+	long fd;
+
+	strcpy(map.map_name, "vmtest");
+	strcpy(load.prog_name, "vmtest");
+	fd = sys_bpf(BPF_MAP_CREATE, &map);
+	if (fd < 0)
+		return failure("bpf map create");
+	close(fd);
+	fd = sys_bpf(BPF_PROG_LOAD, &load);
+	if (fd < 0)
+		return failure("bpf prog load");
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "open") == 0)
@@ -87,6 +121,8 @@ int main(int argc, char **argv)
 		return do_stat(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "userns") == 0)
 		return do_userns();
-	fprintf(stderr, "usage: vmtest-helper open PATH|connect PORT|exit CODE|sleep MS|stat PATH|userns\n");
+	if (argc == 2 && strcmp(argv[1], "bpf") == 0)
+		return do_bpf();
+	fprintf(stderr, "usage: vmtest-helper open PATH|connect PORT|exit CODE|sleep MS|stat PATH|userns|bpf\n");
 	return 2;
 }
