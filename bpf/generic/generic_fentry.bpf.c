@@ -98,6 +98,7 @@ int gen_lsm_enter(void *ctx)
 
 	if (!cfg || !s)
 		return 0;
+	gen_task_begin(&s->task);
 	gen_fetch_lsm_args(ctx, cfg, &s->p.raw);
 	err = gen_entry(cfg, s);
 	gen_barrier_var(err);

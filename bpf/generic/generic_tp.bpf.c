@@ -110,6 +110,7 @@ int gen_raw_tp_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!cfg || !s)
 		return 0;
+	gen_task_begin(&s->task);
 	for (i = 0; i < GEN_MAX_ARGS; i++) {
 		struct gen_arg_cfg *a = &cfg->args[i];
 

@@ -24,6 +24,7 @@ int gen_usdt_enter(struct pt_regs *ctx)
 
 	if (!cfg || !s)
 		return 0;
+	gen_task_begin(&s->task);
 	for (i = 0; i < GEN_MAX_ARGS; i++) {
 		struct gen_arg_cfg *a = &cfg->args[i];
 
