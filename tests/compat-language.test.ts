@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GetEventsResponse, ProcessKprobe } from "../gen/tetragon/tetragon_pb";
+import type { ProcessKprobe } from "../gen/tetragon/tetragon_pb";
 import { startAgent, type RunningAgent } from "./helpers/agent";
 import { EventRecorder } from "./helpers/events";
 
@@ -43,10 +43,7 @@ async function catOnce(path: string): Promise<number> {
   return p.pid;
 }
 
-const kprobesOf = (pid: number): ProcessKprobe[] =>
-  events.events
-    .filter((e: GetEventsResponse) => e.event.case === "processKprobe" && e.event.value.process?.pid === pid)
-    .map((e) => e.event.value as ProcessKprobe);
+const kprobesOf = (pid: number): ProcessKprobe[] => events.kprobesOf(pid);
 
 const warningsOf = (policy: string): string[] =>
   agent.log().split("\n")

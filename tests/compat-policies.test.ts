@@ -6,7 +6,7 @@ import { spawn } from "bun";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { KprobeAction, type GetEventsResponse, type ProcessKprobe } from "../gen/tetragon/tetragon_pb";
+import { KprobeAction, type ProcessKprobe } from "../gen/tetragon/tetragon_pb";
 import { startAgent, type RunningAgent } from "./helpers/agent";
 import { EventRecorder } from "./helpers/events";
 import { grpcJsClient, grpcUnary } from "./helpers/grpc-js";
@@ -60,11 +60,7 @@ async function refusal(p: Promise<unknown>): Promise<ConnectError> {
   throw new Error("call succeeded");
 }
 
-const kprobesOf = (pid: number): ProcessKprobe[] =>
-  events.events
-    .filter((e): e is GetEventsResponse & { event: { case: "processKprobe"; value: ProcessKprobe } } =>
-      e.event.case === "processKprobe" && e.event.value.process?.pid === pid)
-    .map((e) => e.event.value);
+const kprobesOf = (pid: number): ProcessKprobe[] => events.kprobesOf(pid);
 
 const openedPaths = (pid: number): string[] =>
   kprobesOf(pid).map((k) => String(k.args[1]?.arg.value)).filter((p) => p.startsWith(dir));

@@ -6,7 +6,7 @@
 // raw_syscalls/sys_enter. sock/skb arguments are checked in the VM matrix.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "bun";
-import type { GetEventsResponse, KprobeArgument, ProcessKprobe, ProcessTracepoint } from "../gen/tetragon/tetragon_pb";
+import type { KprobeArgument, ProcessKprobe, ProcessTracepoint } from "../gen/tetragon/tetragon_pb";
 import { startAgent, type RunningAgent } from "./helpers/agent";
 import { EventRecorder } from "./helpers/events";
 
@@ -35,15 +35,9 @@ async function python(code: string): Promise<number> {
   return p.pid;
 }
 
-const kprobesOf = (pid: number): ProcessKprobe[] =>
-  events.events
-    .filter((e: GetEventsResponse) => e.event.case === "processKprobe" && e.event.value.process?.pid === pid)
-    .map((e) => e.event.value as ProcessKprobe);
+const kprobesOf = (pid: number): ProcessKprobe[] => events.kprobesOf(pid);
 
-const tracepointsOf = (pid: number): ProcessTracepoint[] =>
-  events.events
-    .filter((e: GetEventsResponse) => e.event.case === "processTracepoint" && e.event.value.process?.pid === pid)
-    .map((e) => e.event.value as ProcessTracepoint);
+const tracepointsOf = (pid: number): ProcessTracepoint[] => events.tracepointsOf(pid);
 
 const plain = (a: KprobeArgument | undefined): unknown => {
   const v = a?.arg;

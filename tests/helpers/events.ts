@@ -1,5 +1,5 @@
 import type { Client } from "@connectrpc/connect";
-import type { FineGuidanceSensors, GetEventsResponse, ProcessExec, ProcessExit } from "../../gen/tetragon/tetragon_pb";
+import type { FineGuidanceSensors, GetEventsResponse, ProcessExec, ProcessExit, ProcessKprobe, ProcessTracepoint } from "../../gen/tetragon/tetragon_pb";
 
 type Predicate = (ev: GetEventsResponse) => boolean;
 
@@ -57,6 +57,16 @@ export class EventRecorder {
   async exitOf(execId: string): Promise<{ processExit: ProcessExit }> {
     const ev = await this.find((e) => e.event.case === "processExit" && e.event.value.process?.execId === execId);
     return { processExit: ev.event.value as ProcessExit };
+  }
+
+  /** The ProcessKprobe events of pid seen so far. */
+  kprobesOf(pid: number): ProcessKprobe[] {
+    return this.events.flatMap((e) => (e.event.case === "processKprobe" && e.event.value.process?.pid === pid ? [e.event.value] : []));
+  }
+
+  /** The ProcessTracepoint events of pid seen so far. */
+  tracepointsOf(pid: number): ProcessTracepoint[] {
+    return this.events.flatMap((e) => (e.event.case === "processTracepoint" && e.event.value.process?.pid === pid ? [e.event.value] : []));
   }
 
   stop(): void {
