@@ -79,7 +79,6 @@ describe("test sensor on the kernel", () => {
     await sensor.remove();
     reader.stop();
     await Promise.race([pump, Bun.sleep(2000)]);
-    reader.closeReadSide();
     base.close();
   });
 

@@ -53,13 +53,9 @@ export const HAND_WRITER_COVERS_SCHEMA = HAND_WRITTEN.every(([s, n]) => covered(
 
 const w = new WireWriter();
 
-function processField(no: number, p: Process): void {
-  writeProcess(w, no, p);
-}
-
 function processAndParent(e: { process?: Process; parent?: Process }): void {
-  if (e.process) processField(1, e.process);
-  if (e.parent) processField(2, e.parent);
+  if (e.process) writeProcess(w, 1, e.process);
+  if (e.parent) writeProcess(w, 2, e.parent);
 }
 
 function argField(no: number, a: KprobeArgument): void {
@@ -161,7 +157,7 @@ function usdt(u: ProcessUsdt): void {
 
 function exec(e: ProcessExec): void {
   processAndParent(e);
-  for (const a of e.ancestors) processField(3, a);
+  for (const a of e.ancestors) writeProcess(w, 3, a);
 }
 
 function exit(e: ProcessExit): void {

@@ -285,9 +285,6 @@ export class RingBufferReader {
     for (const f of this.onStop) f();
   }
 
-  /** Kept for callers of the earlier reader; the stream closes its fd itself. */
-  closeReadSide(): void {}
-
   /** Resolves when the wake-up streams have ended (after stop). */
   async closed(): Promise<void> {
     await Promise.all(this.pendingStreams);

@@ -51,7 +51,6 @@ export class ProcessProbe {
       if (this.keep) this.records.push(rec);
       this.waiters = this.waiters.filter((w) => !(w.pred(rec) && (w.resolve(rec), true)));
     }
-    this.reader.closeReadSide();
   }
 
   map(name: string): BpfMap {
