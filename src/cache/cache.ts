@@ -187,7 +187,7 @@ export class ProcessCache {
 
   /** Process and parent messages for another sensor's event on tgid. */
   describe(tgid: number, ktime?: bigint): { process: Process; parent: Process | undefined } | undefined {
-    const e = (ktime !== undefined ? this.byExecId.get(this.id(ktime, tgid)) : undefined) ?? this.byTgid.get(tgid);
+    const e = (ktime !== undefined ? this.byIdentity(ktime, tgid) : undefined) ?? this.byTgid.get(tgid);
     if (!e) return undefined;
     return { process: this.toProcess(e), parent: e.parent ? this.toProcess(e.parent) : undefined };
   }
@@ -271,18 +271,27 @@ export class ProcessCache {
   /** By exec id; when the kernel had no ktime for the parent (or /proc's
    * coarser clock made it differ), the parent's live execution. */
   private findParent(tgid: number, ktime: bigint): CachedProcess | undefined {
-    const p = (ktime !== 0n ? this.byExecId.get(this.id(ktime, tgid)) : undefined) ?? this.byTgid.get(tgid);
+    const p = (ktime !== 0n ? this.byIdentity(ktime, tgid) : undefined) ?? this.byTgid.get(tgid);
     if (!p) this.counters.parentMisses++;
     return p;
   }
 
   private findExiting(rec: ExitRecord): CachedProcess | undefined {
-    const exact = this.byExecId.get(this.id(rec.ktime, rec.tgid));
+    const exact = this.byIdentity(rec.ktime, rec.tgid);
     if (exact) return exact;
     const live = this.byTgid.get(rec.tgid);
     if (live && live.startBoottime / NS_PER_CLOCK_TICK === rec.startBoottime / NS_PER_CLOCK_TICK) return live;
     this.counters.misses++;
     return undefined;
+  }
+
+  /** The execution (tgid, ktime): usually the live one, found without
+   * building its exec_id (a base64 string per lookup is the exec path's
+   * largest single cost); else an exited one still referenced. */
+  private byIdentity(ktime: bigint, tgid: number): CachedProcess | undefined {
+    const live = this.byTgid.get(tgid);
+    if (live?.ktime === ktime) return live;
+    return this.byExecId.get(this.id(ktime, tgid));
   }
 
   private insert(fields: ProcessFields, parent: CachedProcess | undefined): CachedProcess {

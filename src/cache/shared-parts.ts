@@ -4,11 +4,17 @@
  * Process that has it. Bounded, so hostile variety costs only rebuilds. */
 import { create } from "@bufbuild/protobuf";
 import { CapabilitiesSchema, NamespacesSchema, type Capabilities, type Namespaces } from "../../gen/tetragon/tetragon_pb";
-import type { Caps, NamespaceInums } from "../decode/process";
+import { NAMESPACE_FIELDS, type Caps, type NamespaceInums } from "../decode/process";
 import { capList } from "./caps";
 import { namespacesInit } from "./namespaces";
 
 const MAX_SHARED = 1024;
+
+function namespaceKey(ns: NamespaceInums): string {
+  let key = "";
+  for (const name of NAMESPACE_FIELDS) key += `${ns[name]}:`;
+  return key;
+}
 
 class BoundedMemo<V> {
   private readonly map = new Map<string, V>();
@@ -36,6 +42,6 @@ export class SharedProcessParts {
   }
 
   namespacesOf(ns: NamespaceInums): Namespaces {
-    return this.namespaces.get(Object.values(ns).join(":"), () => create(NamespacesSchema, namespacesInit(ns, this.host)));
+    return this.namespaces.get(namespaceKey(ns), () => create(NamespacesSchema, namespacesInit(ns, this.host)));
   }
 }

@@ -35,8 +35,12 @@ const DISCARD = 0x40000000;
 const HEADER_BYTES = 8;
 /** Records per drain slice before yielding to the event loop (HTTP/2 writes). */
 const SLICE_RECORDS = 2048;
-/** How long a drained reader waits for more before asking for a wake-up. */
-const LINGER_MS = 1;
+/** How long a drained reader waits for more before asking for a wake-up... */
+const LINGER_MIN_MS = 1;
+/** ...and, while every wait finds records (a steady trickle), twice as long
+ * each time up to this: fewer, larger batches (each costs a timer, a slice
+ * and an HTTP/2 write per stream), at most this much added latency. */
+const LINGER_MAX_MS = 16;
 /** A wake-up that never came (or a dead thread) costs at most this much latency. */
 const WATCHDOG_MS = 250;
 
@@ -115,7 +119,8 @@ export class RingBufferReader {
   private sink: RecordSink | undefined;
   private skipper: RecordSkipper | undefined;
   private draining = false;
-  private lingered = false;
+  /** the current wait between slices of a trickle; 0 when not lingering */
+  private lingerMs = 0;
   private stopped = false;
   private readonly watchdog: ReturnType<typeof setInterval>;
   private readonly counters = { records: 0, bytes: 0, slices: 0, restarts: 0, wakeupsBefore: 0, lastRestartMs: 0 };
@@ -197,22 +202,21 @@ export class RingBufferReader {
     const n = this.counters.records;
     const more = this.readSlice(this.sink as RecordSink);
     this.counters.slices++;
-    if (this.counters.records > n) this.lingered = false;
     if (more) {
       // Not setImmediate: under Bun a chain of immediates starves socket I/O
       // (HTTP/2 writes then go out ~6× slower); a timer lets the poll phase run.
       setTimeout(() => this.slice(), 0);
       return;
     }
-    // Linger once before asking for a wake-up: at a steady trickle (execs)
-    // the next records are usually here by then, and a timer check costs
-    // far less than the thread's wake-up round trip (two context switches).
-    if (!this.lingered) {
-      this.lingered = true;
-      setTimeout(() => this.slice(), LINGER_MS);
+    // Linger before asking for a wake-up: at a steady trickle the next
+    // records are usually here by then, and a timer costs far less than the
+    // thread's wake-up round trip (two context switches).
+    if (this.counters.records > n) {
+      this.lingerMs = this.lingerMs === 0 ? LINGER_MIN_MS : Math.min(2 * this.lingerMs, LINGER_MAX_MS);
+      setTimeout(() => this.slice(), this.lingerMs);
       return;
     }
-    this.lingered = false;
+    this.lingerMs = 0;
     this.draining = false;
     this.notifier.rearm();
   }
