@@ -219,7 +219,7 @@ function check(name: string, layout: Record<string, number>, rename: Record<stri
   }
 }
 
-describe("generic (tracing policy) layouts in BTF match src/policy/layout.ts and src/decode/generic-layout.ts", () => {
+describe("generic (tracing policy) layouts in BTF match src/policy/plan/layout.ts and src/decode/generic-layout.ts", () => {
   test("gen_arg_cfg", () => check("gen_arg_cfg", ARG_CFG));
   test("gen_pid_m", () => check("gen_pid_m", PID_M));
   test("gen_arg_m", () => check("gen_arg_m", ARG_M));

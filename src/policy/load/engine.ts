@@ -6,7 +6,7 @@ import type { AgentEvent } from "../../bus/event";
 import { genericAgentEvent, genericEvent, OP_KPROBE, OP_TRACEPOINT } from "../../decode/generic";
 import type { KernelEnvironment } from "../../kernel/environment";
 import type { Logger } from "../../log/logger";
-import type { Mechanism } from "./loader";
+import type { Mechanism } from "../plan/mechanism";
 import { PolicyManager, type SensorRegistry } from "./manager";
 import { policyService, type PolicyService } from "./service";
 import { RateLimiter, recordKey } from "./ratelimit";
