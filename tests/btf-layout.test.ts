@@ -173,7 +173,8 @@ function defines(header: string, prefix: string): Map<string, number> {
   const text = readFileSync(join(ROOT, "bpf", header), "utf8");
   const out = new Map<string, number>();
   for (const m of text.matchAll(new RegExp(`#define (${prefix}\\w+)\\s+\\(1U << (\\d+)\\)`, "g"))) {
-    out.set(m[1], 1 << Number(m[2]));
+    const [, name, bit] = m;
+    if (name !== undefined) out.set(name, 1 << Number(bit));
   }
   return out;
 }
