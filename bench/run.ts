@@ -16,6 +16,7 @@ import { disableBpfStats, enableBpfStats } from "./lib/bpfstats";
 import { parseOptions, type Options } from "./lib/options";
 import { markdown, na, NotAvailable, printSection, reason, type Section } from "./lib/report";
 import { Daemon } from "./lib/proc";
+import { Agent } from "./lib/agent";
 import { BUILD, requireBuilt } from "./lib/tracers";
 
 type Bench = (o: Options) => Promise<Section>;
@@ -60,6 +61,7 @@ async function runOne(title: string, bench: Bench, o: Options): Promise<Section>
 function onInterrupt(sig: NodeJS.Signals): void {
   console.error(`\n${sig}: stopping the benchmark's processes`);
   Daemon.killAll();
+  Agent.killAll();
   setTimeout(() => process.exit(130), 500);
 }
 

@@ -34,9 +34,9 @@ describe("gRPC with a real gRPC client (grpc-js)", () => {
       const v = await grpcUnary<{ version: string }>(c, "GetVersion", {});
       expect(v.version.startsWith(version)).toBe(true);
       const h = await grpcUnary<{ health_status: { status: string; details: string }[] }>(c, "GetHealth", {});
-      expect(h.health_status[0].status).toBe("HEALTH_STATUS_RUNNING");
-      expect(h.health_status[0].details).toBe("running");
-      expect(h.health_status[1].details).toContain("process=enabled");
+      expect(h.health_status[0]?.status).toBe("HEALTH_STATUS_RUNNING");
+      expect(h.health_status[0]?.details).toBe("running");
+      expect(h.health_status[1]?.details).toContain("process=enabled");
       const s = await grpcUnary<{ sensors: { name: string; enabled: boolean }[] }>(c, "ListSensors", {});
       expect(s.sensors).toContainEqual({ name: "process", enabled: true });
       c.close();
@@ -115,7 +115,7 @@ describe("gRPC-web and Connect transports (connect-node clients)", () => {
       expect((await t.getVersion({})).version.startsWith(version)).toBe(true);
       const f = createClient(FgsService, transport);
       const h = await f.getHealth({});
-      expect(h.healthStatus[0].status).toBe(HealthStatusResult.HEALTH_STATUS_RUNNING as number);
+      expect(h.healthStatus[0]?.status).toBe(HealthStatusResult.HEALTH_STATUS_RUNNING as number);
       expect((await f.listSensors({})).sensors.map((s) => s.name)).toContain("process");
     }
   });

@@ -20,7 +20,7 @@ import {
 } from "../src/decode/process";
 import { HEADER, OP_CLONE, OP_EXEC, OP_EXIT, OP_KPROBE, OP_TEST, OP_TRACEPOINT } from "../src/decode/records";
 import { ARG_HDR, CRED, RECORD, SKB, SOCK } from "../src/decode/generic-layout";
-import { ACTION, ARG_CFG, ARG_M, BIN_KEY, CAP_M, HOOK_CFG, LPM_KEY, NS_M, PID_M, SELECTOR, STR_KEY } from "../src/policy/layout";
+import { ACTION, ARG_CFG, ARG_M, BIN_KEY, CAP_M, HOOK_CFG, LPM_KEY, NS_M, PID_M, SELECTOR, STR_KEY } from "../src/policy/plan/layout";
 
 interface BtfMember {
   name: string;
@@ -173,7 +173,8 @@ function defines(header: string, prefix: string): Map<string, number> {
   const text = readFileSync(join(ROOT, "bpf", header), "utf8");
   const out = new Map<string, number>();
   for (const m of text.matchAll(new RegExp(`#define (${prefix}\\w+)\\s+\\(1U << (\\d+)\\)`, "g"))) {
-    out.set(m[1], 1 << Number(m[2]));
+    const [, name, bit] = m;
+    if (name !== undefined) out.set(name, 1 << Number(bit));
   }
   return out;
 }
@@ -219,7 +220,7 @@ function check(name: string, layout: Record<string, number>, rename: Record<stri
   }
 }
 
-describe("generic (tracing policy) layouts in BTF match src/policy/layout.ts and src/decode/generic-layout.ts", () => {
+describe("generic (tracing policy) layouts in BTF match src/policy/plan/layout.ts and src/decode/generic-layout.ts", () => {
   test("gen_arg_cfg", () => check("gen_arg_cfg", ARG_CFG));
   test("gen_pid_m", () => check("gen_pid_m", PID_M));
   test("gen_arg_m", () => check("gen_arg_m", ARG_M));

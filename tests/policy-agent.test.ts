@@ -60,7 +60,7 @@ describe("policy life cycle over gRPC", () => {
     const ev = await events.find((e) => e.event.case === "processKprobe" && e.event.value.process?.pid === cat.pid);
     const k = ev.event.value as ProcessKprobe;
     expect(k.functionName).toBe("__x64_sys_openat");
-    expect(k.args[0].arg).toEqual({ case: "stringArg", value: "/etc/hostname" });
+    expect(k.args[0]?.arg).toEqual({ case: "stringArg", value: "/etc/hostname" });
     expect(k.action).toBe(KprobeAction.POST);
     expect(k.process?.binary).toBe("/bin/cat");
     expect(k.parent?.pid).toBe(process.pid);

@@ -45,7 +45,9 @@ function b64(s: string): string {
 
 function startTicks(pid: number): bigint {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return BigInt(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  if (start === undefined) throw new Error(`/proc/${pid}/stat has no start time`);
+  return BigInt(start);
 }
 
 beforeAll(() => {
@@ -137,7 +139,7 @@ describe("ProcessExec and ProcessExit from kernel records", () => {
     expect(exec.parent?.flags.split(" ")).toContain("procFS");
     // Ancestors: from the grandparent up to pid 1.
     const ancestors = exec.ancestors.map((a) => a.pid);
-    expect(ancestors[0]).toBe(Number(readFileSync(`/proc/${process.pid}/stat`, "utf8").split(") ")[1].split(" ")[1]));
+    expect(ancestors[0]).toBe(Number(readFileSync(`/proc/${process.pid}/stat`, "utf8").split(") ")[1]?.split(" ")[1]));
     expect(ancestors[ancestors.length - 1]).toBe(1);
 
     const { exit } = await exitEvent(r.pid);
@@ -305,7 +307,7 @@ describe("ProcessExec and ProcessExit from kernel records", () => {
     const shellEntry = cache.lookup(p.pid);
     // itself, and two children (their clones, replaced by execs, still hold it via the execs)
     expect(shellEntry?.refcnt).toBe(3);
-    const second = sleeps[1].event.value as ProcessExec;
+    const second = sleeps[1]?.event.value as ProcessExec;
     expect(second.parent?.refcnt).toBe(3);
     await p.exited;
     const { exit } = await exitEvent(p.pid);

@@ -1,77 +1,58 @@
-// dist/fgs agent as the benchmarks run it:
-//   dist/fgs agent --server-address 127.0.0.1:PORT [--policy FILE]
+// dist/fgs agent as the benchmarks run it, launched the way the tests launch it
+// (tests/helpers/launch.ts):
+//   dist/fgs agent --server-address 127.0.0.1:0 [--policy FILE]
+import type { Subprocess } from "bun";
 import { existsSync } from "node:fs";
-import { createServer, connect } from "node:net";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { monoNs, sleep } from "./clock";
+import { FGS, launchAgent, ROOT, type LaunchedAgent } from "../../tests/helpers/launch";
+import { monoNs } from "./clock";
 import { EventClient, type Received } from "./grpc";
-import { Daemon, lastLines, run } from "./proc";
+import { lastLines, run } from "./proc";
 import { NotAvailable } from "./report";
 
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-export const FGS = join(ROOT, "dist", "fgs");
+export { FGS, ROOT };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: "127.0.0.1", port });
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("error", () => resolve(false));
-  });
-}
+const STOP_GRACE_MS = 15_000;
+const OUTPUT_LINES = 100;
+const live = new Set<Agent>();
 
 export class Agent {
   private constructor(
-    readonly daemon: Daemon,
+    private readonly proc: Subprocess<"ignore", "pipe", "pipe">,
     readonly address: string,
-    readonly port: number,
     /** CLOCK_MONOTONIC when the process was launched. */
     readonly launchedNs: bigint,
+    /** the agent's last lines of output (its JSON log) */
+    private readonly output: readonly string[],
   ) {}
 
   get pid(): number {
-    return this.daemon.pid;
+    return this.proc.pid;
   }
 
-  /** Launches the agent; resolves once its port accepts connections. */
+  /** Launches the agent; resolves once it serves (it logs so right after it listens). */
   static async start(policy?: string, timeoutMs = 30_000): Promise<Agent> {
     if (!existsSync(FGS)) throw new NotAvailable("dist/fgs not built: bun run build");
-    const port = await freePort();
-    const address = `127.0.0.1:${port}`;
-    const args = [FGS, "agent", "--server-address", address, ...(policy ? ["--policy", policy] : [])];
+    const args = ["--server-address", "127.0.0.1:0", ...(policy ? ["--policy", policy] : [])];
+    const output: string[] = [];
+    const onLine = (line: string) => {
+      output.push(line);
+      if (output.length > OUTPUT_LINES) output.shift();
+    };
     const launchedNs = monoNs();
-    const agent = new Agent(Daemon.start(args, "agent"), address, port, launchedNs);
-    await agent.waitServing(timeoutMs);
+    let launched: LaunchedAgent;
+    try {
+      launched = await launchAgent({ args, timeoutMs, onLine });
+    } catch (e) {
+      throw new NotAvailable(`agent did not start: ${lastLines(e instanceof Error ? e.message : String(e))}`);
+    }
+    const agent = new Agent(launched.proc, launched.address, launchedNs, output);
+    live.add(agent);
     return agent;
   }
 
-  private async waitServing(timeoutMs: number): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!(await canConnect(this.port))) {
-      if (this.daemon.exited !== undefined) {
-        throw new NotAvailable(`agent exited (${this.daemon.exited}): ${lastLines(this.daemon.stderr)}`);
-      }
-      if (Date.now() > end) {
-        await this.stop();
-        throw new NotAvailable(`agent did not listen on ${this.address} within ${timeoutMs} ms`);
-      }
-      await sleep(2);
-    }
+  /** Ends every agent still running (the driver is being interrupted). */
+  static killAll(): void {
+    for (const a of live) a.proc.kill("SIGTERM");
   }
 
   async client(onEvent: (r: Received) => void): Promise<EventClient> {
@@ -82,8 +63,13 @@ export class Agent {
     }
   }
 
+  /** SIGTERM, then SIGKILL if it has not exited after a grace period. */
   async stop(): Promise<void> {
-    await this.daemon.stop("SIGTERM");
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
+    const timer = setTimeout(() => this.proc.kill("SIGKILL"), STOP_GRACE_MS);
+    await this.proc.exited;
+    clearTimeout(timer);
+    live.delete(this);
   }
 
   /** The details line of `fgs status` (lost_events, missed_events, ...). */
@@ -95,7 +81,7 @@ export class Agent {
   }
 
   logTail(): string {
-    return lastLines(this.daemon.stderr);
+    return lastLines(this.output.join("\n"));
   }
 }
 

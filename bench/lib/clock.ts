@@ -9,7 +9,7 @@ const tsPtr = ptr(ts);
 
 export function monoNs(): bigint {
   libc.symbols.clock_gettime(CLOCK_MONOTONIC, tsPtr);
-  return ts[0] * 1_000_000_000n + ts[1];
+  return (ts[0] ?? 0n) * 1_000_000_000n + (ts[1] ?? 0n);
 }
 
 export function monoMs(): number {

@@ -1,4 +1,4 @@
-/* Per-hook configuration written by user space (src/policy/compile.ts) into
+/* Per-hook configuration written by user space (src/policy/plan/compile.ts) into
  * the gen_cfg map before the hook is attached: where each argument comes
  * from, and the hook's selectors compiled to fixed tables. */
 #ifndef FGS_GENERIC_CONFIG_H

@@ -16,7 +16,7 @@ static __always_inline __u32 gen_task_nspid(struct task_struct *task, struct pid
 	return up.nr;
 }
 
-/* Same order as struct fgs_namespaces and NAMESPACE_INDEX in src/policy/names.ts.
+/* Same order as struct fgs_namespaces and NAMESPACE_INDEX in src/policy/model/names.ts.
  * task comes from bpf_get_current_task_btf(): fields are read directly. */
 static __always_inline void gen_task_ns(__u32 *ns, struct task_struct *task, struct pid_namespace *pidns)
 {

@@ -89,7 +89,7 @@ void *fgs_attach_tracepoint(struct bpf_program *prog, const char *category, cons
 	return with_err(bpf_program__attach_tracepoint(prog, category, name), err);
 }
 
-/* tracepoints with raw: true (src/policy/loader.ts) */
+/* tracepoints with raw: true (src/policy/plan/mechanism.ts) */
 void *fgs_attach_raw_tracepoint(struct bpf_program *prog, const char *name, int *err)
 {
 	return with_err(bpf_program__attach_raw_tracepoint(prog, name), err);

@@ -39,7 +39,7 @@ function errPtr(): Int32Array {
 }
 
 function linkOrThrow(what: string, p: Pointer | null, err: Int32Array): BpfLink {
-  if (p === null) throw new BpfError(`attach ${what}`, err[0], takeLibbpfLog());
+  if (p === null) throw new BpfError(`attach ${what}`, err[0] ?? 0, takeLibbpfLog());
   return new BpfLink(what, p);
 }
 
@@ -120,7 +120,7 @@ export class BpfObject {
     const err = errPtr();
     const nameBuf = cString(name);
     const p = libbpf().fgs_object_open(image, image.byteLength, nameBuf, err);
-    if (p === null) throw new BpfError(`open BPF object ${name}`, err[0], takeLibbpfLog());
+    if (p === null) throw new BpfError(`open BPF object ${name}`, err[0] ?? 0, takeLibbpfLog());
     const obj = new BpfObject(name, p, image);
     try {
       obj.configure(options);

@@ -52,7 +52,9 @@ function readStat(procRoot: string, pid: number): Stat | undefined {
   const close = text.lastIndexOf(")");
   const f = text.slice(close + 2).split(" ");
   // f[0] is field 3 (state): ppid is field 4, flags 9, starttime 22.
-  return { comm: text.slice(text.indexOf("(") + 1, close), ppid: Number(f[1]), flags: Number(f[6]), startTicks: BigInt(f[19]) };
+  const [ppid, flags, start] = [f[1], f[6], f[19]];
+  if (ppid === undefined || flags === undefined || start === undefined) return undefined;
+  return { comm: text.slice(text.indexOf("(") + 1, close), ppid: Number(ppid), flags: Number(flags), startTicks: BigInt(start) };
 }
 
 export function procStartKtime(procRoot: string, pid: number): bigint | undefined {

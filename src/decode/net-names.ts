@@ -1,5 +1,5 @@
 /** Names of socket families, IP protocols and TCP states, as events show
- * them and as policies may write them (src/policy/netops.ts). */
+ * them and as policies may write them (src/policy/model/netops.ts). */
 
 export const FAMILY_NUMBERS: Readonly<Record<string, number>> = {
   AF_UNSPEC: 0, AF_UNIX: 1, AF_LOCAL: 1, AF_INET: 2, AF_AX25: 3, AF_IPX: 4, AF_APPLETALK: 5,

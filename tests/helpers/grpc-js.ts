@@ -20,7 +20,9 @@ export function grpcJsClient(pkg: "tetragon" | "fgs", address: string, ownConnec
 }
 
 export function grpcUnary<T>(client: AnyClient, method: string, req: object): Promise<T> {
-  return new Promise((resolve, reject) => client[method](req, (err, res) => (err ? reject(err) : resolve(res as T))));
+  const call = client[method];
+  if (!call) return Promise.reject(new Error(`the client has no method ${method}`));
+  return new Promise((resolve, reject) => call.call(client, req, (err, res) => (err ? reject(err) : resolve(res as T))));
 }
 
 export function grpcStream(client: AnyClient, method: string, req: object): grpc.ClientReadableStream<unknown> {

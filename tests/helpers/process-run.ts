@@ -60,15 +60,24 @@ export interface ProcTruth {
 export function procTruth(pid: number): ProcTruth {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, "m").exec(status)?.[1] ?? "";
-  const ids = (k: string) => field(k).split(/\s+/).map(Number);
+  /* real, effective (Uid:, Gid: lines) */
+  const ids = (k: string): [number, number] => {
+    const [real, effective] = field(k).split(/\s+/).map(Number);
+    if (real === undefined || effective === undefined) throw new Error(`/proc/${pid}/status has no ${k}: line`);
+    return [real, effective];
+  };
   const ns = {} as NamespaceInums;
   for (const n of NAMESPACE_FIELDS) ns[n] = Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/ns/${n}`))?.[1]);
-  const nspids = field("NSpid").split(/\s+/).map(Number);
+  /* the pid in the process's own namespace: the last of NSpid */
+  const nspid = field("NSpid").split(/\s+/).map(Number).pop();
+  if (nspid === undefined) throw new Error(`/proc/${pid}/status has no NSpid: line`);
+  const [uid, euid] = ids("Uid");
+  const [gid, egid] = ids("Gid");
   return {
-    uid: ids("Uid")[0],
-    euid: ids("Uid")[1],
-    gid: ids("Gid")[0],
-    egid: ids("Gid")[1],
+    uid,
+    euid,
+    gid,
+    egid,
     auid: Number(readFileSync(`/proc/${pid}/loginuid`, "utf8").trim()),
     cwd: readlinkSync(`/proc/${pid}/cwd`),
     caps: {
@@ -77,7 +86,7 @@ export function procTruth(pid: number): ProcTruth {
       inheritable: BigInt(`0x${field("CapInh")}`),
     },
     ns,
-    nspid: nspids[nspids.length - 1],
+    nspid,
   };
 }
 

@@ -12,7 +12,7 @@ export interface PolicyIssue {
 }
 
 /** The agent joins issues with "; " and writes each as "<path>: <reason>"
- * (src/policy/errors.ts); a message without a path is one issue at the top. */
+ * (src/policy/model/errors.ts); a message without a path is one issue at the top. */
 export function parseIssues(message: string): PolicyIssue[] {
   return message
     .split("; ")

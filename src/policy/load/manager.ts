@@ -2,19 +2,21 @@
  * and the hook registry the record decoder reads. */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BpfObject } from "../bpf/object";
-import { objectImage, type ObjectImages } from "../bpf/objects";
-import type { HookDescription } from "../decode/generic";
-import type { KernelEnvironment } from "../kernel/environment";
-import type { Logger } from "../log/logger";
+import { BpfObject } from "../../bpf/object";
+import { objectImage, type ObjectImages } from "../../bpf/objects";
+import type { HookDescription } from "../../decode/generic";
+import type { KernelEnvironment } from "../../kernel/environment";
+import type { Logger } from "../../log/logger";
 import { PolicySensor } from "./sensor";
-import type { Sensor } from "../sensors/sensor";
-import { PolicyError } from "./errors";
-import { LIMITS } from "./limits";
-import { loadHook, reportedFunctionName, type LoadedHook, type Mechanism } from "./loader";
-import type { Policy, PolicyAction, RateLimit } from "./model";
+import type { Sensor } from "../../sensors/sensor";
+import { PolicyError } from "../model/errors";
+import { LIMITS } from "../spec/limits";
+import { loadPolicyHooks } from "./hooks";
+import type { Mechanism } from "../plan/mechanism";
+import { planPolicy, type PolicyPlan } from "../plan/policy";
+import type { Policy, PolicyAction, RateLimit } from "../model/model";
 import type { UserAction } from "./user-actions";
-import { parsePolicies } from "./parse";
+import { parsePolicies } from "../spec/parse";
 
 /** What the manager needs of the sensor manager (src/sensors/manager.ts). */
 export interface SensorRegistry {
@@ -193,37 +195,30 @@ export class PolicyManager {
     }
   }
 
+  /** The kernel plan of a policy (mechanisms chosen and compiled), then the plan executed. */
   private async load(policy: Policy): Promise<PolicySensor> {
     const allowed = this.options.allowedMechanisms ? new Set(this.options.allowedMechanisms) : undefined;
     const log = this.options.log.child({ policy: policy.name });
-    const env = { images: this.options.images, sharedMaps: this.ensureShared(), log, kernel: this.options.kernel, allowed };
+    const env = { images: this.options.images, sharedMaps: this.ensureShared(), log, kernel: this.options.kernel };
     this.warnOnce(policy);
-    const hooks: LoadedHook[] = [];
-    const failures: PolicyError[] = [];
-    for (const hook of policy.hooks) {
-      try {
-        hooks.push(await loadHook(hook, nextHookId++, env));
-      } catch (e) {
-        if (!(e instanceof PolicyError)) {
-          for (const h of hooks) h.close();
-          throw e;
-        }
-        failures.push(e);
-      }
-    }
-    if (failures.length > 0) {
-      for (const h of hooks) h.close();
-      throw new PolicyError(failures[0]!.code, failures.flatMap((f) => f.issues));
-    }
-    for (const h of hooks) {
-      this.hooks.set(h.id, describeHook(h, policy.name, this.options.kernel));
-      const limits = h.hook.selectors.map((s) => postRule(s.matchActions));
-      if (limits.some((l) => l !== undefined)) this.limits.set(h.id, limits);
-    }
+    const plan = planPolicy(policy, () => nextHookId++, { kernel: this.options.kernel, allowed });
+    const hooks = await loadPolicyHooks(plan, env);
+    this.register(plan);
     const sensor = new PolicySensor(policy, hooks, this.options.log, (s) => this.forget(s));
     this.policies.set(policy.name, sensor);
     this.options.log.info("policy added", { policy: policy.name, mechanism: sensor.mechanisms() });
     return sensor;
+  }
+
+  /** What the decoder and the record handler need of each hook. */
+  private register(plan: PolicyPlan): void {
+    for (const planned of plan.hooks) {
+      if (!planned.ok) continue;
+      const { id, hook } = planned.plan;
+      this.hooks.set(id, planned.description);
+      const limits = hook.selectors.map((s) => postRule(s.matchActions));
+      if (limits.some((l) => l !== undefined)) this.limits.set(id, limits);
+    }
   }
 
   private forget(sensor: PolicySensor): void {
@@ -291,20 +286,6 @@ function processAlive(tgid: number): boolean {
   } catch {
     return false;
   }
-}
-
-function describeHook(h: LoadedHook, policyName: string, kernel: KernelEnvironment): HookDescription {
-  const hook = h.hook;
-  const report = { policyName, message: hook.message, tags: hook.tags, labels: hook.args.map((a) => a.label) };
-  if (hook.kind === "tracepoint") {
-    return { kind: "tracepoint", functionName: "", subsystem: hook.subsystem, event: hook.event, ...report };
-  }
-  if (hook.kind === "uprobe") {
-    return { kind: "uprobe", functionName: hook.symbol, subsystem: "", event: "", path: hook.binary, ...report };
-  }
-  if (hook.kind === "lsm") return { kind: "lsm", functionName: hook.hook, subsystem: "", event: "", ...report };
-  if (hook.kind === "usdt") return { kind: "usdt", functionName: hook.name, subsystem: hook.provider, event: "", path: hook.binary, ...report };
-  return { kind: "kprobe", functionName: reportedFunctionName(hook, kernel), subsystem: "", event: "", ...report };
 }
 
 /** A file as is; a directory's *.yaml and *.yml in name order. */

@@ -1,176 +1,105 @@
-/** Loads one hook of a policy into the kernel: picks the mechanism by trying
- * what the running kernel offers (kprobe, then fentry, then for syscalls the
- * syscall tracepoints), writes its configuration, attaches. */
-import { BpfObject, type BpfLink } from "../bpf/object";
-import { objectImage, type ObjectImages } from "../bpf/objects";
-import { u32Key } from "../bpf/map";
-import type { Logger } from "../log/logger";
-import { compileHook, type ArgPlacement, type CompiledHook, type CompileTarget } from "./compile";
-import { PolicyError } from "./errors";
-import type { KernelEnvironment } from "../kernel/environment";
-import type { Hook, KprobeHook, LsmHook, TracepointHook, UprobeHook, UsdtHook } from "./model";
+/** The mechanism plan of one hook: which mechanisms the running kernel offers
+ * for it, best first (kprobe, then fentry, then for syscalls the syscall
+ * tracepoints), each with its compiled configuration and what to attach.
+ * Probes the kernel but loads nothing: load/hooks.ts executes the plan. */
+import { compileHook, type ArgPlacement, type CompiledHook } from "./compile";
+import { PolicyError } from "../model/errors";
+import type { KernelEnvironment } from "../../kernel/environment";
+import type { Hook, KprobeHook, LsmHook, TracepointHook, UprobeHook, UsdtHook } from "../model/model";
 import { existsSync, readFileSync } from "node:fs";
-import { namespacesByType } from "./names";
-import { syscallBaseName, syscallSymbols } from "./syscalls";
+import { namespacesByType } from "../model/names";
+import { syscallBaseName, syscallSymbols } from "../model/syscalls";
 import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
-import { trampolineRefusal } from "./diagnose";
 
 export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe", "raw_tracepoint", "lsm", "usdt"] as const;
 export type Mechanism = (typeof MECHANISMS)[number];
 
-export interface HookEnv {
-  readonly images: ObjectImages;
-  /** map name → fd reused by every hook object (events, execve_map, gen_fd_names, ...) */
-  readonly sharedMaps: ReadonlyMap<string, number>;
-  readonly log: Logger;
+export type HookObject = "generic_tp" | "generic_kprobe" | "generic_fentry" | "generic_usdt";
+
+/** One program attachment, in the order the loader makes them. */
+export type Attachment =
+  | { readonly kind: "kprobe"; readonly program: string; readonly symbol: string; readonly retprobe: boolean }
+  /* fentry, fexit, fmod_ret, lsm: the BTF target set before load */
+  | { readonly kind: "trace"; readonly program: string }
+  | { readonly kind: "tracepoint"; readonly program: string; readonly subsystem: string; readonly event: string }
+  | { readonly kind: "raw_tracepoint"; readonly program: string; readonly event: string }
+  | { readonly kind: "uprobe"; readonly program: string; readonly binary: string; readonly symbol: string }
+  | { readonly kind: "usdt"; readonly program: string; readonly binary: string; readonly provider: string; readonly name: string };
+
+/** One way to load a hook: the object, its programs, their configuration. */
+export interface MechanismPlan {
+  readonly mechanism: Mechanism;
+  readonly object: HookObject;
+  /** where it attaches, e.g. "syscalls/sys_enter_openat" or "__x64_sys_openat" */
+  readonly target: string;
+  readonly programs: readonly string[];
+  /** fentry, fmod_ret, lsm: programs get this attach target before load */
+  readonly btfTarget?: string;
+  readonly attachments: readonly Attachment[];
+  readonly compiled: CompiledHook;
+}
+
+/** A hook ready to load: its mechanisms to try in order, the first that loads
+ * and attaches wins; at least one. */
+export interface HookPlan {
+  readonly id: number;
+  readonly hook: Hook;
+  readonly candidates: readonly MechanismPlan[];
+  /** why the other mechanisms were left out, for the error when none attaches */
+  readonly refusals: readonly string[];
+}
+
+export interface PlanContext {
   readonly kernel: KernelEnvironment;
   /** kernel-function mechanisms the operator allows (all when absent); tracepoints always are */
   readonly allowed?: ReadonlySet<Mechanism>;
 }
 
-/** A hook loaded in the kernel; attach/detach switch it on and off. */
-export class LoadedHook {
-  private links: BpfLink[] = [];
-
-  constructor(
-    readonly id: number,
-    readonly hook: Hook,
-    readonly mechanism: Mechanism,
-    /** where it is attached, e.g. "syscalls/sys_enter_openat" or "__x64_sys_openat" */
-    readonly target: string,
-    private readonly object: BpfObject,
-    private readonly attachers: readonly (() => BpfLink)[],
-  ) {}
-
-  get attached(): boolean {
-    return this.links.length > 0;
-  }
-
-  attach(): void {
-    if (this.attached) return;
-    try {
-      for (const a of this.attachers) this.links.push(a());
-    } catch (e) {
-      this.detach();
-      throw e;
-    }
-  }
-
-  detach(): void {
-    for (const l of this.links.splice(0)) l.destroy();
-  }
-
-  close(): void {
-    this.detach();
-    this.object.close();
-  }
-
-  /** File descriptors of the hook's programs (tests find them in bpftool by id). */
-  programFds(): number[] {
-    return [...this.object.programs()].map((p) => p.fd).filter((fd) => fd >= 0);
-  }
-}
-
+/** A mechanism the kernel offers for a hook, before compiling. */
 interface Plan {
   readonly mechanism: Mechanism;
-  readonly object: "generic_tp" | "generic_kprobe" | "generic_fentry" | "generic_usdt";
+  readonly object: HookObject;
   readonly target: string;
   readonly programs: readonly string[];
-  /** fentry: programs get this attach target before load */
   readonly btfTarget?: string;
   readonly syscallWrapper: boolean;
   readonly userPointers: boolean;
   place(index: number): ArgPlacement;
-  attachers(object: BpfObject): (() => BpfLink)[];
+  readonly attachments: readonly Attachment[];
 }
 
 const slotPlacement = (index: number): ArgPlacement => ({ slot: index, off: 0, fsize: 0, flags: 0 });
 
-function writeConfig(object: BpfObject, compiled: CompiledHook): void {
-  object.map("gen_cfg").update(u32Key(0), compiled.config);
-  const one = new Uint8Array([1]);
-  const fill = (map: string, keys: readonly Uint8Array[]) => {
-    for (const k of keys) object.map(map).update(k, one);
-  };
-  fill("gen_str_eq", compiled.strEq);
-  fill("gen_str_prefix", compiled.strPrefix);
-  fill("gen_str_postfix", compiled.strPostfix);
-  fill("gen_binaries", compiled.binaries);
+/** Chooses and probes the mechanisms of a hook and compiles each; a
+ * PolicyError when the hook is wrong for this kernel or none applies. */
+export function planHook(hook: Hook, id: number, ctx: PlanContext): HookPlan {
+  const { plans, refusals } =
+    hook.kind === "tracepoint" ? tracepointPlans(hook, ctx.kernel)
+      : hook.kind === "uprobe" ? uprobePlans(hook, ctx.kernel)
+      : hook.kind === "lsm" ? lsmPlans(hook, ctx.kernel)
+      : hook.kind === "usdt" ? usdtPlans(hook, ctx.kernel)
+      : kprobePlans(hook, ctx.allowed, ctx.kernel);
+  if (plans.length === 0) throw cannotAttach(hook, refusals);
+  const candidates = plans.map((p) => compilePlan(p, hook, id, ctx.kernel));
+  return { id, hook, candidates, refusals };
 }
 
-async function openObject(plan: Plan, env: HookEnv): Promise<BpfObject> {
-  const object = BpfObject.open(plan.object, objectImage(env.images, plan.object), {
-    reuseMaps: env.sharedMaps,
-    programs: plan.programs,
-  });
-  try {
-    if (plan.btfTarget) for (const p of plan.programs) object.program(p).setAttachTarget(plan.btfTarget);
-    // The verifier runs off the event loop: streams keep flowing meanwhile.
-    await object.loadAsync();
-    return object;
-  } catch (e) {
-    object.close();
-    throw e;
-  }
+/** The error of a hook no mechanism attached: each refusal and failure. */
+export function cannotAttach(hook: Hook, failures: readonly string[]): PolicyError {
+  return new PolicyError("failed_precondition", [`${hook.path} (${hookName(hook)}): cannot attach: ${failures.join("; ")}`]);
 }
 
-async function build(plan: Plan, hook: Hook, id: number, env: HookEnv): Promise<LoadedHook> {
-  const target: CompileTarget = {
+function compilePlan(plan: Plan, hook: Hook, id: number, kernel: KernelEnvironment): MechanismPlan {
+  const compiled = compileHook(hook, {
     hookId: id,
     syscallWrapper: plan.syscallWrapper,
     userPointers: plan.userPointers,
-    hostUserNs: env.kernel.hostNamespaces.user,
-    hostNamespaces: namespacesByType(env.kernel.hostNamespaces),
+    hostUserNs: kernel.hostNamespaces.user,
+    hostNamespaces: namespacesByType(kernel.hostNamespaces),
     place: (i) => plan.place(i),
-  };
-  const compiled = compileHook(hook, target);
-  const object = await openObject(plan, env);
-  try {
-    writeConfig(object, compiled);
-    const loaded = new LoadedHook(id, hook, plan.mechanism, plan.target, object, plan.attachers(object));
-    loaded.attach();
-    return loaded;
-  } catch (e) {
-    object.close();
-    throw e;
-  }
-}
-
-function reason(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  return text.split("\n")[0]!;
-}
-
-/** Loads and attaches a hook, or throws a PolicyError naming the hook and why
- * no mechanism could attach. Nothing stays loaded on failure. */
-export async function loadHook(hook: Hook, id: number, env: HookEnv): Promise<LoadedHook> {
-  const { plans, refusals } =
-    hook.kind === "tracepoint" ? tracepointPlans(hook, env.kernel)
-      : hook.kind === "uprobe" ? uprobePlans(hook, env.kernel)
-      : hook.kind === "lsm" ? lsmPlans(hook, env.kernel)
-      : hook.kind === "usdt" ? usdtPlans(hook, env.kernel)
-      : kprobePlans(hook, env.allowed, env.kernel);
-  const failures = [...refusals];
-  for (const plan of plans) {
-    try {
-      const loaded = await build(plan, hook, id, env);
-      env.log.info("policy hook attached", { hook: hook.path, mechanism: plan.mechanism, target: plan.target });
-      return loaded;
-    } catch (e) {
-      if (e instanceof PolicyError) throw e;
-      failures.push(`${plan.mechanism} ${plan.target}: ${explain(plan, reason(e), env.kernel)}`);
-      /* the whole error: a verifier log ends with the instruction it refused */
-      const full = e instanceof Error ? e.message : String(e);
-      env.log.debug("policy hook mechanism failed", { hook: hook.path, mechanism: plan.mechanism, error: full.slice(-4000) });
-    }
-  }
-  throw new PolicyError("failed_precondition", [`${hook.path} (${hookName(hook)}): cannot attach: ${failures.join("; ")}`]);
-}
-
-/** A trampoline's bare errno gets what the system shows about tracing. */
-function explain(plan: Plan, why: string, kernel: KernelEnvironment): string {
-  if (plan.object !== "generic_fentry") return why;
-  return `${why}: ${trampolineRefusal(plan.target, why, kernel.tracefs)}`;
+  });
+  const { mechanism, object, target, programs, btfTarget, attachments } = plan;
+  return { mechanism, object, target, programs, ...(btfTarget === undefined ? {} : { btfTarget }), attachments, compiled };
 }
 
 export function hookName(hook: Hook): string {
@@ -208,7 +137,7 @@ function usdtPlans(hook: UsdtHook, kernel: KernelEnvironment): { plans: Plan[]; 
     syscallWrapper: false,
     userPointers: true,
     place: slotPlacement,
-    attachers: (o) => [() => o.program("gen_usdt_enter").attachUsdt(hook.binary, hook.provider, hook.name)],
+    attachments: [{ kind: "usdt", program: "gen_usdt_enter", binary: hook.binary, provider: hook.provider, name: hook.name }],
   };
   return { plans: [plan], refusals: [] };
 }
@@ -226,7 +155,7 @@ function lsmPlans(hook: LsmHook, kernel: KernelEnvironment): { plans: Plan[]; re
     syscallWrapper: false,
     userPointers: false,
     place: slotPlacement,
-    attachers: (o) => [() => o.program("gen_lsm_enter").attachTrace()],
+    attachments: [{ kind: "trace", program: "gen_lsm_enter" }],
   };
   return { plans: [plan], refusals: [] };
 }
@@ -245,7 +174,7 @@ function uprobePlans(hook: UprobeHook, kernel: KernelEnvironment): { plans: Plan
     syscallWrapper: false,
     userPointers: true,
     place: slotPlacement,
-    attachers: (o) => [() => o.program("gen_kprobe_enter").attachUprobe(hook.binary, hook.symbol, false)],
+    attachments: [{ kind: "uprobe", program: "gen_kprobe_enter", binary: hook.binary, symbol: hook.symbol }],
   };
   return { plans: [plan], refusals: [] };
 }
@@ -270,7 +199,7 @@ function rawTracepointPlans(hook: TracepointHook): { plans: Plan[]; refusals: st
     syscallWrapper: false,
     userPointers: false,
     place: slotPlacement,
-    attachers: (o) => [() => o.program("gen_raw_tp_enter").attachRawTracepoint(hook.event)],
+    attachments: [{ kind: "raw_tracepoint", program: "gen_raw_tp_enter", event: hook.event }],
   };
   return { plans: [plan], refusals: [] };
 }
@@ -291,7 +220,7 @@ function tracepointPlans(hook: TracepointHook, kernel: KernelEnvironment): { pla
     userPointers: hook.subsystem === "syscalls",
     /* declared args were checked above; a size argument may name any field */
     place: (index) => (fields[index] ? fieldPlacement(fields[index]!, index) : slotPlacement(index)),
-    attachers: (o) => [() => o.program("gen_tp_enter").attachTracepoint(hook.subsystem, hook.event)],
+    attachments: [{ kind: "tracepoint", program: "gen_tp_enter", subsystem: hook.subsystem, event: hook.event }],
   };
   return { plans: [plan], refusals: [] };
 }
@@ -363,9 +292,9 @@ function kprobePlan(hook: KprobeHook, t: KprobeTarget, override: boolean, exit: 
     syscallWrapper: t.wrapper,
     userPointers: t.syscall !== null,
     place: slotPlacement,
-    attachers: (o) => [
-      () => o.program(enter).attachKprobe(symbol, false),
-      ...(exit ? [() => o.program("gen_kretprobe_exit").attachKprobe(symbol, true)] : []),
+    attachments: [
+      { kind: "kprobe", program: enter, symbol, retprobe: false },
+      ...(exit ? [{ kind: "kprobe", program: "gen_kretprobe_exit", symbol, retprobe: true } as const] : []),
     ],
   };
 }
@@ -402,7 +331,7 @@ function trampolinePlan(mechanism: Mechanism, enter: string, symbol: string, t: 
     syscallWrapper: t.wrapper,
     userPointers: t.syscall !== null,
     place: slotPlacement,
-    attachers: (o) => programs.map((p) => () => o.program(p).attachTrace()),
+    attachments: programs.map((program) => ({ kind: "trace", program }) as const),
   };
 }
 
@@ -423,9 +352,9 @@ function syscallTracepointPlan(hook: KprobeHook, t: KprobeTarget, override: bool
     syscallWrapper: false,
     userPointers: true,
     place: (index) => args[index] ?? slotPlacement(index),
-    attachers: (o) => [
-      () => o.program("gen_tp_enter").attachTracepoint("syscalls", enter),
-      ...(exit ? [() => o.program("gen_tp_exit").attachTracepoint("syscalls", `sys_exit_${syscall}`)] : []),
+    attachments: [
+      { kind: "tracepoint", program: "gen_tp_enter", subsystem: "syscalls", event: enter },
+      ...(exit ? [{ kind: "tracepoint", program: "gen_tp_exit", subsystem: "syscalls", event: `sys_exit_${syscall}` } as const] : []),
     ],
   };
 }
