@@ -20,7 +20,7 @@ import {
 } from "../src/decode/process";
 import { HEADER, OP_CLONE, OP_EXEC, OP_EXIT, OP_KPROBE, OP_TEST, OP_TRACEPOINT } from "../src/decode/records";
 import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GenType, PERF_EVENT, RECORD, SKB, SOCK, SOCKADDR, USER_NS } from "../src/decode/generic-layout";
-import { ACTION, ARG_CFG, ARG_M, BIN_KEY, CAP_M, HOOK_CFG, LPM_KEY, NS_M, PID_M, SELECTOR, STR_KEY } from "../src/policy/layout";
+import { ACTION, ARG_CFG, ARG_M, BIN_KEY, CAP_M, HOOK_CFG, LPM_KEY, NS_M, PID_M, SELECTOR, STR_KEY } from "../src/policy/plan/layout";
 
 interface BtfMember {
   name: string;

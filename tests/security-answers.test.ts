@@ -7,7 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parsePolicies } from "../src/policy/parse";
+import { parsePolicies } from "../src/policy/spec/parse";
 import { FGS, startAgent, type RunningAgent } from "./helpers/agent";
 
 let agent: RunningAgent;

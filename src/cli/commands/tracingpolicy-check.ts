@@ -1,5 +1,5 @@
 import { loadEmbeddedObjects } from "../../bpf/objects";
-import { checkPolicyPaths } from "../../policy/check";
+import { checkPolicyPaths } from "../../policy/load/check";
 import { CliError, EXIT_FAILURE, EXIT_OK } from "../../common/errors";
 import { writeLine } from "../io";
 import { escapeForTerminal } from "../output";

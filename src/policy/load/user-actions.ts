@@ -3,7 +3,7 @@
  * outside service that a selector matched. One request at a time per hook and
  * selector: records arriving while it runs do not start another. */
 import { lookup } from "node:dns/promises";
-import type { Logger } from "../log/logger";
+import type { Logger } from "../../log/logger";
 
 export type UserAction = { readonly kind: "GetUrl"; readonly url: string } | { readonly kind: "DnsLookup"; readonly fqdn: string };
 

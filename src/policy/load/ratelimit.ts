@@ -1,8 +1,8 @@
 /** Post's rateLimit, applied in user space as records arrive: one event per
  * interval for the same hook, selector, arguments and scope. The kernel still
  * sends every record (documented in src/policy/README.md). */
-import { RECORD } from "../decode/generic-layout";
-import type { RateLimit } from "./model";
+import { RECORD } from "../../decode/generic-layout";
+import type { RateLimit } from "../model/model";
 
 const MAX_KEYS = 65_536;
 

@@ -1,7 +1,7 @@
 /** Byte layouts of bpf/generic/config.h (what the compiler writes into the
  * hook's maps), checked against the compiled BTF by tests/btf-layout.test.ts.
  * The records' layouts live next to their decoder (src/decode/generic-layout.ts). */
-export { GEN, GenType } from "../decode/generic-layout";
+export { GEN, GenType } from "../../decode/generic-layout";
 
 /** gen_arg_cfg.flags */
 export const ArgFlag = { userFirst: 1, inline: 2, dataLoc: 4, returnCopy: 8, signed: 16 } as const;

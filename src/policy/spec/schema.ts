@@ -4,7 +4,7 @@
 import * as v from "valibot";
 import {
   ACTIONS, ARG_OPERATORS, ARG_TYPES, BINARY_OPERATORS, CAP_SET_TYPES, KINDS, NAMESPACES, SET_OPERATORS,
-} from "./names";
+} from "../model/names";
 import { LIMITS } from "./limits";
 
 type Issue = v.BaseIssue<unknown>;

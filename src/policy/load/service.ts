@@ -1,9 +1,9 @@
 /** The agent's PolicyService (src/api/deps.ts) over a PolicyManager: policy
  * errors become Connect errors with the matching code. */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { PolicyError, type PolicyErrorCode } from "./errors";
+import { PolicyError, type PolicyErrorCode } from "../model/errors";
 import type { PolicyManager } from "./manager";
-import type { PolicyService } from "../api/deps";
+import type { PolicyService } from "../../api/deps";
 
 const CODES: Readonly<Record<PolicyErrorCode, Code>> = {
   invalid_argument: Code.InvalidArgument,

@@ -1,19 +1,19 @@
 /** Loads one hook of a policy into the kernel: picks the mechanism by trying
  * what the running kernel offers (kprobe, then fentry, then for syscalls the
  * syscall tracepoints), writes its configuration, attaches. */
-import { BpfObject, type BpfLink } from "../bpf/object";
-import { objectImage, type ObjectImages } from "../bpf/objects";
-import { u32Key } from "../bpf/map";
-import type { Logger } from "../log/logger";
-import { compileHook, type ArgPlacement, type CompiledHook, type CompileTarget } from "./compile";
-import { PolicyError } from "./errors";
-import type { KernelEnvironment } from "../kernel/environment";
-import type { Hook, KprobeHook, LsmHook, TracepointHook, UprobeHook, UsdtHook } from "./model";
+import { BpfObject, type BpfLink } from "../../bpf/object";
+import { objectImage, type ObjectImages } from "../../bpf/objects";
+import { u32Key } from "../../bpf/map";
+import type { Logger } from "../../log/logger";
+import { compileHook, type ArgPlacement, type CompiledHook, type CompileTarget } from "../plan/compile";
+import { PolicyError } from "../model/errors";
+import type { KernelEnvironment } from "../../kernel/environment";
+import type { Hook, KprobeHook, LsmHook, TracepointHook, UprobeHook, UsdtHook } from "../model/model";
 import { existsSync, readFileSync } from "node:fs";
-import { namespacesByType } from "./names";
-import { syscallBaseName, syscallSymbols } from "./syscalls";
-import { fieldPlacement, placeTracepointArg, syscallArgFields } from "./placement";
-import { trampolineRefusal } from "./diagnose";
+import { namespacesByType } from "../model/names";
+import { syscallBaseName, syscallSymbols } from "../model/syscalls";
+import { fieldPlacement, placeTracepointArg, syscallArgFields } from "../plan/placement";
+import { trampolineRefusal } from "../plan/diagnose";
 
 export const MECHANISMS = ["kprobe", "fentry", "fmod_ret", "tracepoint", "uprobe", "raw_tracepoint", "lsm", "usdt"] as const;
 export type Mechanism = (typeof MECHANISMS)[number];

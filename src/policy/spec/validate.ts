@@ -1,22 +1,22 @@
 /** Checks that need more than the schema (cross references, value syntax,
  * operator/type fit) and turns a schema-valid document into the model. */
-import type { IssueList } from "./errors";
+import type { IssueList } from "../model/errors";
 import { LIMITS } from "./limits";
 import type {
   ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, KprobeHook, LsmHook, NamespaceChangesMatcher, UsdtHook,
   NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector, TracepointHook, UprobeHook,
-} from "./model";
-import { NET_OPERATORS, NET_TYPES, netFieldApplies, parseCidr, parseNamedValue, parsePortRange, type Cidr, type NetOperator } from "./netops";
+} from "../model/model";
+import { NET_OPERATORS, NET_TYPES, netFieldApplies, parseCidr, parseNamedValue, parsePortRange, type Cidr, type NetOperator } from "../model/netops";
 import {
   API_VERSION, CAPABILITIES, INT_OPERATORS, INT_TYPES, SIZED_BUFFER_TYPES, TEXT_OPERATORS, TEXT_TYPES,
   UNSUPPORTED_OPERATORS, UNSUPPORTED_TYPES, normalizeArgOperator, normalizeArgType, type ArgType, type NamespaceType,
-} from "./names";
+} from "../model/names";
 import type {
   ActionDoc, ArgDoc, ArgMatchDoc, CapabilitiesDoc, KprobeDoc, ListDoc, LsmHookDoc, PolicyDocument, ScalarValue, UprobeDoc, UsdtDoc,
   SelectorDoc, TracepointDoc,
 } from "./schema";
 import { describeValue } from "./schema";
-import { syscallBaseName, syscallNumbers } from "./syscalls";
+import { syscallBaseName, syscallNumbers } from "../model/syscalls";
 import {
   intRange, parseCapability, parseInteger, parseNamespaceType, parseNamespaceValue, parsePid, utf8Length,
 } from "./values";

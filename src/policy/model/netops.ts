@@ -3,7 +3,7 @@
  * sock, socket, skb and sockaddr arguments. Values are parsed here; the
  * kernel compares them (bpf/generic/netmatch.h). */
 import type { ArgType } from "./names";
-import { FAMILY_NUMBERS, PROTOCOL_NUMBERS, TCP_STATE_NUMBERS } from "../decode/net-names";
+import { FAMILY_NUMBERS, PROTOCOL_NUMBERS, TCP_STATE_NUMBERS } from "../../decode/net-names";
 
 export type NetField = "saddr" | "daddr" | "sport" | "dport" | "family" | "protocol" | "state";
 

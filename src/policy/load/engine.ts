@@ -1,17 +1,17 @@
 /** Everything the agent needs of tracing policies, built from its parts:
  * the manager, the API service, and the record handler for the pipeline. */
-import type { GetEventsResponse, Process } from "../../gen/tetragon/tetragon_pb";
-import type { ObjectImages } from "../bpf/objects";
-import type { AgentEvent } from "../bus/event";
-import { genericAgentEvent, genericEvent, OP_KPROBE, OP_TRACEPOINT } from "../decode/generic";
-import type { KernelEnvironment } from "../kernel/environment";
-import type { Logger } from "../log/logger";
+import type { GetEventsResponse, Process } from "../../../gen/tetragon/tetragon_pb";
+import type { ObjectImages } from "../../bpf/objects";
+import type { AgentEvent } from "../../bus/event";
+import { genericAgentEvent, genericEvent, OP_KPROBE, OP_TRACEPOINT } from "../../decode/generic";
+import type { KernelEnvironment } from "../../kernel/environment";
+import type { Logger } from "../../log/logger";
 import type { Mechanism } from "./loader";
 import { PolicyManager, type SensorRegistry } from "./manager";
 import { policyService, type PolicyService } from "./service";
 import { RateLimiter, recordKey } from "./ratelimit";
 import { UserActions, type UserAction } from "./user-actions";
-import { KprobeAction } from "../../gen/tetragon/tetragon_pb";
+import { KprobeAction } from "../../../gen/tetragon/tetragon_pb";
 
 /** A Post-only record of a selector with GetUrl/DnsLookup reports that action. */
 function withUserAction(ev: GetEventsResponse | undefined, actions: readonly UserAction[]): GetEventsResponse | undefined {

@@ -6,8 +6,8 @@ import {
 } from "./layout";
 import type {
   ArgMatcher, BinariesMatcher, CapabilitiesMatcher, Hook, NamespaceMatcher, PidMatcher, PolicyAction, PolicyArg, Selector,
-} from "./model";
-import { NAMESPACE_INDEX, type ArgOperator, type ArgType, type NamespaceType } from "./names";
+} from "../model/model";
+import { NAMESPACE_INDEX, type ArgOperator, type ArgType, type NamespaceType } from "../model/names";
 
 /** Where one argument comes from, as the hook's mechanism resolved it. */
 export interface ArgPlacement {

@@ -2,9 +2,9 @@
  * with code invalid_argument and one "<field path>: <reason>" per problem. */
 import * as v from "valibot";
 import { parseAllDocuments, type Document } from "yaml";
-import { IssueList, PolicyError } from "./errors";
-import type { Policy } from "./model";
-import { API_VERSION, KINDS } from "./names";
+import { IssueList, PolicyError } from "../model/errors";
+import type { Policy } from "../model/model";
+import { API_VERSION, KINDS } from "../model/names";
 import { PolicyDocumentSchema, describeValue, issuePath } from "./schema";
 import { buildHooks, checkDocument } from "./validate";
 

@@ -1,10 +1,10 @@
 /** A tracing policy as a sensor: its hooks attach on enable, detach on
  * disable, and remove frees every kernel object the policy created. */
-import type { Logger } from "../log/logger";
-import { SensorConfigError, type Sensor, type SensorConfigKey } from "../sensors/sensor";
+import type { Logger } from "../../log/logger";
+import { SensorConfigError, type Sensor, type SensorConfigKey } from "../../sensors/sensor";
 import type { LoadedHook } from "./loader";
 import { hookName } from "./loader";
-import type { Policy } from "./model";
+import type { Policy } from "../model/model";
 
 function readOnly(description: string, value: () => string): SensorConfigKey {
   return {

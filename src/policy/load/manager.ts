@@ -2,19 +2,19 @@
  * and the hook registry the record decoder reads. */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BpfObject } from "../bpf/object";
-import { objectImage, type ObjectImages } from "../bpf/objects";
-import type { HookDescription } from "../decode/generic";
-import type { KernelEnvironment } from "../kernel/environment";
-import type { Logger } from "../log/logger";
+import { BpfObject } from "../../bpf/object";
+import { objectImage, type ObjectImages } from "../../bpf/objects";
+import type { HookDescription } from "../../decode/generic";
+import type { KernelEnvironment } from "../../kernel/environment";
+import type { Logger } from "../../log/logger";
 import { PolicySensor } from "./sensor";
-import type { Sensor } from "../sensors/sensor";
-import { PolicyError } from "./errors";
-import { LIMITS } from "./limits";
+import type { Sensor } from "../../sensors/sensor";
+import { PolicyError } from "../model/errors";
+import { LIMITS } from "../spec/limits";
 import { loadHook, reportedFunctionName, type LoadedHook, type Mechanism } from "./loader";
-import type { Policy, PolicyAction, RateLimit } from "./model";
+import type { Policy, PolicyAction, RateLimit } from "../model/model";
 import type { UserAction } from "./user-actions";
-import { parsePolicies } from "./parse";
+import { parsePolicies } from "../spec/parse";
 
 /** What the manager needs of the sensor manager (src/sensors/manager.ts). */
 export interface SensorRegistry {

@@ -1,7 +1,7 @@
 /** Parsing of matcher values (numbers, capability and namespace names). */
-import type { ArgType } from "./names";
-import { CAPABILITIES, NAMESPACES, type NamespaceType } from "./names";
-import type { NamespaceValue } from "./model";
+import type { ArgType } from "../model/names";
+import { CAPABILITIES, NAMESPACES, type NamespaceType } from "../model/names";
+import type { NamespaceValue } from "../model/model";
 
 const NUMBER_RE = /^-?(0x[0-9a-fA-F]+|[0-9]+)$/;
 

@@ -1,13 +1,13 @@
 /** `fgs tracingpolicy check`: each policy file validated and, as root, loaded
  * and attached on this kernel then unloaded again, without an agent. */
 import { readFileSync } from "node:fs";
-import type { ObjectImages } from "../bpf/objects";
-import { createLogger } from "../log/logger";
-import { SensorManager } from "../sensors/manager";
-import { PolicyError } from "./errors";
-import { probeKernel } from "../kernel/environment";
+import type { ObjectImages } from "../../bpf/objects";
+import { createLogger } from "../../log/logger";
+import { SensorManager } from "../../sensors/manager";
+import { PolicyError } from "../model/errors";
+import { probeKernel } from "../../kernel/environment";
 import { expandPolicyPath, PolicyManager } from "./manager";
-import { parsePolicies } from "./parse";
+import { parsePolicies } from "../spec/parse";
 
 export interface CheckReport {
   readonly file: string;

@@ -1,11 +1,11 @@
 /** Where tracepoint arguments live: offsets from the format file, and which
  * declared types fit which fields. */
 import type { ArgPlacement } from "./compile";
-import { PolicyError } from "./errors";
+import { PolicyError } from "../model/errors";
 import { ArgFlag } from "./layout";
-import type { PolicyArg } from "./model";
-import { INT_TYPES, type ArgType } from "./names";
-import type { TracepointField } from "../kernel/tracefs";
+import type { PolicyArg } from "../model/model";
+import { INT_TYPES, type ArgType } from "../model/names";
+import type { TracepointField } from "../../kernel/tracefs";
 
 const POINTER_TYPES: ReadonlySet<ArgType> = new Set(["file", "path", "filename", "skb", "sock", "cred"]);
 

@@ -1,5 +1,5 @@
 /** Names accepted in TracingPolicy documents and what they normalize to. */
-import type { NamespaceInums } from "../decode/process";
+import type { NamespaceInums } from "../../decode/process";
 
 export const ARG_TYPES = [
   "int", "uint32", "sint32", "uint64", "sint64", "size_t", "sizet", "long",
