@@ -11,7 +11,7 @@ import { PolicySensor } from "./sensor";
 import type { Sensor } from "../../sensors/sensor";
 import { PolicyError } from "../model/errors";
 import { LIMITS } from "../spec/limits";
-import { loadHook, reportedFunctionName, type LoadedHook, type Mechanism } from "./loader";
+import { loadHook, reportedFunctionName, uprobeFileOffset, type LoadedHook, type Mechanism } from "./loader";
 import type { Policy, PolicyAction, RateLimit } from "../model/model";
 import type { UserAction } from "./user-actions";
 import { parsePolicies } from "../spec/parse";
@@ -300,7 +300,8 @@ function describeHook(h: LoadedHook, policyName: string, kernel: KernelEnvironme
     return { kind: "tracepoint", functionName: "", subsystem: hook.subsystem, event: hook.event, ...report };
   }
   if (hook.kind === "uprobe") {
-    return { kind: "uprobe", functionName: hook.symbol, subsystem: "", event: "", path: hook.binary, ...report };
+    const offset = hook.symbol === "" ? uprobeFileOffset(hook) : 0n;
+    return { kind: "uprobe", functionName: hook.symbol, subsystem: "", event: "", path: hook.binary, offset, refCtrOffset: hook.refCtrOffset, ...report };
   }
   if (hook.kind === "lsm") return { kind: "lsm", functionName: hook.hook, subsystem: "", event: "", ...report };
   if (hook.kind === "usdt") return { kind: "usdt", functionName: hook.name, subsystem: hook.provider, event: "", path: hook.binary, ...report };
