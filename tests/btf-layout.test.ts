@@ -19,7 +19,7 @@ import {
   STATE,
 } from "../src/decode/process";
 import { HEADER, OP_CLONE, OP_EXEC, OP_EXIT, OP_KPROBE, OP_TEST, OP_TRACEPOINT } from "../src/decode/records";
-import { ARG_HDR, CRED, RECORD, SKB, SOCK } from "../src/decode/generic-layout";
+import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GenType, PERF_EVENT, RECORD, SKB, SOCK, SOCKADDR, USER_NS } from "../src/decode/generic-layout";
 import { ACTION, ARG_CFG, ARG_M, BIN_KEY, CAP_M, HOOK_CFG, LPM_KEY, NS_M, PID_M, SELECTOR, STR_KEY } from "../src/policy/plan/layout";
 
 interface BtfMember {
@@ -244,5 +244,20 @@ describe("generic (tracing policy) layouts in BTF match src/policy/plan/layout.t
     check("gen_skb", SKB);
     check("gen_sock", SOCK);
     check("gen_cred", CRED);
+    check("gen_sockaddr", SOCKADDR);
+    check("gen_bpf_attr", BPF_ATTR, { progType: "prog_type", insnCnt: "insn_cnt", progName: "prog_name" });
+    check("gen_bpf_map", BPF_MAP, { name: "name" });
+    check("gen_user_ns", USER_NS);
+    check("gen_perf_event", PERF_EVENT);
+  });
+  test("argument types and flags (enum gen_arg_type, GEN_AF_*)", () => {
+    const text = readFileSync(join(ROOT, "bpf", "generic", "records.h"), "utf8");
+    const camel = (n: string) => n.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    const rename: Record<string, string> = { userNs: "userNamespace" };
+    const inC = [...text.matchAll(/GEN_T_(\w+) = (\d+)/g)].map((m) => [rename[camel(m[1] ?? "")] ?? camel(m[1] ?? ""), Number(m[2])]);
+    expect(Object.fromEntries(inC)).toEqual({ ...GenType });
+    const flags = defines("generic/records.h", "GEN_AF_");
+    const ts = Object.fromEntries(Object.entries(ArgHdrFlag).map(([k, v]) => [`GEN_AF_${k.replace(/[A-Z]/g, (x) => `_${x}`).toUpperCase()}`, v]));
+    expect(Object.fromEntries(flags)).toEqual(ts);
   });
 });

@@ -263,15 +263,15 @@ spec:
       yaml: `apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
 metadata:
-  name: "lang-dentry"
+  name: "lang-bpf-prog"
 spec:
   kprobes:
-  - call: "security_inode_unlink"
+  - call: "security_bpf_prog_load"
     args:
-    - {index: 1, type: dentry}
+    - {index: 0, type: bpf_prog}
 `,
     }).catch((err: Error) => err);
-    expect((e as Error).message).toContain("spec.kprobes[0].args[0].type: dentry: not yet supported");
+    expect((e as Error).message).toContain("spec.kprobes[0].args[0].type: bpf_prog: not yet supported");
   });
 });
 

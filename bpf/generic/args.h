@@ -105,8 +105,9 @@ struct gen_iovec {
 	__u64 len;
 };
 
-/* The iovecs' bytes back to back, at most GEN_IOVEC_MAX of them. */
-static __always_inline __u32 gen_read_iovec(__u8 *dst, __u64 iov, __u64 cnt, int user_first,
+/* The iovecs' bytes back to back, at most GEN_IOVEC_MAX of them, the first
+ * skip bytes of the first one left out (an iov_iter's position). */
+static __always_inline __u32 gen_read_iovec(__u8 *dst, __u64 iov, __u64 cnt, __u64 skip, int user_first,
 					    struct gen_arg_hdr *h)
 {
 	__u32 copied = 0, i;
@@ -121,6 +122,10 @@ static __always_inline __u32 gen_read_iovec(__u8 *dst, __u64 iov, __u64 cnt, int
 		if (gen_read_mem((__u8 *)&v, sizeof(v), iov + i * sizeof(v), user_first) < 0) {
 			h->flags |= GEN_AF_ERROR;
 			break;
+		}
+		if (i == 0) {
+			v.len = v.len > skip ? v.len - skip : 0;
+			v.base += skip;
 		}
 		total += v.len;
 		room = GEN_PAYLOAD_MAX - copied;
@@ -401,6 +406,132 @@ static __always_inline __u32 gen_read_name(__u8 *dst, const void *name, __u32 ma
 		return 0;
 	}
 	return n - 1;
+}
+
+/* struct iov_iter named its iovec array iov before 6.4 (__iov since). */
+struct iov_iter___old {
+	const struct iovec *iov;
+} __attribute__((preserve_access_index));
+
+/* The bytes an iov_iter covers (from its position, at most its count):
+ * a user buffer (ITER_UBUF), user iovecs (ITER_IOVEC) or kernel ones
+ * (ITER_KVEC); value is the count. Page-based kinds (bvec, folios, xarray,
+ * pipe) carry no bytes here: the payload is empty and marked truncated. */
+static __always_inline __u32 gen_read_iov_iter(__u8 *dst, struct iov_iter *it, struct gen_arg_hdr *h)
+{
+	__u64 count, skip, segs, nr;
+	__u32 n;
+	__u8 kind;
+	int user = 1;
+
+	if (!it || !bpf_core_field_exists(it->iter_type)) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	kind = BPF_CORE_READ(it, iter_type);
+	count = BPF_CORE_READ(it, count);
+	skip = BPF_CORE_READ(it, iov_offset);
+	if (bpf_core_enum_value_exists(enum iter_type, ITER_UBUF) &&
+	    kind == bpf_core_enum_value(enum iter_type, ITER_UBUF))
+		return gen_read_buf(dst, (__u64)BPF_CORE_READ(it, ubuf) + skip, count, 1, h);
+	if (kind == bpf_core_enum_value(enum iter_type, ITER_IOVEC)) {
+		if (bpf_core_field_exists(((struct iov_iter___old *)it)->iov))
+			segs = (__u64)BPF_CORE_READ((struct iov_iter___old *)it, iov);
+		else
+			segs = (__u64)BPF_CORE_READ(it, __iov);
+	} else if (kind == bpf_core_enum_value(enum iter_type, ITER_KVEC)) {
+		segs = (__u64)BPF_CORE_READ(it, kvec);
+		user = 0;
+	} else {
+		h->value = count;
+		if (count)
+			h->flags |= GEN_AF_TRUNCATED;
+		return 0;
+	}
+	nr = BPF_CORE_READ(it, nr_segs);
+	n = gen_read_iovec(dst, segs, nr, skip, user, h);
+	if (n > count)
+		n = count;
+	if (count > n)
+		h->flags |= GEN_AF_TRUNCATED;
+	else
+		h->flags &= ~GEN_AF_TRUNCATED;
+	h->value = count;
+	return n;
+}
+
+/* struct load_info lives in kernel/module/internal.h: in the BTF of kernels
+ * built with modules, absent otherwise (the program then reports an error). */
+struct load_info___fgs {
+	const char *name;
+	struct module *mod;
+	bool sig_ok;
+} __attribute__((preserve_access_index));
+
+/* The module being loaded: name; value its taint bits; flags the signature. */
+static __always_inline __u32 gen_read_load_info(__u8 *dst, struct load_info___fgs *info, struct gen_arg_hdr *h)
+{
+	struct module *mod;
+
+	if (!bpf_core_type_exists(struct load_info___fgs) || !info) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	mod = BPF_CORE_READ(info, mod);
+	if (mod)
+		h->value = BPF_CORE_READ(mod, taints);
+	if (bpf_core_field_exists(info->sig_ok)) {
+		h->flags |= GEN_AF_SIG_KNOWN;
+		if (BPF_CORE_READ(info, sig_ok))
+			h->flags |= GEN_AF_SIG_OK;
+	}
+	return gen_read_name(dst, BPF_CORE_READ(info, name), GEN_MODULE_NAME, h);
+}
+
+/* A struct module: name; value its taint bits. */
+static __always_inline __u32 gen_read_module(__u8 *dst, struct module *mod, struct gen_arg_hdr *h)
+{
+	if (!mod) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	h->value = BPF_CORE_READ(mod, taints);
+	return gen_read_name(dst, mod->name, GEN_MODULE_NAME, h);
+}
+
+/* The probe a perf event was opened for. kprobe_func is the opener's pointer
+ * (user memory in perf_event_open), kernel memory for in-kernel users. */
+static __always_inline __u32 gen_read_perf_event(__u8 *dst, struct perf_event *ev, struct gen_arg_hdr *h)
+{
+	struct gen_perf_event *p = (struct gen_perf_event *)dst;
+	__u64 func;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	if (!ev) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	p->type = BPF_CORE_READ(ev, attr.type);
+	p->config = BPF_CORE_READ(ev, attr.config);
+	p->probe_offset = BPF_CORE_READ(ev, attr.probe_offset);
+	func = BPF_CORE_READ(ev, attr.kprobe_func);
+	if (func && bpf_probe_read_user_str(p->kprobe_func, sizeof(p->kprobe_func), (void *)func) < 0)
+		bpf_probe_read_kernel_str(p->kprobe_func, sizeof(p->kprobe_func), (void *)func);
+	return sizeof(*p);
+}
+
+/* A dentry: its path from its filesystem's root (a dentry has no mount). */
+static __always_inline __u32 gen_read_dentry(__u8 *dst, struct dentry *d, struct gen_arg_hdr *h)
+{
+	struct fgs_path_res res;
+
+	if (!d) {
+		h->flags |= GEN_AF_ERROR;
+		return 0;
+	}
+	h->value = BPF_CORE_READ(d, d_inode, i_mode);
+	res = fgs_dentry_path(d);
+	return gen_copy_path(dst, &res, h);
 }
 
 /* Integers: sign or zero extension from the field's width. */

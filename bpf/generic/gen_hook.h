@@ -69,7 +69,7 @@ static __always_inline __u32 gen_encode_payload(struct gen_arg_cfg *a, struct ge
 	case GEN_T_CHAR_BUF:
 		return gen_read_buf(dst, raw, size, user, h);
 	case GEN_T_CHAR_IOVEC:
-		return gen_read_iovec(dst, raw, size, user, h);
+		return gen_read_iovec(dst, raw, size, 0, user, h);
 	case GEN_T_FD:
 		return gen_read_fd(dst, raw, h);
 	case GEN_T_FILE:
@@ -96,7 +96,15 @@ static __always_inline __u32 gen_encode_payload(struct gen_arg_cfg *a, struct ge
 	case GEN_T_NET_DEVICE:
 		return gen_read_name(dst, raw ? ((struct net_device *)raw)->name : NULL, 16, h);
 	case GEN_T_MODULE:
-		return gen_read_name(dst, raw ? ((struct module *)raw)->name : NULL, 64, h);
+		return gen_read_module(dst, (struct module *)raw, h);
+	case GEN_T_LOAD_INFO:
+		return gen_read_load_info(dst, (struct load_info___fgs *)raw, h);
+	case GEN_T_PERF_EVENT:
+		return gen_read_perf_event(dst, (struct perf_event *)raw, h);
+	case GEN_T_DENTRY:
+		return gen_read_dentry(dst, (struct dentry *)raw, h);
+	case GEN_T_IOV_ITER:
+		return gen_read_iov_iter(dst, (struct iov_iter *)raw, h);
 	case GEN_T_BPF_ATTR:
 		return gen_read_bpf_attr(dst, (union bpf_attr *)raw, h);
 	case GEN_T_BPF_MAP:

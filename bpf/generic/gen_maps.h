@@ -97,6 +97,7 @@ struct gen_scratch {
 		struct gen_bpf_attr bpf_attr;
 		struct gen_bpf_map bpf_map;
 		struct gen_user_ns user_ns;
+		struct gen_perf_event perf_event;
 	} layouts;
 };
 

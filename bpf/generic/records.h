@@ -43,10 +43,14 @@ enum gen_arg_type {
 	GEN_T_LINUX_BINPRM = 21,/* payload: path of bprm->file */
 	GEN_T_KIOCB = 22,       /* payload: path of ki_filp */
 	GEN_T_NET_DEVICE = 23,  /* payload: the device name */
-	GEN_T_MODULE = 24,      /* payload: the module name */
+	GEN_T_MODULE = 24,      /* payload: the module name; value: its taint bits */
 	GEN_T_BPF_ATTR = 25,    /* payload: struct gen_bpf_attr (BPF_PROG_LOAD fields) */
 	GEN_T_BPF_MAP = 26,     /* payload: struct gen_bpf_map */
 	GEN_T_USER_NS = 27,     /* payload: struct gen_user_ns */
+	GEN_T_DENTRY = 28,      /* payload: path from its filesystem's root; value: i_mode */
+	GEN_T_IOV_ITER = 29,    /* payload: the iterator's bytes; value: its byte count */
+	GEN_T_LOAD_INFO = 30,   /* as GEN_T_MODULE, for the module being loaded; GEN_AF_SIG_* */
+	GEN_T_PERF_EVENT = 31,  /* payload: struct gen_perf_event */
 };
 
 /* gen_arg_hdr.flags */
@@ -56,6 +60,8 @@ enum gen_arg_type {
 #define GEN_AF_FD_TABLE   (1U << 3) /* fd name from the task's fd table */
 #define GEN_AF_UNLINKED   (1U << 4) /* path of a deleted file */
 #define GEN_AF_DROPPED    (1U << 5) /* no room left in the record */
+#define GEN_AF_SIG_KNOWN  (1U << 6) /* load_info: the signature was checked (CONFIG_MODULE_SIG) */
+#define GEN_AF_SIG_OK     (1U << 7) /* load_info: ... and verified */
 
 struct gen_arg_hdr {
 	__u8 type;   /* enum gen_arg_type */
@@ -122,6 +128,18 @@ struct gen_user_ns {
 	__u32 uid;      /* owner */
 	__u32 gid;      /* group */
 	__u32 inum;
+};
+
+#define GEN_MODULE_NAME 64  /* MODULE_NAME_LEN and more */
+#define GEN_KSYM_NAME   128 /* KSYM_NAME_LEN */
+
+/* A struct perf_event: the kprobe (or uprobe) it was opened for. */
+struct gen_perf_event {
+	__u64 config;
+	__u64 probe_offset;
+	__u32 type;     /* perf_event_attr.type (PERF_TYPE_*, or a dynamic PMU) */
+	__u32 pad;
+	char kprobe_func[GEN_KSYM_NAME];
 };
 
 struct gen_cred {

@@ -136,6 +136,21 @@ static __always_inline int fgs_dentry_unhashed(struct dentry *d)
 	       BPF_CORE_READ(d, d_parent) != d;
 }
 
+/* Walks c up to where it stops and fills res (res->buf already set). */
+static __always_inline void fgs_dentry_walk_run(struct fgs_dentry_walk *c, struct fgs_path_res *res)
+{
+	bpf_loop(FGS_PATH_MAX_DEPTH, fgs_dentry_step, c, 0);
+	if (!c->done)
+		c->flags |= FGS_PATH_TRUNCATED;
+	if (c->off == FGS_PATH_MAX) { /* the root itself */
+		c->off -= 1;
+		res->buf->data[c->off & FGS_PATH_MASK] = '/';
+	}
+	res->start = c->off;
+	res->len = FGS_PATH_MAX - c->off;
+	res->flags = c->flags;
+}
+
 /* Path of (mnt, dentry) relative to the task's root, like d_path. */
 static __always_inline struct fgs_path_res
 fgs_path_walk(struct vfsmount *vfsmnt, struct dentry *dentry, struct task_struct *task)
@@ -157,16 +172,26 @@ fgs_path_walk(struct vfsmount *vfsmnt, struct dentry *dentry, struct task_struct
 	}
 	if (fgs_dentry_unhashed(dentry))
 		c.flags |= FGS_PATH_UNLINKED;
-	bpf_loop(FGS_PATH_MAX_DEPTH, fgs_dentry_step, &c, 0);
-	if (!c.done)
-		c.flags |= FGS_PATH_TRUNCATED;
-	if (c.off == FGS_PATH_MAX) { /* the root itself */
-		c.off -= 1;
-		res.buf->data[c.off & FGS_PATH_MASK] = '/';
+	fgs_dentry_walk_run(&c, &res);
+	return res;
+}
+
+/* Path of a dentry from the root of its filesystem: a dentry alone has no
+ * mount, so the walk stops there (where a root dentry is its own parent). */
+static __always_inline struct fgs_path_res fgs_dentry_path(struct dentry *dentry)
+{
+	struct fgs_path_res res = { .start = FGS_PATH_MAX };
+	struct fgs_dentry_walk c = { .dentry = dentry, .off = FGS_PATH_MAX };
+
+	res.buf = fgs_path_buffer();
+	if (!res.buf || !dentry) {
+		res.flags = FGS_PATH_ERROR;
+		return res;
 	}
-	res.start = c.off;
-	res.len = FGS_PATH_MAX - c.off;
-	res.flags = c.flags;
+	if (fgs_dentry_unhashed(dentry))
+		c.flags |= FGS_PATH_UNLINKED;
+	fgs_dentry_walk_run(&c, &res);
+	res.flags &= ~FGS_PATH_UNREACHABLE;
 	return res;
 }
 

@@ -100,11 +100,16 @@ void *fgs_attach_kprobe(struct bpf_program *prog, int retprobe, const char *func
 	return with_err(bpf_program__attach_kprobe(prog, retprobe, func), err);
 }
 
-/* A uprobe on func_name in binary (libbpf resolves the symbol), any process. */
-void *fgs_attach_uprobe(struct bpf_program *prog, int retprobe, const char *binary, const char *func_name, int *err)
+/* A uprobe in binary, any process: at func_name (libbpf resolves the symbol)
+ * plus offset, or at the file offset alone when func_name is NULL;
+ * ref_ctr_offset (a file offset, 0 for none) is the semaphore the kernel
+ * counts up while the probe is attached. */
+void *fgs_attach_uprobe(struct bpf_program *prog, int retprobe, const char *binary, const char *func_name,
+			unsigned long long offset, unsigned long long ref_ctr_offset, int *err)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func_name, .retprobe = retprobe);
-	return with_err(bpf_program__attach_uprobe_opts(prog, -1, binary, 0, &opts), err);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = func_name, .retprobe = retprobe,
+		    .ref_ctr_offset = ref_ctr_offset);
+	return with_err(bpf_program__attach_uprobe_opts(prog, -1, binary, offset, &opts), err);
 }
 
 /* A USDT probe provider:name in binary (libbpf reads the ELF notes), any process. */

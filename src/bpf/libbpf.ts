@@ -16,7 +16,7 @@ const SYMBOLS = {
   fgs_attach_raw_tracepoint: { args: [ptr, ptr, ptr], returns: ptr },
   fgs_attach_kprobe: { args: [ptr, i32, ptr, ptr], returns: ptr },
   fgs_attach_trace: { args: [ptr, ptr], returns: ptr },
-  fgs_attach_uprobe: { args: [ptr, i32, ptr, ptr, ptr], returns: ptr },
+  fgs_attach_uprobe: { args: [ptr, i32, ptr, ptr, u64, u64, ptr], returns: ptr },
   fgs_attach_usdt: { args: [ptr, ptr, ptr, ptr, ptr], returns: ptr },
   fgs_errno: { args: [i32], returns: i32 },
   fgs_boot_to_realtime_offset_ns: { args: [], returns: i64 },

@@ -77,11 +77,15 @@ export class BpfProgram {
     return linkOrThrow(`${retprobe ? "kretprobe" : "kprobe"} ${func}`, p, err);
   }
   /** fentry/fexit: the target must be set with setAttachTarget before load. */
-  /** A uprobe (or uretprobe) on a function of an executable or library, in every process. */
-  attachUprobe(binary: string, symbol: string, retprobe: boolean): BpfLink {
+  /** A uprobe (or uretprobe) in an executable or library, in every process:
+   * at a function (plus `offset`), or at the file offset `offset` when
+   * `symbol` is empty; `refCtrOffset` (0: none) is its semaphore's file offset. */
+  attachUprobe(binary: string, symbol: string, retprobe: boolean, at: { offset: bigint; refCtrOffset: bigint } = { offset: 0n, refCtrOffset: 0n }): BpfLink {
     const err = errPtr();
-    const p = libbpf().fgs_attach_uprobe(this.ptr, retprobe ? 1 : 0, cString(binary), cString(symbol), err);
-    return linkOrThrow(`uprobe ${binary}:${symbol}`, p, err);
+    const name = symbol === "" ? null : cString(symbol);
+    const p = libbpf().fgs_attach_uprobe(this.ptr, retprobe ? 1 : 0, cString(binary), name, at.offset, at.refCtrOffset, err);
+    const where = symbol === "" ? `0x${at.offset.toString(16)}` : symbol;
+    return linkOrThrow(`uprobe ${binary}:${where}`, p, err);
   }
 
   /** A USDT probe provider:name of an executable or library, in every process. */

@@ -37,7 +37,7 @@ export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
   [ProcessExitSchema, [1, 2, 3, 4]],
   [ProcessKprobeSchema, [1, 2, 3, 4, 5, 6, 8, 10, 11]],
   [ProcessTracepointSchema, [1, 2, 4, 5, 6, 7, 8, 9, 10]],
-  [ProcessUprobeSchema, [1, 2, 3, 4, 5, 6, 7, 8, 12]],
+  [ProcessUprobeSchema, [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12]],
   [ProcessLsmSchema, [1, 2, 3, 5, 6, 7, 8, 9]],
   [ProcessUsdtSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]],
   // 12..30: message-valued kernel-struct arguments, written by protobuf-es (default branch)
@@ -130,6 +130,8 @@ function uprobe(u: ProcessUprobe): void {
   w.stringIfSet(6, u.message);
   for (const a of u.args) argField(7, a);
   strings(8, u.tags);
+  w.uint64IfSet(10, u.offset);
+  w.uint64IfSet(11, u.refCtrOffset);
   w.uintIfSet(12, u.action);
 }
 

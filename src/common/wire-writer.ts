@@ -130,4 +130,11 @@ export class WireWriter {
       this.varint(n);
     }
   }
+
+  uint64IfSet(no: number, n: bigint): void {
+    if (n !== 0n) {
+      this.tag(no, VARINT);
+      this.varint64(n);
+    }
+  }
 }

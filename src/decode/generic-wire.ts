@@ -56,6 +56,7 @@ function writeScalarArg(w: WireWriter, a: RawArg | null): boolean {
       return true;
     case GenType.charBuf:
     case GenType.charIovec:
+    case GenType.iovIter:
       if (a.flags & ArgHdrFlag.truncated) return false;
       w.bytes(5, a.payload);
       return true;
@@ -126,6 +127,8 @@ function writeUprobe(w: WireWriter, p: GenericWireParts): void {
   w.stringIfSet(6, hook.message);
   writeArgs(w, 7, p);
   writeStrings(w, 8, hook.tags);
+  w.uint64IfSet(10, hook.offset ?? 0n);
+  w.uint64IfSet(11, hook.refCtrOffset ?? 0n);
   w.uintIfSet(12, p.rec.action);
 }
 

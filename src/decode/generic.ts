@@ -6,13 +6,13 @@ import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import {
   GetEventsResponseSchema, KprobeArgumentSchema, KprobeCredSchema, KprobeFileSchema, KprobePathSchema,
   KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, KprobeSockaddrSchema, KprobeCapabilitySchema,
-  KprobeLinuxBinprmSchema, KprobeNetDevSchema, UserNamespaceSchema, NamespaceSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, SyscallIdSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema, ProcessLsmSchema, ProcessUsdtSchema,
+  KprobeLinuxBinprmSchema, KprobeNetDevSchema, KprobePerfEventSchema, TaintedBitsTypeSchema, type TaintedBitsType, UserNamespaceSchema, NamespaceSchema, KernelModuleSchema, KprobeBpfAttrSchema, KprobeBpfMapSchema, SyscallIdSchema, ProcessKprobeSchema, ProcessTracepointSchema, ProcessUprobeSchema, ProcessLsmSchema, ProcessUsdtSchema,
   ProcessSchema, CapabilitiesTypeSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
 import { AgentEvent } from "../bus/event";
 import { encodeGenericRecord, hasLongArgType } from "./generic-wire";
-import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, RECORD, RecordFlag, SKB, SOCK, SOCKADDR, USER_NS } from "./generic-layout";
+import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, KSYM_NAME, PERF_EVENT, RECORD, RecordFlag, SKB, SOCK, SOCKADDR, USER_NS } from "./generic-layout";
 import { FAMILY_NUMBERS, TCP_STATE_NUMBERS, nameOf } from "./net-names";
 import { OP_KPROBE, OP_TRACEPOINT } from "./records";
 
@@ -258,6 +258,38 @@ function capabilityArg(a: RawArg): KprobeArgument {
   return arg({ case: "capabilityArg", value: create(KprobeCapabilitySchema, { value: n, name }) });
 }
 
+/** The module taint flags set in a kernel taint mask, as upstream lists them
+ * (each enum value is the taint bit itself). */
+function taintList(mask: bigint): TaintedBitsType[] {
+  return TaintedBitsTypeSchema.values.filter((v) => v.number !== 0 && (mask & BigInt(v.number)) !== 0n).map((v) => v.number as TaintedBitsType);
+}
+
+/** module and load_info: the name, taints and (load_info) the signature check. */
+function moduleArg(a: RawArg): KprobeArgument {
+  const signatureOk = a.flags & ArgHdrFlag.sigKnown ? (a.flags & ArgHdrFlag.sigOk) !== 0 : undefined;
+  return arg({ case: "moduleArg", value: create(KernelModuleSchema, { name: str(a.payload), signatureOk, tainted: taintList(a.value) }) });
+}
+
+const PERF_TYPES: readonly string[] = [
+  "PERF_TYPE_HARDWARE", "PERF_TYPE_SOFTWARE", "PERF_TYPE_TRACEPOINT", "PERF_TYPE_HW_CACHE", "PERF_TYPE_RAW", "PERF_TYPE_BREAKPOINT",
+];
+
+/** A perf event's probe; a dynamic PMU (kprobe, uprobe) is named by its number. */
+function perfEventArg(p: Uint8Array): KprobeArgument {
+  if (p.byteLength < PERF_EVENT.bytes) return arg({ case: undefined });
+  const v = view(p);
+  const type = v.getUint32(PERF_EVENT.type, true);
+  return arg({
+    case: "perfEventArg",
+    value: create(KprobePerfEventSchema, {
+      KprobeFunc: cString(p.subarray(PERF_EVENT.kprobeFunc, PERF_EVENT.kprobeFunc + KSYM_NAME)),
+      Type: PERF_TYPES[type] ?? String(type),
+      Config: v.getBigUint64(PERF_EVENT.config, true),
+      ProbeOffset: v.getBigUint64(PERF_EVENT.probeOffset, true),
+    }),
+  });
+}
+
 /** The syscall's ABI as upstream names it: the native one of this machine. */
 const SYSCALL_ABI = process.arch === "arm64" ? "arm64" : "x64";
 
@@ -324,6 +356,7 @@ export function toKprobeArgument(a: RawArg | null): KprobeArgument {
       return arg({ case: "stringArg", value: str(a.payload) });
     case GenType.charBuf:
     case GenType.charIovec:
+    case GenType.iovIter:
       return bytesArg(a);
     case GenType.fd:
       return fdArg(a);
@@ -352,7 +385,12 @@ export function toKprobeArgument(a: RawArg | null): KprobeArgument {
     case GenType.netDevice:
       return arg({ case: "netDevArg", value: create(KprobeNetDevSchema, { name: str(a.payload) }) });
     case GenType.module:
-      return arg({ case: "moduleArg", value: create(KernelModuleSchema, { name: str(a.payload) }) });
+    case GenType.loadInfo:
+      return moduleArg(a);
+    case GenType.perfEvent:
+      return perfEventArg(a.payload);
+    case GenType.dentry:
+      return arg({ case: "pathArg", value: create(KprobePathSchema, { path: str(a.payload), flags: fileFlags(a) }) });
     case GenType.bpfAttr:
       return bpfAttrArg(a.payload);
     case GenType.bpfMap:
@@ -369,6 +407,10 @@ export interface HookDescription {
   readonly kind: "kprobe" | "tracepoint" | "uprobe" | "lsm" | "usdt";
   /** uprobes: the executable or library (functionName is the symbol) */
   readonly path?: string;
+  /** uprobes attached by offset or address: the file offset, and the
+   * reference counter's offset when one is set */
+  readonly offset?: bigint;
+  readonly refCtrOffset?: bigint;
   /** kprobes: `call` as the policy wrote it */
   readonly functionName: string;
   readonly subsystem: string;
@@ -406,7 +448,10 @@ function eventFrom(rec: GenericRecord, hook: HookDescription, process: Process, 
     return { case: "processTracepoint", value };
   }
   if (hook.kind === "uprobe") {
-    const value = create(ProcessUprobeSchema, { process, parent, path: hook.path ?? "", symbol: hook.functionName, args, action: rec.action as KprobeAction, ...report });
+    const value = create(ProcessUprobeSchema, {
+      process, parent, path: hook.path ?? "", symbol: hook.functionName, args, action: rec.action as KprobeAction,
+      offset: hook.offset ?? 0n, refCtrOffset: hook.refCtrOffset ?? 0n, ...report,
+    });
     return { case: "processUprobe", value };
   }
   if (hook.kind === "usdt") {

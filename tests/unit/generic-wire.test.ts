@@ -2,12 +2,12 @@
 // must decode to exactly the message the agent builds for JSON and filters.
 import { describe, expect, test } from "bun:test";
 import { create, equals, fromBinary } from "@bufbuild/protobuf";
-import { GetEventsResponseSchema, ProcessSchema } from "../../gen/tetragon/tetragon_pb";
+import { GetEventsResponseSchema, ProcessSchema, TaintedBitsType } from "../../gen/tetragon/tetragon_pb";
 import { AgentEvent } from "../../src/bus/event";
 import { encodeResponse } from "../../src/bus/encode";
 import { processTemplate, processWithRefcnt } from "../../src/cache/process-message";
-import { genericAgentEvent, genericEvent, type GenericEventContext, type HookDescription } from "../../src/decode/generic";
-import { ARG_HDR, ArgHdrFlag, GEN, GenType, RECORD, RecordFlag } from "../../src/decode/generic-layout";
+import { genericAgentEvent, genericEvent, toKprobeArgument, type GenericEventContext, type HookDescription } from "../../src/decode/generic";
+import { ARG_HDR, ArgHdrFlag, GEN, GenType, PERF_EVENT, RECORD, RecordFlag } from "../../src/decode/generic-layout";
 import { OP_KPROBE, OP_TRACEPOINT } from "../../src/decode/records";
 
 interface ArgSpec {
@@ -79,6 +79,7 @@ const KPROBE: HookDescription = { ...base, kind: "kprobe", functionName: "__x64_
 const TRACEPOINT: HookDescription = { ...base, kind: "tracepoint", functionName: "", subsystem: "syscalls", event: "sys_enter_openat", labels: ["dfd"] };
 const UPROBE: HookDescription = { ...base, kind: "uprobe", functionName: "readline", path: "/bin/bash", policyName: "u" };
 
+const UPROBE_AT: HookDescription = { ...base, kind: "uprobe", functionName: "", path: "/tmp/t", policyName: "u", offset: 0x1136n, refCtrOffset: 0x3028n };
 const LSM: HookDescription = { ...base, kind: "lsm", functionName: "file_open", policyName: "l", message: "m", tags: ["t"] };
 const USDT: HookDescription = { ...base, kind: "usdt", functionName: "function__entry", subsystem: "python", path: "/usr/bin/python3.11", policyName: "s", labels: ["f"] };
 
@@ -97,6 +98,26 @@ const STRUCTS: (ArgSpec | null)[] = [
   { type: GenType.syscall64, value: 110n },
   { type: GenType.linuxBinprm, payload: utf8("/usr/bin/true") },
   { type: GenType.netDevice, payload: utf8("lo") },
+];
+
+/* perf_event {kretprobe on "security_inode_unlink" through PMU type 6}; module taints: proprietary, unsigned */
+const PERF_PAYLOAD = (() => {
+  const b = new Uint8Array(PERF_EVENT.bytes);
+  const v = new DataView(b.buffer);
+  v.setBigUint64(PERF_EVENT.config, 1n, true);
+  v.setBigUint64(PERF_EVENT.probeOffset, 16n, true);
+  v.setUint32(PERF_EVENT.type, 6, true);
+  b.set(utf8("security_inode_unlink"), PERF_EVENT.kprobeFunc);
+  return b;
+})();
+const TAINTS = 0x2001n;
+const STRUCTS2: (ArgSpec | null)[] = [
+  { type: GenType.dentry, payload: utf8("/dir/file"), value: 0o100644n, flags: ArgHdrFlag.unlinked },
+  { type: GenType.iovIter, payload: utf8("fgs-iov"), value: 7n },
+  { type: GenType.iovIter, payload: utf8("fgs"), value: 9000n, flags: ArgHdrFlag.truncated },
+  { type: GenType.loadInfo, payload: utf8("dummy"), value: TAINTS, flags: ArgHdrFlag.sigKnown },
+  { type: GenType.module, payload: utf8("dummy"), value: TAINTS },
+  { type: GenType.perfEvent, payload: PERF_PAYLOAD },
 ];
 
 const ARGS: (ArgSpec | null)[] = [
@@ -127,6 +148,8 @@ const CASES: [string, Uint8Array, HookDescription, boolean][] = [
   ["lsm", record(OP_KPROBE, MORE.slice(3, 5), undefined, 5), LSM, true],
   ["usdt", record(OP_KPROBE, ARGS.slice(0, 2)), USDT, false],
   ["kernel-struct arguments", record(OP_KPROBE, STRUCTS), KPROBE, true],
+  ["dentry, iov_iter, load_info, module, perf_event", record(OP_KPROBE, STRUCTS2), KPROBE, true],
+  ["uprobe at an offset with a reference counter", record(OP_KPROBE, MORE.slice(1, 2)), UPROBE_AT, true],
 ];
 
 describe("policy events written from their record", () => {
@@ -144,6 +167,26 @@ describe("policy events written from their record", () => {
       expect(lazy.encoded()).toEqual(encodeResponse(built));
     });
   }
+
+  test("dentry, iov_iter, load_info, module, perf_event: each field of the argument", () => {
+    const ev = genericEvent(record(OP_KPROBE, STRUCTS2), ctx(KPROBE))!;
+    const args = ev.event.case === "processKprobe" ? ev.event.value.args.map((a) => a.arg) : [];
+    const tainted = [TaintedBitsType.TAINT_PROPRIETARY_MODULE, TaintedBitsType.TAINT_UNSIGNED_MODULE];
+    const [dentry, iov, cut, info, mod, perf] = args;
+    expect(dentry?.case === "pathArg" ? [dentry.value.path, dentry.value.flags, dentry.value.mount] : dentry).toEqual(["/dir/file", "unlinked", ""]);
+    expect(iov?.case === "bytesArg" ? new TextDecoder().decode(iov.value) : iov).toBe("fgs-iov");
+    expect(cut?.case === "truncatedBytesArg" ? [new TextDecoder().decode(cut.value.bytesArg), cut.value.origSize] : cut).toEqual(["fgs", 9000n]);
+    expect(info?.case === "moduleArg" ? [info.value.name, info.value.signatureOk, info.value.tainted] : info).toEqual(["dummy", false, tainted]);
+    expect(mod?.case === "moduleArg" ? [mod.value.name, mod.value.signatureOk, mod.value.tainted] : mod).toEqual(["dummy", undefined, tainted]);
+    expect(perf?.case === "perfEventArg" ? [perf.value.KprobeFunc, perf.value.Type, perf.value.Config, perf.value.ProbeOffset] : perf)
+      .toEqual(["security_inode_unlink", "6", 1n, 16n]);
+    const signed = toKprobeArgument({ type: GenType.loadInfo, flags: ArgHdrFlag.sigKnown | ArgHdrFlag.sigOk, value: 0n, payload: utf8("m") });
+    expect(signed.arg.case === "moduleArg" ? [signed.arg.value.signatureOk, signed.arg.value.tainted] : undefined).toEqual([true, []]);
+    const tracepointType = new Uint8Array(PERF_PAYLOAD);
+    new DataView(tracepointType.buffer).setUint32(PERF_EVENT.type, 2, true);
+    const tp = toKprobeArgument({ type: GenType.perfEvent, flags: 0, value: 0n, payload: tracepointType });
+    expect(tp.arg.case === "perfEventArg" ? tp.arg.value.Type : undefined).toBe("PERF_TYPE_TRACEPOINT");
+  });
 
   test("the payloads are copied out of the ring: bytes reused after the call do not change the event", () => {
     const bytes = record(OP_KPROBE, [{ type: GenType.string, payload: utf8("/etc/shadow") }]);

@@ -71,7 +71,7 @@ function attachOne(object: BpfObject, a: Attachment): BpfLink {
     case "trace": return program.attachTrace();
     case "tracepoint": return program.attachTracepoint(a.subsystem, a.event);
     case "raw_tracepoint": return program.attachRawTracepoint(a.event);
-    case "uprobe": return program.attachUprobe(a.binary, a.symbol, false);
+    case "uprobe": return program.attachUprobe(a.binary, a.symbol, false, { offset: a.offset, refCtrOffset: a.refCtrOffset });
     case "usdt": return program.attachUsdt(a.binary, a.provider, a.name);
   }
 }

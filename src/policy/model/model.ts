@@ -125,13 +125,21 @@ export interface TracepointHook extends HookReport {
   readonly selectors: readonly Selector[];
 }
 
-/** spec.uprobes: one hook per symbol; arguments are the function's (user memory). */
+/** spec.uprobes: one hook per symbol, offset or address; arguments are the
+ * function's (user memory). */
 export interface UprobeHook extends HookReport {
   readonly kind: "uprobe";
   readonly path: string;
   /** the executable or library */
   readonly binary: string;
+  /** the function, "" for a hook at an offset or address */
   readonly symbol: string;
+  /** a file offset (`offsets`), 0 otherwise */
+  readonly offset: bigint;
+  /** a virtual address in the file (`addrs`), turned into a file offset at load */
+  readonly address: bigint | null;
+  /** the semaphore's file offset (`refCtrOffsets`), 0 for none */
+  readonly refCtrOffset: bigint;
   readonly args: readonly PolicyArg[];
   readonly selectors: readonly Selector[];
 }

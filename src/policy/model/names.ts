@@ -9,9 +9,9 @@ export const ARG_TYPES = [
   "int64", "int32",
   /* current language: kernel-struct types */
   "sockaddr", "socket", "syscall64", "capability", "linux_binprm", "kiocb", "net_device", "module",
-  "bpf_attr", "bpf_map", "user_namespace",
+  "bpf_attr", "bpf_map", "user_namespace", "dentry", "iov_iter", "load_info", "perf_event",
   /* current language, refused with a reason (validate.ts) */
-  "dentry", "iov_iter", "load_info", "perf_event", "sockaddr_un", "bpf_prog", "bpf_cmd",
+  "sockaddr_un", "bpf_prog", "bpf_cmd",
   "kernel_cap_t", "cap_inheritable", "cap_permitted", "cap_effective", "data_loc", "const_buf",
   "int8", "int16", "uint8", "uint16", "ulong", "auto",
 ] as const;
@@ -30,10 +30,6 @@ export const INT_TYPES: ReadonlySet<ArgType> = new Set([
 
 /** Types of the current language not supported here yet, and why. */
 export const UNSUPPORTED_TYPES: Readonly<Partial<Record<ArgType, string>>> = {
-  dentry: "not yet supported: a dentry alone has no mount to build its path from",
-  iov_iter: "not yet supported (use char_iovec on the syscall's iovec instead)",
-  load_info: "not yet supported: struct load_info is not in every kernel's BTF",
-  perf_event: "not yet supported",
   sockaddr_un: "not yet supported (sockaddr reports the family of a unix address)",
   bpf_prog: "not yet supported",
   bpf_cmd: "not yet supported (use int: the command number)",
@@ -53,8 +49,8 @@ export const UNSUPPORTED_TYPES: Readonly<Partial<Record<ArgType, string>>> = {
 /** Types whose value is text (a string, a buffer or a resolved file name). */
 export const TEXT_TYPES: ReadonlySet<ArgType> = new Set([
   "string", "char_buf", "char_iovec", "fd", "file", "path", "filename",
-  /* current language: compared as their path or name */
-  "linux_binprm", "kiocb", "net_device", "module",
+  /* current language: compared as their path, name or bytes */
+  "linux_binprm", "kiocb", "net_device", "module", "dentry", "load_info", "iov_iter",
 ]);
 export const SIZED_BUFFER_TYPES: ReadonlySet<ArgType> = new Set(["char_buf", "char_iovec"]);
 

@@ -51,9 +51,9 @@ const TYPE_CODE: Readonly<Record<ArgType, number>> = {
   sockaddr: GenType.sockaddr, socket: GenType.socket, syscall64: GenType.syscall64, capability: GenType.capability,
   linux_binprm: GenType.linuxBinprm, kiocb: GenType.kiocb, net_device: GenType.netDevice, module: GenType.module,
   bpf_attr: GenType.bpfAttr, bpf_map: GenType.bpfMap, user_namespace: GenType.userNamespace,
+  dentry: GenType.dentry, iov_iter: GenType.iovIter, load_info: GenType.loadInfo, perf_event: GenType.perfEvent,
   /* refused by validate.ts before compiling */
-  dentry: GenType.nop, iov_iter: GenType.nop, load_info: GenType.nop,
-  perf_event: GenType.nop, sockaddr_un: GenType.nop, bpf_prog: GenType.nop, bpf_cmd: GenType.nop,
+  sockaddr_un: GenType.nop, bpf_prog: GenType.nop, bpf_cmd: GenType.nop,
   kernel_cap_t: GenType.nop, cap_inheritable: GenType.nop, cap_permitted: GenType.nop, cap_effective: GenType.nop,
   data_loc: GenType.nop, const_buf: GenType.nop, int8: GenType.nop, int16: GenType.nop, uint8: GenType.nop,
   uint16: GenType.nop, ulong: GenType.nop, auto: GenType.nop,

@@ -6,6 +6,7 @@ import { compileHook, type ArgPlacement, type CompiledHook } from "./compile";
 import { PolicyError } from "../model/errors";
 import type { KernelEnvironment } from "../../kernel/environment";
 import type { Hook, KprobeHook, LsmHook, TracepointHook, UprobeHook, UsdtHook } from "../model/model";
+import { elfAddressToOffset } from "./elf";
 import { existsSync, readFileSync } from "node:fs";
 import { namespacesByType } from "../model/names";
 import { syscallBaseName, syscallSymbols } from "../model/syscalls";
@@ -23,7 +24,7 @@ export type Attachment =
   | { readonly kind: "trace"; readonly program: string }
   | { readonly kind: "tracepoint"; readonly program: string; readonly subsystem: string; readonly event: string }
   | { readonly kind: "raw_tracepoint"; readonly program: string; readonly event: string }
-  | { readonly kind: "uprobe"; readonly program: string; readonly binary: string; readonly symbol: string }
+  | { readonly kind: "uprobe"; readonly program: string; readonly binary: string; readonly symbol: string; readonly offset: bigint; readonly refCtrOffset: bigint }
   | { readonly kind: "usdt"; readonly program: string; readonly binary: string; readonly provider: string; readonly name: string };
 
 /** One way to load a hook: the object, its programs, their configuration. */
@@ -103,7 +104,7 @@ function compilePlan(plan: Plan, hook: Hook, id: number, kernel: KernelEnvironme
 }
 
 export function hookName(hook: Hook): string {
-  if (hook.kind === "uprobe") return `${hook.binary}:${hook.symbol}`;
+  if (hook.kind === "uprobe") return `${hook.binary}:${uprobeWhere(hook)}`;
   if (hook.kind === "lsm") return `lsm/${hook.hook}`;
   if (hook.kind === "usdt") return `${hook.binary}:${hook.provider}:${hook.name}`;
   return hook.kind === "tracepoint" ? `${hook.subsystem}/${hook.event}` : hook.call;
@@ -160,21 +161,40 @@ function lsmPlans(hook: LsmHook, kernel: KernelEnvironment): { plans: Plan[]; re
   return { plans: [plan], refusals: [] };
 }
 
+/** Where a uprobe goes in its file, as hookName and targets show it. */
+function uprobeWhere(hook: UprobeHook): string {
+  if (hook.symbol !== "") return hook.symbol;
+  return hook.address !== null ? `address 0x${hook.address.toString(16)}` : `offset 0x${hook.offset.toString(16)}`;
+}
+
+/** The file offset a uprobe attaches at: 0 for a symbol (libbpf resolves
+ * it), the offset given, or the address mapped through the ELF program
+ * headers as upstream does for `addrs`. */
+export function uprobeFileOffset(hook: UprobeHook): bigint {
+  if (hook.address === null) return hook.offset;
+  try {
+    return elfAddressToOffset(hook.binary, hook.address);
+  } catch (e) {
+    throw new PolicyError("invalid_argument", [`${hook.path}.addrs: ${hook.binary}: ${e instanceof Error ? e.message : String(e)}`]);
+  }
+}
+
 /** A uprobe runs the kprobe program on the user's registers; pointers are user memory. */
 function uprobePlans(hook: UprobeHook, kernel: KernelEnvironment): { plans: Plan[]; refusals: string[] } {
   if (!existsSync(hook.binary)) {
     throw new PolicyError("invalid_argument", [`${hook.path}.path: ${hook.binary} does not exist`]);
   }
   if (!kernel.uprobes) return { plans: [], refusals: ["uprobe: the kernel has no uprobes (CONFIG_UPROBES; no uprobe PMU)"] };
+  const at = { offset: uprobeFileOffset(hook), refCtrOffset: hook.refCtrOffset };
   const plan: Plan = {
     mechanism: "uprobe",
     object: "generic_kprobe",
-    target: `${hook.binary}:${hook.symbol}`,
+    target: `${hook.binary}:${uprobeWhere(hook)}`,
     programs: ["gen_kprobe_enter"],
     syscallWrapper: false,
     userPointers: true,
     place: slotPlacement,
-    attachments: [{ kind: "uprobe", program: "gen_kprobe_enter", binary: hook.binary, symbol: hook.symbol }],
+    attachments: [{ kind: "uprobe", program: "gen_kprobe_enter", binary: hook.binary, symbol: hook.symbol, ...at }],
   };
   return { plans: [plan], refusals: [] };
 }

@@ -4,7 +4,7 @@ import type { HookDescription } from "../../decode/generic";
 import type { KernelEnvironment } from "../../kernel/environment";
 import { PolicyError } from "../model/errors";
 import type { Hook, Policy } from "../model/model";
-import { planHook, reportedFunctionName, type HookPlan, type PlanContext } from "./mechanism";
+import { planHook, reportedFunctionName, uprobeFileOffset, type HookPlan, type PlanContext } from "./mechanism";
 
 /** A hook's plan, or why it cannot load on this kernel. */
 export type PlannedHook =
@@ -38,7 +38,8 @@ function describeHook(hook: Hook, policyName: string, kernel: KernelEnvironment)
     return { kind: "tracepoint", functionName: "", subsystem: hook.subsystem, event: hook.event, ...report };
   }
   if (hook.kind === "uprobe") {
-    return { kind: "uprobe", functionName: hook.symbol, subsystem: "", event: "", path: hook.binary, ...report };
+    const offset = hook.symbol === "" ? uprobeFileOffset(hook) : 0n;
+    return { kind: "uprobe", functionName: hook.symbol, subsystem: "", event: "", path: hook.binary, offset, refCtrOffset: hook.refCtrOffset, ...report };
   }
   if (hook.kind === "lsm") return { kind: "lsm", functionName: hook.hook, subsystem: "", event: "", ...report };
   if (hook.kind === "usdt") return { kind: "usdt", functionName: hook.name, subsystem: hook.provider, event: "", path: hook.binary, ...report };

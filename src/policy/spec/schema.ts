@@ -218,10 +218,10 @@ const UprobeSchema = strictObj({
   path: str(LIMITS.binaryPathLength * 16),
   symbols: opt(list(str(LIMITS.callLength), LIMITS.hooksPerPolicy, "symbols")),
   symbol: opt(str(LIMITS.callLength)),
-  /* current language, refused with a reason by validate.ts */
-  offsets: opt(v.array(v.unknown(), typeMessage("a list"))),
-  refCtrOffsets: opt(v.array(v.unknown(), typeMessage("a list"))),
-  addrs: opt(v.array(v.unknown(), typeMessage("a list"))),
+  /* current language: file offsets, virtual addresses, semaphore offsets (validate.ts) */
+  offsets: opt(list(scalarValue, LIMITS.hooksPerPolicy, "offsets")),
+  refCtrOffsets: opt(list(scalarValue, LIMITS.hooksPerPolicy, "refCtrOffsets")),
+  addrs: opt(list(scalarValue, LIMITS.hooksPerPolicy, "addrs")),
   btfPath: opt(str(LIMITS.binaryPathLength * 16)),
   args: opt(list(ArgSchema, LIMITS.argsPerHook, "args")),
   selectors,

@@ -27,7 +27,9 @@ const UNSHOWABLE_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u206
 const CALL_RE = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const TRACEPOINT_RE = /^[A-Za-z0-9_]+$/;
 /** Kernel-struct pointer types: kprobe arguments only. */
-const STRUCT_TYPES: ReadonlySet<ArgType> = new Set(["socket", "linux_binprm", "kiocb", "net_device", "module", "bpf_attr", "bpf_map", "user_namespace"]);
+const STRUCT_TYPES: ReadonlySet<ArgType> = new Set([
+  "socket", "linux_binprm", "kiocb", "net_device", "module", "bpf_attr", "bpf_map", "user_namespace", "dentry", "iov_iter", "load_info", "perf_event",
+]);
 const FD_TYPES: ReadonlySet<ArgType> = new Set(["int", "fd", "uint32", "sint32", "long"]);
 const NAME_TYPES: ReadonlySet<ArgType> = new Set(["string", "filename", "file", "path", "char_buf"]);
 
@@ -170,19 +172,43 @@ export function buildHooks(original: PolicyDocument, issues: IssueList): Hook[] 
   return [...kprobes, ...tps, ...ups, ...lsms, ...usdts];
 }
 
-/** One hook per symbol (`symbols`, or the older single `symbol`). */
+/** One hook per target: each symbol (`symbols`, or the older single
+ * `symbol`), file offset (`offsets`) or virtual address (`addrs`), one kind
+ * per entry as upstream; `refCtrOffsets`, when given, pairs one semaphore
+ * offset with each target. */
 function buildUprobes(doc: UprobeDoc, path: string, lists: HookView["lists"], issues: IssueList): UprobeHook[] {
   if (!doc.path.startsWith("/")) issues.add(`${path}.path`, `${describeValue(doc.path)} is not an absolute path`);
   const symbols = [...(doc.symbols ?? []), ...(doc.symbol ? [doc.symbol] : [])];
-  for (const field of ["offsets", "refCtrOffsets", "addrs"] as const) {
-    if (doc[field]?.length) issues.add(`${path}.${field}`, "not yet supported here: uprobes attach at the entry of named symbols (symbols)");
+  const offsets = fileNumbers(doc.offsets, `${path}.offsets`, issues);
+  const addrs = fileNumbers(doc.addrs, `${path}.addrs`, issues);
+  const refs = fileNumbers(doc.refCtrOffsets, `${path}.refCtrOffsets`, issues);
+  const kinds = [symbols.length, offsets.length, addrs.length].filter((n) => n > 0).length;
+  if (kinds === 0) issues.add(`${path}.symbols`, "required field is missing (the functions to probe: symbols, offsets or addrs)");
+  if (kinds > 1) issues.add(path, "only one of symbols, offsets or addrs per entry");
+  const count = Math.max(symbols.length, offsets.length, addrs.length);
+  if (refs.length > 0 && refs.length !== count) {
+    issues.add(`${path}.refCtrOffsets`, `${refs.length} values for ${count} probes (one per symbol, offset or address)`);
   }
   if (doc.btfPath) issues.warn(`${path}.btfPath`, "ignored: arguments are read by position, not through BTF");
-  if (symbols.length === 0 && !doc.offsets?.length && !doc.addrs?.length) issues.add(`${path}.symbols`, "required field is missing (the functions to probe)");
   const args = buildArgs(doc.args ?? [], path, "uprobe", issues);
   const view: HookView = { kind: "uprobe", args, returnType: null, returnIndex: 0, lists };
   const selectors = buildSelectors(doc.selectors ?? [], `${path}.selectors`, view, issues);
-  return symbols.map((symbol) => ({ kind: "uprobe", path, binary: doc.path, symbol, args, selectors, ...hookReport(doc) }));
+  return Array.from({ length: count }, (_, i) => ({
+    kind: "uprobe" as const, path, binary: doc.path, symbol: symbols[i] ?? "", offset: offsets[i] ?? 0n,
+    address: addrs[i] ?? null, refCtrOffset: refs[i] ?? 0n, args, selectors, ...hookReport(doc),
+  }));
+}
+
+/** Offsets and addresses in a file: unsigned 64-bit integers. */
+function fileNumbers(raw: readonly ScalarValue[] | null | undefined, path: string, issues: IssueList): bigint[] {
+  return (raw ?? []).map((r, i) => {
+    const n = parseInteger(r);
+    if (n === null || n < 0n || n >= 2n ** 64n) {
+      issues.add(`${path}[${i}]`, `${describeValue(r)} is not an offset or address (an unsigned 64-bit integer, decimal or 0x-hex)`);
+      return 0n;
+    }
+    return n;
+  });
 }
 
 /** spec.lists by name; only lists of syscall names are supported. */
@@ -454,7 +480,7 @@ const FILE_TYPES: Readonly<Record<string, number>> = {
 /** FileType / NotFileType on file and path arguments: the inode's type, compared in the kernel. */
 function buildFileType(doc: ArgMatchDoc, path: string, type: ArgType, what: string, issues: IssueList): ArgMatcher {
   const operator = doc.operator === "FileType" ? "FileType" : "NotFileType";
-  if (type !== "file" && type !== "path") issues.add(`${path}.operator`, `${operator} applies to file and path arguments; ${what} is of type ${type}`);
+  if (type !== "file" && type !== "path" && type !== "dentry") issues.add(`${path}.operator`, `${operator} applies to file, path and dentry arguments; ${what} is of type ${type}`);
   nonEmpty(doc.values, path, issues);
   if (doc.values.length > LIMITS.numericValuesPerMatcher) issues.add(`${path}.values`, `too many values (${doc.values.length}, at most ${LIMITS.numericValuesPerMatcher})`);
   const values = doc.values.map((raw, i) => {

@@ -8,10 +8,17 @@
 //   vmtest-helper stat PATH       stat PATH
 //   vmtest-helper userns          enter a new user namespace (commits new creds)
 //   vmtest-helper bpf             create an array map and load a socket filter, both named "vmtest"
+//   vmtest-helper unlink PATH     unlink PATH
+//   vmtest-helper write PATH TEXT create PATH and write TEXT with write(2)
+//   vmtest-helper writev PATH A B create PATH and write A then B with one writev(2)
+//   vmtest-helper module PATH NAME  load the module file PATH (finit_module), then unload NAME
+//   vmtest-helper perf TYPE FUNC  open and close a kretprobe perf event on FUNC (PMU TYPE)
 // Exit status: 0 when the action worked, 1 when it failed (errno printed).
 #define _GNU_SOURCE /* unshare */
 #include <arpa/inet.h>
 #include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +114,54 @@ static int do_bpf(void)
 	return 0;
 }
 
+static int do_unlink(const char *path)
+{
+	return unlink(path) == 0 ? 0 : failure("unlink");
+}
+
+static int do_write(const char *path, const struct iovec *iov, int n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	long done;
+
+	if (fd < 0)
+		return failure("open");
+	done = n == 1 ? write(fd, iov[0].iov_base, iov[0].iov_len) : writev(fd, iov, n);
+	if (done < 0)
+		return failure("write");
+	close(fd);
+	return 0;
+}
+
+static int do_module(const char *path, const char *name)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return failure("open");
+	if (syscall(SYS_finit_module, fd, "", 0) != 0)
+		return failure("finit_module");
+	close(fd);
+	if (syscall(SYS_delete_module, name, O_NONBLOCK) != 0)
+		return failure("delete_module");
+	return 0;
+}
+
+/* A kretprobe through the kprobe PMU: attr.config bit 0 is "retprobe". */
+static int do_perf(const char *type, const char *func)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr), .type = (unsigned)atoi(type), .config = 1 };
+	long fd;
+
+	attr.kprobe_func = (unsigned long)func;
+	attr.probe_offset = 0;
+	fd = syscall(SYS_perf_event_open, &attr, -1, 0, -1, 0);
+	if (fd < 0)
+		return failure("perf_event_open");
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "open") == 0)
@@ -123,6 +178,23 @@ int main(int argc, char **argv)
 		return do_userns();
 	if (argc == 2 && strcmp(argv[1], "bpf") == 0)
 		return do_bpf();
-	fprintf(stderr, "usage: vmtest-helper open PATH|connect PORT|exit CODE|sleep MS|stat PATH|userns|bpf\n");
+	if (argc == 3 && strcmp(argv[1], "unlink") == 0)
+		return do_unlink(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "write") == 0) {
+		struct iovec one = { argv[3], strlen(argv[3]) };
+
+		return do_write(argv[2], &one, 1);
+	}
+	if (argc == 5 && strcmp(argv[1], "writev") == 0) {
+		struct iovec two[2] = { { argv[3], strlen(argv[3]) }, { argv[4], strlen(argv[4]) } };
+
+		return do_write(argv[2], two, 2);
+	}
+	if (argc == 4 && strcmp(argv[1], "module") == 0)
+		return do_module(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "perf") == 0)
+		return do_perf(argv[2], argv[3]);
+	fprintf(stderr, "usage: vmtest-helper open PATH|connect PORT|exit CODE|sleep MS|stat PATH|userns|bpf|"
+		"unlink PATH|write PATH TEXT|writev PATH A B|module PATH NAME|perf TYPE FUNC\n");
 	return 2;
 }
