@@ -1,9 +1,11 @@
 // A minimal gRPC GetEvents client for the fan-out benchmark, run by Node as
 // its own process (like one `tetra getevents` each): it stamps each exec
 // event of "/bin/true lat <i>" with CLOCK_MONOTONIC on receipt (Node's
-// hrtime) and prints "recv <pid> <ns>" lines when told to stop (SIGTERM).
+// hrtime), prints "count <n>" when its count of those changed (every 200 ms),
+// and prints "recv <pid> <ns>" lines when told to stop (SIGTERM).
 // It decodes only what it needs: GetEventsResponse.process_exec(1) →
 // process(1) → pid(2, UInt32Value) and arguments(6).
+import fs from "node:fs";
 import http2 from "node:http2";
 
 const address = process.argv[2];
@@ -63,8 +65,25 @@ req.on("data", (chunk) => {
   pending = b.subarray(at);
 });
 req.on("error", (e) => console.log(`error ${e.message}`));
+let told = 0;
+setInterval(() => {
+  if (recv.size !== told) console.log(`count ${(told = recv.size)}`);
+}, 200);
 process.on("SIGTERM", () => {
-  for (const [pid, t] of recv) console.log(`recv ${pid} ${t}`);
-  console.log("done");
+  // One synchronous write: console.log to a pipe followed by process.exit loses lines.
+  let out = "";
+  for (const [pid, t] of recv) out += `recv ${pid} ${t}\n`;
+  writeAll(out + "done\n");
   process.exit(0);
 });
+
+function writeAll(text) {
+  const b = Buffer.from(text);
+  for (let at = 0; at < b.length; ) {
+    try {
+      at += fs.writeSync(1, b, at);
+    } catch (e) {
+      if (e.code !== "EAGAIN") throw e;
+    }
+  }
+}
