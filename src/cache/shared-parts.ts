@@ -10,6 +10,11 @@ import { namespacesInit } from "./namespaces";
 
 const MAX_SHARED = 1024;
 
+function sameNamespaces(a: NamespaceInums, b: NamespaceInums): boolean {
+  for (const name of NAMESPACE_FIELDS) if (a[name] !== b[name]) return false;
+  return true;
+}
+
 function namespaceKey(ns: NamespaceInums): string {
   let key = "";
   for (const name of NAMESPACE_FIELDS) key += `${ns[name]}:`;
@@ -35,13 +40,34 @@ export class SharedProcessParts {
 
   constructor(private readonly host: NamespaceInums) {}
 
+  private lastCaps: { caps: Caps; message: Capabilities } | undefined;
+
+  /** Like namespacesOf: the previous process's set first (a bigint key costs three decimal conversions). */
   capabilities(c: Caps): Capabilities {
+    const last = this.lastCaps;
+    if (last && last.caps.effective === c.effective && last.caps.permitted === c.permitted && last.caps.inheritable === c.inheritable) return last.message;
+    const message = this.keyedCapabilities(c);
+    this.lastCaps = { caps: c, message };
+    return message;
+  }
+
+  private keyedCapabilities(c: Caps): Capabilities {
     return this.caps.get(`${c.effective}:${c.permitted}:${c.inheritable}`, () =>
       create(CapabilitiesSchema, { effective: capList(c.effective), permitted: capList(c.permitted), inheritable: capList(c.inheritable) }),
     );
   }
 
+  private last: { inums: NamespaceInums; message: Namespaces } | undefined;
+
+  /** Most processes share the previous one's namespaces: checked first, without a key. */
   namespacesOf(ns: NamespaceInums): Namespaces {
+    if (this.last && sameNamespaces(this.last.inums, ns)) return this.last.message;
+    const message = this.keyedNamespaces(ns);
+    this.last = { inums: ns, message };
+    return message;
+  }
+
+  private keyedNamespaces(ns: NamespaceInums): Namespaces {
     return this.namespaces.get(namespaceKey(ns), () => create(NamespacesSchema, namespacesInit(ns, this.host)));
   }
 }
