@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Agent } from "./lib/agent";
 import { sleep } from "./lib/clock";
 import type { Options } from "./lib/options";
-import { Daemon } from "./lib/proc";
+import { cpuSeconds, Daemon } from "./lib/proc";
 import { fmt, type Row, type Section } from "./lib/report";
 import { max, quantile } from "./lib/stats";
 import { execPaced } from "./lib/workloads";
@@ -62,7 +62,10 @@ export async function fanoutBenchmark(o: Options): Promise<Section> {
     for (let i = 0; i < STREAMS; i++) clients.push(Daemon.start(["node", CLIENT, agent.address], `fanout client ${i}`));
     await Promise.all(clients.map((c) => c.waitLine(/^ready$/, 30_000)));
     await sleep(500);
+    const cpu0 = cpuSeconds(agent.pid);
+    const t0 = performance.now();
     const paced = await execPaced(RATE, count);
+    const agentCpuPct = ((cpuSeconds(agent.pid) - cpu0) / ((performance.now() - t0) / 1000)) * 100;
     await drained(clients, paced.starts.size);
     const counted = clients.map(received);
     await Promise.all(clients.map((c) => c.stop("SIGTERM")));
@@ -77,6 +80,7 @@ export async function fanoutBenchmark(o: Options): Promise<Section> {
         value: `${complete}/${STREAMS} received all ${fmt(paced.starts.size)} execs (per stream: ${fmt(Math.min(...counted))}–${fmt(Math.max(...counted))} received, ${fmt(Math.min(...results.map((r) => r.ms.length)))}–${fmt(Math.max(...results.map((r) => r.ms.length)))} matched)`,
       },
       { metric: "p99 per stream (worst / median stream)", value: `${fmt(max(p99s), 2)} / ${fmt(quantile(p99s, 0.5), 2)} ms`, target: "every stream < 50 ms" },
+      { metric: "agent CPU while the execs ran", value: `${fmt(agentCpuPct, 1)}% of one core` },
       { metric: "all streams", value: `p50 ${fmt(quantile(all, 0.5), 2)} / p99 ${fmt(quantile(all, 0.99), 2)} / max ${fmt(max(all), 2)} ms` },
     ];
     const errors = results.flatMap((r) => r.errors);
