@@ -37,10 +37,12 @@ const HEADER_BYTES = 8;
 const SLICE_RECORDS = 2048;
 /** How long a drained reader waits for more before asking for a wake-up... */
 const LINGER_MIN_MS = 1;
-/** ...and, while every wait finds records (a steady trickle), twice as long
- * each time up to this: fewer, larger batches (each costs a timer, a slice
- * and an HTTP/2 write per stream), at most this much added latency. */
+/** ...and, while records keep coming at BATCH_RECORDS_PER_MS or more, up to
+ * this: fewer, larger batches (each costs a timer, a slice and an HTTP/2
+ * write per stream), at most this much added latency. Below that rate the
+ * wait stays short, so a slow trickle (100 execs/s) keeps its latency. */
 const LINGER_MAX_MS = 16;
+const BATCH_RECORDS_PER_MS = 1;
 /** A wake-up that never came (or a dead thread) costs at most this much latency. */
 const WATCHDOG_MS = 250;
 
@@ -58,6 +60,16 @@ function mapRing(fd: number): Mapping {
   const rc = l.fgs_ring_map(fd, size, out.subarray(0, 1), out.subarray(1, 2));
   if (rc < 0) throw new BpfError("map ring buffer", rc);
   return { consumer: Number(out[0]) as Pointer, producer: Number(out[1]) as Pointer, size };
+}
+
+/** The next wait, from what the last one (0: a wake-up) found: doubled while
+ * the rate holds at BATCH_RECORDS_PER_MS, halved when it falls well below. */
+function nextLinger(lingerMs: number, found: number): number {
+  if (lingerMs === 0) return LINGER_MIN_MS;
+  const expected = lingerMs * BATCH_RECORDS_PER_MS;
+  if (found >= expected) return Math.min(2 * lingerMs, LINGER_MAX_MS);
+  if (2 * found < expected) return Math.max(lingerMs / 2, LINGER_MIN_MS);
+  return lingerMs;
 }
 
 /** The wake-up thread and the event loop's end of its socket pair. */
@@ -211,8 +223,9 @@ export class RingBufferReader {
     // Linger before asking for a wake-up: at a steady trickle the next
     // records are usually here by then, and a timer costs far less than the
     // thread's wake-up round trip (two context switches).
-    if (this.counters.records > n) {
-      this.lingerMs = this.lingerMs === 0 ? LINGER_MIN_MS : Math.min(2 * this.lingerMs, LINGER_MAX_MS);
+    const found = this.counters.records - n;
+    if (found > 0) {
+      this.lingerMs = nextLinger(this.lingerMs, found);
       setTimeout(() => this.slice(), this.lingerMs);
       return;
     }
