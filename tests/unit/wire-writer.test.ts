@@ -1,0 +1,48 @@
+// The hand-written protobuf writer against protobuf-es's BinaryWriter, for
+// the string forms that take different paths: short ASCII (byte by byte),
+// non-ASCII, and texts whose length needs a two- or three-byte varint.
+import { describe, expect, test } from "bun:test";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { WireWriter } from "../../src/common/wire-writer";
+
+function reference(no: number, s: string): Uint8Array {
+  return new BinaryWriter().tag(no, WireType.LengthDelimited).string(s).finish();
+}
+
+function ours(no: number, s: string): Uint8Array {
+  const w = new WireWriter();
+  w.string(no, s);
+  return w.finish();
+}
+
+const TEXTS: [string, string][] = [
+  ["empty", ""],
+  ["short ASCII", "/usr/bin/true"],
+  ["127 ASCII characters", "a".repeat(127)],
+  ["128 ASCII characters", "b".repeat(128)],
+  ["ASCII with a control character", "x\u0000y\u007f"],
+  ["non-ASCII after ASCII", "node-ü"],
+  ["non-ASCII first", "ünïcode"],
+  ["emoji and a lone surrogate", "😀 \ud800 end"],
+  ["long non-ASCII", "é".repeat(100)],
+  ["20,000 ASCII characters", "c".repeat(20_000)],
+];
+
+describe("WireWriter.string matches protobuf-es", () => {
+  for (const [name, s] of TEXTS) {
+    test(name, () => {
+      expect(ours(7, s)).toEqual(reference(7, s));
+    });
+  }
+
+  test("strings after other fields and in a nested message keep the buffer consistent", () => {
+    const w = new WireWriter();
+    const mark = w.fork(1);
+    for (const [, s] of TEXTS) w.string(2, s);
+    w.join(mark);
+    const inner = new BinaryWriter();
+    for (const [, s] of TEXTS) inner.tag(2, WireType.LengthDelimited).string(s);
+    const expected = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(inner.finish()).finish();
+    expect(w.finish()).toEqual(expected);
+  });
+});
