@@ -33,6 +33,8 @@ export interface WriteRun {
   wallS: number;
   /** The consumer's CPU % of one core while idle just before the loop. */
   idleCpuPct?: number;
+  /** The same loop run again on the same agent right after (JIT warm): its consumer CPU ÷ wall. */
+  warmCpuPct?: number;
   note: string;
 }
 
@@ -190,7 +192,8 @@ export async function agentWrites(
     };
     const result = await measureWrites(n, every, expected, consumer);
     await inspect?.(s.agent);
-    return { ...result, idleCpuPct };
+    const warm = await measureWrites(n, every, expected, consumer);
+    return { ...result, idleCpuPct, warmCpuPct: (warm.consumerCpuS / warm.wallS) * 100 };
   });
 }
 
