@@ -6,7 +6,7 @@ import type { Logger } from "../log/logger";
 import { ProtocolListener } from "../server/listener";
 import { createApiHandler } from "../server/routes";
 import type { ServerAddress } from "../server/address";
-import { createSecurity, type SecurityOptions } from "../server/security";
+import { createSecurity, type Security, type SecurityOptions } from "../server/security";
 import { SensorManager } from "../sensors/manager";
 import type { ProcessSource } from "../console/processes";
 import type { ConsoleAssets } from "../console/assets";
@@ -37,6 +37,7 @@ export class Agent {
   private constructor(
     private readonly parts: AgentParts,
     private readonly listener: ProtocolListener,
+    private readonly security: Security,
     readonly address: string,
     private readonly shutdown: AbortController,
   ) {}
@@ -56,9 +57,16 @@ export class Agent {
     const listener = new ProtocolListener(handler, security.listener);
     const address = await listener.listen(parts.address);
     security.guard.bound(listener.port);
-    parts.log.info("console", { url: security.consoleUrl(address), token_file: security.consoleTokenFile });
+    let tokenFile: string;
+    try {
+      tokenFile = security.writeConsoleToken(listener.port);
+    } catch (e) {
+      await listener.close();
+      throw e;
+    }
+    parts.log.info("console", { url: security.consoleUrl(address), token_file: tokenFile });
     parts.log.info("serving FineGuidanceSensors", { address, services: ["tetragon.FineGuidanceSensors", "fgs.FineGuidanceSensors"] });
-    return new Agent(parts, listener, address, shutdown);
+    return new Agent(parts, listener, security, address, shutdown);
   }
 
   get nodeName(): string {
@@ -95,6 +103,7 @@ export class Agent {
     this.shutdown.abort();
     this.parts.bus.close();
     await this.listener.close();
+    this.security.removeConsoleToken();
     for (const err of await this.parts.sensors.shutdown()) log.error("sensor shutdown failed", { error: err.message });
     for (const c of [...this.parts.components].reverse()) {
       try {

@@ -21,7 +21,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "api-group", valueName: "NAME", description: "members of this Unix group may call the API besides root (the unix socket becomes 0660, owned by the group)" },
   { name: "api-token-file", valueName: "PATH", description: "a bearer token (first line, 16+ characters); `Authorization: Bearer <token>` authorises a caller" },
   { name: "api-unsafe-allow-all", description: "WARNING: lets every caller that reaches the API use it, whatever its uid or address (the API can kill any process and read syscall data)" },
-  { name: "console-token-file", valueName: "PATH", description: "where the console login token is written, mode 0600 (default /run/fgs/console-token, or next to a unix socket)" },
+  { name: "console-token-file", valueName: "PATH", description: "where the console login token is written, mode 0600 (default /run/fgs/console-token-PORT for the bound TCP port, or console-token next to a unix socket); removed when the agent stops" },
   { name: "cors-allow-origin", valueName: "ORIGIN", repeatable: true, description: "a web origin (e.g. https://ops.example) whose pages may call the API with a console session; repeatable (default: none)" },
   { name: "tls-cert-file", valueName: "PATH", description: "TLS certificate (PEM): required to serve on a non-loopback address" },
   { name: "tls-key-file", valueName: "PATH", description: "TLS private key (PEM) for --tls-cert-file" },

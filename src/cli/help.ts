@@ -51,7 +51,8 @@ export function topLevelHelp(commands: readonly Command[], groups: readonly Comm
     "Commands:",
     ...table(rows),
     "",
-    'Every client command takes --server-address host:port|unix:/path (default localhost:54321).',
+    'Every client command takes --server-address host:port|unix:/path (default localhost:54321),',
+    "and for a remote agent --tls-ca-file, --tls-cert-file/--tls-key-file, --tls-server-name and --token-file.",
     'Run "fgs <command> --help" for more.',
   ].join("\n");
 }

@@ -7,6 +7,7 @@ import { statusCommand } from "./commands/status";
 import { tracingPolicyAddCommand, tracingPolicyDeleteCommand } from "./commands/tracingpolicy";
 import { tracingPolicyCheckCommand } from "./commands/tracingpolicy-check";
 import { versionCommand } from "./commands/version";
+import { CLIENT_SECURITY_FLAGS, clientSecurity, type ClientSecurity } from "./client-security";
 import { connectToAgent, describeCallFailure, type AgentClient, type AgentConnection } from "./connection";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "../common/errors";
 import { commandHelp, groupHelp, topLevelHelp, type CommandGroup } from "./help";
@@ -26,6 +27,7 @@ const GLOBAL_FLAGS: readonly FlagSpec[] = [
       return typeof address === "string" ? address : undefined;
     },
   },
+  ...CLIENT_SECURITY_FLAGS,
   { name: "help", short: "h", description: "Show this help" },
 ];
 
@@ -46,27 +48,30 @@ const GROUPS: readonly CommandGroup[] = [
   { name: "tracingpolicy", summary: "Add, delete and check tracing policies (TracingPolicy YAML)" },
 ];
 
+type Environment = Readonly<Record<string, string | undefined>>;
+
 /**
  * Runs one client command. argv is what follows the executable's name
  * (`["sensors", "enable", "test"]`); resolves to the exit code: 0 success,
  * 1 failure (agent unreachable or said no), 2 wrong usage. Never throws.
+ * env supplies $FGS_TOKEN_FILE.
  */
-export async function runClient(argv: readonly string[], io: ClientIo): Promise<number> {
+export async function runClient(argv: readonly string[], io: ClientIo, env: Environment = process.env): Promise<number> {
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, io, env);
   } catch (error) {
     return reportFailure(error, io);
   }
 }
 
-async function dispatch(argv: readonly string[], io: ClientIo): Promise<number> {
+async function dispatch(argv: readonly string[], io: ClientIo, env: Environment): Promise<number> {
   const words = commandWords(argv);
   if (words[0]?.word === "help") return printHelpFor(argv.slice(words[0].index + 1), io);
   const target = resolveCommand(words.map((entry) => entry.word));
   const rest = argv.filter((_, index) => !words.slice(0, target.wordCount).some((entry) => entry.index === index));
   if (wantsHelp(rest) || target.kind !== "command") return printHelp(target, io, wantsHelp(rest));
   const args = parseCommandArguments(target.command, rest);
-  return runCommand(target.command, args, io);
+  return runCommand(target.command, args, io, env);
 }
 
 type Target =
@@ -93,7 +98,7 @@ function commandWords(argv: readonly string[]): { word: string; index: number }[
   for (let index = 0; index < argv.length && words.length < 2; index += 1) {
     const token = argv[index] ?? "";
     if (token === "--") break;
-    if (token === "--server-address") index += 1;
+    if (GLOBAL_FLAGS.some((flag) => flag.valueName !== undefined && token === `--${flag.name}`)) index += 1;
     else if (!token.startsWith("-")) words.push({ word: token, index });
   }
   const isGroup = GROUPS.some((group) => group.name === words[0]?.word);
@@ -135,20 +140,32 @@ function parseCommandArguments(command: Command, tokens: readonly string[]): Par
   }
 }
 
-async function runCommand(command: Command, args: ParsedArguments, io: ClientIo): Promise<number> {
+async function runCommand(command: Command, args: ParsedArguments, io: ClientIo, env: Environment): Promise<number> {
   const address = parseServerAddress(args.value("server-address") ?? DEFAULT_SERVER_ADDRESS) as ServerAddress;
   let connection: AgentConnection | undefined;
+  let security: ClientSecurity | undefined;
   const agent = (): AgentClient => {
-    connection ??= connectToAgent(address);
+    security ??= securityFor(command, args, address, env);
+    connection ??= connectToAgent(address, security);
     return connection.client;
   };
   try {
     return await command.run({ args, io, agent });
   } catch (error) {
     if (error instanceof CliError || error instanceof UsageError) throw error;
-    throw new CliError(describeCallFailure(error, address, command.path.join(" ")));
+    throw new CliError(describeCallFailure(error, address, command.path.join(" "), security?.tls));
   } finally {
     connection?.close();
+  }
+}
+
+/** TLS and token files are read only when the command contacts the agent. */
+function securityFor(command: Command, args: ParsedArguments, address: ServerAddress, env: Environment): ClientSecurity {
+  try {
+    return clientSecurity(args, address, env);
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(error.message, command.path);
+    throw error;
   }
 }
 

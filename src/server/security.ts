@@ -10,7 +10,7 @@ import { lookupGroup, type ApiGroup } from "./groups";
 import { serverLimits, type ServerLimits } from "./limits";
 import type { ListenerOptions } from "./listener";
 import { isLoopbackAddress } from "./peer-identity";
-import { randomToken, readTokenFile, writeTokenFile } from "./tokens";
+import { randomToken, readTokenFile, removeTokenFile, writeTokenFile } from "./tokens";
 
 export interface SecurityOptions {
   readonly apiGroup?: string;
@@ -27,7 +27,11 @@ export interface SecurityOptions {
 export interface Security {
   readonly guard: ApiGuard;
   readonly listener: ListenerOptions;
-  readonly consoleTokenFile: string;
+  /** Writes the console token file (0600) once the listener is bound, so the
+   * default path can name the port the kernel chose; returns the path. */
+  writeConsoleToken(boundPort: number | undefined): string;
+  /** Removes the console token file if it still holds this agent's token. */
+  removeConsoleToken(): void;
   /** The URL that logs a browser in (contains the token). */
   consoleUrl(boundAddress: string): string;
 }
@@ -48,8 +52,10 @@ export function checkExposure(address: ServerAddress, options: SecurityOptions):
   }
 }
 
-function defaultConsoleTokenFile(address: ServerAddress): string {
-  return address.kind === "unix" ? join(dirname(address.path), "console-token") : "/run/fgs/console-token";
+/** One file per listen address, so that agents on one machine never share
+ * (and overwrite) a token: /run/fgs/console-token-PORT, or next to the socket. */
+export function defaultConsoleTokenFile(address: ServerAddress, boundPort?: number): string {
+  return address.kind === "unix" ? join(dirname(address.path), "console-token") : `/run/fgs/console-token-${boundPort || address.port}`;
 }
 
 function guardLimits(options: SecurityOptions): ServerLimits {
@@ -79,8 +85,7 @@ export function createSecurity(address: ServerAddress, options: SecurityOptions,
   if (options.allowAll) log.warn("--api-unsafe-allow-all: EVERY caller that can reach the API may use it (kill processes, read syscall data)", { address: address.text });
   const group: ApiGroup | undefined = options.apiGroup ? lookupGroup(options.apiGroup) : undefined;
   const consoleToken = randomToken();
-  const consoleTokenFile = options.consoleTokenFile ?? defaultConsoleTokenFile(address);
-  writeTokenFile(consoleTokenFile, consoleToken);
+  let consoleTokenFile: string | undefined;
   const guard = new ApiGuard({
     address,
     limits: guardLimits(options),
@@ -96,7 +101,15 @@ export function createSecurity(address: ServerAddress, options: SecurityOptions,
   return {
     guard,
     listener: { accept: (s) => guard.accept(s), unixGroupGid: group?.gid, tls },
-    consoleTokenFile,
+    writeConsoleToken: (boundPort) => {
+      const path = options.consoleTokenFile ?? defaultConsoleTokenFile(address, boundPort);
+      writeTokenFile(path, consoleToken);
+      consoleTokenFile = path;
+      return path;
+    },
+    removeConsoleToken: () => {
+      if (consoleTokenFile !== undefined) removeTokenFile(consoleTokenFile, consoleToken);
+    },
     consoleUrl: (bound) => `${scheme}://${bound.startsWith("unix:") ? "localhost" : bound}/login?token=${consoleToken}`,
   };
 }

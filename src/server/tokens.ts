@@ -38,6 +38,23 @@ export function writeTokenFile(path: string, token: string): void {
   }
 }
 
+/** Removes a token file written by writeTokenFile, unless another writer has
+ * replaced it since (then it holds another token and is theirs). */
+export function removeTokenFile(path: string, token: string): void {
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    let text: string;
+    try {
+      text = readFileSync(fd, "utf8");
+    } finally {
+      closeSync(fd);
+    }
+    if (sameSecret(text.split("\n")[0] ?? "", token)) unlinkSync(path);
+  } catch {
+    // Already gone, or not ours to remove: nothing to clean up.
+  }
+}
+
 /** The token's directory must not let another user swap files in it: owned
  * by us or root, and not writable by group or others unless sticky (/tmp). */
 function checkTokenDir(dir: string): void {

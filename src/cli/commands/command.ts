@@ -17,7 +17,7 @@ export interface Command {
   readonly path: readonly string[];
   readonly summary: string;
   readonly positionals: readonly PositionalSpec[];
-  /** Command-specific flags; --server-address and --help are added to every command. */
+  /** Command-specific flags; the global ones (--server-address, TLS and token, --help) are added to every command. */
   readonly flags: readonly FlagSpec[];
   readonly examples?: readonly string[];
   /** Resolves to the exit code. Agent errors are thrown and reported by the runner. */

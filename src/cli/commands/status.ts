@@ -9,7 +9,11 @@ export const statusCommand: Command = {
   summary: "Print the agent's health: its status and details (sensors, lost events, ...)",
   positionals: [],
   flags: [],
-  examples: ["fgs status", "fgs status --server-address unix:/run/fgs/fgs.sock"],
+  examples: [
+    "fgs status",
+    "fgs status --server-address unix:/run/fgs/fgs.sock",
+    "fgs status --server-address node1.example:54321 --tls-ca-file ca.pem --token-file ~/.config/fgs/token",
+  ],
   async run({ io, agent }) {
     const response = await agent().getHealth({}, UNARY_CALL_OPTIONS);
     for (const health of response.healthStatus) await printHealth(io.stdout, health);
