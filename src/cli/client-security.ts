@@ -16,7 +16,7 @@ export const CLIENT_SECURITY_FLAGS: readonly FlagSpec[] = [
   { name: "tls-ca-file", valueName: "PATH", description: "CA certificates (PEM) that signed the agent's certificate; implies --tls" },
   { name: "tls-cert-file", valueName: "PATH", description: "Client certificate (PEM) for an agent started with --tls-client-ca-file; needs --tls-key-file" },
   { name: "tls-key-file", valueName: "PATH", description: "Private key (PEM) of --tls-cert-file" },
-  { name: "tls-server-name", valueName: "NAME", description: "The name to send (SNI) and to verify in the agent's certificate (default: the host of --server-address)" },
+  { name: "tls-server-name", valueName: "NAME", description: "The name to send (SNI) and to verify in the agent's certificate, instead of the host of --server-address" },
   {
     name: "token-file",
     valueName: "PATH",

@@ -1,5 +1,6 @@
 import type { SecureClientSessionOptions } from "node:http2";
 import { connect as connectSocket } from "node:net";
+import { connect as connectTls } from "node:tls";
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { FineGuidanceSensors } from "../../gen/tetragon/tetragon_pb";
@@ -32,8 +33,12 @@ export function connectToAgent(address: ServerAddress, security: ClientSecurity 
 function sessionOptions(address: ServerAddress, tls: ClientTls | undefined): SecureClientSessionOptions | undefined {
   if (address.kind === "unix") return { createConnection: () => connectSocket(address.path) };
   if (!tls) return undefined;
+  // Our own connection, so that --tls-server-name changes only SNI and
+  // verification: given to http2.connect, it would also become :authority,
+  // which the agent checks against its listen address.
+  const options = { host: socketHost(address), port: address.port, ALPNProtocols: ["h2"], rejectUnauthorized: true };
   // Without ca, Node verifies against its bundled and the system's CAs.
-  return { ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName, rejectUnauthorized: true };
+  return { createConnection: () => connectTls({ ...options, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName }) };
 }
 
 function bearer(token: string): Interceptor {
