@@ -36,7 +36,8 @@ export interface ClientSecurity {
   readonly token?: string;
 }
 
-type Environment = Readonly<Record<string, string | undefined>>;
+/** The process environment, passed in explicitly (tests give their own). */
+export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** What the flags (and $FGS_TOKEN_FILE) ask for, with every file read and checked. */
 export function clientSecurity(args: ParsedArguments, address: ServerAddress, env: Environment): ClientSecurity {

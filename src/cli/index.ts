@@ -7,7 +7,7 @@ import { statusCommand } from "./commands/status";
 import { tracingPolicyAddCommand, tracingPolicyDeleteCommand } from "./commands/tracingpolicy";
 import { tracingPolicyCheckCommand } from "./commands/tracingpolicy-check";
 import { versionCommand } from "./commands/version";
-import { CLIENT_SECURITY_FLAGS, clientSecurity, type ClientSecurity } from "./client-security";
+import { CLIENT_SECURITY_FLAGS, clientSecurity, type ClientSecurity, type Environment } from "./client-security";
 import { connectToAgent, describeCallFailure, type AgentClient, type AgentConnection } from "./connection";
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "../common/errors";
 import { commandHelp, groupHelp, topLevelHelp, type CommandGroup } from "./help";
@@ -47,8 +47,6 @@ const GROUPS: readonly CommandGroup[] = [
   { name: "sensors", summary: "List, enable and disable the agent's sensors" },
   { name: "tracingpolicy", summary: "Add, delete and check tracing policies (TracingPolicy YAML)" },
 ];
-
-type Environment = Readonly<Record<string, string | undefined>>;
 
 /**
  * Runs one client command. argv is what follows the executable's name
