@@ -149,15 +149,19 @@ int64_t fgs_boottime_ns(void)
 
 /* The ring is read from JavaScript through these mappings (no copy, no
  * thread hop per record): the consumer page (read-write: the consumer
- * position) and the producer page followed by the data pages, which the
- * kernel maps twice in a row so a record that wraps is contiguous. */
+ * position) and the producer page followed by the data pages. The kernel
+ * lays the data pages out twice in a row so that a record that wraps is
+ * contiguous; only the first copy is mapped here, because every mapped page
+ * counts in the agent's RSS (8 MiB more for the default ring) and, through the
+ * ArrayBuffer over it, in the JS heap size the GC budgets from. The reader
+ * copies the rare record that wraps. */
 int fgs_ring_map(int map_fd, uint32_t size, void **consumer, void **producer)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	void *c = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
 	if (c == MAP_FAILED)
 		return -errno;
-	void *p = mmap(NULL, page + 2 * (size_t)size, PROT_READ, MAP_SHARED, map_fd, page);
+	void *p = mmap(NULL, page + (size_t)size, PROT_READ, MAP_SHARED, map_fd, page);
 	if (p == MAP_FAILED) {
 		int err = -errno;
 		munmap(c, page);
@@ -172,7 +176,7 @@ void fgs_ring_unmap(void *consumer, void *producer, uint32_t size)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	munmap(consumer, page);
-	munmap(producer, page + 2 * (size_t)size);
+	munmap(producer, page + (size_t)size);
 }
 
 long fgs_page_size(void) { return sysconf(_SC_PAGESIZE); }
