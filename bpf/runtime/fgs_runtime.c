@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -154,15 +155,19 @@ int64_t fgs_boottime_ns(void)
 
 /* The ring is read from JavaScript through these mappings (no copy, no
  * thread hop per record): the consumer page (read-write: the consumer
- * position) and the producer page followed by the data pages, which the
- * kernel maps twice in a row so a record that wraps is contiguous. */
+ * position) and the producer page followed by the data pages. The kernel
+ * lays the data pages out twice in a row so that a record that wraps is
+ * contiguous; only the first copy is mapped here, because every mapped page
+ * counts in the agent's RSS (8 MiB more for the default ring) and, through the
+ * ArrayBuffer over it, in the JS heap size the GC budgets from. The reader
+ * copies the rare record that wraps. */
 int fgs_ring_map(int map_fd, uint32_t size, void **consumer, void **producer)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	void *c = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
 	if (c == MAP_FAILED)
 		return -errno;
-	void *p = mmap(NULL, page + 2 * (size_t)size, PROT_READ, MAP_SHARED, map_fd, page);
+	void *p = mmap(NULL, page + (size_t)size, PROT_READ, MAP_SHARED, map_fd, page);
 	if (p == MAP_FAILED) {
 		int err = -errno;
 		munmap(c, page);
@@ -177,7 +182,7 @@ void fgs_ring_unmap(void *consumer, void *producer, uint32_t size)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	munmap(consumer, page);
-	munmap(producer, page + 2 * (size_t)size);
+	munmap(producer, page + (size_t)size);
 }
 
 long fgs_page_size(void) { return sysconf(_SC_PAGESIZE); }
@@ -311,6 +316,11 @@ void fgs_notifier_halt(struct fgs_notifier *n) { atomic_store(&n->stop, 1); }
 
 /* ---- object load off the event loop ------------------------------------ */
 
+/* Loading parses the kernel's BTF (~5 MB here) and relocates programs with
+ * glibc's malloc, on the loading thread's arena and the main one; freed, that
+ * memory stays resident (~20 MB) until trimmed. Called after each load. */
+void fgs_trim_heap(void) { malloc_trim(0); }
+
 /* bpf_object__load runs the verifier, which can take long for big programs;
  * it runs on its own thread so the event loop keeps delivering events. The
  * caller polls fgs_object_load_poll and then collects the result once. */
@@ -326,6 +336,7 @@ static void *load_main(void *arg)
 	struct fgs_load *l = arg;
 	int rc = bpf_object__load(l->obj);
 	l->rc = rc < 0 ? -errno : 0;
+	fgs_trim_heap();
 	atomic_store(&l->done, 1);
 	return NULL;
 }

@@ -36,6 +36,7 @@ const SYMBOLS = {
   fgs_object_load_async: { args: [ptr, ptr], returns: ptr },
   fgs_object_load_poll: { args: [ptr], returns: i32 },
   fgs_object_load_finish: { args: [ptr], returns: i32 },
+  fgs_trim_heap: { args: [], returns: FFIType.void },
   // libbpf
   libbpf_major_version: { args: [], returns: u32 },
   libbpf_num_possible_cpus: { args: [], returns: i32 },

@@ -155,6 +155,7 @@ export class BpfObject {
   load(): void {
     takeLibbpfLog();
     const rc = libbpf().bpf_object__load(this.ptr);
+    libbpf().fgs_trim_heap();
     if (rc < 0) throw new BpfError(`load BPF object ${this.name}`, libbpf().fgs_errno(rc), takeLibbpfLog());
   }
 

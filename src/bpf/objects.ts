@@ -1,12 +1,21 @@
 import { readFileSync } from "node:fs";
 import packPath from "../../bpf/build/objects.pack" with { type: "file" };
 
-/** The compiled BPF objects carried by the executable, by name (file name without .bpf.o). */
-export type ObjectImages = ReadonlyMap<string, Uint8Array>;
+/** The compiled BPF objects by name (file name without .bpf.o). A Map serves
+ * (tests); the agent's reads each image from the executable when asked. */
+export interface ObjectImages {
+  get(name: string): Uint8Array | undefined;
+  keys(): IterableIterator<string>;
+}
 
-function parseObjectPack(pack: Uint8Array): ObjectImages {
+interface Entry {
+  readonly offset: number;
+  readonly size: number;
+}
+
+function indexObjectPack(pack: Uint8Array): Map<string, Entry> {
   const view = new DataView(pack.buffer, pack.byteOffset, pack.byteLength);
-  const images = new Map<string, Uint8Array>();
+  const index = new Map<string, Entry>();
   const decoder = new TextDecoder();
   let off = 0;
   while (off < pack.byteLength) {
@@ -14,14 +23,34 @@ function parseObjectPack(pack: Uint8Array): ObjectImages {
     const name = decoder.decode(pack.subarray(off + 4, off + 4 + nameLen));
     off += 4 + nameLen;
     const size = view.getUint32(off, true);
-    images.set(name, pack.subarray(off + 4, off + 4 + size));
+    index.set(name, { offset: off + 4, size });
     off += 4 + size;
   }
-  return images;
+  return index;
+}
+
+/** Objects are opened at start and when a policy loads: the pack (~5 MB) is
+ * read again then rather than held for the agent's life; each open object
+ * keeps only its own image. */
+class EmbeddedObjects implements ObjectImages {
+  private readonly index: Map<string, Entry>;
+
+  constructor(private readonly read: () => Uint8Array) {
+    this.index = indexObjectPack(read());
+  }
+
+  get(name: string): Uint8Array | undefined {
+    const e = this.index.get(name);
+    return e && this.read().slice(e.offset, e.offset + e.size);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.index.keys();
+  }
 }
 
 export function loadEmbeddedObjects(): ObjectImages {
-  return parseObjectPack(readFileSync(packPath));
+  return new EmbeddedObjects(() => readFileSync(packPath));
 }
 
 export function objectImage(images: ObjectImages, name: string): Uint8Array {

@@ -12,10 +12,15 @@ import { Subscription } from "./subscription.ts";
 import type { StreamStats } from "./subscription.ts";
 
 export const DEFAULT_QUEUE_CAPACITY = 10_000;
+/** Per-stream bound on queued wire bytes: 10,000 events of a large kind
+ * (execs with long argument lists) stay within it. */
+export const DEFAULT_QUEUE_BYTES = 8 << 20;
 
 export interface EventBusOptions {
   /** Per-stream queue bound (events); default 10,000. */
   readonly queueCapacity?: number;
+  /** Per-stream bound on queued wire bytes (streams that queue bytes); default 8 MiB. */
+  readonly queueBytes?: number;
   /** Process-cache parent lookup for pid_set filters. */
   readonly ancestry?: AncestryLookup;
 }
@@ -40,6 +45,7 @@ export interface BusStats {
 export class EventBus {
   private readonly subs = new Set<Subscription>();
   private readonly capacity: number;
+  private readonly byteCapacity: number;
   private nextId = 1;
   private published = 0;
   /** Totals of streams that have ended. */
@@ -49,6 +55,7 @@ export class EventBus {
 
   constructor(private readonly options: EventBusOptions = {}) {
     this.capacity = positive(options.queueCapacity ?? DEFAULT_QUEUE_CAPACITY, "queueCapacity");
+    this.byteCapacity = positive(options.queueBytes ?? DEFAULT_QUEUE_BYTES, "queueBytes");
   }
 
   publish(message: GetEventsResponse | AgentEvent): void {
@@ -78,7 +85,7 @@ export class EventBus {
     const predicate = compileFilters(request, { ancestry: this.options.ancestry });
     const aggregation = request.aggregationOptions && aggregationSettings(request.aggregationOptions);
     const capacity = positive(options.queueCapacity ?? this.capacity, "queueCapacity");
-    const sub = new Subscription(this.nextId++, predicate, capacity, aggregation, (s) => {
+    const sub = new Subscription(this.nextId++, predicate, capacity, this.byteCapacity, aggregation, (s) => {
       // The signal is the RPC's and may outlive the stream.
       signal?.removeEventListener("abort", onAbort);
       this.detach(s);

@@ -145,10 +145,11 @@ export class RingBufferReader {
   ) {
     const page = Number(libbpf().fgs_page_size());
     this.consumerPos = new BigUint64Array(toArrayBuffer(mapping.consumer, 0, 8));
-    const producer = toArrayBuffer(mapping.producer, 0, page + 2 * mapping.size);
+    // The data pages are mapped once (fgs_ring_map): a record that wraps is copied.
+    const producer = toArrayBuffer(mapping.producer, 0, page + mapping.size);
     this.producerPos = new BigUint64Array(producer, 0, 1);
-    this.data = new Uint8Array(producer, page, 2 * mapping.size);
-    this.view = new DataView(producer, page, 2 * mapping.size);
+    this.data = new Uint8Array(producer, page, mapping.size);
+    this.view = new DataView(producer, page, mapping.size);
     this.mask = mapping.size - 1;
     this.notifier = this.listen(Notifier.start(mapFd));
     this.watchdog = setInterval(() => this.checkNotifier(), WATCHDOG_MS);
@@ -249,15 +250,27 @@ export class RingBufferReader {
       if (len & DISCARD) continue;
       n++;
       this.counters.bytes += size;
-      const start = at + HEADER_BYTES;
+      const start = (at + HEADER_BYTES) & this.mask;
       const op = size >= 4 ? this.view.getUint32(start, true) : -1;
-      if (skip !== undefined && skip.has(op)) this.skipper?.skipped(op, this.data, start);
-      else this.deliver(sink, this.data.subarray(start, start + size), op);
+      const wraps = start + size > this.data.byteLength;
+      if (skip !== undefined && skip.has(op)) {
+        if (wraps) this.skipper?.skipped(op, this.wrapped(start, size), 0);
+        else this.skipper?.skipped(op, this.data, start);
+      } else this.deliver(sink, wraps ? this.wrapped(start, size) : this.data.subarray(start, start + size), op);
     }
     this.counters.records += n;
     // One 64-bit store: the kernel reads the position as one word.
     this.consumerPos[0] = BigInt(cons);
     return n === SLICE_RECORDS || cons < prod;
+  }
+
+  /** A copy of a record that runs past the ring's end into its start. */
+  private wrapped(start: number, size: number): Uint8Array {
+    const out = new Uint8Array(size);
+    const head = this.data.byteLength - start;
+    out.set(this.data.subarray(start), 0);
+    out.set(this.data.subarray(0, size - head), head);
+    return out;
   }
 
   private deliver(sink: RecordSink, rec: Uint8Array, op: number): void {

@@ -250,7 +250,7 @@ class FrameWriter {
       this.waitingForDrain = false;
       this.schedule();
     });
-    this.sub.onReadable(() => this.schedule());
+    this.sub.onReadable(() => this.schedule(), this.edition);
   }
 
   /** Ends the stream with a status (undefined: OK) after what was written. */
@@ -272,14 +272,13 @@ class FrameWriter {
     if (gone(this.res)) return this.sub.end();
     if (!this.sub.isOpen) return this.finish(undefined);
     while (!this.waitingForDrain && this.sub.queuedEvents > 0) {
-      const batch = this.frames(this.sub.take(BATCH_EVENTS));
+      const batch = this.frames(this.sub.takeEncoded(BATCH_EVENTS, this.edition));
       // 'drain' follows only a write that returned false, so wait only then.
       if (!this.res.write(batch) && this.res.writableLength >= MAX_BUFFERED_BYTES) this.waitingForDrain = true;
     }
   }
 
-  private frames(events: readonly { encoded(edition: Edition): Uint8Array }[]): Buffer {
-    const payloads = events.map((ev) => ev.encoded(this.edition));
+  private frames(payloads: readonly Uint8Array[]): Buffer {
     let total = 0;
     for (const p of payloads) total += 5 + p.byteLength;
     const out = Buffer.allocUnsafe(total);
