@@ -63,13 +63,16 @@ function mapRing(fd: number): Mapping {
 }
 
 /** The next wait, from what the last one (0: a wake-up) found: doubled while
- * the rate holds at BATCH_RECORDS_PER_MS, halved when it falls well below. */
-function nextLinger(lingerMs: number, found: number): number {
+ * the rate holds at BATCH_RECORDS_PER_MS, halved when it falls well below;
+ * and never so long that, at the bytes rate seen, a quarter of the ring fills. */
+function nextLinger(lingerMs: number, found: { records: number; bytes: number }, ringBytes: number): number {
   if (lingerMs === 0) return LINGER_MIN_MS;
   const expected = lingerMs * BATCH_RECORDS_PER_MS;
-  if (found >= expected) return Math.min(2 * lingerMs, LINGER_MAX_MS);
-  if (2 * found < expected) return Math.max(lingerMs / 2, LINGER_MIN_MS);
-  return lingerMs;
+  let next = lingerMs;
+  if (found.records >= expected) next = Math.min(2 * lingerMs, LINGER_MAX_MS);
+  else if (2 * found.records < expected) next = lingerMs / 2;
+  const ringBound = (lingerMs * ringBytes) / 4 / Math.max(found.bytes, 1);
+  return Math.max(Math.min(next, ringBound), LINGER_MIN_MS);
 }
 
 /** The wake-up thread and the event loop's end of its socket pair. */
@@ -213,6 +216,7 @@ export class RingBufferReader {
   private slice(): void {
     if (this.stopped) return;
     const n = this.counters.records;
+    const bytes = this.counters.bytes;
     const more = this.readSlice(this.sink as RecordSink);
     this.counters.slices++;
     if (more) {
@@ -224,9 +228,9 @@ export class RingBufferReader {
     // Linger before asking for a wake-up: at a steady trickle the next
     // records are usually here by then, and a timer costs far less than the
     // thread's wake-up round trip (two context switches).
-    const found = this.counters.records - n;
-    if (found > 0) {
-      this.lingerMs = nextLinger(this.lingerMs, found);
+    const found = { records: this.counters.records - n, bytes: this.counters.bytes - bytes };
+    if (found.records > 0) {
+      this.lingerMs = nextLinger(this.lingerMs, found, this.mapping.size);
       setTimeout(() => this.slice(), this.lingerMs);
       return;
     }
