@@ -218,7 +218,7 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
     const policyStats = { loaded: () => policies.manager.list().length, loadErrors: 0 };
     const loaded = await policies.manager.addFiles(options.policyPaths);
     if (loaded.length) log.info("tracing policies loaded at start", { policies: loaded.map((p) => p.name) });
-    const exporter = options.export ? await FileExporter.start(options.export, bus, log) : undefined;
+    const exporter = options.export ? await FileExporter.start({ ...options.export, nodeName: cache.nodeName }, bus, log) : undefined;
     if (exporter) a.components.push(exporter);
     const policyService = await policyBoundary(options, policies.service, policyStats, log);
     await startMetrics(options, {

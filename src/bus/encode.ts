@@ -1,5 +1,6 @@
 /** Wire bytes of an event, built once and shared by every stream. The hot
- * event kinds (exec, exit, kprobe, tracepoint, uprobe) are written by hand (field numbers: ../shared/facts/wire-numbers.md)
+ * event kinds (exec, exit, kprobe, tracepoint, uprobe, lsm, usdt) and the
+ * export's rate_limit_info are written by hand (field numbers: ../shared/facts/wire-numbers.md)
  * with each Process copied from the process cache's bytes; anything else
  * (aggregated, unknown fields, a schema field this writer does not know)
  * goes through protobuf-es. tests/encode.test.ts checks that both decode to
@@ -16,6 +17,7 @@ import {
   ProcessUprobeSchema,
   ProcessLsmSchema,
   ProcessUsdtSchema,
+  RateLimitInfoSchema,
   type GetEventsResponse,
   type KprobeArgument,
   type Process,
@@ -26,13 +28,14 @@ import {
   type ProcessUprobe,
   type ProcessLsm,
   type ProcessUsdt,
+  type RateLimitInfo,
 } from "../../gen/tetragon/tetragon_pb";
 import { encodedProcess } from "../cache/process-message";
 import { VARINT, WireWriter } from "../common/wire-writer";
 
 /** Field numbers the hand writer covers, per message. */
 export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
-  [GetEventsResponseSchema, [1, 5, 9, 10, 12, 14, 28, 29, 40000, 1000, 1001, 1002]],
+  [GetEventsResponseSchema, [1, 5, 9, 10, 12, 14, 28, 29, 40000, 40001, 1000, 1001, 1002]],
   [ProcessExecSchema, [1, 2, 3]],
   [ProcessExitSchema, [1, 2, 3, 4]],
   [ProcessKprobeSchema, [1, 2, 3, 4, 5, 6, 8, 10, 11]],
@@ -40,6 +43,7 @@ export const HAND_WRITTEN: ReadonlyArray<[DescMessage, readonly number[]]> = [
   [ProcessUprobeSchema, [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12]],
   [ProcessLsmSchema, [1, 2, 3, 5, 6, 7, 8, 9]],
   [ProcessUsdtSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]],
+  [RateLimitInfoSchema, [1]],
   // 12..30: message-valued kernel-struct arguments, written by protobuf-es (default branch)
   [KprobeArgumentSchema, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 17, 18, 20, 21, 26, 27, 29, 30]],
 ];
@@ -157,6 +161,10 @@ function usdt(u: ProcessUsdt): void {
   w.uintIfSet(11, u.action);
 }
 
+function rateLimitInfo(r: RateLimitInfo): void {
+  w.uint64IfSet(1, r.numberOfDroppedProcessEvents);
+}
+
 function exec(e: ProcessExec): void {
   processAndParent(e);
   for (const a of e.ancestors) writeProcess(w, 3, a);
@@ -168,7 +176,7 @@ function exit(e: ProcessExit): void {
   w.uintIfSet(4, e.status);
 }
 
-const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10, processUprobe: 12, processLsm: 28, processUsdt: 29 } as const;
+const EVENT_FIELD = { processExec: 1, processExit: 5, processKprobe: 9, processTracepoint: 10, processUprobe: 12, processLsm: 28, processUsdt: 29, rateLimitInfo: 40001 } as const;
 
 function handWritable(ev: GetEventsResponse): boolean {
   const c = ev.event.case;
@@ -184,6 +192,7 @@ function event(ev: GetEventsResponse): void {
   else if (e.case === "processUprobe") uprobe(e.value);
   else if (e.case === "processLsm") lsm(e.value);
   else if (e.case === "processUsdt") usdt(e.value);
+  else if (e.case === "rateLimitInfo") rateLimitInfo(e.value);
 }
 
 /** GetEventsResponse wire bytes. */
@@ -197,23 +206,31 @@ export function encodeResponse(ev: GetEventsResponse): Uint8Array {
  * their kernel records this way). */
 export function encodeEvent(eventField: number, body: (w: WireWriter) => void, nodeName: string, time: { seconds: bigint; nanos: number } | undefined): Uint8Array {
   w.reset();
+  // In field-number order, as protobuf-es writes them: 40001 follows node_name and time.
+  const eventFirst = eventField < NODE_NAME_FIELD;
+  if (!eventFirst) nodeAndTime(nodeName, time);
   const mark = w.fork(eventField);
   body(w);
   w.join(mark);
-  w.stringIfSet(1000, nodeName);
-  if (time) {
-    const t = w.fork(1001);
-    if (time.seconds !== 0n) {
-      w.tag(1, VARINT);
-      w.varint64(time.seconds);
-    }
-    if (time.nanos !== 0) {
-      w.tag(2, VARINT);
-      w.int32(time.nanos);
-    }
-    w.join(t);
-  }
+  if (eventFirst) nodeAndTime(nodeName, time);
   return w.finish();
+}
+
+const NODE_NAME_FIELD = 1000;
+
+function nodeAndTime(nodeName: string, time: { seconds: bigint; nanos: number } | undefined): void {
+  w.stringIfSet(NODE_NAME_FIELD, nodeName);
+  if (!time) return;
+  const t = w.fork(1001);
+  if (time.seconds !== 0n) {
+    w.tag(1, VARINT);
+    w.varint64(time.seconds);
+  }
+  if (time.nanos !== 0) {
+    w.tag(2, VARINT);
+    w.int32(time.nanos);
+  }
+  w.join(t);
 }
 
 /** A Process field from the cache's bytes (or encoded here when it has none). */

@@ -1,7 +1,10 @@
 /** `--export-file`: every event the export filters pass, as one JSON line, to
  * a file operators can rotate and ship. It never stops for good: when it falls
  * behind it drops and counts; when the disk is full it reports that in health
- * and metrics, keeps what fits in memory, and resumes when space returns. */
+ * and metrics, keeps what fits in memory, and resumes when space returns.
+ * With a rate limit, what the limit drops is reported in the file itself as
+ * rate_limit_info lines, as the upstream agent does. */
+import { hostname } from "node:os";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Filter, GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 import type { Component } from "../common/component";
@@ -9,7 +12,7 @@ import type { Logger } from "../log/logger";
 import type { ExportStats } from "../metrics/sources";
 import { applyFieldFilters, type FieldFilter, type JsonObject } from "./field-filter";
 import { eventLine } from "./line";
-import { RateLimiter } from "./rate-limit";
+import { RATE_LIMIT_REPORT_MS, RateLimiter, rateLimitInfoEvent } from "./rate-limit";
 import { redactArguments, type Redactor } from "./redact";
 import { errorText, RotatingFile, type FileOptions } from "./rotating-file";
 
@@ -21,6 +24,10 @@ export interface ExportConfig {
   readonly denyList: readonly Filter[];
   /** Events per minute; undefined for no limit. */
   readonly rateLimitPerMinute?: number;
+  /** How often the limit reports its drops (default RATE_LIMIT_REPORT_MS). */
+  readonly rateLimitReportMs?: number;
+  /** node_name of the exporter's own lines (rate_limit_info); default the host name. */
+  readonly nodeName?: string;
   readonly fieldFilters: readonly FieldFilter[];
   readonly redact?: Redactor;
   /** Lines held in memory while the file cannot keep up or is not writable. */
@@ -45,17 +52,29 @@ const DEFAULT_MAX_PENDING = 16 << 20;
 const BATCH_BYTES = 1 << 20;
 const encoder = new TextEncoder();
 
+/** A line waiting for the file; `event` is false for the exporter's own reports. */
+interface PendingLine {
+  readonly text: string;
+  readonly event: boolean;
+}
+
 export class FileExporter implements Component {
   readonly name = "export-file";
   private readonly abort = new AbortController();
   private readonly limiter: RateLimiter | undefined;
-  private readonly pending: string[] = [];
+  private readonly pending: PendingLine[] = [];
   private pendingBytes = 0;
   private draining: Promise<void> | undefined;
   private rotateDue = false;
   /** Shrinks after a failed write, so a nearly full disk still takes what fits. */
   private batchLimit = BATCH_BYTES;
   private readonly timer: ReturnType<typeof setInterval> | undefined;
+  private readonly reportTimer: ReturnType<typeof setInterval> | undefined;
+  /** Rate-limit drops not yet reported in the file. */
+  private unreported = 0;
+  private reports = 0;
+  /** Set once stop() has ended the stream: later events are not taken. */
+  private closing = false;
   private failure: string | undefined;
   private wake: (() => void) | undefined;
   private readonly counts = { written: 0, droppedOverflow: 0, droppedRateLimit: 0, writeErrors: 0, lastWriteSeconds: 0 };
@@ -70,6 +89,10 @@ export class FileExporter implements Component {
     private readonly log: Logger,
   ) {
     this.limiter = config.rateLimitPerMinute !== undefined ? new RateLimiter(config.rateLimitPerMinute) : undefined;
+    if (this.limiter) {
+      this.reportTimer = setInterval(() => this.reportDrops(), config.rateLimitReportMs ?? RATE_LIMIT_REPORT_MS);
+      this.reportTimer.unref();
+    }
     if (config.rotationIntervalMs > 0) {
       this.timer = setInterval(() => this.requestRotation(), config.rotationIntervalMs);
       this.timer.unref();
@@ -112,16 +135,35 @@ export class FileExporter implements Component {
   }
 
   private accept(ev: GetEventsResponse): void {
-    if (this.limiter && !this.limiter.take()) return void this.counts.droppedRateLimit++;
-    const line = this.toLine(ev);
-    if (this.pendingBytes + line.length > (this.config.maxPendingBytes ?? DEFAULT_MAX_PENDING)) {
-      if (this.failure !== undefined) this.counts.writeErrors++;
-      else this.counts.droppedOverflow++;
+    if (this.closing) return;
+    if (this.limiter && !this.limiter.take()) {
+      this.counts.droppedRateLimit++;
+      this.unreported++;
       return;
     }
+    if (this.enqueue({ text: this.toLine(ev), event: true })) return;
+    if (this.failure !== undefined) this.counts.writeErrors++;
+    else this.counts.droppedOverflow++;
+  }
+
+  /** Holds the line for the file; false when the memory bound leaves no room. */
+  private enqueue(line: PendingLine): boolean {
+    if (this.pendingBytes + line.text.length > (this.config.maxPendingBytes ?? DEFAULT_MAX_PENDING)) return false;
     this.pending.push(line);
-    this.pendingBytes += line.length;
+    this.pendingBytes += line.text.length;
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    return true;
+  }
+
+  /** A rate_limit_info line for the drops since the previous one, if any. It
+   * is the exporter's own line: no filter, field filter or limit applies. A
+   * report that finds no room stays due and the next one carries its count. */
+  private reportDrops(): void {
+    if (this.unreported === 0) return;
+    const ev = rateLimitInfoEvent(this.unreported, this.config.nodeName ?? hostname());
+    if (!this.enqueue({ text: `${eventLine(ev)}\n`, event: false })) return;
+    this.unreported = 0;
+    this.reports++;
   }
 
   private toLine(ev: GetEventsResponse): string {
@@ -161,7 +203,7 @@ export class FileExporter implements Component {
   /** Rotates when due, then writes one batch of whole lines that fits. */
   private async writeNext(): Promise<void> {
     const room = this.file.room();
-    if (this.rotateDue || (this.file.bytes > 0 && room < (this.pending[0]?.length ?? 0))) {
+    if (this.rotateDue || (this.file.bytes > 0 && room < (this.pending[0]?.text.length ?? 0))) {
       await this.file.rotate();
       this.rotateDue = false;
     }
@@ -169,11 +211,12 @@ export class FileExporter implements Component {
     const limit = Math.max(1, Math.min(this.batchLimit, this.file.room()));
     let n = 0;
     let bytes = 0;
-    while (n < this.pending.length && (n === 0 || bytes + (this.pending[n] as string).length <= limit)) bytes += (this.pending[n++] as string).length;
-    await this.file.append(encoder.encode(this.pending.slice(0, n).join("")));
+    while (n < this.pending.length && (n === 0 || bytes + (this.pending[n] as PendingLine).text.length <= limit)) bytes += (this.pending[n++] as PendingLine).text.length;
+    const batch = this.pending.slice(0, n);
+    await this.file.append(encoder.encode(batch.map((l) => l.text).join("")));
     this.pending.splice(0, n);
     this.pendingBytes -= bytes;
-    this.counts.written += n;
+    this.counts.written += batch.filter((l) => l.event).length;
     this.batchLimit = Math.min(BATCH_BYTES, this.batchLimit * 2);
     this.counts.lastWriteSeconds = Date.now() / 1000;
   }
@@ -185,18 +228,21 @@ export class FileExporter implements Component {
   describe(): string {
     const c = this.stats();
     const state = this.failure !== undefined ? ` BLOCKED (${this.failure}; ${this.pending.length} events held, retrying)` : "";
-    return `export: ${this.config.file.path} written=${c.written} dropped_overflow=${c.droppedOverflow} dropped_rate_limit=${c.droppedRateLimit} dropped_write_error=${c.writeErrors} rotations=${this.file.rotations}${state}`;
+    return `export: ${this.config.file.path} written=${c.written} dropped_overflow=${c.droppedOverflow} dropped_rate_limit=${c.droppedRateLimit} rate_limit_reports=${this.reports} dropped_write_error=${c.writeErrors} rotations=${this.file.rotations}${state}`;
   }
 
   healthy(): boolean {
     return this.failure === undefined;
   }
 
-  /** Writes what is held (bounded wait), then closes the file. */
+  /** Reports the last drops, writes what is held (bounded wait), then closes the file. */
   async stop(): Promise<void> {
     this.abort.abort();
     if (this.timer) clearInterval(this.timer);
+    if (this.reportTimer) clearInterval(this.reportTimer);
     await Promise.race([this.done, Bun.sleep(1000)]);
+    this.closing = true;
+    this.reportDrops();
     if (this.failure === undefined) await Promise.race([this.draining, Bun.sleep(3000)]);
     this.wake?.();
     await Promise.race([this.draining, Bun.sleep(1000)]);

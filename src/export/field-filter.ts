@@ -12,6 +12,9 @@ const EVENT_KEYS: Readonly<Record<string, string>> = {
   PROCESS_EXIT: "process_exit",
   PROCESS_KPROBE: "process_kprobe",
   PROCESS_TRACEPOINT: "process_tracepoint",
+  PROCESS_UPROBE: "process_uprobe",
+  PROCESS_LSM: "process_lsm",
+  PROCESS_USDT: "process_usdt",
   PROCESS_DNS: "process_dns",
   TEST: "test",
 };

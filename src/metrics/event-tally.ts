@@ -1,7 +1,7 @@
 import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 import type { EventTallySnapshot } from "./sources";
 
-const TYPE_NAMES: Readonly<Record<string, string>> = {
+const TYPE_NAMES: Readonly<Record<NonNullable<GetEventsResponse["event"]["case"]>, string>> = {
   processExec: "PROCESS_EXEC",
   processExit: "PROCESS_EXIT",
   processKprobe: "PROCESS_KPROBE",
@@ -11,6 +11,7 @@ const TYPE_NAMES: Readonly<Record<string, string>> = {
   processUsdt: "PROCESS_USDT",
   processDns: "PROCESS_DNS",
   test: "TEST",
+  rateLimitInfo: "RATE_LIMIT_INFO",
 };
 
 /** Counts published events by type and by (policy, hook). */
@@ -20,7 +21,7 @@ export class EventTally {
 
   /** An event of this kind (GetEventsResponse's event case) was published. */
   observe(eventCase: GetEventsResponse["event"]["case"]): void {
-    const type = eventCase === undefined ? "UNDEF" : (TYPE_NAMES[eventCase] ?? eventCase);
+    const type = eventCase === undefined ? "UNDEF" : TYPE_NAMES[eventCase];
     this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
   }
 

@@ -19,8 +19,12 @@ export const EVENT_TYPE_NAMES: ReadonlyMap<string, EventType> = new Map([
   ["process_exit", EventType.PROCESS_EXIT],
   ["process_kprobe", EventType.PROCESS_KPROBE],
   ["process_tracepoint", EventType.PROCESS_TRACEPOINT],
+  ["process_uprobe", EventType.PROCESS_UPROBE],
+  ["process_lsm", EventType.PROCESS_LSM],
+  ["process_usdt", EventType.PROCESS_USDT],
   ["process_dns", EventType.PROCESS_DNS],
   ["test", EventType.TEST],
+  ["rate_limit_info", EventType.RATE_LIMIT_INFO],
 ]);
 
 const MAX_U32 = 2 ** 32 - 1;

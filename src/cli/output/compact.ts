@@ -7,6 +7,7 @@ import type {
   ProcessExit,
   ProcessKprobe,
   ProcessTracepoint,
+  RateLimitInfo,
   Test,
 } from "../../../gen/tetragon/tetragon_pb";
 import { KprobeAction, KprobeActionSchema } from "../../../gen/tetragon/tetragon_pb";
@@ -73,6 +74,8 @@ export function formatCompactLine(response: GetEventsResponse, options: CompactO
       return dnsLine(event.value, where, paint);
     case "test":
       return testLine(event.value, where, paint);
+    case "rateLimitInfo":
+      return rateLimitLine(event.value, where, paint);
     case undefined:
       return joinWords(["❓", kindWord("unknown", "dim", paint), where]);
   }
@@ -150,6 +153,15 @@ function testLine(test: Test, where: string, paint: Paint): string {
   return joinWords(["🧪", kindWord("test", "dim", paint), where, ...values]);
 }
 
+/** `🚦 ratelimit node1 120 events dropped`: the export rate limit's report. */
+function rateLimitLine(info: RateLimitInfo, where: string, paint: Paint): string {
+  return joinWords(["🚦", kindWord("ratelimit", "yellow", paint), where, paint(droppedWords(info.numberOfDroppedProcessEvents), "yellow")]);
+}
+
+function droppedWords(n: bigint): string {
+  return `${n} ${n === 1n ? "event" : "events"} dropped`;
+}
+
 /** The pod (namespace/name) when the process runs in one, else the node. */
 function placeOf(response: GetEventsResponse): string {
   const pod = processOf(response)?.pod;
@@ -159,7 +171,7 @@ function placeOf(response: GetEventsResponse): string {
 
 function processOf(response: GetEventsResponse): Process | undefined {
   const event = response.event;
-  return event.case === undefined || event.case === "test" ? undefined : event.value.process;
+  return event.case === undefined || event.case === "test" || event.case === "rateLimitInfo" ? undefined : event.value.process;
 }
 
 function processWords(process: Process | undefined, paint: Paint): string[] {

@@ -62,6 +62,10 @@ export function summarize(ev: GetEventsResponse): RowSummary {
       return { ...base("🌐", "dns", "dns", e.value.process), detail: e.value.dns?.names.join(",") ?? "" };
     case "test":
       return { ...base("🧪", "test", "test", undefined), detail: [e.value.arg0, e.value.arg1, e.value.arg2, e.value.arg3].join(" ") };
+    case "rateLimitInfo": {
+      const n = e.value.numberOfDroppedProcessEvents;
+      return { ...base("🚦", "ratelimit", "ratelimit", undefined), detail: `${n} ${n === 1n ? "event" : "events"} dropped` };
+    }
     case undefined:
       return base("❓", "unknown", "unknown", undefined);
   }
@@ -74,23 +78,21 @@ function actionName(action: KprobeAction): string {
 
 /** The event's type as GetEvents' event_set names it. */
 export function eventTypeName(ev: GetEventsResponse): string {
-  switch (ev.event.case) {
-    case "processExec":
-      return "PROCESS_EXEC";
-    case "processExit":
-      return "PROCESS_EXIT";
-    case "processKprobe":
-      return "PROCESS_KPROBE";
-    case "processTracepoint":
-      return "PROCESS_TRACEPOINT";
-    case "processDns":
-      return "PROCESS_DNS";
-    case "test":
-      return "TEST";
-    default:
-      return "UNDEF";
-  }
+  return ev.event.case === undefined ? "UNDEF" : EVENT_TYPE_NAMES[ev.event.case];
 }
+
+const EVENT_TYPE_NAMES: Readonly<Record<NonNullable<GetEventsResponse["event"]["case"]>, string>> = {
+  processExec: "PROCESS_EXEC",
+  processExit: "PROCESS_EXIT",
+  processKprobe: "PROCESS_KPROBE",
+  processTracepoint: "PROCESS_TRACEPOINT",
+  processUprobe: "PROCESS_UPROBE",
+  processLsm: "PROCESS_LSM",
+  processUsdt: "PROCESS_USDT",
+  processDns: "PROCESS_DNS",
+  test: "TEST",
+  rateLimitInfo: "RATE_LIMIT_INFO",
+};
 
 export function clockTime(ts: Timestamp | undefined): string {
   if (!ts) return "";
