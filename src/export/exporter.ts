@@ -73,7 +73,7 @@ export class FileExporter implements Component {
   /** Rate-limit drops not yet reported in the file. */
   private unreported = 0;
   private reports = 0;
-  /** Set once stop() has ended the stream: later events are not taken. */
+  /** Set once stop() has made its last report: a drop after it is reported at once. */
   private closing = false;
   private failure: string | undefined;
   private wake: (() => void) | undefined;
@@ -135,10 +135,10 @@ export class FileExporter implements Component {
   }
 
   private accept(ev: GetEventsResponse): void {
-    if (this.closing) return;
     if (this.limiter && !this.limiter.take()) {
       this.counts.droppedRateLimit++;
       this.unreported++;
+      if (this.closing) this.reportDrops();
       return;
     }
     if (this.enqueue({ text: this.toLine(ev), event: true })) return;
@@ -211,12 +211,17 @@ export class FileExporter implements Component {
     const limit = Math.max(1, Math.min(this.batchLimit, this.file.room()));
     let n = 0;
     let bytes = 0;
-    while (n < this.pending.length && (n === 0 || bytes + (this.pending[n] as PendingLine).text.length <= limit)) bytes += (this.pending[n++] as PendingLine).text.length;
-    const batch = this.pending.slice(0, n);
-    await this.file.append(encoder.encode(batch.map((l) => l.text).join("")));
+    let events = 0;
+    let text = "";
+    for (let line = this.pending[0]; line !== undefined && (n === 0 || bytes + line.text.length <= limit); line = this.pending[++n]) {
+      bytes += line.text.length;
+      text += line.text;
+      if (line.event) events++;
+    }
+    await this.file.append(encoder.encode(text));
     this.pending.splice(0, n);
     this.pendingBytes -= bytes;
-    this.counts.written += batch.filter((l) => l.event).length;
+    this.counts.written += events;
     this.batchLimit = Math.min(BATCH_BYTES, this.batchLimit * 2);
     this.counts.lastWriteSeconds = Date.now() / 1000;
   }
