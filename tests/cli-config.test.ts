@@ -33,6 +33,7 @@ test("a config file's mistakes are usage errors naming the file", () => {
     ["- a\n- b\n", "expected a mapping of flag names to values"],
     ["metrics-bpf-stats: yes-please\n", "metrics-bpf-stats takes true or false"],
     ["ring-buffer-size: 1000\n", '--ring-buffer-size "1000": must be a power of two'],
+    ["event-batch-max-delay: 5000\n", '--event-batch-max-delay "5000": must be a whole number of milliseconds from 0 to 1000'],
     ["log-level: loud\n", "--log-level must be one of"],
     ["a: &a [*a]\n", "config"],
     ["help: true\n", 'unknown key "help"'],

@@ -38,6 +38,8 @@ export interface AgentOptions {
   policyPaths: readonly string[];
   nodeName?: string;
   ringBufferBytes?: number;
+  /** --event-batch-max-delay: the reader's longest wait at a steady trickle, ms */
+  eventBatchMaxDelayMs?: number;
   /** Restricts kernel-function hooks to these mechanisms (default: best available). */
   hookMechanisms?: readonly Mechanism[];
   // --- operations (ops) ---
@@ -121,7 +123,7 @@ function buildProcessPipeline(images: ObjectImages, options: AgentOptions, log: 
     }),
   );
   const bus = new EventBus({ ancestry: cacheAncestry(cache) });
-  const pipeline = new Pipeline(RingBufferReader.start(base.map("events").fd), bus, log);
+  const pipeline = new Pipeline(RingBufferReader.start(base.map("events").fd, { lingerMaxMs: options.eventBatchMaxDelayMs }), bus, log);
   a.components.push(pipeline);
   const onProcessRecord = (rec: Uint8Array) => {
     const decoded = decodeRecord(rec);

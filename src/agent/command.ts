@@ -5,6 +5,7 @@ import { createLogger, isLogLevel, stderrSink } from "../log/logger";
 import { startAgent, type AgentOptions } from "./bootstrap";
 import { MECHANISMS, type Mechanism } from "../policy/index";
 import { FLAG_GROUPS, OPS_FLAGS, opsOptions } from "./ops-flags";
+import { DEFAULT_LINGER_MAX_MS } from "../reader/ring-reader";
 import { withConfigFile } from "./config-file";
 import { positiveSeconds, type SecurityOptions } from "../server/security";
 
@@ -15,6 +16,12 @@ const FLAGS: readonly FlagSpec[] = [
   { name: "node-name", valueName: "NAME", description: "node name in events and exec_ids (default: the hostname)" },
   { name: "export-file", valueName: "PATH", description: "also append every event as a JSON line to PATH" },
   { name: "ring-buffer-size", valueName: "BYTES", description: "kernel ring buffer size, a power of two (default 8388608)", validate: (v) => (/^\d+$/.test(v) && (Number(v) & (Number(v) - 1)) === 0 && Number(v) >= 4096 ? undefined : "must be a power of two of at least 4096") },
+  {
+    name: "event-batch-max-delay",
+    valueName: "MS",
+    description: `while events arrive steadily (1 per ms or more), how long the reader may wait to batch them: fewer wake-ups and writes (CPU) against latency; 0 reads each wake-up at once (default ${DEFAULT_LINGER_MAX_MS})`,
+    validate: (v) => (/^\d{1,4}$/.test(v) && Number(v) <= 1000 ? undefined : "must be a whole number of milliseconds from 0 to 1000"),
+  },
   { name: "hook-mechanisms", valueName: "LIST", description: `comma-separated mechanisms kernel-function hooks may use, best first among ${MECHANISMS.join(", ")} (default: all, chosen by probing the kernel)`, validate: (v) => (v.split(",").every((m) => (MECHANISMS as readonly string[]).includes(m)) ? undefined : `expected a comma-separated list of ${MECHANISMS.join(", ")}`) },
   ...OPS_FLAGS,
   // ---- API access (sec): README "Threat model" ----
@@ -96,10 +103,15 @@ function parseOptions(argv: readonly string[]): AgentOptions | "help" {
     policyPaths: args.values("policy"),
     nodeName: args.value("node-name"),
     ringBufferBytes: ring ? Number(ring) : undefined,
+    eventBatchMaxDelayMs: optionalNumber(args.value("event-batch-max-delay")),
     hookMechanisms: args.value("hook-mechanisms")?.split(",") as Mechanism[] | undefined,
     ...opsOptions(args),
     security: securityOptions(args),
   };
+}
+
+function optionalNumber(v: string | undefined): number | undefined {
+  return v === undefined ? undefined : Number(v);
 }
 
 /** `fgs agent`: runs until SIGINT/SIGTERM, then detaches everything and exits 0. */

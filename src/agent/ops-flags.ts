@@ -32,7 +32,7 @@ export const OPS_FLAGS: readonly FlagSpec[] = [
 export const FLAG_GROUPS: readonly (readonly [string, readonly string[]])[] = [
   ["API server", ["server-address", "node-name"]],
   ["API access and security (README: Threat model)", ["api-group", "api-token-file", "api-unsafe-allow-all", "console-token-file", "cors-allow-origin", "tls-cert-file", "tls-key-file", "tls-client-ca-file", "api-header-timeout", "api-idle-timeout"]],
-  ["Kernel and sensors", ["ring-buffer-size", "hook-mechanisms"]],
+  ["Kernel and sensors", ["ring-buffer-size", "event-batch-max-delay", "hook-mechanisms"]],
   ["Tracing policies", ["policy", "policy-dir"]],
   ["Export file", ["export-file", "export-file-max-size-mb", "export-file-rotation-interval", "export-file-max-backups", "export-file-compress", "export-file-perm", "export-allowlist", "export-denylist", "export-rate-limit", "export-field-filters", "export-redact"]],
   ["Metrics", ["metrics-address", "metrics-bpf-stats"]],

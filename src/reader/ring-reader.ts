@@ -41,7 +41,7 @@ const LINGER_MIN_MS = 1;
  * this: fewer, larger batches (each costs a timer, a slice and an HTTP/2
  * write per stream), at most this much added latency. Below that rate the
  * wait stays short, so a slow trickle (100 execs/s) keeps its latency. */
-const LINGER_MAX_MS = 16;
+export const DEFAULT_LINGER_MAX_MS = 16;
 const BATCH_RECORDS_PER_MS = 1;
 /** A wake-up that never came (or a dead thread) costs at most this much latency. */
 const WATCHDOG_MS = 250;
@@ -65,14 +65,14 @@ function mapRing(fd: number): Mapping {
 /** The next wait, from what the last one (0: a wake-up) found: doubled while
  * the rate holds at BATCH_RECORDS_PER_MS, halved when it falls well below;
  * and never so long that, at the bytes rate seen, a quarter of the ring fills. */
-function nextLinger(lingerMs: number, found: { records: number; bytes: number }, ringBytes: number): number {
-  if (lingerMs === 0) return LINGER_MIN_MS;
+export function nextLinger(lingerMs: number, found: { records: number; bytes: number }, ringBytes: number, maxMs: number): number {
+  if (lingerMs === 0) return Math.min(LINGER_MIN_MS, maxMs);
   const expected = lingerMs * BATCH_RECORDS_PER_MS;
   let next = lingerMs;
-  if (found.records >= expected) next = Math.min(2 * lingerMs, LINGER_MAX_MS);
+  if (found.records >= expected) next = Math.min(2 * lingerMs, maxMs);
   else if (2 * found.records < expected) next = lingerMs / 2;
   const ringBound = (lingerMs * ringBytes) / 4 / Math.max(found.bytes, 1);
-  return Math.max(Math.min(next, ringBound), LINGER_MIN_MS);
+  return Math.max(Math.min(next, ringBound), Math.min(LINGER_MIN_MS, maxMs));
 }
 
 /** The wake-up thread and the event loop's end of its socket pair. */
@@ -145,6 +145,7 @@ export class RingBufferReader {
   private constructor(
     private readonly mapFd: number,
     private readonly mapping: Mapping,
+    private readonly lingerMaxMs: number,
   ) {
     const page = Number(libbpf().fgs_page_size());
     this.consumerPos = new BigUint64Array(toArrayBuffer(mapping.consumer, 0, 8));
@@ -159,8 +160,9 @@ export class RingBufferReader {
     this.watchdog.unref();
   }
 
-  static start(ringbufMapFd: number): RingBufferReader {
-    return new RingBufferReader(ringbufMapFd, mapRing(ringbufMapFd));
+  /** lingerMaxMs: the longest wait for more records at a steady trickle (0: none; the added latency). */
+  static start(ringbufMapFd: number, options: { lingerMaxMs?: number } = {}): RingBufferReader {
+    return new RingBufferReader(ringbufMapFd, mapRing(ringbufMapFd), options.lingerMaxMs ?? DEFAULT_LINGER_MAX_MS);
   }
 
   /** Push mode: every record goes to sink (or to skipper), in batches between event-loop turns. */
@@ -229,8 +231,8 @@ export class RingBufferReader {
     // records are usually here by then, and a timer costs far less than the
     // thread's wake-up round trip (two context switches).
     const found = { records: this.counters.records - n, bytes: this.counters.bytes - bytes };
-    if (found.records > 0) {
-      this.lingerMs = nextLinger(this.lingerMs, found, this.mapping.size);
+    if (found.records > 0 && this.lingerMaxMs > 0) {
+      this.lingerMs = nextLinger(this.lingerMs, found, this.mapping.size, this.lingerMaxMs);
       setTimeout(() => this.slice(), this.lingerMs);
       return;
     }
