@@ -30,9 +30,9 @@ export class Agent {
   }
 
   /** Launches the agent; resolves once it serves (it logs so right after it listens). */
-  static async start(policy?: string, timeoutMs = 30_000): Promise<Agent> {
+  static async start(policy?: string, timeoutMs = 30_000, extraArgs: readonly string[] = []): Promise<Agent> {
     if (!existsSync(FGS)) throw new NotAvailable("dist/fgs not built: bun run build");
-    const args = ["--server-address", "127.0.0.1:0", ...(policy ? ["--policy", policy] : [])];
+    const args = ["--server-address", "127.0.0.1:0", ...(policy ? ["--policy", policy] : []), ...extraArgs];
     const output: string[] = [];
     const onLine = (line: string) => {
       output.push(line);

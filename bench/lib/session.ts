@@ -43,8 +43,9 @@ export async function withAgent<T>(
   policy: string | undefined,
   match: (r: Received) => boolean,
   fn: (s: Session) => Promise<T>,
+  extraArgs: readonly string[] = [],
 ): Promise<T> {
-  const agent = await Agent.start(policy);
+  const agent = await Agent.start(policy, undefined, extraArgs);
   try {
     const tally = new Tally(match);
     const hooks: ((r: Received) => void)[] = [];

@@ -174,6 +174,7 @@ export async function agentWrites(
   dir: string,
   marked: boolean,
   inspect?: (agent: Agent) => Promise<void>,
+  extraArgs: readonly string[] = [],
 ): Promise<WriteRun> {
   const policy = marked ? writeMarkedPolicy(dir, WRITE_LOOP) : writeAllPolicy(dir, WRITE_LOOP);
   return withAgent(policy, isWriteEvent, async (s) => {
@@ -194,7 +195,7 @@ export async function agentWrites(
     await inspect?.(s.agent);
     const warm = await measureWrites(n, every, expected, consumer);
     return { ...result, idleCpuPct, warmCpuPct: (warm.consumerCpuS / warm.wallS) * 100 };
-  });
+  }, extraArgs);
 }
 
 const COUNT_CLIENT = fileURLToPath(new URL("../clients/count-client.mjs", import.meta.url));
