@@ -321,6 +321,16 @@ void fgs_notifier_halt(struct fgs_notifier *n) { atomic_store(&n->stop, 1); }
  * memory stays resident (~20 MB) until trimmed. Called after each load. */
 void fgs_trim_heap(void) { malloc_trim(0); }
 
+/* glibc raises its mmap threshold (and with it the trim threshold) each time
+ * a large block is freed, so the BTF's buffers end up inside an arena whose
+ * free top is then never given back (malloc_trim trims only the main arena's
+ * top): 12 MB stayed resident on the loading thread's arena. A fixed
+ * threshold keeps large blocks in their own mappings, unmapped when freed. */
+__attribute__((constructor)) static void fgs_malloc_setup(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
 /* bpf_object__load runs the verifier, which can take long for big programs;
  * it runs on its own thread so the event loop keeps delivering events. The
  * caller polls fgs_object_load_poll and then collects the result once. */

@@ -12,8 +12,9 @@ import { Subscription } from "./subscription.ts";
 import type { StreamStats } from "./subscription.ts";
 
 export const DEFAULT_QUEUE_CAPACITY = 10_000;
-/** Per-stream bound on queued wire bytes: 10,000 events of a large kind
- * (execs with long argument lists) stay within it. */
+/** Per-stream bound on queued wire bytes: ~7,000 write events of ~1.2 KB
+ * (most of it the two Process messages), fewer of a larger kind (execs with
+ * long argument lists), so a slow stream's queue holds at most 8 MiB. */
 export const DEFAULT_QUEUE_BYTES = 8 << 20;
 
 export interface EventBusOptions {

@@ -35,9 +35,10 @@ interface Waiter {
 
 
 /** A queued event: the event, or only its wire bytes when the stream said
- * which edition it writes (an event kept whole keeps its record, decoded
- * fields and message alive: ~1.2 KB a queued policy event, against ~0.35 KB
- * of bytes, and a storm fills every queue). */
+ * which edition it writes. Bytes are what the stream sends anyway (~1.2 KB
+ * for a write event, most of it the two Process messages); they can be
+ * counted and bounded, and a slow stream does not keep the event's record,
+ * decoded fields and message alive until the next full collection. */
 type Queued = AgentEvent | Uint8Array;
 
 export class Subscription implements AsyncIterableIterator<GetEventsResponse> {

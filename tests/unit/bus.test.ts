@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   FilterSchema,
@@ -203,3 +203,44 @@ function heapMiB(): number {
   Bun.gc(true);
   return process.memoryUsage().heapUsed / 2 ** 20;
 }
+
+describe("streams that queue wire bytes (the gRPC path)", () => {
+  const decode = (b: Uint8Array): number | undefined => pidOf(fromBinary(GetEventsResponseSchema, b));
+
+  test("events queued as bytes arrive whole and in order, also those queued before the stream asked for bytes", () => {
+    const bus = new EventBus();
+    const sub = bus.subscribe(request());
+    bus.publish(event(1, "exec"));
+    let notified = 0;
+    sub.onReadable(() => notified++, "tetragon");
+    bus.publish(event(2, "exec"));
+    bus.publish(event(2, "exit"));
+    expect(notified).toBe(1);
+    expect(sub.stats().queuedBytes).toBeGreaterThan(0);
+    const got = sub.takeEncoded(10, "tetragon");
+    expect(got.map(decode)).toEqual([1, 2, 2]);
+    expect(sub.stats()).toMatchObject({ queued: 0, queuedBytes: 0, delivered: 3, dropped: 0 });
+  });
+
+  test("a stream's queue is bounded by bytes as well as by events: drops are counted, delivery resumes", () => {
+    // pids of three digits: every event encodes to the same size
+    const big = (k: number) => event(100 + k, "exec", "a".repeat(1000));
+    const probeBus = new EventBus();
+    const probe = probeBus.subscribe(request());
+    probe.onReadable(() => {}, "tetragon");
+    probeBus.publish(big(0));
+    const size = probe.stats().queuedBytes;
+
+    const bus = new EventBus({ queueCapacity: 10_000, queueBytes: 10 * size });
+    const sub = bus.subscribe(request());
+    sub.onReadable(() => {}, "tetragon");
+    for (let k = 0; k < 25; k++) bus.publish(big(k));
+    expect(sub.stats()).toMatchObject({ queued: 10, queuedBytes: 10 * size, dropped: 15 });
+    expect(bus.demand()).toBe("saturated");
+    expect(sub.takeEncoded(4, "tetragon").map(decode)).toEqual([100, 101, 102, 103]);
+    expect(bus.demand()).toBe("open");
+    bus.publish(big(99));
+    expect(sub.takeEncoded(100, "tetragon").map(decode)).toEqual([104, 105, 106, 107, 108, 109, 199]);
+    expect(sub.stats()).toMatchObject({ queued: 0, queuedBytes: 0, delivered: 11, dropped: 15 });
+  });
+});
