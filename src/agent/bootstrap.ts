@@ -157,12 +157,15 @@ function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Log
 /** Counts policy records by policy and hook (events don't carry their policy),
  * including records shed under overload or built for no stream. */
 function tallyPolicies(engine: PolicyEngine, tally: EventTally): RecordObserver {
+  const nameOf = (id: number) => {
+    const h = engine.manager.hook(id);
+    return h && { policy: h.policyName, hook: h.kind === "tracepoint" ? `${h.subsystem}/${h.event}` : h.functionName };
+  };
   return (bytes, at) => {
     const o = at + RECORD.hookId;
     if (o + 4 > bytes.byteLength) return;
     const id = (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) >>> 0;
-    const h = engine.manager.hook(id);
-    if (h) tally.policy(h.policyName, h.kind === "kprobe" ? h.functionName : h.kind === "tracepoint" ? `${h.subsystem}/${h.event}` : h.functionName);
+    tally.hookRecord(id, nameOf);
   };
 }
 

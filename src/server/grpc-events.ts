@@ -22,7 +22,7 @@ export type Handler = (req: Request, res: AnyResponse) => void;
 /** What this file uses of an HTTP/1.1 or HTTP/2 (compat) response. */
 interface Response {
   writeHead(status: number, headers: Record<string, string>): unknown;
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, done: (error?: Error | null) => void): boolean;
   end(chunk?: Uint8Array): unknown;
   on(event: "drain" | "close", listener: () => void): unknown;
   addTrailers(headers: Record<string, string>): void;
@@ -236,6 +236,7 @@ class FrameWriter {
   private scheduled = false;
   private waitingForDrain = false;
   private ended = false;
+  private readonly pool = new BufferPool();
 
   constructor(
     private readonly sub: Subscription,
@@ -272,16 +273,19 @@ class FrameWriter {
     if (gone(this.res)) return this.sub.end();
     if (!this.sub.isOpen) return this.finish(undefined);
     while (!this.waitingForDrain && this.sub.queuedEvents > 0) {
-      const batch = this.frames(this.sub.takeEncoded(BATCH_EVENTS, this.edition));
+      const { batch, buffer } = this.frames(this.sub.takeEncoded(BATCH_EVENTS, this.edition));
+      // Bun keeps a reference to what it was given until the callback: only then may the buffer be reused.
+      const written = this.res.write(batch, () => this.pool.release(buffer));
       // 'drain' follows only a write that returned false, so wait only then.
-      if (!this.res.write(batch) && this.res.writableLength >= MAX_BUFFERED_BYTES) this.waitingForDrain = true;
+      if (!written && this.res.writableLength >= MAX_BUFFERED_BYTES) this.waitingForDrain = true;
     }
   }
 
-  private frames(payloads: readonly Uint8Array[]): Buffer {
+  private frames(payloads: readonly Uint8Array[]): { batch: Buffer; buffer: Buffer } {
     let total = 0;
     for (const p of payloads) total += 5 + p.byteLength;
-    const out = Buffer.allocUnsafe(total);
+    const buffer = this.pool.take(total);
+    const out = buffer.subarray(0, total);
     let at = 0;
     for (const p of payloads) {
       out[at] = 0;
@@ -289,6 +293,30 @@ class FrameWriter {
       out.set(p, at + 5);
       at += 5 + p.byteLength;
     }
-    return out;
+    return { batch: out, buffer };
   }
 }
+
+/** Write buffers a stream reuses once Bun is done with them: a storm would
+ * otherwise leave a batch-sized buffer (about 1 KiB per event) for the GC
+ * to find, and RSS grows until it does. Sizes are powers of two; at most
+ * POOLED are kept, so an idle stream holds little. */
+class BufferPool {
+  private readonly free: Buffer[] = [];
+
+  take(bytes: number): Buffer {
+    const size = Math.max(MIN_POOLED_BYTES, 2 ** Math.ceil(Math.log2(bytes)));
+    const i = this.free.findIndex((b) => b.byteLength === size);
+    if (i < 0) return Buffer.allocUnsafeSlow(size);
+    const [hit] = this.free.splice(i, 1);
+    return hit ?? Buffer.allocUnsafeSlow(size);
+  }
+
+  release(b: Buffer): void {
+    if (this.free.length >= POOLED) this.free.shift();
+    this.free.push(b);
+  }
+}
+
+const MIN_POOLED_BYTES = 4096;
+const POOLED = 4;

@@ -255,6 +255,45 @@ describe("GetEvents over gRPC-web and Connect binary (the shared-bytes path)", (
   });
 });
 
+describe("GetEvents write buffers under many batches", () => {
+  beforeAll(() => startAgent(50_000));
+  afterAll(() => agent.stop());
+
+  const transports = () => ({
+    "grpc-web h1": createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
+    "grpc-web h2": createGrpcWebTransport({ baseUrl, httpVersion: "2" }),
+    "connect binary h1": createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+    "connect binary h2": createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+  });
+
+  test("many batches arrive intact on each of them (write buffers are reused once written)", async () => {
+    const N = 20_000;
+    const want: string[] = [];
+    const published: GetEventsResponse[] = [];
+    for (let i = 0; i < N; i++) {
+      const p = proc(10_000 + i, `/usr/bin/${"x".repeat(i % 97)}`);
+      published.push(exec(p));
+      want.push(`${p.pid}:${p.binary}`);
+    }
+    const runs = Object.entries(transports()).map(async ([name, t]) => {
+      const got: string[] = [];
+      for await (const ev of createClient(TetragonService, t).getEvents({})) {
+        if (ev.event.case === "processExec") got.push(`${ev.event.value.process?.pid}:${ev.event.value.process?.binary}`);
+      }
+      return { name, count: got.length, same: got.every((g, i) => g === want[i]) };
+    });
+    await waitForSubscribers(4);
+    for (let i = 0; i < N; i += 500) {
+      for (const ev of published.slice(i, i + 500)) bus.publish(ev);
+      await Bun.sleep(1);
+    }
+    await Bun.sleep(500);
+    bus.close();
+    for (const r of await Promise.all(runs)) expect(r).toEqual({ name: r.name, count: N, same: true });
+  });
+
+});
+
 describe("GetEvents errors and limits over the wire", () => {
   beforeAll(() => startAgent(10_000));
   afterAll(() => agent.stop());
