@@ -133,6 +133,8 @@ export class RingBufferReader {
   private notifier: Notifier;
   private sink: RecordSink | undefined;
   private skipper: RecordSkipper | undefined;
+  /** called when the ring has been drained and the reader waits for a wake-up */
+  private onIdle: (() => void) | undefined;
   private draining = false;
   /** the current wait between slices of a trickle; 0 when not lingering */
   private lingerMs = 0;
@@ -165,11 +167,13 @@ export class RingBufferReader {
     return new RingBufferReader(ringbufMapFd, mapRing(ringbufMapFd), options.lingerMaxMs ?? DEFAULT_LINGER_MAX_MS);
   }
 
-  /** Push mode: every record goes to sink (or to skipper), in batches between event-loop turns. */
-  consume(sink: RecordSink, skipper?: RecordSkipper): void {
+  /** Push mode: every record goes to sink (or to skipper), in batches between
+   * event-loop turns; onIdle runs each time the ring is drained and the reader goes to wait. */
+  consume(sink: RecordSink, skipper?: RecordSkipper, onIdle?: () => void): void {
     if (this.sink) throw new Error("ring buffer reader already has a consumer");
     this.sink = sink;
     this.skipper = skipper;
+    this.onIdle = onIdle;
     this.drain();
   }
 
@@ -239,6 +243,7 @@ export class RingBufferReader {
     this.lingerMs = 0;
     this.draining = false;
     this.notifier.rearm();
+    this.onIdle?.();
   }
 
   /** Consumes up to SLICE_RECORDS records; true when the ring may hold more. */
