@@ -1,18 +1,6 @@
 import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
 import type { EventTallySnapshot } from "./sources";
-
-const TYPE_NAMES: Readonly<Record<NonNullable<GetEventsResponse["event"]["case"]>, string>> = {
-  processExec: "PROCESS_EXEC",
-  processExit: "PROCESS_EXIT",
-  processKprobe: "PROCESS_KPROBE",
-  processTracepoint: "PROCESS_TRACEPOINT",
-  processUprobe: "PROCESS_UPROBE",
-  processLsm: "PROCESS_LSM",
-  processUsdt: "PROCESS_USDT",
-  processDns: "PROCESS_DNS",
-  test: "TEST",
-  rateLimitInfo: "RATE_LIMIT_INFO",
-};
+import { eventTypeNameOf } from "../common/event-types";
 
 /** Counts published events by type and by (policy, hook). */
 export class EventTally {
@@ -21,7 +9,7 @@ export class EventTally {
 
   /** An event of this kind (GetEventsResponse's event case) was published. */
   observe(eventCase: GetEventsResponse["event"]["case"]): void {
-    const type = eventCase === undefined ? "UNDEF" : TYPE_NAMES[eventCase];
+    const type = eventTypeNameOf(eventCase);
     this.byType.set(type, (this.byType.get(type) ?? 0) + 1);
   }
 

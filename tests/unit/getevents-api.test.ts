@@ -107,6 +107,14 @@ async function waitForSubscribers(n: number, timeoutMs = 10_000): Promise<void> 
 
 // ---- clients -----------------------------------------------------------------
 
+/** The shared-bytes path's transports other than gRPC (grpc-js tests that one). */
+const transports = () => ({
+  "grpc-web h1": createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
+  "grpc-web h2": createGrpcWebTransport({ baseUrl, httpVersion: "2" }),
+  "connect binary h1": createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+  "connect binary h2": createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
+});
+
 type Json = Record<string, unknown>;
 const get = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v as Json | undefined)?.[k], o);
 
@@ -208,13 +216,6 @@ describe("GetEvents over gRPC-web and Connect binary (the shared-bytes path)", (
   beforeAll(() => startAgent());
   afterAll(() => agent.stop());
 
-  const transports = () => ({
-    "grpc-web h1": createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
-    "grpc-web h2": createGrpcWebTransport({ baseUrl, httpVersion: "2" }),
-    "connect binary h1": createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
-    "connect binary h2": createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
-  });
-
   test("every filter case and both packages decode to the published events, then end OK", async () => {
     const c = CASES[3] ?? CASES[0]!;
     const request = fromJson(GetEventsRequestSchema, c.request as JsonValue);
@@ -258,13 +259,6 @@ describe("GetEvents over gRPC-web and Connect binary (the shared-bytes path)", (
 describe("GetEvents write buffers under many batches", () => {
   beforeAll(() => startAgent(50_000));
   afterAll(() => agent.stop());
-
-  const transports = () => ({
-    "grpc-web h1": createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
-    "grpc-web h2": createGrpcWebTransport({ baseUrl, httpVersion: "2" }),
-    "connect binary h1": createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
-    "connect binary h2": createConnectTransport({ baseUrl, httpVersion: "2", useBinaryFormat: true }),
-  });
 
   test("many batches arrive intact on each of them (write buffers are reused once written)", async () => {
     const N = 20_000;

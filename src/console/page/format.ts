@@ -1,6 +1,7 @@
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { KprobeAction, KprobeActionSchema, type GetEventsResponse, type Process } from "../../../gen/tetragon/tetragon_pb";
 import { formatArgument } from "../../common/arguments";
+import { eventTypeNameOf } from "../../common/event-types";
 
 /** One event as the columns of a compact row. */
 export interface RowSummary {
@@ -78,21 +79,8 @@ function actionName(action: KprobeAction): string {
 
 /** The event's type as GetEvents' event_set names it. */
 export function eventTypeName(ev: GetEventsResponse): string {
-  return ev.event.case === undefined ? "UNDEF" : EVENT_TYPE_NAMES[ev.event.case];
+  return eventTypeNameOf(ev.event.case);
 }
-
-const EVENT_TYPE_NAMES: Readonly<Record<NonNullable<GetEventsResponse["event"]["case"]>, string>> = {
-  processExec: "PROCESS_EXEC",
-  processExit: "PROCESS_EXIT",
-  processKprobe: "PROCESS_KPROBE",
-  processTracepoint: "PROCESS_TRACEPOINT",
-  processUprobe: "PROCESS_UPROBE",
-  processLsm: "PROCESS_LSM",
-  processUsdt: "PROCESS_USDT",
-  processDns: "PROCESS_DNS",
-  test: "TEST",
-  rateLimitInfo: "RATE_LIMIT_INFO",
-};
 
 export function clockTime(ts: Timestamp | undefined): string {
   if (!ts) return "";
