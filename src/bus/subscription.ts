@@ -121,19 +121,6 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
     if (this.queue.length > 0 || this.state !== "open") notify();
   }
 
-  /** Up to max queued events, counted as delivered. */
-  take(max: number): AgentEvent[] {
-    const out: AgentEvent[] = [];
-    while (out.length < max) {
-      const ev = this.queue.shift();
-      if (ev === undefined) break;
-      if (ev instanceof Uint8Array) throw new Error("take(): events of this stream are queued as bytes; use takeEncoded()");
-      out.push(ev);
-      this.delivered += ev.weight;
-    }
-    return out;
-  }
-
   /** Up to max queued events as wire bytes of an edition, counted as delivered. */
   takeEncoded(max: number, edition: Edition): Uint8Array[] {
     const out: Uint8Array[] = [];
