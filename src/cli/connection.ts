@@ -95,15 +95,17 @@ export function describeCallFailure(error: unknown, address: ServerAddress, acti
   const unreachable = nodeCode ? UNREACHABLE_REASONS[nodeCode] : undefined;
   if (unreachable) return `cannot reach the agent at ${address.text}: ${unreachable}`;
   const lost = nodeCode ? LOST_REASONS[nodeCode] : undefined;
-  if (lost) return `lost the connection to the agent at ${address.text}: ${lost}`;
+  // A TLS listener answers an h2c preface by closing the connection: a reset
+  // or a cancelled stream, whichever the client sees first.
+  const tlsHint = !tls && address.kind === "tcp" ? "; if it serves TLS, add --tls-ca-file PATH (or --tls)" : "";
+  if (lost) return `lost the connection to the agent at ${address.text}: ${lost}${tlsHint}`;
   const connectError = ConnectError.from(error);
   if (connectError.code === Code.Internal && connectError.rawMessage === "protocol error: missing status") {
     // What a gRPC client sees when the agent's connection drops mid-call.
     return `lost the connection to the agent at ${address.text}: the call ended without a status`;
   }
-  if (!tls && address.kind === "tcp" && connectError.code === Code.Canceled && /stream closed with error code CANCEL/.test(connectError.rawMessage)) {
-    // A TLS listener answers an h2c preface by closing the connection.
-    return `the agent at ${address.text} closed the connection without answering; if it serves TLS, add --tls-ca-file PATH (or --tls)`;
+  if (tlsHint && connectError.code === Code.Canceled && /stream closed with error code CANCEL/.test(connectError.rawMessage)) {
+    return `the agent at ${address.text} closed the connection without answering${tlsHint}`;
   }
   return `${action}: ${codeName(connectError.code)}: ${connectError.rawMessage}`;
 }
