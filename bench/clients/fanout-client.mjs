@@ -47,7 +47,12 @@ function onMessage(b, start, end, t) {
   });
 }
 
-const session = http2.connect(`http://${address}`);
+// Large flow-control windows, as in count-client.mjs: grpc-go (tetra) grows
+// its windows by BDP estimation; Node's 64 KiB default makes every client
+// send a WINDOW_UPDATE per ~32 KiB (per stream and per connection).
+const WINDOW = 16 << 20;
+const session = http2.connect(`http://${address}`, { settings: { initialWindowSize: WINDOW } });
+session.on("connect", () => session.setLocalWindowSize(WINDOW));
 const req = session.request({ ":path": "/tetragon.FineGuidanceSensors/GetEvents", ":method": "POST", "content-type": "application/grpc", te: "trailers" });
 req.end(Buffer.from([0, 0, 0, 0, 0]));
 let pending = Buffer.alloc(0);
