@@ -54,6 +54,42 @@ build_floor() {
 	"$CC" "${CFLAGS[@]}" -o "$OUT/bpf_stats" "$BENCH/c/bpf_stats.c" -lbpf
 }
 
+# The grpc-go fan-out client (bench/clients/fanout-go), built in GOPATH mode
+# against Debian's grpc-go. Go is needed only here: if it cannot be
+# installed or built, $OUT/fanout-go.why says why and the fan-out benchmark
+# reports its grpc-go row as not run; the other benchmarks go on.
+GO_PKGS=(golang-go golang-google-grpc-dev golang-golang-x-sys-dev)
+GO_PATH_DEB=/usr/share/gocode
+
+have_go_grpc() {
+	command -v go >/dev/null 2>&1 &&
+		[[ -d "$GO_PATH_DEB/src/google.golang.org/grpc" && -d "$GO_PATH_DEB/src/golang.org/x/sys/unix" ]]
+}
+
+install_go_grpc() {
+	command -v apt-get >/dev/null 2>&1 || { echo "no apt-get to install ${GO_PKGS[*]}"; return 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${GO_PKGS[@]}" >/dev/null 2>&1 ||
+		{ echo "apt-get install ${GO_PKGS[*]} failed"; return 1; }
+}
+
+build_go() {
+	local why="$OUT/fanout-go.why" log
+	rm -f "$why" "$OUT/fanout-go"
+	if ! have_go_grpc; then
+		echo "installing ${GO_PKGS[*]} for the grpc-go fan-out client" >&2
+		if ! log="$(install_go_grpc)" || ! have_go_grpc; then
+			echo "${log:-go or the Debian grpc-go sources missing after installing ${GO_PKGS[*]}}" > "$why"
+			echo "fan-out grpc-go client not built: $(cat "$why")" >&2
+			return 0
+		fi
+	fi
+	if ! log="$(cd "$BENCH/clients/fanout-go" && GO111MODULE=off GOPATH="$GO_PATH_DEB" GOFLAGS= \
+		GOCACHE="${GOCACHE:-$OUT/go-cache}" go build -o "$OUT/fanout-go" . 2>&1)"; then
+		echo "go build failed: $(echo "$log" | tr '\n' ' ' | cut -c1-300)" > "$why"
+		echo "fan-out grpc-go client not built: $(cat "$why")" >&2
+	fi
+}
+
 mount_fs() {
 	if [[ ! -e /sys/kernel/tracing/events ]]; then
 		mount -t tracefs none /sys/kernel/tracing 2>/dev/null || true
@@ -75,10 +111,11 @@ main() {
 	mkdir -p "$OUT"
 	build_c
 	build_floor
+	build_go
 	mount_fs
 	cd "$ROOT"
 	FLOOR_WRITE_REC_SIZE="$FLOOR_WRITE_REC_SIZE" exec "$(find_bun)" "$BENCH/run.ts" "$@"
 }
 
-if [[ "${1:-}" == "--build-only" ]]; then mkdir -p "$OUT"; build_c; build_floor; exit 0; fi
+if [[ "${1:-}" == "--build-only" ]]; then mkdir -p "$OUT"; build_c; build_floor; build_go; exit 0; fi
 main "$@"

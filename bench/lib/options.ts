@@ -10,8 +10,14 @@ export interface Options {
   liveProcs: number;
   burst: number;
   bpftrace: boolean;
+  fanoutClients: FanoutClient[];
   tmp: string;
 }
+
+/** The fan-out benchmark's client kinds: Node (raw node:http2) and grpc-go
+ * (like `tetra getevents`). */
+export const FANOUT_CLIENTS = ["node", "grpc-go"] as const;
+export type FanoutClient = (typeof FANOUT_CLIENTS)[number];
 
 export const BENCHMARKS = ["exec", "throughput", "filtering", "latency", "memory", "startup", "stages", "fanout"] as const;
 
@@ -23,7 +29,19 @@ const USAGE = `usage: bun run bench [-- options]
   --latency N      execs in the latency run, at 100/s (default 1000)
   --procs N        live processes in the memory benchmark (default 10000)
   --burst N        events in the memory burst (default 1000000)
-  --no-bpftrace    skip the bpftrace baselines (slow: 15–45 s per 2M writes here)`;
+  --no-bpftrace    skip the bpftrace baselines (slow: 15–45 s per 2M writes here)
+  --fanout-clients a,b  fan-out client kinds, in order: node, go (grpc-go) (default node,go)`;
+
+function fanoutClients(v: string | undefined): FanoutClient[] {
+  const kinds: FanoutClient[] = [];
+  for (const name of (v ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+    const kind = name === "go" ? "grpc-go" : FANOUT_CLIENTS.find((k) => k === name);
+    if (kind === undefined) throw new Error(`--fanout-clients: unknown client ${name}\n${USAGE}`);
+    if (!kinds.includes(kind)) kinds.push(kind);
+  }
+  if (kinds.length === 0) throw new Error(`--fanout-clients needs node, go or both\n${USAGE}`);
+  return kinds;
+}
 
 function num(v: string | undefined, flag: string): number {
   const n = Number(v);
@@ -42,6 +60,7 @@ export function parseOptions(argv: readonly string[], tmp: string): Options {
     liveProcs: 10_000,
     burst: 1_000_000,
     bpftrace: true,
+    fanoutClients: [...FANOUT_CLIENTS],
     tmp,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -54,6 +73,7 @@ export function parseOptions(argv: readonly string[], tmp: string): Options {
     else if (a === "--latency") o.latencyCount = num(v, a);
     else if (a === "--procs") o.liveProcs = num(v, a);
     else if (a === "--burst") o.burst = num(v, a);
+    else if (a === "--fanout-clients") o.fanoutClients = fanoutClients(v);
     else if (a === "--no-bpftrace") {
       o.bpftrace = false;
       continue;
