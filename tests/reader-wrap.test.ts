@@ -1,5 +1,5 @@
 // The ring's data pages are mapped once (bpf/runtime/fgs_runtime.c), so a
-// record that runs past the ring's end is copied whole by the reader. A small
+// record that runs past the ring's end is joined by fgs_ring_take. A small
 // ring makes that happen every few records: each exec record must still
 // decode to its own pid and arguments, in order.
 import { afterAll, beforeAll, expect, test } from "bun:test";

@@ -153,14 +153,15 @@ int64_t fgs_boottime_ns(void)
 
 /* ---- ring-buffer access ------------------------------------------------- */
 
-/* The ring is read from JavaScript through these mappings (no copy, no
- * thread hop per record): the consumer page (read-write: the consumer
- * position) and the producer page followed by the data pages. The kernel
- * lays the data pages out twice in a row so that a record that wraps is
- * contiguous; only the first copy is mapped here, because every mapped page
- * counts in the agent's RSS (8 MiB more for the default ring) and, through the
- * ArrayBuffer over it, in the JS heap size the GC budgets from. The reader
- * copies the rare record that wraps. */
+/* The ring is mapped here (the consumer page read-write, the producer page
+ * followed by the data pages read-only) and read by fgs_ring_take(), which
+ * copies committed records into a buffer of the reader's. The kernel lays
+ * the data pages out twice in a row so that a record that wraps is
+ * contiguous; only the first copy is mapped (every mapped page counts in the
+ * agent's RSS), and fgs_ring_take() joins the two parts of a wrapped record.
+ * No JavaScript ArrayBuffer covers the ring: JSC counts an ArrayBuffer's
+ * length as heap, and its collector lets the heap grow to twice that before
+ * it collects, so an 8 MiB view cost ~16 MiB of peak RSS in a storm. */
 int fgs_ring_map(int map_fd, uint32_t size, void **consumer, void **producer)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -186,6 +187,61 @@ void fgs_ring_unmap(void *consumer, void *producer, uint32_t size)
 }
 
 long fgs_page_size(void) { return sysconf(_SC_PAGESIZE); }
+
+#define RB_BUSY (1U << 31)
+#define RB_DISCARD (1U << 30)
+#define RB_HDR 8
+
+/* Copies committed records from the consumer position on into dst, each as
+ * its 8-byte header then its bytes padded to 8 (as in the ring, never
+ * wrapped), and moves the consumer position past them; discarded records are
+ * passed over. Stops at a record still being written, after max_records, or
+ * before a record that would not fit in cap. Returns the bytes written to dst
+ * (out[0] = records), or -E2BIG when the first record alone needs more than
+ * cap (out[0] = the bytes it needs). */
+long fgs_ring_take(void *consumer, const void *producer, uint32_t size, uint8_t *dst, uint32_t cap,
+		   uint32_t max_records, uint32_t *out)
+{
+	const uint8_t *data = (const uint8_t *)producer + sysconf(_SC_PAGESIZE);
+	uint64_t *cons_pos = consumer;
+	const uint64_t mask = size - 1;
+	uint64_t cons = __atomic_load_n(cons_pos, __ATOMIC_ACQUIRE);
+	uint64_t prod = __atomic_load_n((const uint64_t *)producer, __ATOMIC_ACQUIRE);
+	uint32_t records = 0;
+	long at = 0;
+	while (cons < prod && records < max_records) {
+		const uint32_t *hdr = (const uint32_t *)(data + (cons & mask));
+		/* Acquire: the record's bytes are read only after its commit is seen. */
+		uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+		if (len & RB_BUSY)
+			break;
+		uint32_t body = len & ~(RB_BUSY | RB_DISCARD);
+		uint64_t total = ((uint64_t)body + RB_HDR + 7) & ~7ULL;
+		if (!(len & RB_DISCARD)) {
+			if ((uint64_t)at + total > cap) {
+				if (records == 0 && at == 0) {
+					out[0] = (uint32_t)total;
+					return -E2BIG;
+				}
+				break;
+			}
+			uint64_t start = (cons + RB_HDR) & mask;
+			uint64_t first = body <= size - start ? body : size - start;
+			memcpy(dst + at, &len, sizeof(len));
+			memset(dst + at + 4, 0, 4);
+			memcpy(dst + at + RB_HDR, data + start, first);
+			if (first < body)
+				memcpy(dst + at + RB_HDR + first, data, body - first);
+			at += (long)total;
+			records++;
+		}
+		cons += total;
+	}
+	/* Release: the kernel may reuse the space only after it was copied. */
+	__atomic_store_n(cons_pos, cons, __ATOMIC_RELEASE);
+	out[0] = records;
+	return at;
+}
 
 /* ---- ring-buffer wake-ups ----------------------------------------------- */
 

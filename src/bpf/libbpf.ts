@@ -23,6 +23,7 @@ const SYMBOLS = {
   fgs_boottime_ns: { args: [], returns: i64 },
   fgs_ring_map: { args: [i32, u32, ptr, ptr], returns: i32 },
   fgs_ring_unmap: { args: [ptr, ptr, u32], returns: FFIType.void },
+  fgs_ring_take: { args: [ptr, ptr, u32, ptr, u32, u32, ptr], returns: i64 },
   fgs_page_size: { args: [], returns: i64 },
   fgs_map_max_entries: { args: [i32], returns: i64 },
   fgs_notifier_new: { args: [i32, i32, ptr], returns: ptr },

@@ -41,7 +41,9 @@ class EmbeddedObjects implements ObjectImages {
 
   get(name: string): Uint8Array | undefined {
     const e = this.index.get(name);
-    return e && this.read().slice(e.offset, e.offset + e.size);
+    // A copy: the pack is a Buffer, whose slice() is a view that would keep
+    // all of it (~5 MB) alive for as long as the object holds its image.
+    return e && new Uint8Array(this.read().subarray(e.offset, e.offset + e.size));
   }
 
   keys(): IterableIterator<string> {
