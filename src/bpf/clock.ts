@@ -7,14 +7,37 @@ export interface Clock {
   nowBootNs(): bigint;
 }
 
+const NS = 1_000_000_000;
+/** Boot times below this (~104 days of uptime) convert exactly with Number
+ * arithmetic: the value and whole seconds of it stay below 2^53. */
+const NUMBER_PATH_LIMIT = 2n ** 53n - 2n ** 31n;
+
+/** ns + offset as a Timestamp; offset given as whole seconds and nanoseconds [0, 1e9). */
+export function bootNsPlusOffset(ns: bigint, offsetSeconds: number, offsetNanos: number): { seconds: bigint; nanos: number } {
+  if (ns < 0n || ns >= NUMBER_PATH_LIMIT) {
+    const wall = ns + BigInt(offsetSeconds) * BigInt(NS) + BigInt(offsetNanos);
+    const seconds = wall >= 0n ? wall / BigInt(NS) : (wall - BigInt(NS - 1)) / BigInt(NS);
+    return { seconds, nanos: Number(wall - seconds * BigInt(NS)) };
+  }
+  // Per event: no BigInt arithmetic (each BigInt operation allocates).
+  const n = Number(ns);
+  let seconds = Math.floor(n / NS);
+  let nanos = n - seconds * NS;
+  if (nanos < 0) [seconds, nanos] = [seconds - 1, nanos + NS];
+  else if (nanos >= NS) [seconds, nanos] = [seconds + 1, nanos - NS];
+  seconds += offsetSeconds;
+  nanos += offsetNanos;
+  if (nanos >= NS) [seconds, nanos] = [seconds + 1, nanos - NS];
+  return { seconds: BigInt(seconds), nanos };
+}
+
 export function systemClock(): Clock {
   const offset = BigInt(libbpf().fgs_boot_to_realtime_offset_ns());
-  const toTimestamp = (ns: bigint) => {
-    const wall = ns + offset;
-    return { seconds: wall / 1_000_000_000n, nanos: Number(wall % 1_000_000_000n) };
-  };
+  const big = BigInt(NS);
+  const offsetSeconds = offset >= 0n ? offset / big : (offset - big + 1n) / big;
+  const offsetNanos = Number(offset - offsetSeconds * big);
   return {
-    bootNsToTimestamp: toTimestamp,
+    bootNsToTimestamp: (ns) => bootNsPlusOffset(ns, Number(offsetSeconds), offsetNanos),
     bootNsToDate: (ns) => new Date(Number((ns + offset) / 1_000_000n)),
     nowBootNs: () => BigInt(libbpf().fgs_boottime_ns()),
   };

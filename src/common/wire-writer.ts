@@ -3,6 +3,7 @@
  * byte (widened when a body turns out to be 128 bytes or more). */
 
 export const VARINT = 0;
+const SAFE_LIMIT = 2n ** 53n;
 export const I64 = 1;
 export const LEN = 2;
 
@@ -45,7 +46,7 @@ export class WireWriter {
 
   /** Any 64-bit value (negative ones as their two's complement). */
   varint64(v: bigint): void {
-    if (v >= 0n && v < 2n ** 53n) return this.varint(Number(v));
+    if (v >= 0n && v < SAFE_LIMIT) return this.varint(Number(v));
     let u = BigInt.asUintN(64, v);
     this.room(10);
     while (u >= 0x80n) {
@@ -55,10 +56,21 @@ export class WireWriter {
     this.buf[this.at++] = Number(u);
   }
 
+  /** A 64-bit value given as its two 32-bit halves (unsigned), without a BigInt. */
+  varintHiLo(hi: number, lo: number): void {
+    this.room(10);
+    while (hi !== 0 || lo >= 0x80) {
+      this.buf[this.at++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    this.buf[this.at++] = lo;
+  }
+
   /** int32: negative values take ten bytes, sign-extended. */
   int32(n: number): void {
     if (n >= 0) return this.varint(n);
-    this.varint64(BigInt(n));
+    this.varintHiLo(0xffffffff, n >>> 0);
   }
 
   tag(no: number, wireType: number): void {

@@ -37,18 +37,19 @@ function writeScalarArg(w: WireWriter, a: RawArg | null): boolean {
   switch (a.type) {
     case GenType.int:
       w.tag(2, VARINT);
-      w.int32(Number(BigInt.asIntN(32, a.value)));
+      w.int32(a.lo | 0);
       return true;
     case GenType.uint32:
     case GenType.uint64:
     case GenType.size:
       w.tag(4, VARINT);
-      w.varint64(a.value);
+      w.varintHiLo(a.hi, a.lo);
       return true;
     case GenType.sint64:
     case GenType.long:
+      // A negative value's varint is its 64-bit two's complement: the raw bits.
       w.tag(11, VARINT);
-      w.varint64(BigInt.asIntN(64, a.value));
+      w.varintHiLo(a.hi, a.lo);
       return true;
     case GenType.string:
     case GenType.filename:
@@ -63,7 +64,7 @@ function writeScalarArg(w: WireWriter, a: RawArg | null): boolean {
     case GenType.fd:
       if (a.payload.byteLength !== 0) return false;
       w.tag(2, VARINT);
-      w.int32(Number(BigInt.asIntN(32, a.value)));
+      w.int32(a.lo | 0);
       return true;
     default:
       return false;

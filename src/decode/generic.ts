@@ -23,6 +23,9 @@ export interface RawArg {
   readonly type: number;
   readonly flags: number;
   readonly value: bigint;
+  /** value's low and high 32 bits, for writers that need no BigInt */
+  readonly lo: number;
+  readonly hi: number;
   readonly payload: Uint8Array;
 }
 
@@ -56,6 +59,8 @@ function readArg(bytes: Uint8Array, v: DataView, dataStart: number, dataLen: num
     type: v.getUint8(at + ARG_HDR.type),
     flags: v.getUint8(at + ARG_HDR.flags),
     value: v.getBigUint64(at + ARG_HDR.value, true),
+    lo: v.getUint32(at + ARG_HDR.value, true),
+    hi: v.getUint32(at + ARG_HDR.value + 4, true),
     // Most arguments are integers with no payload: no view for them.
     payload: len === 0 ? EMPTY : bytes.subarray(at + ARG_HDR.bytes, at + ARG_HDR.bytes + len),
   };
@@ -491,8 +496,13 @@ const EVENT_CASES = {
 /** The record's argument payloads, copied out of the ring buffer: the event
  * may be built or encoded after the ring space is reused. */
 function detached(rec: GenericRecord): GenericRecord {
-  const copy = (a: RawArg | null): RawArg | null => (a === null || a.payload.byteLength === 0 ? a : { ...a, payload: a.payload.slice() });
+  if (!rec.args.some(hasPayload) && !hasPayload(rec.returnArg)) return rec; // integers only: nothing points into the ring
+  const copy = (a: RawArg | null): RawArg | null => (hasPayload(a) ? { ...a, payload: a.payload.slice() } : a);
   return { ...rec, args: rec.args.map(copy), returnArg: copy(rec.returnArg) };
+}
+
+function hasPayload(a: RawArg | null): a is RawArg {
+  return a !== null && a.payload.byteLength !== 0;
 }
 
 /** The bus event of one record: its bytes written directly from the record

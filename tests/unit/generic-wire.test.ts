@@ -136,10 +136,19 @@ const MORE: (ArgSpec | null)[] = [
   { type: GenType.path, payload: new Uint8Array([0xff, 0xfe, 0x41]) },
   { type: GenType.uint32, value: 0n },
 ];
+/** Integers around the 2^53 and sign limits, written from their 32-bit halves. */
+const WIDE: (ArgSpec | null)[] = [
+  { type: GenType.uint64, value: 2n ** 53n + 1n },
+  { type: GenType.long, value: BigInt.asUintN(64, -1n) },
+  { type: GenType.sint64, value: 2n ** 62n + 3n },
+  { type: GenType.int, value: 2n ** 31n },
+  { type: GenType.uint32, value: 2n ** 32n - 1n },
+];
 
 const CASES: [string, Uint8Array, HookDescription, boolean][] = [
   ["kprobe with scalar, string and bytes args and a return", record(OP_KPROBE, ARGS, { type: GenType.int, value: 0n }, 3), KPROBE, true],
   ["kprobe with message-valued args, no parent", record(OP_KPROBE, MORE), KPROBE, false],
+  ["kprobe with wide integers", record(OP_KPROBE, WIDE), KPROBE, true],
   ["tracepoint", record(OP_TRACEPOINT, ARGS.slice(0, 3)), TRACEPOINT, true],
   ["uprobe", record(OP_KPROBE, MORE.slice(0, 2)), UPROBE, true],
   /* current language: actions on tracepoints and uprobes, LSM and USDT events, kernel-struct arguments */
@@ -180,11 +189,11 @@ describe("policy events written from their record", () => {
     expect(mod?.case === "moduleArg" ? [mod.value.name, mod.value.signatureOk, mod.value.tainted] : mod).toEqual(["dummy", undefined, tainted]);
     expect(perf?.case === "perfEventArg" ? [perf.value.KprobeFunc, perf.value.Type, perf.value.Config, perf.value.ProbeOffset] : perf)
       .toEqual(["security_inode_unlink", "6", 1n, 16n]);
-    const signed = toKprobeArgument({ type: GenType.loadInfo, flags: ArgHdrFlag.sigKnown | ArgHdrFlag.sigOk, value: 0n, payload: utf8("m") });
+    const signed = toKprobeArgument({ type: GenType.loadInfo, flags: ArgHdrFlag.sigKnown | ArgHdrFlag.sigOk, value: 0n, lo: 0, hi: 0, payload: utf8("m") });
     expect(signed.arg.case === "moduleArg" ? [signed.arg.value.signatureOk, signed.arg.value.tainted] : undefined).toEqual([true, []]);
     const tracepointType = new Uint8Array(PERF_PAYLOAD);
     new DataView(tracepointType.buffer).setUint32(PERF_EVENT.type, 2, true);
-    const tp = toKprobeArgument({ type: GenType.perfEvent, flags: 0, value: 0n, payload: tracepointType });
+    const tp = toKprobeArgument({ type: GenType.perfEvent, flags: 0, value: 0n, lo: 0, hi: 0, payload: tracepointType });
     expect(tp.arg.case === "perfEventArg" ? tp.arg.value.Type : undefined).toBe("PERF_TYPE_TRACEPOINT");
   });
 

@@ -46,3 +46,23 @@ describe("WireWriter.string matches protobuf-es", () => {
     expect(w.finish()).toEqual(expected);
   });
 });
+
+describe("WireWriter varints without BigInt match protobuf-es", () => {
+  const VALUES = [0n, 1n, 127n, 128n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n, 0x0123456789abcdefn];
+
+  test("varintHiLo writes the 64-bit value of its halves", () => {
+    for (const v of VALUES) {
+      const w = new WireWriter();
+      w.varintHiLo(Number(v >> 32n), Number(v & 0xffffffffn));
+      expect([v, w.finish()]).toEqual([v, new BinaryWriter().uint64(v).finish()]);
+    }
+  });
+
+  test("int32 writes negative values sign-extended to ten bytes", () => {
+    for (const n of [0, 1, -1, -2, 2 ** 31 - 1, -(2 ** 31), -5, -300]) {
+      const w = new WireWriter();
+      w.int32(n);
+      expect([n, w.finish()]).toEqual([n, new BinaryWriter().int32(n).finish()]);
+    }
+  });
+});
