@@ -160,10 +160,12 @@ export function statCpuSeconds(pid: number): number {
 /** CPU seconds the process has run so far, all threads, from
  * /proc/<pid>/task/<tid>/schedstat (ns resolution; /proc/<pid>/stat counts
  * 10 ms ticks). Threads that already ended are not counted. */
-export function cpuSeconds(pid: number): number {
+/** CPU seconds of pid's threads (only those whose name is thread, if given). */
+export function cpuSeconds(pid: number, thread?: string): number {
   let ns = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
+      if (thread !== undefined && readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() !== thread) continue;
       ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
     } catch {
       // the thread ended meanwhile
