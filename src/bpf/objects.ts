@@ -30,8 +30,8 @@ function indexObjectPack(pack: Uint8Array): Map<string, Entry> {
 }
 
 /** Objects are opened at start and when a policy loads: the pack (~5 MB) is
- * read again then rather than held for the agent's life; each open object
- * keeps only its own image. */
+ * read again then rather than held for the agent's life; an open object
+ * does not keep its image (src/bpf/object.ts). */
 class EmbeddedObjects implements ObjectImages {
   private readonly index: Map<string, Entry>;
 
@@ -42,7 +42,7 @@ class EmbeddedObjects implements ObjectImages {
   get(name: string): Uint8Array | undefined {
     const e = this.index.get(name);
     // A copy: the pack is a Buffer, whose slice() is a view that would keep
-    // all of it (~5 MB) alive for as long as the object holds its image.
+    // all of it (~5 MB) alive for as long as the image is referenced.
     return e && new Uint8Array(this.read().subarray(e.offset, e.offset + e.size));
   }
 
