@@ -18,7 +18,9 @@ import { createPolicyEngine, type Mechanism, type PolicyEngine } from "../policy
 import { buildInfo } from "../common/build-info";
 import { loadConsoleAssets } from "../console/assets";
 import { Agent, type Component } from "./agent";
-import { Pipeline, type RecordObserver } from "./pipeline";
+import { Pipeline, type MemoryWatch, type RecordObserver } from "./pipeline";
+import { ResidentMemory } from "./resident-memory";
+import { libbpf } from "../bpf/libbpf";
 import { probeKernel, type KernelEnvironment } from "../kernel/environment";
 import { RECORD } from "../decode/generic-layout";
 import type { EventTally } from "../metrics/event-tally";
@@ -123,7 +125,7 @@ function buildProcessPipeline(images: ObjectImages, options: AgentOptions, log: 
     }),
   );
   const bus = new EventBus({ ancestry: cacheAncestry(cache) });
-  const pipeline = new Pipeline(RingBufferReader.start(base.map("events").fd, { lingerMaxMs: options.eventBatchMaxDelayMs }), bus, log);
+  const pipeline = new Pipeline(RingBufferReader.start(base.map("events").fd, { lingerMaxMs: options.eventBatchMaxDelayMs }), bus, log, memoryWatch(cache));
   a.components.push(pipeline);
   const onProcessRecord = (rec: Uint8Array) => {
     const decoded = decodeRecord(rec);
@@ -238,6 +240,12 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
     for (const c of a.components.reverse()) await c.stop().catch(() => {});
     throw e;
   }
+}
+
+/** Lets the pipeline ask for a full collection after memory grew or many processes went (none without /proc). */
+function memoryWatch(cache: ProcessCache): MemoryWatch | undefined {
+  const resident = ResidentMemory.open(Number(libbpf().fgs_page_size()));
+  return resident && { resident, released: () => cache.stats().reclaimed };
 }
 
 /** GetVersion's answer: package version and the git commit baked in at build. */

@@ -6,6 +6,7 @@ import { MATCH_ALL, type EventPredicate } from "../filters/index.ts";
 import { Aggregator } from "./aggregate.ts";
 import type { AggregationSettings } from "./aggregate.ts";
 import { AgentEvent, type Edition } from "./event.ts";
+import { EnvelopeRing } from "./envelope-ring.ts";
 import { Fifo } from "./fifo.ts";
 
 export type StreamState = "open" | "closed";
@@ -34,16 +35,16 @@ interface Waiter {
 }
 
 
-/** A queued event: the event, or only its wire bytes when the stream said
- * which edition it writes. Bytes are what the stream sends anyway (~1.2 KB
- * for a write event, most of it the two Process messages); they can be
- * counted and bounded, and a slow stream does not keep the event's record,
- * decoded fields and message alive until the next full collection. */
-type Queued = AgentEvent | Uint8Array;
+/** Events wait as events until the stream says which edition it writes
+ * (onReadable); from then on, unless it aggregates, as that edition's
+ * enveloped bytes in a ring (envelope-ring.ts): what the stream sends anyway
+ * (~1.2 KB for a write event, most of it the two Process messages), counted
+ * and bounded, and a slow stream keeps no event, record or message alive. */
+const FULL_SLACK_BYTES = 16 << 10;
 
 export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
-  private readonly queue = new Fifo<Queued>();
-  private queuedBytes = 0;
+  private readonly queue = new Fifo<AgentEvent>();
+  private ring: EnvelopeRing | undefined;
   private bytesEdition: Edition | undefined;
   private readonly aggregator: Aggregator | undefined;
   private waiter: Waiter | undefined;
@@ -94,47 +95,80 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
       w.resolve({ value: ev.message, done: false });
     } else if (this.queueFull()) {
       this.dropped += ev.weight;
+    } else if (this.ring !== undefined && this.bytesEdition !== undefined) {
+      // Exactly within the byte bound, so the ring (a power of two) stays at most its size.
+      if (!this.ring.push(ev.encoded(this.bytesEdition), this.byteCapacity)) this.dropped += ev.weight;
+      else if (this.ring.length === 1) this.readable?.();
     } else {
-      this.queue.push(this.queueable(ev));
+      this.queue.push(ev);
       if (this.queue.length === 1) this.readable?.();
     }
   }
 
-  /** Only the bytes of a single event (an aggregate's weight needs its message). */
-  private queueable(ev: AgentEvent): Queued {
-    if (this.bytesEdition === undefined || ev.weight !== 1) return ev;
-    const bytes = ev.encoded(this.bytesEdition);
-    this.queuedBytes += bytes.byteLength;
-    return bytes;
-  }
-
+  /** Full a little before the byte bound, so that records are shed before
+   * they are decoded rather than dropped here after (events are ~1.2 KB). */
   private queueFull(): boolean {
-    return this.queue.length >= this.capacity || this.queuedBytes >= this.byteCapacity;
+    return this.queuedEvents >= this.capacity || (this.ring?.byteLength ?? 0) > this.byteCapacity - Math.min(FULL_SLACK_BYTES, this.byteCapacity / 16);
   }
 
   /** Push mode (the gRPC fast path): notify is called when the queue goes
-   * from empty to non-empty, and when the stream ends; then takeEncoded()
+   * from empty to non-empty, and when the stream ends; then takeEnveloped()
    * drains. With an edition, events are queued as that edition's bytes. */
   onReadable(notify: () => void, edition?: Edition): void {
     this.readable = notify;
     this.bytesEdition = edition;
-    if (this.queue.length > 0 || this.state !== "open") notify();
+    if (edition !== undefined && this.aggregator === undefined) {
+      this.ring = new EnvelopeRing();
+      for (let ev = this.queue.shift(); ev !== undefined; ev = this.queue.shift()) this.ring.push(ev.encoded(edition));
+    }
+    if (this.queuedEvents > 0 || this.state !== "open") notify();
+  }
+
+  /** Moves up to max queued events, each in its envelope (flag byte, length
+   * big-endian, message: gRPC, gRPC-web and Connect alike), into a buffer
+   * from alloc; counted as delivered. Undefined when nothing is queued. */
+  takeEnveloped(max: number, edition: Edition, alloc: (bytes: number) => Uint8Array): Uint8Array | undefined {
+    if (this.ring !== undefined) {
+      const span = this.ring.span(max);
+      if (span.messages === 0) return undefined;
+      const out = alloc(span.bytes).subarray(0, span.bytes);
+      this.ring.takeInto(out, span);
+      this.delivered += span.messages;
+      return out;
+    }
+    return this.envelope(this.takeEncoded(max, edition), alloc);
+  }
+
+  private envelope(messages: readonly Uint8Array[], alloc: (bytes: number) => Uint8Array): Uint8Array | undefined {
+    if (messages.length === 0) return undefined;
+    let total = 0;
+    for (const m of messages) total += 5 + m.byteLength;
+    const out = alloc(total).subarray(0, total);
+    const view = new DataView(out.buffer, out.byteOffset, total);
+    let at = 0;
+    for (const m of messages) {
+      view.setUint8(at, 0);
+      view.setUint32(at + 1, m.byteLength);
+      out.set(m, at + 5);
+      at += 5 + m.byteLength;
+    }
+    return out;
   }
 
   /** Up to max queued events as wire bytes of an edition, counted as delivered. */
   takeEncoded(max: number, edition: Edition): Uint8Array[] {
     const out: Uint8Array[] = [];
     while (out.length < max) {
+      const bytes = this.ring?.shift();
+      if (bytes !== undefined) {
+        this.delivered++;
+        out.push(bytes);
+        continue;
+      }
       const ev = this.queue.shift();
       if (ev === undefined) break;
-      if (ev instanceof Uint8Array) {
-        this.queuedBytes -= ev.byteLength;
-        this.delivered++;
-        out.push(ev);
-      } else {
-        this.delivered += ev.weight;
-        out.push(ev.encoded(edition));
-      }
+      this.delivered += ev.weight;
+      out.push(ev.encoded(edition));
     }
     return out;
   }
@@ -149,7 +183,7 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
   }
 
   get queuedEvents(): number {
-    return this.queue.length;
+    return this.queue.length + (this.ring?.length ?? 0);
   }
 
   /** Ends the stream normally (client gone or agent shutting down). */
@@ -157,7 +191,7 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
     if (this.state === "closed") return;
     this.state = "closed";
     this.queue.clear();
-    this.queuedBytes = 0;
+    this.ring?.clear();
     this.aggregator?.dispose();
     this.onDetach(this);
     const w = this.waiter;
@@ -167,8 +201,8 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
   }
 
   next(): Promise<IteratorResult<GetEventsResponse>> {
+    if (this.ring !== undefined) return Promise.reject(new Error("GetEvents stream read as messages after it asked for bytes"));
     const ev = this.queue.shift();
-    if (ev instanceof Uint8Array) return Promise.reject(new Error("GetEvents stream read as messages after it asked for bytes"));
     if (ev !== undefined) {
       this.delivered += ev.weight;
       return Promise.resolve({ value: ev.message, done: false });
@@ -192,9 +226,9 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
       id: this.id,
       label: this.label,
       state: this.state,
-      queued: this.queue.length,
+      queued: this.queuedEvents,
       capacity: this.capacity,
-      queuedBytes: this.queuedBytes,
+      queuedBytes: this.ring?.byteLength ?? 0,
       delivered: this.delivered,
       dropped: this.dropped,
       aggregating: this.aggregator !== undefined,

@@ -272,28 +272,16 @@ class FrameWriter {
     this.scheduled = false;
     if (gone(this.res)) return this.sub.end();
     if (!this.sub.isOpen) return this.finish(undefined);
-    while (!this.waitingForDrain && this.sub.queuedEvents > 0) {
-      const { batch, buffer } = this.frames(this.sub.takeEncoded(BATCH_EVENTS, this.edition));
+    while (!this.waitingForDrain) {
+      let buffer: Buffer | undefined;
+      const batch = this.sub.takeEnveloped(BATCH_EVENTS, this.edition, (bytes) => (buffer = this.pool.take(bytes)));
+      if (batch === undefined || buffer === undefined) return;
+      const taken = buffer;
       // Bun keeps a reference to what it was given until the callback: only then may the buffer be reused.
-      const written = this.res.write(batch, () => this.pool.release(buffer));
+      const written = this.res.write(batch, () => this.pool.release(taken));
       // 'drain' follows only a write that returned false, so wait only then.
       if (!written && this.res.writableLength >= MAX_BUFFERED_BYTES) this.waitingForDrain = true;
     }
-  }
-
-  private frames(payloads: readonly Uint8Array[]): { batch: Buffer; buffer: Buffer } {
-    let total = 0;
-    for (const p of payloads) total += 5 + p.byteLength;
-    const buffer = this.pool.take(total);
-    const out = buffer.subarray(0, total);
-    let at = 0;
-    for (const p of payloads) {
-      out[at] = 0;
-      out.writeUInt32BE(p.byteLength, at + 1);
-      out.set(p, at + 5);
-      at += 5 + p.byteLength;
-    }
-    return { batch: out, buffer };
   }
 }
 
