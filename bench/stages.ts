@@ -1,11 +1,13 @@
 // Per-stage cost of the user-space event path, in-process, on the agent's own
 // code: decode (bytes → record), enrich (record → GetEventsResponse with the
 // cached Process), filter (one binary_regex stream), encode (wire bytes, once),
-// frame (gRPC frames into one write buffer) — for a write-policy record like
+// queue (the stream's ring of enveloped bytes, taken out in write batches) —
+// for a write-policy record like
 // the throughput benchmark's (gen_record + 2 integer args). The kernel-to-JS
 // read is measured on the real ring by the throughput run (reader stats).
 import { create } from "@bufbuild/protobuf";
 import { GetEventsRequestSchema } from "../gen/tetragon/tetragon_pb";
+import { EnvelopeRing } from "../src/bus/envelope-ring";
 import { AgentEvent } from "../src/bus/event";
 import { ProcessCache } from "../src/cache/index";
 import { decodeGenericRecord, genericAgentEvent, genericEvent, OP_KPROBE, type HookDescription } from "../src/decode/generic";
@@ -16,6 +18,8 @@ import { bootNsPlusOffset } from "../src/bpf/clock";
 import { fmt, type Section } from "./lib/report";
 
 const N = 200_000;
+/** Events per write batch, as the gRPC writer takes them (BATCH_EVENTS in src/server/grpc-events.ts). */
+const BATCH = 1024;
 const TGID = 4242;
 
 /** The records as views into one buffer, as the reader hands them over (a
@@ -115,15 +119,15 @@ export async function stagesBenchmark(): Promise<Section> {
     const bytes = time("encode (once per event)", rows, (i) => events[i]!.encoded());
     time("record → bytes directly (no message; the gRPC path)", rows, (i) => genericAgentEvent(records[i]!, ctx)!.encoded());
     execStage(cache, rows);
-    const out = Buffer.allocUnsafe(N * (32 + (bytes[0]?.byteLength ?? 0)));
-    let at = 0;
-    time("frame into a write buffer", rows, (i) => {
-      const p = bytes[i]!;
-      out[at] = 0;
-      out.writeUInt32BE(p.byteLength, at + 1);
-      out.set(p, at + 5);
-      at += 5 + p.byteLength;
-      return at;
+    // What a gRPC stream does with each event's bytes: into its envelope ring, out a batch at a time.
+    const ring = new EnvelopeRing();
+    const out = Buffer.allocUnsafe(BATCH * (32 + (bytes[0]?.byteLength ?? 0)));
+    time("queue in the stream's ring, out in 1,024-event batches", rows, (i) => {
+      ring.push(bytes[i]!);
+      if (ring.length < BATCH) return ring.length;
+      const span = ring.span(BATCH);
+      ring.takeInto(out, span);
+      return span.bytes;
     });
   }
   const total = rows.filter(([l]) => l !== "decode" && !l.startsWith("record → bytes") && !l.startsWith("exec:")).reduce((s, [, us]) => s + us, 0);
