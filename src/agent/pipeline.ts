@@ -35,13 +35,13 @@ const COLLECT_AFTER_GROWTH_BYTES = 16 << 20;
  * that turned from live to garbage does not grow RSS. */
 const COLLECT_AFTER_RELEASED = 2000;
 
-/** During a storm (no idle moment) while every stream is full (records are
- * being shed: a slow client), anon RSS this far above what the last idle
- * collection left runs a full one, at most every STORM_COLLECT_GAP_MS; JSC
- * would let the heap double first. Only then: the events are being dropped
- * anyway, so the collections cost no delivery, while a client that keeps up
- * would pay for them in events/s (with this at 24 MB and no such condition:
- * about -30%). */
+/** During a storm (no idle moment) while a client is not keeping up (its
+ * stream's queue is over half full, or every stream is full and records are
+ * shed), anon RSS this far above what the last idle collection left runs a
+ * full collection, at most every STORM_COLLECT_GAP_MS; JSC would let the
+ * heap double first. Only then: that client's events are being queued or
+ * dropped anyway, while a client that keeps up would pay for the
+ * collections in events/s (with this at 24 MB for every storm: about -30%). */
 const STORM_HEADROOM_BYTES = 24 << 20;
 const STORM_COLLECT_GAP_MS = 100;
 /** A storm collection after which the heap is still well above its size
@@ -159,7 +159,7 @@ export class Pipeline implements Component {
    * more than walking the ring. Process records are always handled. */
   private opsToShed(): ReadonlySet<number> | undefined {
     this.demand = this.bus.demand();
-    if (this.demand === "saturated") this.collectIfStormGrew();
+    if (this.demand === "saturated" || this.bus.lagging()) this.collectIfStormGrew();
     return this.demand === "open" ? undefined : this.sheddable;
   }
 

@@ -80,6 +80,12 @@ export class EventBus {
     return "saturated";
   }
 
+  /** Some stream's client is not keeping up (its queue is over half full). */
+  lagging(): boolean {
+    for (const sub of this.subs) if (sub.isLagging) return true;
+    return false;
+  }
+
   /** Validates filters synchronously (ConnectError InvalidArgument) and
    * registers the stream at once, so nothing published after this call is
    * missed even if the reader starts late. */

@@ -182,6 +182,11 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
     return this.state === "open" && this.aggregator === undefined && this.queueFull();
   }
 
+  /** Its queue holds more than half of its byte bound: the client is not keeping up. */
+  get isLagging(): boolean {
+    return this.state === "open" && (this.ring?.byteLength ?? 0) > this.byteCapacity / 2;
+  }
+
   get queuedEvents(): number {
     return this.queue.length + (this.ring?.length ?? 0);
   }

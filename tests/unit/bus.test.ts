@@ -243,4 +243,30 @@ describe("streams that queue wire bytes (the gRPC path)", () => {
     expect(sub.takeEncoded(100, "tetragon").map(decode)).toEqual([104, 105, 106, 107, 108, 109, 199]);
     expect(sub.stats()).toMatchObject({ queued: 0, queuedBytes: 0, delivered: 11, dropped: 15 });
   });
+
+  test("a stream whose queue is over half its byte bound counts as lagging (the agent then collects eagerly in storms)", () => {
+    const big = (k: number) => event(100 + k, "exec", "a".repeat(1000));
+    const probeBus = new EventBus();
+    const probe = probeBus.subscribe(request());
+    probe.onReadable(() => {}, "tetragon");
+    probeBus.publish(big(0));
+    const size = probe.stats().queuedBytes;
+
+    const bus = new EventBus({ queueCapacity: 10_000, queueBytes: 10 * size });
+    const fast = bus.subscribe(request());
+    fast.onReadable(() => {}, "tetragon");
+    const slow = bus.subscribe(request());
+    slow.onReadable(() => {}, "tetragon");
+    for (let k = 0; k < 5; k++) bus.publish(big(k));
+    fast.takeEncoded(100, "tetragon");
+    expect(bus.lagging()).toBe(false);
+    bus.publish(big(5));
+    fast.takeEncoded(100, "tetragon");
+    expect(slow.isLagging).toBe(true);
+    expect(fast.isLagging).toBe(false);
+    expect(bus.lagging()).toBe(true);
+    expect(bus.demand()).toBe("open");
+    slow.takeEncoded(3, "tetragon");
+    expect(bus.lagging()).toBe(false);
+  });
 });
