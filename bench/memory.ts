@@ -76,7 +76,7 @@ async function burst(s: Session, n: number, policy: string): Promise<Burst> {
   return {
     peak,
     after: memory(s.agent.pid),
-    note: `burst: ${fmt(s.tally.matched - before)} of ${fmt(n + 1)} write events delivered; lost_events=${statusCounter(st, "lost_events")} shed_events=${statusCounter(st, "shed_events")} dropped_events=${statusCounter(st, "dropped_events")} memory_collections=${statusCounter(st, "memory_collections")}${s.client.ended ? `; the client's stream ended: ${s.client.ended}` : ""}`,
+    note: `burst: ${fmt(s.tally.matched - before)} of ${fmt(n + 1)} write events delivered; lost_events=${statusCounter(st, "lost_events")} shed_events=${statusCounter(st, "shed_events")} dropped_events=${statusCounter(st, "dropped_events")} ${/memory_collections=[^;]*/.exec(st)?.[0] ?? "memory_collections=?"}${s.client.ended ? `; the client's stream ended: ${s.client.ended}` : ""}`,
   };
 }
 

@@ -18,7 +18,9 @@ import { createPolicyEngine, type Mechanism, type PolicyEngine } from "../policy
 import { buildInfo } from "../common/build-info";
 import { loadConsoleAssets } from "../console/assets";
 import { Agent, type Component } from "./agent";
-import { Pipeline, type MemoryWatch, type RecordObserver } from "./pipeline";
+import { Pipeline, type RecordObserver } from "./pipeline";
+import { CollectionPolicy } from "./collections";
+import { heapSize } from "bun:jsc";
 import { ResidentMemory } from "./resident-memory";
 import { libbpf } from "../bpf/libbpf";
 import { probeKernel, type KernelEnvironment } from "../kernel/environment";
@@ -125,7 +127,7 @@ function buildProcessPipeline(images: ObjectImages, options: AgentOptions, log: 
     }),
   );
   const bus = new EventBus({ ancestry: cacheAncestry(cache) });
-  const pipeline = new Pipeline(RingBufferReader.start(base.map("events").fd, { lingerMaxMs: options.eventBatchMaxDelayMs }), bus, log, memoryWatch(cache));
+  const pipeline = new Pipeline(RingBufferReader.start(base.map("events").fd, { lingerMaxMs: options.eventBatchMaxDelayMs }), bus, log, collectionPolicy(cache));
   a.components.push(pipeline);
   const onProcessRecord = (rec: Uint8Array) => {
     const decoded = decodeRecord(rec);
@@ -242,10 +244,15 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ag
   }
 }
 
-/** Lets the pipeline ask for a full collection after memory grew or many processes went (none without /proc). */
-function memoryWatch(cache: ProcessCache): MemoryWatch | undefined {
+/** Lets the pipeline ask for full collections after memory grew or many processes went (none without /proc). */
+function collectionPolicy(cache: ProcessCache): CollectionPolicy | undefined {
   const resident = ResidentMemory.open(Number(libbpf().fgs_page_size()));
-  return resident && { resident, released: () => cache.stats().reclaimed };
+  return resident && new CollectionPolicy({
+    anonBytes: () => resident.anonBytes(),
+    released: () => cache.stats().reclaimed,
+    heapBytes: () => heapSize(),
+    close: () => resident.close(),
+  });
 }
 
 /** GetVersion's answer: package version and the git commit baked in at build. */

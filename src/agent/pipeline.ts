@@ -8,8 +8,7 @@ import { EventTally } from "../metrics/event-tally";
 import { FixedHistogram } from "../metrics/latency";
 import type { PipelineStats as MetricsPipelineStats } from "../metrics/sources";
 import { HEADER } from "../decode/records";
-import { heapSize } from "bun:jsc";
-import type { ResidentMemory } from "./resident-memory";
+import type { CollectionPolicy } from "./collections";
 
 /** Sees a record's bytes from `at` (handled or shed): cheap counters only. */
 export type RecordObserver = (bytes: Uint8Array, at: number) => void;
@@ -28,35 +27,6 @@ export interface PipelineStats extends MetricsPipelineStats {
 /** How long health stays ERROR after the reader's wake-up thread was restarted. */
 const READER_RESTART_UNHEALTHY_MS = 60_000;
 
-/** Growth of resident anonymous memory since the last full collection
- * after which the reader's next idle moment runs one... */
-const COLLECT_AFTER_GROWTH_BYTES = 16 << 20;
-/** ...or process-cache entries released since then (~4 KB each): memory
- * that turned from live to garbage does not grow RSS. */
-const COLLECT_AFTER_RELEASED = 2000;
-
-/** During a storm (no idle moment) while a client is not keeping up (its
- * stream's queue is over half full, or every stream is full and records are
- * shed), anon RSS this far above what the last idle collection left runs a
- * full collection, at most every STORM_COLLECT_GAP_MS; JSC would let the
- * heap double first. Only then: that client's events are being queued or
- * dropped anyway, while a client that keeps up would pay for the
- * collections in events/s (with this at 24 MB for every storm: about -30%). */
-const STORM_HEADROOM_BYTES = 24 << 20;
-const STORM_COLLECT_GAP_MS = 100;
-/** A storm collection after which the heap is still well above its size
- * after the last idle one (it is live, not garbage) doubles the gap, up to
- * this: memory that is really in use costs at most one collection per few
- * seconds. An idle collection resets it. */
-const STORM_COLLECT_GAP_MAX_MS = 5000;
-
-/** What the pipeline watches to ask for a collection when the reader is idle. */
-export interface MemoryWatch {
-  readonly resident: ResidentMemory;
-  /** A running count of process-cache entries released. */
-  released(): number;
-}
-
 /** One record in LATENCY_SAMPLE is timed for the handling-latency histogram. */
 const LATENCY_SAMPLE = 16;
 
@@ -74,14 +44,6 @@ export class Pipeline implements Component {
   private unobserved = 0;
   private demand: ReturnType<EventBus["demand"]> = "none";
   private records = 0;
-  /** anon RSS and released entries right after the last idle collection */
-  private anonAfterCollect = 0;
-  private releasedAtCollect = 0;
-  private lastCollectMs = 0;
-  private stormGapMs = STORM_COLLECT_GAP_MS;
-  /** JSC's heap size (cells and buffers) after the last idle collection */
-  private heapAfterCollect = 0;
-  private collections = 0;
   private events = 0;
   private failures = 0;
   private unknownOps = 0;
@@ -96,7 +58,7 @@ export class Pipeline implements Component {
     private readonly bus: EventBus,
     private readonly log: Logger,
     /** Without it, no collections are asked for. */
-    private readonly memory?: MemoryWatch,
+    private readonly collections?: CollectionPolicy,
   ) {}
 
   /** observe sees every record of op, shed or not (cheap counters only). */
@@ -112,46 +74,8 @@ export class Pipeline implements Component {
     this.reader.consume(
       (record, op) => this.handle(record, op),
       { ops: () => this.opsToShed(), skipped: (op, bytes, at) => this.skipped(op, bytes, at) },
-      () => this.collectAfterGrowth(),
+      () => this.collections?.atIdle(),
     );
-  }
-
-  /** What a storm or a wave of processes left (events, exited processes'
-   * entries) is garbage JSC collects only once the heap has doubled, which
-   * at idle may be never, and the next storm then grows on top of it. So
-   * when the reader has caught up and memory has grown, or many entries
-   * were released, since the last full collection, one runs (synchronous,
-   * ~20 ms, while no record waits). After 5,000 processes came and went, a
-   * 500k-event burst then peaked at 127 MB instead of 155–172.
-   * (Bun.gc(false) does not run a full collection: it did nothing here.) */
-  private collectAfterGrowth(): void {
-    const m = this.memory;
-    if (m === undefined) return;
-    const grown = m.resident.anonBytes() - this.anonAfterCollect >= COLLECT_AFTER_GROWTH_BYTES;
-    if (!grown && m.released() - this.releasedAtCollect < COLLECT_AFTER_RELEASED) return;
-    this.collect();
-    this.stormGapMs = STORM_COLLECT_GAP_MS;
-    this.heapAfterCollect = heapSize();
-    this.anonAfterCollect = m.resident.anonBytes();
-    this.releasedAtCollect = m.released();
-  }
-
-  /** Asked once per slice: see STORM_HEADROOM_BYTES. */
-  private collectIfStormGrew(): void {
-    const m = this.memory;
-    if (m === undefined) return;
-    const limit = this.anonAfterCollect + STORM_HEADROOM_BYTES;
-    if (m.resident.anonBytes() < limit || performance.now() - this.lastCollectMs < this.stormGapMs) return;
-    this.collect();
-    // RSS does not fall right after a collection (the allocator keeps the pages for reuse); the heap's size does.
-    const live = heapSize() - this.heapAfterCollect > STORM_HEADROOM_BYTES / 2;
-    this.stormGapMs = live ? Math.min(2 * this.stormGapMs, STORM_COLLECT_GAP_MAX_MS) : STORM_COLLECT_GAP_MS;
-  }
-
-  private collect(): void {
-    Bun.gc(true);
-    this.collections++;
-    this.lastCollectMs = performance.now();
   }
 
   /** Asked once per reader slice: while no stream could take a policy event,
@@ -159,7 +83,8 @@ export class Pipeline implements Component {
    * more than walking the ring. Process records are always handled. */
   private opsToShed(): ReadonlySet<number> | undefined {
     this.demand = this.bus.demand();
-    if (this.demand === "saturated" || this.bus.lagging()) this.collectIfStormGrew();
+    // A client not keeping up: its events are queued or dropped anyway, so a collection costs no delivery (collections.ts).
+    if (this.collections && (this.demand === "saturated" || this.bus.lagging())) this.collections.inStorm();
     return this.demand === "open" ? undefined : this.sheddable;
   }
 
@@ -232,8 +157,13 @@ export class Pipeline implements Component {
     return (
       `pipeline: records=${this.records} events=${this.events} decode_failures=${this.failures} unknown_ops=${this.unknownOps} ` +
       `shed_events=${[...this.shed.values()].reduce((a, b) => a + b, 0)}${this.shed.size ? ` shed_by_op=${[...this.shed].map(([op, n]) => `op${op}:${n}`).join(",")}` : ""} unobserved_events=${this.unobserved} ` +
-      `read_bytes=${rs.bytes} wakeups=${rs.wakeups} slices=${rs.slices} reader_restarts=${rs.restarts} memory_collections=${this.collections}`
+      `read_bytes=${rs.bytes} wakeups=${rs.wakeups} slices=${rs.slices} reader_restarts=${rs.restarts} memory_collections=${this.collectionCount()}`
     );
+  }
+
+  private collectionCount(): string {
+    const c = this.collections?.stats();
+    return c ? `${c.idle + c.storm} (idle ${c.idle}, storm ${c.storm})` : "0";
   }
 
   /** Bytes in the kernel ring not yet read (its fill). */
@@ -250,7 +180,7 @@ export class Pipeline implements Component {
   }
 
   async stop(): Promise<void> {
-    this.memory?.resident.close();
+    this.collections?.close();
     this.reader.stop();
     await Promise.race([this.reader.closed(), Bun.sleep(2000)]);
   }
