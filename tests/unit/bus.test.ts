@@ -222,16 +222,21 @@ describe("streams that queue wire bytes (the gRPC path)", () => {
     expect(sub.stats()).toMatchObject({ queued: 0, queuedBytes: 0, delivered: 3, dropped: 0 });
   });
 
-  test("a stream's queue is bounded by bytes as well as by events: drops are counted, delivery resumes", () => {
-    // pids of three digits: every event encodes to the same size
-    const big = (k: number) => event(100 + k, "exec", "a".repeat(1000));
+  // pids of three digits: every event encodes to the same size
+  const big = (k: number) => event(100 + k, "exec", "a".repeat(1000));
+
+  /** A bus whose streams hold at most ten big() events' bytes, and that size. */
+  function busOfTenEvents(): { bus: EventBus; size: number } {
     const probeBus = new EventBus();
     const probe = probeBus.subscribe(request());
     probe.onReadable(() => {}, "tetragon");
     probeBus.publish(big(0));
     const size = probe.stats().queuedBytes;
+    return { bus: new EventBus({ queueCapacity: 10_000, queueBytes: 10 * size }), size };
+  }
 
-    const bus = new EventBus({ queueCapacity: 10_000, queueBytes: 10 * size });
+  test("a stream's queue is bounded by bytes as well as by events: drops are counted, delivery resumes", () => {
+    const { bus, size } = busOfTenEvents();
     const sub = bus.subscribe(request());
     sub.onReadable(() => {}, "tetragon");
     for (let k = 0; k < 25; k++) bus.publish(big(k));
@@ -245,14 +250,7 @@ describe("streams that queue wire bytes (the gRPC path)", () => {
   });
 
   test("a stream whose queue is over half its byte bound counts as lagging (the agent then collects eagerly in storms)", () => {
-    const big = (k: number) => event(100 + k, "exec", "a".repeat(1000));
-    const probeBus = new EventBus();
-    const probe = probeBus.subscribe(request());
-    probe.onReadable(() => {}, "tetragon");
-    probeBus.publish(big(0));
-    const size = probe.stats().queuedBytes;
-
-    const bus = new EventBus({ queueCapacity: 10_000, queueBytes: 10 * size });
+    const { bus } = busOfTenEvents();
     const fast = bus.subscribe(request());
     fast.onReadable(() => {}, "tetragon");
     const slow = bus.subscribe(request());
