@@ -118,7 +118,7 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
     this.readable = notify;
     this.bytesEdition = edition;
     if (edition !== undefined && this.aggregator === undefined) {
-      this.ring = new EnvelopeRing();
+      this.ring ??= new EnvelopeRing();
       for (let ev = this.queue.shift(); ev !== undefined; ev = this.queue.shift()) this.ring.push(ev.encoded(edition));
     }
     if (this.queuedEvents > 0 || this.state !== "open") notify();
