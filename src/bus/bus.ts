@@ -69,7 +69,6 @@ export class EventBus {
         // offer() does not throw; a publisher must never fail because of a stream.
       }
     }
-    ev.releaseBytes();
   }
 
   /** Whether a new event would reach any stream: "none" without streams,

@@ -10,7 +10,8 @@
  * storm. Copied in here, the event's bytes die young, and the queue is one
  * buffer of bounded size. */
 
-const ENVELOPE_BYTES = 5;
+/** A flag byte and a big-endian length before each message. */
+export const ENVELOPE_BYTES = 5;
 /** The ring's size when it starts and after it shrinks. */
 const MIN_RING_BYTES = 64 << 10;
 

@@ -54,14 +54,6 @@ export class AgentEvent {
     return (this.bytes ??= this.source !== undefined ? this.source.encode() : encodeResponse(this.message));
   }
 
-  /** Forgets the wire bytes once every stream has taken its copy (the bus
-   * does this after a publish): they may be a view into a slab of other
-   * events' bytes (WireWriter.finish), which a queued event must not keep
-   * alive. A later encoded() writes them again. */
-  releaseBytes(): void {
-    this.bytes = this.legacyBytes = undefined;
-  }
-
   private longArg(): boolean {
     return this.source !== undefined ? this.source.hasLongArg : hasLongArg(this.message);
   }

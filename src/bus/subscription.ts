@@ -6,7 +6,7 @@ import { MATCH_ALL, type EventPredicate } from "../filters/index.ts";
 import { Aggregator } from "./aggregate.ts";
 import type { AggregationSettings } from "./aggregate.ts";
 import { AgentEvent, type Edition } from "./event.ts";
-import { EnvelopeRing } from "./envelope-ring.ts";
+import { ENVELOPE_BYTES, EnvelopeRing } from "./envelope-ring.ts";
 import { Fifo } from "./fifo.ts";
 
 export type StreamState = "open" | "closed";
@@ -35,13 +35,14 @@ interface Waiter {
 }
 
 
+/** A queue counts as full this much before its byte bound (see queueFull). */
+const FULL_SLACK_BYTES = 16 << 10;
+
 /** Events wait as events until the stream says which edition it writes
  * (onReadable); from then on, unless it aggregates, as that edition's
  * enveloped bytes in a ring (envelope-ring.ts): what the stream sends anyway
  * (~1.2 KB for a write event, most of it the two Process messages), counted
  * and bounded, and a slow stream keeps no event, record or message alive. */
-const FULL_SLACK_BYTES = 16 << 10;
-
 export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
   private readonly queue = new Fifo<AgentEvent>();
   private ring: EnvelopeRing | undefined;
@@ -142,15 +143,15 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
   private envelope(messages: readonly Uint8Array[], alloc: (bytes: number) => Uint8Array): Uint8Array | undefined {
     if (messages.length === 0) return undefined;
     let total = 0;
-    for (const m of messages) total += 5 + m.byteLength;
+    for (const m of messages) total += ENVELOPE_BYTES + m.byteLength;
     const out = alloc(total).subarray(0, total);
     const view = new DataView(out.buffer, out.byteOffset, total);
     let at = 0;
     for (const m of messages) {
       view.setUint8(at, 0);
       view.setUint32(at + 1, m.byteLength);
-      out.set(m, at + 5);
-      at += 5 + m.byteLength;
+      out.set(m, at + ENVELOPE_BYTES);
+      at += ENVELOPE_BYTES + m.byteLength;
     }
     return out;
   }

@@ -13,39 +13,18 @@ function varintLength(n: number): number {
   return size;
 }
 
-/** Finished messages up to this size are cut from a shared slab. */
-const SLAB_BYTES = 64 << 10;
-const SLAB_CUT_MAX = SLAB_BYTES / 16;
-
 export class WireWriter {
   private buf = new Uint8Array(4096);
   private at = 0;
   private readonly text = new TextEncoder();
-  private slab = new Uint8Array(0);
-  private slabAt = 0;
 
   reset(): void {
     this.at = 0;
   }
 
-  /** A copy of what was written since reset, for a short life (an event on
-   * its way to the streams): small ones are views into a slab shared with
-   * the messages finished before and after, so that a storm allocates one
-   * buffer per SLAB_BYTES instead of one per message. Each buffer is memory
-   * outside the GC's heap that only a collection frees, and the collector
-   * runs by the heap's size: one per message let RSS grow by ~70 MB in a
-   * 500k-event burst. A slab lives while any message cut from it does. */
+  /** A copy of what was written since reset. */
   finish(): Uint8Array {
-    const n = this.at;
-    if (n > SLAB_CUT_MAX) return this.buf.slice(0, n);
-    if (this.slabAt + n > this.slab.byteLength) {
-      this.slab = new Uint8Array(SLAB_BYTES);
-      this.slabAt = 0;
-    }
-    const out = this.slab.subarray(this.slabAt, this.slabAt + n);
-    out.set(this.buf.subarray(0, n));
-    this.slabAt += n;
-    return out;
+    return this.buf.slice(0, this.at);
   }
 
   private room(n: number): void {
