@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BpfObject } from "../src/bpf/object";
 import { decodeRecord, OP_EXEC } from "../src/decode/process";
+import { TEST_RECORD } from "../src/decode/test";
 import { RingBufferReader } from "../src/reader/ring-reader";
 import { bpfObjectBytes } from "./helpers/build";
 
@@ -68,5 +69,45 @@ describe("ring-buffer reader", () => {
     expect(s.lastRestartMs).toBeGreaterThan(0);
     const pid = await spawnTrue();
     await waitForExec(pid);
+  });
+});
+
+// A steady trickle (~1.5 records/ms, getppid calls from a child process) must
+// be read in batches of about the longest linger, not in many small slices:
+// every slice costs a timer wake-up and a write per stream.
+describe("ring-buffer reader at a steady trickle", () => {
+  const LINGER_MAX_MS = 40;
+  const DURATION_MS = 1500;
+  const WORK_PER_RECORD_MS = 0.03;
+  let sensor: BpfObject;
+  let trickle: RingBufferReader;
+  let mine = 0;
+
+  beforeAll(() => {
+    sensor = BpfObject.open("test_sensor", bpfObjectBytes("test_sensor"));
+    sensor.load();
+    for (const prog of sensor.programs()) sensor.track(prog.attach());
+    trickle = RingBufferReader.start(sensor.map("events").fd, { lingerMaxMs: LINGER_MAX_MS });
+  });
+
+  afterAll(() => {
+    trickle.stop();
+    sensor.close();
+  });
+
+  test("lingers up to its longest wait, so slices ≈ duration ÷ that wait", async () => {
+    const child = Bun.spawn(["perl", "-e", `my $end = time + ${DURATION_MS / 1000}; while (time < $end) { getppid(); select(undef, undef, undef, 0.0005) }`]);
+    trickle.consume((rec) => {
+      // The agent decodes and publishes each record: records keep arriving meanwhile.
+      for (const end = performance.now() + WORK_PER_RECORD_MS; performance.now() < end; );
+      if (new DataView(rec.buffer, rec.byteOffset).getUint32(TEST_RECORD.arg0, true) === child.pid) mine++;
+    });
+    await child.exited;
+    await Bun.sleep(3 * LINGER_MAX_MS);
+    const s = trickle.stats();
+    expect(mine).toBeGreaterThan(DURATION_MS / 2); // the trickle ran: at least 0.5 per ms
+    // The ramp (1, 2, 4, … ms) plus one slice per longest wait, with room for
+    // other getppid callers on the host; per-record or per-ms slicing is far above.
+    expect(s.slices).toBeLessThan((2 * DURATION_MS) / LINGER_MAX_MS + 20);
   });
 });

@@ -8,6 +8,7 @@ import { writeAllPolicy, writeMarkedPolicy } from "./policy";
 import { fileURLToPath } from "node:url";
 import { cpuIdle, cpuSeconds, Daemon, lastLines, run, statCpuSeconds } from "./proc";
 import { NotAvailable } from "./report";
+import { median } from "./stats";
 import { withAgent, type Session } from "./session";
 import { Bpftrace, FloorWrite, type CountResult, type FloorVariant } from "./tracers";
 import { WRITE_LOOP, writeLoop, type LoopResult } from "./workloads";
@@ -33,8 +34,11 @@ export interface WriteRun {
   wallS: number;
   /** The consumer's CPU % of one core while idle just before the loop. */
   idleCpuPct?: number;
-  /** The same loop run again on the same agent right after (JIT warm): its consumer CPU ÷ wall. */
+  /** The same loop run again on the same agent right after: its consumer CPU ÷ wall. */
   warmCpuPct?: number;
+  /** After `steady` more loops on the same agent (the JIT has settled): the
+   * median consumer CPU ÷ wall of the last STEADY_MEASURED of them. */
+  steadyCpuPct?: number;
   note: string;
 }
 
@@ -164,9 +168,12 @@ export async function ensurePolicy(s: Session, policy: string): Promise<string> 
   }
 }
 
+const STEADY_MEASURED = 3;
+
 /** The agent with the write policy (all calls, or only fd 100's when marked)
  * and one gRPC client counting the loop's events; inspect() runs while the
- * agent is still up. */
+ * agent is still up; steady: loops run after the second before the steady
+ * figure is taken (0: none). */
 export async function agentWrites(
   n: number,
   every: number,
@@ -175,6 +182,7 @@ export async function agentWrites(
   marked: boolean,
   inspect?: (agent: Agent) => Promise<void>,
   extraArgs: readonly string[] = [],
+  steady = 0,
 ): Promise<WriteRun> {
   const policy = marked ? writeMarkedPolicy(dir, WRITE_LOOP) : writeAllPolicy(dir, WRITE_LOOP);
   return withAgent(policy, isWriteEvent, async (s) => {
@@ -194,7 +202,13 @@ export async function agentWrites(
     const result = await measureWrites(n, every, expected, consumer);
     await inspect?.(s.agent);
     const warm = await measureWrites(n, every, expected, consumer);
-    return { ...result, idleCpuPct, warmCpuPct: (warm.consumerCpuS / warm.wallS) * 100 };
+    const later: number[] = [];
+    for (let i = 0; i < steady; i++) {
+      const r = await measureWrites(n, every, expected, consumer);
+      if (i >= steady - STEADY_MEASURED) later.push((r.consumerCpuS / r.wallS) * 100);
+    }
+    const steadyCpuPct = later.length ? median(later) : undefined;
+    return { ...result, idleCpuPct, warmCpuPct: (warm.consumerCpuS / warm.wallS) * 100, steadyCpuPct };
   }, extraArgs);
 }
 

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -253,6 +254,7 @@ long fgs_ring_take(void *consumer, const void *producer, uint32_t size, uint8_t 
 struct fgs_notifier {
 	int epfd;
 	int sock;
+	int stopfd; /* eventfd in epfd: stop wakes the thread, so it needs no poll timeout */
 	pthread_t thread;
 	atomic_int stop;
 	atomic_int alive;
@@ -264,13 +266,22 @@ static int wait_for_ring(struct fgs_notifier *n)
 {
 	struct epoll_event ev;
 	while (!atomic_load(&n->stop)) {
-		int rc = epoll_wait(n->epfd, &ev, 1, 200);
+		int rc = epoll_wait(n->epfd, &ev, 1, -1);
 		if (rc > 0)
-			return 0;
+			return ev.data.fd == n->stopfd ? -1 : 0;
 		if (rc < 0 && errno != EINTR)
 			return -1;
 	}
 	return -1;
+}
+
+static void notifier_wake_to_stop(struct fgs_notifier *n)
+{
+	atomic_store(&n->stop, 1);
+	uint64_t one = 1;
+	if (write(n->stopfd, &one, sizeof(one)) < 0) {
+		/* the counter cannot overflow with one write per stop */
+	}
 }
 
 static void *notifier_main(void *arg)
@@ -304,11 +315,16 @@ struct fgs_notifier *fgs_notifier_new(int map_fd, int sock, int *err)
 	}
 	n->sock = sock;
 	n->epfd = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN };
-	if (n->epfd < 0 || epoll_ctl(n->epfd, EPOLL_CTL_ADD, map_fd, &ev) < 0) {
+	n->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct epoll_event ring = { .events = EPOLLIN, .data.fd = map_fd };
+	struct epoll_event stop = { .events = EPOLLIN, .data.fd = n->stopfd };
+	if (n->epfd < 0 || n->stopfd < 0 || epoll_ctl(n->epfd, EPOLL_CTL_ADD, map_fd, &ring) < 0 ||
+	    epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->stopfd, &stop) < 0) {
 		*err = -errno;
 		if (n->epfd >= 0)
 			close(n->epfd);
+		if (n->stopfd >= 0)
+			close(n->stopfd);
 		free(n);
 		return NULL;
 	}
@@ -317,6 +333,7 @@ struct fgs_notifier *fgs_notifier_new(int map_fd, int sock, int *err)
 	if (rc != 0) {
 		*err = -rc;
 		close(n->epfd);
+		close(n->stopfd);
 		free(n);
 		return NULL;
 	}
@@ -331,11 +348,12 @@ uint64_t fgs_notifier_wakeups(struct fgs_notifier *n) { return atomic_load(&n->w
 /* Call after shutting down the event loop's end of the socket pair. */
 void fgs_notifier_free(struct fgs_notifier *n)
 {
-	atomic_store(&n->stop, 1);
+	notifier_wake_to_stop(n);
 	shutdown(n->sock, SHUT_RDWR);
 	if (n->started)
 		pthread_join(n->thread, NULL);
 	close(n->epfd);
+	close(n->stopfd);
 	close(n->sock);
 	free(n);
 }
@@ -368,7 +386,7 @@ int64_t fgs_map_max_entries(int map_fd)
 }
 
 /* Makes the thread exit as if it had failed (tests of the restart path). */
-void fgs_notifier_halt(struct fgs_notifier *n) { atomic_store(&n->stop, 1); }
+void fgs_notifier_halt(struct fgs_notifier *n) { notifier_wake_to_stop(n); }
 
 /* ---- object load off the event loop ------------------------------------ */
 

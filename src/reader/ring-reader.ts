@@ -50,8 +50,10 @@ const LINGER_MIN_MS = 1;
  * wait stays short, so a slow trickle (100 execs/s) keeps its latency. */
 export const DEFAULT_LINGER_MAX_MS = 16;
 const BATCH_RECORDS_PER_MS = 1;
-/** A wake-up that never came (or a dead thread) costs at most this much latency. */
-const WATCHDOG_MS = 250;
+/** A wake-up that never came (or a dead thread) costs at most this much
+ * latency. Both are faults, not the normal path, and an idle agent's every
+ * timer is a wake-up (~50–150 µs of CPU each on a VM), so it is not short. */
+const WATCHDOG_MS = 1000;
 
 interface Mapping {
   consumer: Pointer;
@@ -146,6 +148,8 @@ export class RingBufferReader {
   private draining = false;
   /** the current wait between slices of a trickle; 0 when not lingering */
   private lingerMs = 0;
+  /** the counters when the current wait (or wake-up) began */
+  private lingerMark = { records: 0, bytes: 0 };
   private stopped = false;
   private readonly watchdog: ReturnType<typeof setInterval>;
   private readonly counters = { records: 0, bytes: 0, slices: 0, restarts: 0, wakeupsBefore: 0, lastRestartMs: 0 };
@@ -223,13 +227,12 @@ export class RingBufferReader {
   private drain(): void {
     if (this.draining || this.stopped || !this.sink) return;
     this.draining = true;
+    this.lingerMark = { records: this.counters.records, bytes: this.counters.bytes };
     this.slice();
   }
 
   private slice(): void {
     if (this.stopped) return;
-    const n = this.counters.records;
-    const bytes = this.counters.bytes;
     const more = this.readSlice(this.sink as RecordSink);
     this.counters.slices++;
     if (more) {
@@ -240,8 +243,10 @@ export class RingBufferReader {
     }
     // Linger before asking for a wake-up: at a steady trickle the next
     // records are usually here by then, and a timer costs far less than the
-    // thread's wake-up round trip (two context switches).
-    const found = { records: this.counters.records - n, bytes: this.counters.bytes - bytes };
+    // thread's wake-up round trip (two context switches). What the wait
+    // found counts every slice since the last decision, not just this one.
+    const found = { records: this.counters.records - this.lingerMark.records, bytes: this.counters.bytes - this.lingerMark.bytes };
+    this.lingerMark = { records: this.counters.records, bytes: this.counters.bytes };
     if (found.records > 0 && this.lingerMaxMs > 0) {
       this.lingerMs = nextLinger(this.lingerMs, found, this.mapping.size, this.lingerMaxMs);
       setTimeout(() => this.slice(), this.lingerMs);
@@ -270,7 +275,10 @@ export class RingBufferReader {
     }
     const n = this.taken[0]!;
     this.counters.records += n;
-    return n === SLICE_RECORDS || this.backlogBytes() > 0;
+    if (n === SLICE_RECORDS) return true;
+    // While lingering, records that arrived during this slice wait for the
+    // timer: a slice of their own would cost a turn and a write per stream.
+    return this.lingerMs === 0 ? this.backlogBytes() > 0 : this.backlogBytes() >= this.scratch.byteLength / 2;
   }
 
   /** Copies the next records into scratch (grown when one record is larger); their bytes. */
