@@ -195,16 +195,31 @@ function event(ev: GetEventsResponse): void {
   else if (e.case === "rateLimitInfo") rateLimitInfo(e.value);
 }
 
+/** How the encoder hands its bytes over: a copy of their own, or a view of
+ * the shared writer that the next encoding overwrites (see encoderGeneration). */
+export type Output = "copy" | "view";
+
 /** GetEventsResponse wire bytes. */
-export function encodeResponse(ev: GetEventsResponse): Uint8Array {
+export function encodeResponse(ev: GetEventsResponse, output: Output = "copy"): Uint8Array {
   if (!handWritable(ev)) return toBinary(GetEventsResponseSchema, ev);
-  return encodeEvent(EVENT_FIELD[ev.event.case as keyof typeof EVENT_FIELD], () => event(ev), ev.nodeName, ev.time);
+  return encodeEvent(EVENT_FIELD[ev.event.case as keyof typeof EVENT_FIELD], () => event(ev), ev.nodeName, ev.time, output);
+}
+
+/** Changes with every encoding: a "view" output is valid while this is unchanged. */
+export function encoderGeneration(): number {
+  return w.generation;
 }
 
 /** A GetEventsResponse whose event (field `eventField`) `body` writes with
  * the shared writer (src/decode/generic-wire.ts writes policy events from
  * their kernel records this way). */
-export function encodeEvent(eventField: number, body: (w: WireWriter) => void, nodeName: string, time: { seconds: bigint; nanos: number } | undefined): Uint8Array {
+export function encodeEvent(
+  eventField: number,
+  body: (w: WireWriter) => void,
+  nodeName: string,
+  time: { seconds: bigint; nanos: number } | undefined,
+  output: Output = "copy",
+): Uint8Array {
   w.reset();
   // In field-number order, as protobuf-es writes them: 40001 follows node_name and time.
   const eventFirst = eventField < NODE_NAME_FIELD;
@@ -213,7 +228,7 @@ export function encodeEvent(eventField: number, body: (w: WireWriter) => void, n
   body(w);
   w.join(mark);
   if (eventFirst) nodeAndTime(nodeName, time);
-  return w.finish();
+  return output === "view" ? w.view() : w.finish();
 }
 
 const NODE_NAME_FIELD = 1000;

@@ -7,7 +7,7 @@
  * consumer asks (a filter, JSON, connect-node): a gRPC stream with no
  * filter never builds it. */
 import type { GetEventsResponse } from "../../gen/tetragon/tetragon_pb";
-import { downgradeEvent, encodeResponse, hasLongArg } from "./encode";
+import { downgradeEvent, encodeResponse, encoderGeneration, hasLongArg, type Output } from "./encode";
 
 export type Edition = "tetragon" | "fgs";
 
@@ -19,13 +19,16 @@ export interface LazyEventSource {
   /** whether an argument is a long_arg (the fgs edition then differs) */
   readonly hasLongArg: boolean;
   build(): GetEventsResponse;
-  encode(): Uint8Array;
+  encode(output: Output): Uint8Array;
 }
 
 export class AgentEvent {
   private built: GetEventsResponse | undefined;
   private bytes: Uint8Array | undefined;
   private legacyBytes: Uint8Array | undefined;
+  /** The encoder's shared bytes of this event, and the generation they are valid in. */
+  private view: Uint8Array | undefined;
+  private viewGeneration = -1;
   private readonly source: LazyEventSource | undefined;
 
   constructor(message: GetEventsResponse | LazyEventSource) {
@@ -51,7 +54,29 @@ export class AgentEvent {
   /** GetEventsResponse wire bytes for an edition of the API. */
   encoded(edition: Edition = "tetragon"): Uint8Array {
     if (edition === "fgs") return (this.legacyBytes ??= this.longArg() ? encodeResponse(downgradeEvent(this.message)) : this.encoded());
-    return (this.bytes ??= this.source !== undefined ? this.source.encode() : encodeResponse(this.message));
+    return (this.bytes ??= this.viewIsCurrent() ? (this.view as Uint8Array).slice() : this.encode("copy"));
+  }
+
+  /** The same bytes, valid only until the next event is encoded: for a
+   * consumer that copies them at once (a stream's ring), so that an event
+   * carried by such streams alone never allocates bytes of its own. Every
+   * stream of one publish gets the same view. */
+  encodedForCopy(edition: Edition = "tetragon"): Uint8Array {
+    if (this.bytes !== undefined) return this.bytes;
+    if (edition === "fgs" && this.longArg()) return this.encoded(edition);
+    if (!this.viewIsCurrent()) {
+      this.view = this.encode("view");
+      this.viewGeneration = encoderGeneration();
+    }
+    return this.view as Uint8Array;
+  }
+
+  private encode(output: Output): Uint8Array {
+    return this.source !== undefined ? this.source.encode(output) : encodeResponse(this.message, output);
+  }
+
+  private viewIsCurrent(): boolean {
+    return this.view !== undefined && this.viewGeneration === encoderGeneration();
   }
 
   private longArg(): boolean {

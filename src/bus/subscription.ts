@@ -98,7 +98,7 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
       this.dropped += ev.weight;
     } else if (this.ring !== undefined && this.bytesEdition !== undefined) {
       // Exactly within the byte bound, so the ring (a power of two) stays at most its size.
-      if (!this.ring.push(ev.encoded(this.bytesEdition), this.byteCapacity)) this.dropped += ev.weight;
+      if (!this.ring.push(ev.encodedForCopy(this.bytesEdition), this.byteCapacity)) this.dropped += ev.weight;
       else if (this.ring.length === 1) this.readable?.();
     } else {
       this.queue.push(ev);
@@ -120,7 +120,7 @@ export class Subscription implements AsyncIterableIterator<GetEventsResponse> {
     this.bytesEdition = edition;
     if (edition !== undefined && this.aggregator === undefined) {
       this.ring ??= new EnvelopeRing();
-      for (let ev = this.queue.shift(); ev !== undefined; ev = this.queue.shift()) this.ring.push(ev.encoded(edition));
+      for (let ev = this.queue.shift(); ev !== undefined; ev = this.queue.shift()) this.ring.push(ev.encodedForCopy(edition));
     }
     if (this.queuedEvents > 0 || this.state !== "open") notify();
   }

@@ -17,14 +17,23 @@ export class WireWriter {
   private buf = new Uint8Array(4096);
   private at = 0;
   private readonly text = new TextEncoder();
+  /** Counts resets: a view() is valid while this is unchanged. */
+  generation = 0;
 
   reset(): void {
     this.at = 0;
+    this.generation++;
   }
 
   /** A copy of what was written since reset. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.at);
+  }
+
+  /** What was written since reset, in place: valid only until the next
+   * reset (or growth), so only for a caller that copies it at once. */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.at);
   }
 
   private room(n: number): void {

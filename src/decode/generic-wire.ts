@@ -6,7 +6,7 @@
  * sockets, ...) are built and encoded by protobuf-es. */
 import { toBinary } from "@bufbuild/protobuf";
 import { KprobeArgumentSchema, type Process } from "../../gen/tetragon/tetragon_pb";
-import { encodeEvent, writeProcess } from "../bus/encode";
+import { encodeEvent, writeProcess, type Output } from "../bus/encode";
 import { VARINT, type WireWriter } from "../common/wire-writer";
 import { ArgHdrFlag, GenType } from "./generic-layout";
 import { toKprobeArgument, type GenericRecord, type HookDescription, type RawArg } from "./generic";
@@ -160,8 +160,8 @@ function writeUsdt(w: WireWriter, p: GenericWireParts): void {
 const WRITERS = { kprobe: writeKprobe, tracepoint: writeTracepoint, uprobe: writeUprobe, lsm: writeLsm, usdt: writeUsdt } as const;
 
 /** The event's GetEventsResponse wire bytes. */
-export function encodeGenericRecord(p: GenericWireParts): Uint8Array {
+export function encodeGenericRecord(p: GenericWireParts, output: Output = "copy"): Uint8Array {
   const write = WRITERS[p.hook.kind];
-  return encodeEvent(EVENT_FIELD[p.hook.kind], (w) => write(w, p), p.nodeName, p.time);
+  return encodeEvent(EVENT_FIELD[p.hook.kind], (w) => write(w, p), p.nodeName, p.time, output);
 }
 

@@ -520,6 +520,6 @@ export function genericAgentEvent(bytes: Uint8Array, ctx: GenericEventContext): 
     eventCase: EVENT_CASES[hook.kind],
     hasLongArg: hasLongArgType(rec),
     build: () => create(GetEventsResponseSchema, { event: eventFrom(rec, hook, process, parent), nodeName, time: create(TimestampSchema, time) }),
-    encode: () => encodeGenericRecord({ rec, hook, process, parent, nodeName, time }),
+    encode: (output) => encodeGenericRecord({ rec, hook, process, parent, nodeName, time }, output),
   });
 }

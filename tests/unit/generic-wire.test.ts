@@ -197,6 +197,28 @@ describe("policy events written from their record", () => {
     expect(tp.arg.case === "perfEventArg" ? tp.arg.value.Type : undefined).toBe("PERF_TYPE_TRACEPOINT");
   });
 
+  test("bytes for a copying consumer: the encoder's view while current, the same bytes again after other events were encoded", () => {
+    const cases = [CASES[3]!, CASES[4]!, CASES[0]!]; // the last has a long_arg
+    const [first, second, long] = cases.map(([, bytes, hook, withParent]) => genericAgentEvent(bytes, ctx(hook, withParent))!);
+    // The expected bytes, each a copy of its own (encoding them uses the shared writer too).
+    const want = cases.map(([, bytes, hook, withParent]) => new AgentEvent(genericEvent(bytes, ctx(hook, withParent))!));
+    const [tetragon1, fgs1, tetragon2, tetragonLong, fgsLong] = [want[0]!.encoded(), want[0]!.encoded("fgs"), want[1]!.encoded(), want[2]!.encoded(), want[2]!.encoded("fgs")];
+    const view = first!.encodedForCopy();
+    expect(view).toEqual(tetragon1);
+    expect(first!.encodedForCopy()).toBe(view); // every stream of one publish shares it
+    expect(first!.encodedForCopy("fgs")).toEqual(fgs1); // no long_arg: the editions agree
+    expect(second!.encodedForCopy()).toEqual(tetragon2); // overwrites the shared bytes...
+    expect(first!.encodedForCopy()).toEqual(tetragon1); // ...so the first event encodes again
+    const kept = first!.encoded(); // a copy of its own, from the current view
+    expect(kept).toEqual(tetragon1);
+    second!.encodedForCopy();
+    expect(kept).toEqual(tetragon1);
+    expect(first!.encodedForCopy()).toBe(kept); // once it has bytes of its own, those
+    expect(long!.encodedForCopy("fgs")).toEqual(fgsLong);
+    expect(long!.encodedForCopy()).toEqual(tetragonLong);
+    expect(fgsLong).not.toEqual(tetragonLong);
+  });
+
   test("the payloads are copied out of the ring: bytes reused after the call do not change the event", () => {
     const bytes = record(OP_KPROBE, [{ type: GenType.string, payload: utf8("/etc/shadow") }]);
     const lazy = genericAgentEvent(bytes, ctx(KPROBE))!;
