@@ -157,20 +157,30 @@ export function statCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-/** CPU seconds the process has run so far, all threads, from
- * /proc/<pid>/task/<tid>/schedstat (ns resolution; /proc/<pid>/stat counts
- * 10 ms ticks). Threads that already ended are not counted. */
-/** CPU seconds of pid's threads (only those whose name is thread, if given). */
+/** Per process, every thread seen so far: its name and the most CPU read
+ * for it. A thread that ends (JSC's compiler threads end when idle) keeps the
+ * time it was last seen with, so a difference of two readings never goes
+ * negative; only what it ran between its last reading and its end is missed. */
+const threadsSeen = new Map<number, Map<string, { name: string; ns: number }>>();
+
+/** CPU seconds pid's threads have run so far (only those named thread, if
+ * given), from /proc/<pid>/task/<tid>/schedstat (ns resolution;
+ * /proc/<pid>/stat counts 10 ms ticks); ended threads as last seen. */
 export function cpuSeconds(pid: number, thread?: string): number {
-  let ns = 0;
+  let seen = threadsSeen.get(pid);
+  if (!seen) threadsSeen.set(pid, (seen = new Map()));
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      if (thread !== undefined && readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim() !== thread) continue;
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      // Read each time: a thread names itself after it starts.
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      seen.set(tid, { name, ns: Math.max(seen.get(tid)?.ns ?? 0, ns) });
     } catch {
       // the thread ended meanwhile
     }
   }
+  let ns = 0;
+  for (const t of seen.values()) if (thread === undefined || t.name === thread) ns += t.ns;
   return ns / 1e9;
 }
 
