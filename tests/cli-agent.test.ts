@@ -1,6 +1,7 @@
 // The `fgs` client commands against a real agent (dist/fgs on both sides).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { FGS, startAgent, type RunningAgent } from "./helpers/agent";
 
 let agent: RunningAgent;
@@ -14,6 +15,14 @@ afterAll(async () => {
 function fgs(...args: string[]) {
   return spawnSync(FGS, [...args, "--server-address", agent.address], { encoding: "utf8", timeout: 30000 });
 }
+
+test("the agent runs under the pid it was started with, re-executed with Bun's idle GC timer off", () => {
+  // src/agent/runtime-env.ts: the variable is set by the agent itself (the test runner did not set it).
+  expect(process.env.BUN_GC_TIMER_DISABLE).toBeUndefined();
+  const environ = readFileSync(`/proc/${agent.proc.pid}/environ`, "utf8").split("\0");
+  expect(environ).toContain("BUN_GC_TIMER_DISABLE=1");
+  expect(readFileSync(`/proc/${agent.proc.pid}/cmdline`, "utf8").split("\0").slice(1, 2)).toEqual(["agent"]);
+});
 
 test("version shows client and agent versions", () => {
   const r = fgs("version");
