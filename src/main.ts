@@ -1,7 +1,11 @@
+import { reexecWithRuntimeEnv } from "./agent/runtime-env";
+
 /** `fgs agent …` runs the agent; every other command is a client of it. Each
  * side is imported only when used, so a client never loads BPF code. */
 async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === "agent") {
+    // Before the agent's modules load: what precedes the exec is start-up time spent twice.
+    reexecWithRuntimeEnv();
     const { runAgentCommand } = await import("./agent/command");
     return runAgentCommand(argv.slice(1));
   }

@@ -7,7 +7,6 @@ import { MECHANISMS, type Mechanism } from "../policy/index";
 import { FLAG_GROUPS, OPS_FLAGS, opsOptions } from "./ops-flags";
 import { DEFAULT_LINGER_MAX_MS } from "../reader/ring-reader";
 import { withConfigFile } from "./config-file";
-import { reexecWithRuntimeEnv } from "./runtime-env";
 import { positiveSeconds, type SecurityOptions } from "../server/security";
 
 const FLAGS: readonly FlagSpec[] = [
@@ -129,7 +128,6 @@ export async function runAgentCommand(argv: readonly string[]): Promise<number> 
     process.stdout.write(AGENT_HELP);
     return EXIT_OK;
   }
-  reexecWithRuntimeEnv();
   const log = createLogger(stderrSink(), options.logLevel);
   let agent;
   try {
