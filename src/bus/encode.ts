@@ -183,6 +183,10 @@ function handWritable(ev: GetEventsResponse): boolean {
   return HAND_WRITER_COVERS_SCHEMA && ev.aggregationInfo === undefined && ev.$unknown === undefined && c !== undefined && c in EVENT_FIELD && ev.event.value?.$unknown === undefined;
 }
 
+function eventBody(_: WireWriter, ev: GetEventsResponse): void {
+  event(ev);
+}
+
 function event(ev: GetEventsResponse): void {
   const e = ev.event;
   if (e.case === "processExec") exec(e.value);
@@ -202,7 +206,7 @@ export type Output = "copy" | "view";
 /** GetEventsResponse wire bytes. */
 export function encodeResponse(ev: GetEventsResponse, output: Output = "copy"): Uint8Array {
   if (!handWritable(ev)) return toBinary(GetEventsResponseSchema, ev);
-  return encodeEvent(EVENT_FIELD[ev.event.case as keyof typeof EVENT_FIELD], () => event(ev), ev.nodeName, ev.time, output);
+  return encodeEvent(EVENT_FIELD[ev.event.case as keyof typeof EVENT_FIELD], eventBody, ev, ev.nodeName, ev.time, output);
 }
 
 /** Changes with every encoding: a "view" output is valid while this is unchanged. */
@@ -210,12 +214,14 @@ export function encoderGeneration(): number {
   return w.generation;
 }
 
-/** A GetEventsResponse whose event (field `eventField`) `body` writes with
- * the shared writer (src/decode/generic-wire.ts writes policy events from
- * their kernel records this way). */
-export function encodeEvent(
+/** A GetEventsResponse whose event (field `eventField`) `body(w, of)` writes
+ * with the shared writer (src/decode/generic-wire.ts writes policy events from
+ * their kernel records this way). body and of are apart so that no closure
+ * is made per event. */
+export function encodeEvent<T>(
   eventField: number,
-  body: (w: WireWriter) => void,
+  body: (w: WireWriter, of: T) => void,
+  of: T,
   nodeName: string,
   time: { seconds: bigint; nanos: number } | undefined,
   output: Output = "copy",
@@ -225,7 +231,7 @@ export function encodeEvent(
   const eventFirst = eventField < NODE_NAME_FIELD;
   if (!eventFirst) nodeAndTime(nodeName, time);
   const mark = w.fork(eventField);
-  body(w);
+  body(w, of);
   w.join(mark);
   if (eventFirst) nodeAndTime(nodeName, time);
   return output === "view" ? w.view() : w.finish();

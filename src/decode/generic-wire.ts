@@ -27,8 +27,12 @@ export interface GenericWireParts {
 
 /** Whether an argument becomes long_arg (the fgs edition then differs). */
 export function hasLongArgType(rec: GenericRecord): boolean {
-  const long = (a: RawArg | null) => a !== null && (a.type === GenType.sint64 || a.type === GenType.long);
-  return rec.args.some(long) || (rec.returnArg !== null && long(rec.returnArg));
+  for (const a of rec.args) if (isLong(a)) return true;
+  return isLong(rec.returnArg);
+}
+
+function isLong(a: RawArg | null): boolean {
+  return a !== null && (a.type === GenType.sint64 || a.type === GenType.long);
 }
 
 /** A scalar argument written in place; false when it is message-valued. */
@@ -92,7 +96,8 @@ function writeProcesses(w: WireWriter, p: GenericWireParts): void {
 }
 
 function writeArgs(w: WireWriter, no: number, p: GenericWireParts): void {
-  p.rec.args.forEach((a, i) => writeArg(w, no, a, p.hook.labels[i] ?? ""));
+  const { args } = p.rec;
+  for (let i = 0; i < args.length; i++) writeArg(w, no, args[i] ?? null, p.hook.labels[i] ?? "");
 }
 
 function writeKprobe(w: WireWriter, p: GenericWireParts): void {
@@ -161,7 +166,6 @@ const WRITERS = { kprobe: writeKprobe, tracepoint: writeTracepoint, uprobe: writ
 
 /** The event's GetEventsResponse wire bytes. */
 export function encodeGenericRecord(p: GenericWireParts, output: Output = "copy"): Uint8Array {
-  const write = WRITERS[p.hook.kind];
-  return encodeEvent(EVENT_FIELD[p.hook.kind], (w) => write(w, p), p.nodeName, p.time, output);
+  return encodeEvent(EVENT_FIELD[p.hook.kind], WRITERS[p.hook.kind], p, p.nodeName, p.time, output);
 }
 

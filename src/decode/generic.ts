@@ -10,8 +10,9 @@ import {
   ProcessSchema, CapabilitiesTypeSchema, type CapabilitiesType, type GetEventsResponse, type KprobeAction, type KprobeArgument,
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
-import { AgentEvent } from "../bus/event";
-import { encodeGenericRecord, hasLongArgType } from "./generic-wire";
+import { AgentEvent, type EventCase, type LazyEventSource } from "../bus/event";
+import type { Output } from "../bus/encode";
+import { encodeGenericRecord, hasLongArgType, type GenericWireParts } from "./generic-wire";
 import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, KSYM_NAME, PERF_EVENT, RECORD, RecordFlag, SKB, SOCK, SOCKADDR, USER_NS } from "./generic-layout";
 import { FAMILY_NUMBERS, TCP_STATE_NUMBERS, nameOf } from "./net-names";
 import { OP_KPROBE, OP_TRACEPOINT } from "./records";
@@ -29,6 +30,26 @@ export interface RawArg {
   readonly payload: Uint8Array;
 }
 
+/** value is built only when asked: the wire path reads lo and hi, and each
+ * BigInt is an allocation per argument per event. */
+class DecodedArg implements RawArg {
+  constructor(
+    readonly type: number,
+    readonly flags: number,
+    readonly lo: number,
+    readonly hi: number,
+    readonly payload: Uint8Array,
+  ) {}
+
+  get value(): bigint {
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
+
+  withPayload(payload: Uint8Array): DecodedArg {
+    return new DecodedArg(this.type, this.flags, this.lo, this.hi, payload);
+  }
+}
+
 export interface GenericRecord {
   readonly op: number;
   readonly ktime: bigint;
@@ -40,7 +61,6 @@ export interface GenericRecord {
   /** matched selector + 1; 0 when the hook has none */
   readonly selector: number;
   readonly flags: number;
-  readonly ret: bigint;
   readonly args: readonly (RawArg | null)[];
   readonly returnArg: RawArg | null;
 }
@@ -49,45 +69,59 @@ export class GenericRecordError extends Error {}
 
 const EMPTY = new Uint8Array(0);
 
-function readArg(bytes: Uint8Array, v: DataView, dataStart: number, dataLen: number, off: number): RawArg | null {
+/** A DataView of the buffer records arrive in (the reader's slice buffer),
+ * made again only when that buffer changes: one per record was an allocation
+ * per event. */
+let viewedBuffer: ArrayBufferLike | undefined;
+let bufferView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+function viewOfBuffer(bytes: Uint8Array): DataView<ArrayBufferLike> {
+  if (bytes.buffer !== viewedBuffer) {
+    viewedBuffer = bytes.buffer;
+    bufferView = new DataView(bytes.buffer);
+  }
+  return bufferView;
+}
+
+/** at: the argument's header, from the start of bytes; v views bytes' whole buffer, from base. */
+function readArg(bytes: Uint8Array, v: DataView<ArrayBufferLike>, base: number, dataStart: number, dataLen: number, off: number): DecodedArg | null {
   if (off === GEN.noArg) return null;
   const at = dataStart + off;
   if (off + ARG_HDR.bytes > dataLen) throw new GenericRecordError(`argument at ${off} outside the record data (${dataLen} bytes)`);
-  const len = v.getUint32(at + ARG_HDR.len, true);
+  const len = v.getUint32(base + at + ARG_HDR.len, true);
   if (off + ARG_HDR.bytes + len > dataLen) throw new GenericRecordError(`argument payload at ${off} (${len} bytes) outside the record data`);
-  return {
-    type: v.getUint8(at + ARG_HDR.type),
-    flags: v.getUint8(at + ARG_HDR.flags),
-    value: v.getBigUint64(at + ARG_HDR.value, true),
-    lo: v.getUint32(at + ARG_HDR.value, true),
-    hi: v.getUint32(at + ARG_HDR.value + 4, true),
+  return new DecodedArg(
+    v.getUint8(base + at + ARG_HDR.type),
+    v.getUint8(base + at + ARG_HDR.flags),
+    v.getUint32(base + at + ARG_HDR.value, true),
+    v.getUint32(base + at + ARG_HDR.value + 4, true),
     // Most arguments are integers with no payload: no view for them.
-    payload: len === 0 ? EMPTY : bytes.subarray(at + ARG_HDR.bytes, at + ARG_HDR.bytes + len),
-  };
+    len === 0 ? EMPTY : bytes.subarray(at + ARG_HDR.bytes, at + ARG_HDR.bytes + len),
+  );
 }
 
 export function decodeGenericRecord(bytes: Uint8Array): GenericRecord {
   if (bytes.byteLength < RECORD.bytes) throw new GenericRecordError(`policy record too short: ${bytes.byteLength} bytes`);
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const op = v.getUint32(RECORD.op, true);
+  const v = viewOfBuffer(bytes);
+  const b = bytes.byteOffset;
+  const op = v.getUint32(b + RECORD.op, true);
   if (op !== OP_KPROBE && op !== OP_TRACEPOINT) throw new GenericRecordError(`not a policy record: op ${op}`);
-  const dataLen = Math.min(v.getUint32(RECORD.dataLen, true), bytes.byteLength - RECORD.bytes);
-  const nargs = Math.min(v.getUint8(RECORD.nargs), GEN.maxArgs);
+  const dataLen = Math.min(v.getUint32(b + RECORD.dataLen, true), bytes.byteLength - RECORD.bytes);
+  const nargs = Math.min(v.getUint8(b + RECORD.nargs), GEN.maxArgs);
   const args: (RawArg | null)[] = new Array<RawArg | null>(nargs);
-  for (let slot = 0; slot < nargs; slot++) args[slot] = readArg(bytes, v, RECORD.bytes, dataLen, v.getUint16(RECORD.argOff + 2 * slot, true));
-  const flags = v.getUint8(RECORD.flags);
+  for (let slot = 0; slot < nargs; slot++) args[slot] = readArg(bytes, v, b, RECORD.bytes, dataLen, v.getUint16(b + RECORD.argOff + 2 * slot, true));
+  const flags = v.getUint8(b + RECORD.flags);
   return {
     op,
-    ktime: v.getBigUint64(RECORD.ktime, true),
-    tgid: v.getUint32(RECORD.tgid, true),
-    tid: v.getUint32(RECORD.tid, true),
-    hookId: v.getUint32(RECORD.hookId, true),
-    action: v.getUint8(RECORD.action),
-    selector: v.getUint8(RECORD.selector),
+    ktime: v.getBigUint64(b + RECORD.ktime, true),
+    tgid: v.getUint32(b + RECORD.tgid, true),
+    tid: v.getUint32(b + RECORD.tid, true),
+    hookId: v.getUint32(b + RECORD.hookId, true),
+    action: v.getUint8(b + RECORD.action),
+    selector: v.getUint8(b + RECORD.selector),
     flags,
-    ret: v.getBigInt64(RECORD.ret, true),
     args,
-    returnArg: flags & RecordFlag.return ? readArg(bytes, v, RECORD.bytes, dataLen, v.getUint16(RECORD.argOff + 2 * GEN.retSlot, true)) : null,
+    returnArg: flags & RecordFlag.return ? readArg(bytes, v, b, RECORD.bytes, dataLen, v.getUint16(b + RECORD.argOff + 2 * GEN.retSlot, true)) : null,
   };
 }
 
@@ -497,8 +531,12 @@ const EVENT_CASES = {
  * may be built or encoded after the ring space is reused. */
 function detached(rec: GenericRecord): GenericRecord {
   if (!rec.args.some(hasPayload) && !hasPayload(rec.returnArg)) return rec; // integers only: nothing points into the ring
-  const copy = (a: RawArg | null): RawArg | null => (hasPayload(a) ? { ...a, payload: a.payload.slice() } : a);
-  return { ...rec, args: rec.args.map(copy), returnArg: copy(rec.returnArg) };
+  return { ...rec, args: rec.args.map(detachedArg), returnArg: detachedArg(rec.returnArg) };
+}
+
+function detachedArg(a: RawArg | null): RawArg | null {
+  if (!hasPayload(a)) return a;
+  return a instanceof DecodedArg ? a.withPayload(a.payload.slice()) : { type: a.type, flags: a.flags, value: a.value, lo: a.lo, hi: a.hi, payload: a.payload.slice() };
 }
 
 function hasPayload(a: RawArg | null): a is RawArg {
@@ -514,12 +552,33 @@ export function genericAgentEvent(bytes: Uint8Array, ctx: GenericEventContext): 
   if (!hook) return undefined;
   const rec = detached(decoded);
   const { process, parent } = processOf(rec, ctx);
-  const time = ctx.bootNsToTimestamp(rec.ktime);
-  const nodeName = ctx.nodeName;
-  return new AgentEvent({
-    eventCase: EVENT_CASES[hook.kind],
-    hasLongArg: hasLongArgType(rec),
-    build: () => create(GetEventsResponseSchema, { event: eventFrom(rec, hook, process, parent), nodeName, time: create(TimestampSchema, time) }),
-    encode: (output) => encodeGenericRecord({ rec, hook, process, parent, nodeName, time }, output),
-  });
+  return new AgentEvent(new RecordEventSource(rec, hook, process, parent, ctx.nodeName, ctx.bootNsToTimestamp(rec.ktime)));
+}
+
+/** A policy event as its record and what enriches it: the wire writer's
+ * parts and the bus's lazy source in one object (closures per event were
+ * allocations per event). */
+class RecordEventSource implements LazyEventSource, GenericWireParts {
+  readonly eventCase: EventCase;
+  readonly hasLongArg: boolean;
+
+  constructor(
+    readonly rec: GenericRecord,
+    readonly hook: HookDescription,
+    readonly process: Process,
+    readonly parent: Process | undefined,
+    readonly nodeName: string,
+    readonly time: { seconds: bigint; nanos: number },
+  ) {
+    this.eventCase = EVENT_CASES[hook.kind];
+    this.hasLongArg = hasLongArgType(rec);
+  }
+
+  build(): GetEventsResponse {
+    return create(GetEventsResponseSchema, { event: eventFrom(this.rec, this.hook, this.process, this.parent), nodeName: this.nodeName, time: create(TimestampSchema, this.time) });
+  }
+
+  encode(output: Output): Uint8Array {
+    return encodeGenericRecord(this, output);
+  }
 }
