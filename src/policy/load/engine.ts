@@ -9,7 +9,7 @@ import type { Logger } from "../../log/logger";
 import type { Mechanism } from "../plan/mechanism";
 import { PolicyManager, type SensorRegistry } from "./manager";
 import { policyService, type PolicyService } from "./service";
-import { RateLimiter, recordKey } from "./ratelimit";
+import { RateLimiter, recordHook, recordKey } from "./ratelimit";
 import { UserActions, type UserAction } from "./user-actions";
 import { KprobeAction } from "../../../gen/tetragon/tetragon_pb";
 
@@ -63,8 +63,9 @@ export function createPolicyEngine(parts: PolicyEngineParts): PolicyEngine {
   const userActions = new UserActions(parts.log);
   /* NoPost, rateLimit, GetUrl and DnsLookup happen here, before decoding */
   const handle = (record: Uint8Array): AgentEvent | GetEventsResponse | undefined => {
-    const key = recordKey(record);
-    const rule = key && manager.postRule(key.hookId, key.selector);
+    const hook = recordHook(record);
+    const rule = hook && manager.postRule(hook.hookId, hook.selector);
+    const key = rule && recordKey(record);
     if (!key || !rule) return genericAgentEvent(record, ctx);
     const policy = manager.hook(key.hookId)?.policyName ?? "";
     userActions.run(`${key.hookId}:${key.selector}`, policy, rule.userActions);

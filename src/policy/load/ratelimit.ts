@@ -15,6 +15,22 @@ export interface RecordKey {
   readonly args: Uint8Array;
 }
 
+/** The record's hook and matched selector, read without allocating (every
+ * record is asked; most have no post rule); null when it is too short. */
+export function recordHook(record: Uint8Array): { hookId: number; selector: number } | null {
+  if (record.length < RECORD.bytes) return null;
+  HOOK.hookId = u32(record, RECORD.hookId);
+  HOOK.selector = record[RECORD.selector]!;
+  return HOOK;
+}
+
+/** recordHook's answer, reused: read it before the next call. */
+const HOOK = { hookId: 0, selector: 0 };
+
+function u32(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 export function recordKey(record: Uint8Array): RecordKey | null {
   if (record.length < RECORD.bytes) return null;
   const v = new DataView(record.buffer, record.byteOffset, record.byteLength);
