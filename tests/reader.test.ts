@@ -111,3 +111,47 @@ describe("ring-buffer reader at a steady trickle", () => {
     expect(s.slices).toBeLessThan((2 * DURATION_MS) / LINGER_MAX_MS + 20);
   });
 });
+
+// A sparser trickle (~0.3 records/ms, below the batching rate at the default
+// longest wait) is read a wake-up at a time, with no wait after each that
+// would find nothing and cost a timer per record; the same trickle under a
+// longer longest wait (the operator accepts the latency) is batched.
+describe("ring-buffer reader at a sparse trickle", () => {
+  const DURATION_MS = 1500;
+  const sparseTrickle = () => Bun.spawn(["perl", "-e", `my $end = time + ${DURATION_MS / 1000}; while (time < $end) { getppid(); select(undef, undef, undef, 0.003) }`]);
+
+  async function run(lingerMaxMs: number | undefined): Promise<{ mine: number; slices: number; wakeups: number }> {
+    const sensor = BpfObject.open("test_sensor", bpfObjectBytes("test_sensor"));
+    sensor.load();
+    for (const prog of sensor.programs()) sensor.track(prog.attach());
+    const reader = RingBufferReader.start(sensor.map("events").fd, { lingerMaxMs });
+    let mine = 0;
+    try {
+      const child = sparseTrickle();
+      reader.consume((rec) => {
+        if (new DataView(rec.buffer, rec.byteOffset).getUint32(TEST_RECORD.arg0, true) === child.pid) mine++;
+      });
+      await child.exited;
+      await Bun.sleep(300);
+      const s = reader.stats();
+      return { mine, slices: s.slices, wakeups: s.wakeups };
+    } finally {
+      reader.stop();
+      sensor.close();
+    }
+  }
+
+  test("at the default longest wait: about one slice per wake-up", async () => {
+    const r = await run(undefined);
+    expect(r.mine).toBeGreaterThan(DURATION_MS / 10); // the trickle ran
+    expect(r.wakeups).toBeGreaterThan(r.mine / 4);
+    // A 1 ms wait after every wake-up would make it two per wake-up.
+    expect(r.slices).toBeLessThan(1.3 * r.wakeups + 10);
+  });
+
+  test("at a 100 ms longest wait: batches of about that wait", async () => {
+    const r = await run(100);
+    expect(r.mine).toBeGreaterThan(DURATION_MS / 10);
+    expect(r.slices).toBeLessThan((3 * DURATION_MS) / 100 + 30);
+  });
+});

@@ -247,13 +247,17 @@ long fgs_ring_take(void *consumer, const void *producer, uint32_t size, uint8_t 
 /* ---- ring-buffer wake-ups ----------------------------------------------- */
 
 /* epoll on a ring-buffer map is level-triggered on "data available", so a
- * thread can wait for the ring without consuming it. The protocol with the
- * event loop over one socket pair: the thread sends one byte when the ring
- * has data, then waits for one byte back ("drained, wake me again"). The
- * event loop never blocks, and an idle agent costs no wake-ups. */
+ * thread can wait for the ring without consuming it. The ring is in the
+ * thread's epoll set one-shot: when it has data the thread sends the event
+ * loop one byte and waits again, and the ring stays out of the set until the
+ * event loop, drained, re-arms it (fgs_notifier_rearm: an epoll_ctl from the
+ * loop's thread, which wakes this one only if data is already there). The
+ * event loop never blocks, an idle agent costs no wake-ups, and a wake-up
+ * costs this thread one switch, not two (a byte back would be a second). */
 struct fgs_notifier {
 	int epfd;
 	int sock;
+	int map_fd;
 	int stopfd; /* eventfd in epfd: stop wakes the thread, so it needs no poll timeout */
 	pthread_t thread;
 	atomic_int stop;
@@ -292,18 +296,21 @@ static void *notifier_main(void *arg)
 		if (wait_for_ring(n) < 0)
 			break;
 		if (send(n->sock, &b, 1, MSG_NOSIGNAL) != 1 && errno != EINTR)
-			break;
-		atomic_fetch_add(&n->wakeups, 1);
-		ssize_t r;
-		do
-			r = recv(n->sock, &b, 1, 0);
-		while (r < 0 && errno == EINTR);
-		if (r <= 0)
 			break; /* the event loop closed its end */
+		atomic_fetch_add(&n->wakeups, 1);
 	}
 	atomic_store(&n->alive, 0);
 	return NULL;
 }
+
+static int ring_interest(struct fgs_notifier *n, int op)
+{
+	struct epoll_event ring = { .events = EPOLLIN | EPOLLONESHOT, .data.fd = n->map_fd };
+	return epoll_ctl(n->epfd, op, n->map_fd, &ring) < 0 ? -errno : 0;
+}
+
+/* The event loop has drained the ring: wake it again on the next record. */
+int fgs_notifier_rearm(struct fgs_notifier *n) { return ring_interest(n, EPOLL_CTL_MOD); }
 
 /* sock: this thread's end of a socket pair (see fgs_socketpair). */
 struct fgs_notifier *fgs_notifier_new(int map_fd, int sock, int *err)
@@ -314,11 +321,11 @@ struct fgs_notifier *fgs_notifier_new(int map_fd, int sock, int *err)
 		return NULL;
 	}
 	n->sock = sock;
+	n->map_fd = map_fd;
 	n->epfd = epoll_create1(EPOLL_CLOEXEC);
 	n->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	struct epoll_event ring = { .events = EPOLLIN, .data.fd = map_fd };
 	struct epoll_event stop = { .events = EPOLLIN, .data.fd = n->stopfd };
-	if (n->epfd < 0 || n->stopfd < 0 || epoll_ctl(n->epfd, EPOLL_CTL_ADD, map_fd, &ring) < 0 ||
+	if (n->epfd < 0 || n->stopfd < 0 || ring_interest(n, EPOLL_CTL_ADD) < 0 ||
 	    epoll_ctl(n->epfd, EPOLL_CTL_ADD, n->stopfd, &stop) < 0) {
 		*err = -errno;
 		if (n->epfd >= 0)
@@ -367,13 +374,6 @@ int fgs_socketpair(int *fds)
 }
 
 int fgs_close(int fd) { return close(fd) < 0 ? -errno : 0; }
-
-/* The event loop's "drained, wake me again" byte (see fgs_notifier). */
-int fgs_send_byte(int fd)
-{
-	char b = 1;
-	return send(fd, &b, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1 ? 0 : -errno;
-}
 
 /* max_entries of a loaded map (a ring buffer's size in bytes), or -errno. */
 int64_t fgs_map_max_entries(int map_fd)

@@ -31,7 +31,7 @@ const SYMBOLS = {
   fgs_notifier_wakeups: { args: [ptr], returns: u64 },
   fgs_notifier_free: { args: [ptr], returns: FFIType.void },
   fgs_notifier_halt: { args: [ptr], returns: FFIType.void },
-  fgs_send_byte: { args: [i32], returns: i32 },
+  fgs_notifier_rearm: { args: [ptr], returns: i32 },
   fgs_socketpair: { args: [ptr], returns: i32 },
   fgs_close: { args: [i32], returns: i32 },
   fgs_object_load_async: { args: [ptr, ptr], returns: ptr },

@@ -49,7 +49,19 @@ const LINGER_MIN_MS = 1;
  * write per stream), at most this much added latency. Below that rate the
  * wait stays short, so a slow trickle (100 execs/s) keeps its latency. */
 export const DEFAULT_LINGER_MAX_MS = 16;
+/** The rate that makes batches grow at the default longest wait. A longer
+ * longest wait (the operator accepts more latency) lowers it in proportion:
+ * batching starts where a batch of the longest wait holds as many records. */
 const BATCH_RECORDS_PER_MS = 1;
+
+/** The idle gaps averaged to decide whether to linger after a wake-up count at most this many records' time at the batching rate. */
+const GAP_CAP_RECORDS = 4;
+
+/** Records per ms from which a reader with this longest wait batches. */
+export function batchRate(maxMs: number): number {
+  return maxMs > 0 ? (BATCH_RECORDS_PER_MS * DEFAULT_LINGER_MAX_MS) / Math.max(maxMs, DEFAULT_LINGER_MAX_MS) : Infinity;
+}
+
 /** A wake-up that never came (or a dead thread) costs at most this much
  * latency. Both are faults, not the normal path, and an idle agent's every
  * timer is a wake-up (~50–150 µs of CPU each on a VM), so it is not short. */
@@ -72,16 +84,32 @@ function mapRing(fd: number): Mapping {
 }
 
 /** The next wait, from what the last one (0: a wake-up) found: doubled while
- * the rate holds at BATCH_RECORDS_PER_MS, halved when it falls well below;
- * and never so long that, at the bytes rate seen, a quarter of the ring fills. */
-export function nextLinger(lingerMs: number, found: { records: number; bytes: number }, ringBytes: number, maxMs: number): number {
+ * the rate holds at `rate` records per ms, halved when it falls well below
+ * (a wait that found nothing also halves, down to the shortest); and never
+ * so long that, at the bytes rate seen, a quarter of the ring fills. */
+export function nextLinger(lingerMs: number, found: { records: number; bytes: number }, ringBytes: number, maxMs: number, rate = batchRate(maxMs)): number {
   if (lingerMs === 0) return Math.min(LINGER_MIN_MS, maxMs);
-  const expected = lingerMs * BATCH_RECORDS_PER_MS;
+  const expected = lingerMs * rate;
   let next = lingerMs;
   if (found.records >= expected) next = Math.min(2 * lingerMs, maxMs);
   else if (2 * found.records < expected) next = lingerMs / 2;
   const ringBound = (lingerMs * ringBytes) / 4 / Math.max(found.bytes, 1);
   return Math.max(Math.min(next, ringBound), Math.min(LINGER_MIN_MS, maxMs));
+}
+
+/** Whether a reader just woken should wait for more before going back to
+ * sleep: only when wake-ups come about as often as batching pays (the mean
+ * idle gap below one record's time at the batching rate). At a sparser rate
+ * the wait would find nothing and cost a timer per record. */
+export function lingerAfterWakeup(meanGapMs: number, rate: number): boolean {
+  return meanGapMs * rate < 1;
+}
+
+/** The first wait after a wake-up: about two records' time at the rate the
+ * gaps show, so a regular trickle slower than 1 per ms finds something and
+ * the wait can grow. */
+export function firstLinger(meanGapMs: number, maxMs: number): number {
+  return Math.min(maxMs, Math.max(LINGER_MIN_MS, 2 * meanGapMs));
 }
 
 /** The wake-up thread and the event loop's end of its socket pair. */
@@ -118,8 +146,9 @@ class Notifier {
     libbpf().fgs_notifier_halt(this.native);
   }
 
+  /** The ring was drained: the next record wakes the loop again. */
   rearm(): void {
-    libbpf().fgs_send_byte(this.fd);
+    libbpf().fgs_notifier_rearm(this.native);
   }
 
   /** Joins the thread; the event loop's stream on fd then ends. */
@@ -150,6 +179,10 @@ export class RingBufferReader {
   private lingerMs = 0;
   /** the counters when the current wait (or wake-up) began */
   private lingerMark = { records: 0, bytes: 0 };
+  /** when the reader last went to sleep (performance.now()), and the mean idle gap before a wake-up */
+  private idleSinceMs = 0;
+  private meanGapMs = Number.POSITIVE_INFINITY;
+  private readonly rate: number;
   private stopped = false;
   private readonly watchdog: ReturnType<typeof setInterval>;
   private readonly counters = { records: 0, bytes: 0, slices: 0, restarts: 0, wakeupsBefore: 0, lastRestartMs: 0 };
@@ -162,6 +195,7 @@ export class RingBufferReader {
     private readonly lingerMaxMs: number,
     sliceBytes: number,
   ) {
+    this.rate = batchRate(lingerMaxMs);
     this.scratch = new Uint8Array(sliceBytes);
     this.scratchView = new DataView(this.scratch.buffer);
     // Only the two positions are viewed from JS; records are copied out (fgs_ring_take).
@@ -227,6 +261,9 @@ export class RingBufferReader {
   private drain(): void {
     if (this.draining || this.stopped || !this.sink) return;
     this.draining = true;
+    // Capped: one long pause must not hide a trickle that starts after it.
+    const gap = Math.min(performance.now() - this.idleSinceMs, GAP_CAP_RECORDS / this.rate);
+    this.meanGapMs = Number.isFinite(this.meanGapMs) ? (this.meanGapMs + gap) / 2 : gap;
     this.lingerMark = { records: this.counters.records, bytes: this.counters.bytes };
     this.slice();
   }
@@ -247,15 +284,23 @@ export class RingBufferReader {
     // found counts every slice since the last decision, not just this one.
     const found = { records: this.counters.records - this.lingerMark.records, bytes: this.counters.bytes - this.lingerMark.bytes };
     this.lingerMark = { records: this.counters.records, bytes: this.counters.bytes };
-    if (found.records > 0 && this.lingerMaxMs > 0) {
-      this.lingerMs = nextLinger(this.lingerMs, found, this.mapping.size, this.lingerMaxMs);
+    if (this.shouldLinger(found.records)) {
+      this.lingerMs =
+        this.lingerMs === 0 ? firstLinger(this.meanGapMs, this.lingerMaxMs) : nextLinger(this.lingerMs, found, this.mapping.size, this.lingerMaxMs, this.rate);
       setTimeout(() => this.slice(), this.lingerMs);
       return;
     }
     this.lingerMs = 0;
     this.draining = false;
+    this.idleSinceMs = performance.now();
     this.notifier.rearm();
     this.onIdle?.();
+  }
+
+  private shouldLinger(found: number): boolean {
+    if (this.lingerMaxMs <= 0) return false;
+    if (this.lingerMs === 0) return found > 0 && lingerAfterWakeup(this.meanGapMs, this.rate);
+    return found > 0 || this.lingerMs > LINGER_MIN_MS;
   }
 
   /** Consumes up to SLICE_RECORDS records; true when the ring may hold more. */

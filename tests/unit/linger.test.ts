@@ -1,8 +1,9 @@
 // The reader's wait between slices of a steady trickle (src/reader/ring-reader.ts):
-// it grows only while records keep arriving at 1 per ms or more, shrinks when
-// they slow, never lets a quarter of the ring fill, and 0 turns it off.
+// it grows only while records keep arriving at the batching rate (1 per ms at
+// the default longest wait, lower for a longer one), shrinks when they slow,
+// never lets a quarter of the ring fill, and 0 turns it off.
 import { expect, test } from "bun:test";
-import { nextLinger } from "../../src/reader/ring-reader";
+import { batchRate, firstLinger, lingerAfterWakeup, nextLinger } from "../../src/reader/ring-reader";
 
 const RING = 8 << 20;
 const found = (records: number, bytes = records * 100) => ({ records, bytes });
@@ -31,4 +32,30 @@ test("a maximum of 0 never lingers; other maxima cap the growth", () => {
   expect(nextLinger(0, found(5), RING, 0)).toBe(0);
   expect(nextLinger(4, found(100), RING, 4)).toBe(4);
   expect(nextLinger(64, found(1000), RING, 100)).toBe(100);
+});
+
+test("a longer longest wait lowers the batching rate in proportion; 0 never batches", () => {
+  expect(batchRate(16)).toBe(1);
+  expect(batchRate(100)).toBeCloseTo(0.16);
+  expect(batchRate(4)).toBe(1); // shorter maxima keep the default rate
+  expect(batchRate(0)).toBe(Infinity);
+  // 0.3 records/ms batches under a 100 ms longest wait, not under 16 ms.
+  expect(nextLinger(8, found(3), RING, 100, batchRate(100))).toBe(16);
+  expect(nextLinger(8, found(3), RING, 16, batchRate(16))).toBe(4);
+});
+
+test("a wait that finds nothing halves down to 1 ms", () => {
+  expect(nextLinger(16, found(0), RING, 100)).toBe(8);
+  expect(nextLinger(1, found(0), RING, 100)).toBe(1);
+});
+
+test("after a wake-up, a wait only when the gaps are short enough for batching to pay", () => {
+  expect(lingerAfterWakeup(0.5, batchRate(16))).toBe(true);
+  expect(lingerAfterWakeup(3, batchRate(16))).toBe(false); // 0.3 per ms: a timer per record for nothing
+  expect(lingerAfterWakeup(3, batchRate(100))).toBe(true);
+  expect(lingerAfterWakeup(Infinity, batchRate(100))).toBe(false);
+  // The first wait spans about two records at the rate the gaps show.
+  expect(firstLinger(0.2, 16)).toBe(1);
+  expect(firstLinger(3, 100)).toBe(6);
+  expect(firstLinger(30, 16)).toBe(16);
 });
