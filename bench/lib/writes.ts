@@ -39,6 +39,9 @@ export interface WriteRun {
   /** After `steady` more loops on the same agent (the JIT has settled): the
    * median consumer CPU ÷ wall of the last STEADY_MEASURED of them. */
   steadyCpuPct?: number;
+  /** After those, one loop `sustained` times as long (a filtered-out load
+   * that lasts: no ramp at its start weighs in): consumer CPU ÷ wall. */
+  sustainedCpuPct?: number;
   note: string;
 }
 
@@ -183,6 +186,7 @@ export async function agentWrites(
   inspect?: (agent: Agent) => Promise<void>,
   extraArgs: readonly string[] = [],
   steady = 0,
+  sustained = 0,
 ): Promise<WriteRun> {
   const policy = marked ? writeMarkedPolicy(dir, WRITE_LOOP) : writeAllPolicy(dir, WRITE_LOOP);
   return withAgent(policy, isWriteEvent, async (s) => {
@@ -208,7 +212,9 @@ export async function agentWrites(
       if (i >= steady - STEADY_MEASURED) later.push((r.consumerCpuS / r.wallS) * 100);
     }
     const steadyCpuPct = later.length ? median(later) : undefined;
-    return { ...result, idleCpuPct, warmCpuPct: (warm.consumerCpuS / warm.wallS) * 100, steadyCpuPct };
+    const long = sustained > 0 ? await measureWrites(n * sustained, every, Math.floor((n * sustained) / every), consumer) : undefined;
+    const sustainedCpuPct = long ? (long.consumerCpuS / long.wallS) * 100 : undefined;
+    return { ...result, idleCpuPct, warmCpuPct: (warm.consumerCpuS / warm.wallS) * 100, steadyCpuPct, sustainedCpuPct };
   }, extraArgs);
 }
 
