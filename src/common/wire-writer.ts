@@ -46,6 +46,15 @@ export class WireWriter {
   /** An unsigned value below 2^53. */
   varint(n: number): void {
     this.room(10);
+    if (n <= 0xffffffff) {
+      // Integer shifts, not float division: tags and lengths all take this path.
+      while (n > 0x7f) {
+        this.buf[this.at++] = (n & 0x7f) | 0x80;
+        n >>>= 7;
+      }
+      this.buf[this.at++] = n;
+      return;
+    }
     while (n >= 0x80) {
       this.buf[this.at++] = (n % 0x80) | 0x80;
       n = Math.floor(n / 0x80);

@@ -14,6 +14,7 @@ import { AgentEvent, type EventCase, type LazyEventSource } from "../bus/event";
 import type { Output } from "../bus/encode";
 import { encodeGenericRecord, hasLongArgType, type GenericWireParts } from "./generic-wire";
 import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, KSYM_NAME, PERF_EVENT, RECORD, RecordFlag, SKB, SOCK, SOCKADDR, USER_NS } from "./generic-layout";
+import { u16, u32, u64, u8 } from "./bytes";
 import { FAMILY_NUMBERS, TCP_STATE_NUMBERS, nameOf } from "./net-names";
 import { OP_KPROBE, OP_TRACEPOINT } from "./records";
 
@@ -69,32 +70,18 @@ export class GenericRecordError extends Error {}
 
 const EMPTY = new Uint8Array(0);
 
-/** A DataView of the buffer records arrive in (the reader's slice buffer),
- * made again only when that buffer changes: one per record was an allocation
- * per event. */
-let viewedBuffer: ArrayBufferLike | undefined;
-let bufferView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-
-function viewOfBuffer(bytes: Uint8Array): DataView<ArrayBufferLike> {
-  if (bytes.buffer !== viewedBuffer) {
-    viewedBuffer = bytes.buffer;
-    bufferView = new DataView(bytes.buffer);
-  }
-  return bufferView;
-}
-
-/** at: the argument's header, from the start of bytes; v views bytes' whole buffer, from base. */
-function readArg(bytes: Uint8Array, v: DataView<ArrayBufferLike>, base: number, dataStart: number, dataLen: number, off: number): DecodedArg | null {
+/** at: the argument's header, from the start of bytes. */
+function readArg(bytes: Uint8Array, dataStart: number, dataLen: number, off: number): DecodedArg | null {
   if (off === GEN.noArg) return null;
   const at = dataStart + off;
   if (off + ARG_HDR.bytes > dataLen) throw new GenericRecordError(`argument at ${off} outside the record data (${dataLen} bytes)`);
-  const len = v.getUint32(base + at + ARG_HDR.len, true);
+  const len = u32(bytes, at + ARG_HDR.len);
   if (off + ARG_HDR.bytes + len > dataLen) throw new GenericRecordError(`argument payload at ${off} (${len} bytes) outside the record data`);
   return new DecodedArg(
-    v.getUint8(base + at + ARG_HDR.type),
-    v.getUint8(base + at + ARG_HDR.flags),
-    v.getUint32(base + at + ARG_HDR.value, true),
-    v.getUint32(base + at + ARG_HDR.value + 4, true),
+    u8(bytes, at + ARG_HDR.type),
+    u8(bytes, at + ARG_HDR.flags),
+    u32(bytes, at + ARG_HDR.value),
+    u32(bytes, at + ARG_HDR.value + 4),
     // Most arguments are integers with no payload: no view for them.
     len === 0 ? EMPTY : bytes.subarray(at + ARG_HDR.bytes, at + ARG_HDR.bytes + len),
   );
@@ -102,26 +89,24 @@ function readArg(bytes: Uint8Array, v: DataView<ArrayBufferLike>, base: number, 
 
 export function decodeGenericRecord(bytes: Uint8Array): GenericRecord {
   if (bytes.byteLength < RECORD.bytes) throw new GenericRecordError(`policy record too short: ${bytes.byteLength} bytes`);
-  const v = viewOfBuffer(bytes);
-  const b = bytes.byteOffset;
-  const op = v.getUint32(b + RECORD.op, true);
+  const op = u32(bytes, RECORD.op);
   if (op !== OP_KPROBE && op !== OP_TRACEPOINT) throw new GenericRecordError(`not a policy record: op ${op}`);
-  const dataLen = Math.min(v.getUint32(b + RECORD.dataLen, true), bytes.byteLength - RECORD.bytes);
-  const nargs = Math.min(v.getUint8(b + RECORD.nargs), GEN.maxArgs);
+  const dataLen = Math.min(u32(bytes, RECORD.dataLen), bytes.byteLength - RECORD.bytes);
+  const nargs = Math.min(u8(bytes, RECORD.nargs), GEN.maxArgs);
   const args: (RawArg | null)[] = new Array<RawArg | null>(nargs);
-  for (let slot = 0; slot < nargs; slot++) args[slot] = readArg(bytes, v, b, RECORD.bytes, dataLen, v.getUint16(b + RECORD.argOff + 2 * slot, true));
-  const flags = v.getUint8(b + RECORD.flags);
+  for (let slot = 0; slot < nargs; slot++) args[slot] = readArg(bytes, RECORD.bytes, dataLen, u16(bytes, RECORD.argOff + 2 * slot));
+  const flags = u8(bytes, RECORD.flags);
   return {
     op,
-    ktime: v.getBigUint64(b + RECORD.ktime, true),
-    tgid: v.getUint32(b + RECORD.tgid, true),
-    tid: v.getUint32(b + RECORD.tid, true),
-    hookId: v.getUint32(b + RECORD.hookId, true),
-    action: v.getUint8(b + RECORD.action),
-    selector: v.getUint8(b + RECORD.selector),
+    ktime: u64(bytes, RECORD.ktime),
+    tgid: u32(bytes, RECORD.tgid),
+    tid: u32(bytes, RECORD.tid),
+    hookId: u32(bytes, RECORD.hookId),
+    action: u8(bytes, RECORD.action),
+    selector: u8(bytes, RECORD.selector),
     flags,
     args,
-    returnArg: flags & RecordFlag.return ? readArg(bytes, v, b, RECORD.bytes, dataLen, v.getUint16(b + RECORD.argOff + 2 * GEN.retSlot, true)) : null,
+    returnArg: flags & RecordFlag.return ? readArg(bytes, RECORD.bytes, dataLen, u16(bytes, RECORD.argOff + 2 * GEN.retSlot)) : null,
   };
 }
 

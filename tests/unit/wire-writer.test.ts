@@ -58,6 +58,16 @@ describe("WireWriter varints without BigInt match protobuf-es", () => {
     }
   });
 
+  test("varint and varint64 write every value up to 2^53 (integer shifts below 2^32, division above)", () => {
+    for (const v of VALUES.filter((x) => x < 2n ** 53n)) {
+      const w = new WireWriter();
+      w.varint(Number(v));
+      w.varint64(v);
+      const expected = new BinaryWriter().uint64(v).uint64(v).finish();
+      expect([v, w.finish()]).toEqual([v, expected]);
+    }
+  });
+
   test("int32 writes negative values sign-extended to ten bytes", () => {
     for (const n of [0, 1, -1, -2, 2 ** 31 - 1, -(2 ** 31), -5, -300]) {
       const w = new WireWriter();

@@ -1,6 +1,7 @@
 /** Post's rateLimit, applied in user space as records arrive: one event per
  * interval for the same hook, selector, arguments and scope. The kernel still
  * sends every record (documented in src/policy/README.md). */
+import { u32 } from "../../decode/bytes";
 import { RECORD } from "../../decode/generic-layout";
 import type { RateLimit } from "../model/model";
 
@@ -26,10 +27,6 @@ export function recordHook(record: Uint8Array): { hookId: number; selector: numb
 
 /** recordHook's answer, reused: read it before the next call. */
 const HOOK = { hookId: 0, selector: 0 };
-
-function u32(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-}
 
 export function recordKey(record: Uint8Array): RecordKey | null {
   if (record.length < RECORD.bytes) return null;
