@@ -5,7 +5,7 @@ import { reexecWithRuntimeEnv } from "./agent/runtime-env";
 async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === "agent") {
     // Before the agent's modules load: what precedes the exec is start-up time spent twice.
-    reexecWithRuntimeEnv();
+    if (!argv.includes("--help") && !argv.includes("-h")) reexecWithRuntimeEnv();
     const { runAgentCommand } = await import("./agent/command");
     return runAgentCommand(argv.slice(1));
   }

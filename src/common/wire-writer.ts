@@ -17,12 +17,16 @@ export class WireWriter {
   private buf = new Uint8Array(4096);
   private at = 0;
   private readonly text = new TextEncoder();
+  private resets = 0;
+
   /** Counts resets: a view() is valid while this is unchanged. */
-  generation = 0;
+  get generation(): number {
+    return this.resets;
+  }
 
   reset(): void {
     this.at = 0;
-    this.generation++;
+    this.resets++;
   }
 
   /** A copy of what was written since reset. */

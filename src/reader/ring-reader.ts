@@ -178,7 +178,8 @@ export class RingBufferReader {
   /** the current wait between slices of a trickle; 0 when not lingering */
   private lingerMs = 0;
   /** the counters when the current wait (or wake-up) began */
-  private lingerMark = { records: 0, bytes: 0 };
+  private markRecords = 0;
+  private markBytes = 0;
   /** when the reader last went to sleep (performance.now()), and the mean idle gap before a wake-up */
   private idleSinceMs = 0;
   private meanGapMs = Number.POSITIVE_INFINITY;
@@ -264,7 +265,7 @@ export class RingBufferReader {
     // Capped: one long pause must not hide a trickle that starts after it.
     const gap = Math.min(performance.now() - this.idleSinceMs, GAP_CAP_RECORDS / this.rate);
     this.meanGapMs = Number.isFinite(this.meanGapMs) ? (this.meanGapMs + gap) / 2 : gap;
-    this.lingerMark = { records: this.counters.records, bytes: this.counters.bytes };
+    this.mark();
     this.slice();
   }
 
@@ -282,8 +283,8 @@ export class RingBufferReader {
     // records are usually here by then, and a timer costs far less than the
     // thread's wake-up round trip (two context switches). What the wait
     // found counts every slice since the last decision, not just this one.
-    const found = { records: this.counters.records - this.lingerMark.records, bytes: this.counters.bytes - this.lingerMark.bytes };
-    this.lingerMark = { records: this.counters.records, bytes: this.counters.bytes };
+    const found = { records: this.counters.records - this.markRecords, bytes: this.counters.bytes - this.markBytes };
+    this.mark();
     if (this.shouldLinger(found.records)) {
       this.lingerMs =
         this.lingerMs === 0 ? firstLinger(this.meanGapMs, this.lingerMaxMs) : nextLinger(this.lingerMs, found, this.mapping.size, this.lingerMaxMs, this.rate);
@@ -295,6 +296,11 @@ export class RingBufferReader {
     this.idleSinceMs = performance.now();
     this.notifier.rearm();
     this.onIdle?.();
+  }
+
+  private mark(): void {
+    this.markRecords = this.counters.records;
+    this.markBytes = this.counters.bytes;
   }
 
   private shouldLinger(found: number): boolean {
