@@ -24,6 +24,7 @@ import { heapSize } from "bun:jsc";
 import { ResidentMemory } from "./resident-memory";
 import { libbpf } from "../bpf/libbpf";
 import { probeKernel, type KernelEnvironment } from "../kernel/environment";
+import { u32 } from "../decode/bytes";
 import { RECORD } from "../decode/generic-layout";
 import type { EventTally } from "../metrics/event-tally";
 import { createMetricsRegistry } from "../metrics/registry";
@@ -168,8 +169,7 @@ function tallyPolicies(engine: PolicyEngine, tally: EventTally): RecordObserver 
   return (bytes, at) => {
     const o = at + RECORD.hookId;
     if (o + 4 > bytes.byteLength) return;
-    const id = (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) >>> 0;
-    tally.hookRecord(id, nameOf);
+    tally.hookRecord(u32(bytes, o), nameOf);
   };
 }
 

@@ -45,10 +45,6 @@ class DecodedArg implements RawArg {
   get value(): bigint {
     return (BigInt(this.hi) << 32n) | BigInt(this.lo);
   }
-
-  withPayload(payload: Uint8Array): DecodedArg {
-    return new DecodedArg(this.type, this.flags, this.lo, this.hi, payload);
-  }
 }
 
 export interface GenericRecord {
@@ -521,7 +517,7 @@ function detached(rec: GenericRecord): GenericRecord {
 
 function detachedArg(a: RawArg | null): RawArg | null {
   if (!hasPayload(a)) return a;
-  return a instanceof DecodedArg ? a.withPayload(a.payload.slice()) : { type: a.type, flags: a.flags, value: a.value, lo: a.lo, hi: a.hi, payload: a.payload.slice() };
+  return new DecodedArg(a.type, a.flags, a.lo, a.hi, a.payload.slice());
 }
 
 function hasPayload(a: RawArg | null): a is RawArg {

@@ -83,12 +83,20 @@ function mapRing(fd: number): Mapping {
   return { consumer: Number(out[0]) as Pointer, producer: Number(out[1]) as Pointer, size };
 }
 
-/** The next wait, from what the last one (0: a wake-up) found: doubled while
- * the rate holds at `rate` records per ms, halved when it falls well below
- * (a wait that found nothing also halves, down to the shortest); and never
- * so long that, at the bytes rate seen, a quarter of the ring fills. */
-export function nextLinger(lingerMs: number, found: { records: number; bytes: number }, ringBytes: number, maxMs: number, rate = batchRate(maxMs)): number {
-  if (lingerMs === 0) return Math.min(LINGER_MIN_MS, maxMs);
+/** The next wait, from what the last one (0: a wake-up, see firstLinger)
+ * found: doubled while the rate holds at `rate` records per ms, halved when
+ * it falls well below (a wait that found nothing also halves, down to the
+ * shortest); and never so long that, at the bytes rate seen, a quarter of the
+ * ring fills. */
+export function nextLinger(
+  lingerMs: number,
+  found: { records: number; bytes: number },
+  ringBytes: number,
+  maxMs: number,
+  rate = batchRate(maxMs),
+  meanGapMs = 0,
+): number {
+  if (lingerMs === 0) return firstLinger(meanGapMs, maxMs);
   const expected = lingerMs * rate;
   let next = lingerMs;
   if (found.records >= expected) next = Math.min(2 * lingerMs, maxMs);
@@ -280,14 +288,13 @@ export class RingBufferReader {
       return;
     }
     // Linger before asking for a wake-up: at a steady trickle the next
-    // records are usually here by then, and a timer costs far less than the
-    // thread's wake-up round trip (two context switches). What the wait
+    // records are usually here by then, and a timer costs less than a
+    // wake-up through the thread (its switch, the socket, the loop's read). What the wait
     // found counts every slice since the last decision, not just this one.
     const found = { records: this.counters.records - this.markRecords, bytes: this.counters.bytes - this.markBytes };
     this.mark();
     if (this.shouldLinger(found.records)) {
-      this.lingerMs =
-        this.lingerMs === 0 ? firstLinger(this.meanGapMs, this.lingerMaxMs) : nextLinger(this.lingerMs, found, this.mapping.size, this.lingerMaxMs, this.rate);
+      this.lingerMs = nextLinger(this.lingerMs, found, this.mapping.size, this.lingerMaxMs, this.rate, this.meanGapMs);
       setTimeout(() => this.slice(), this.lingerMs);
       return;
     }

@@ -30,12 +30,11 @@ const HOOK = { hookId: 0, selector: 0 };
 
 export function recordKey(record: Uint8Array): RecordKey | null {
   if (record.length < RECORD.bytes) return null;
-  const v = new DataView(record.buffer, record.byteOffset, record.byteLength);
   return {
-    hookId: v.getUint32(RECORD.hookId, true),
-    selector: v.getUint8(RECORD.selector),
-    tgid: v.getUint32(RECORD.tgid, true),
-    tid: v.getUint32(RECORD.tid, true),
+    hookId: u32(record, RECORD.hookId),
+    selector: record[RECORD.selector]!,
+    tgid: u32(record, RECORD.tgid),
+    tid: u32(record, RECORD.tid),
     args: record.subarray(RECORD.bytes),
   };
 }
