@@ -42,6 +42,8 @@ export interface WriteRun {
   /** After those, one loop `sustained` times as long (a filtered-out load
    * that lasts: no ramp at its start weighs in): consumer CPU ÷ wall. */
   sustainedCpuPct?: number;
+  /** Mean GetEventsResponse bytes the client received per event (agent runs). */
+  eventBytes?: number;
   note: string;
 }
 
@@ -214,7 +216,8 @@ export async function agentWrites(
     const steadyCpuPct = later.length ? median(later) : undefined;
     const long = sustained > 0 ? await measureWrites(n * sustained, every, Math.floor((n * sustained) / every), consumer) : undefined;
     const sustainedCpuPct = long ? (long.consumerCpuS / long.wallS) * 100 : undefined;
-    return { ...result, idleCpuPct, warmCpuPct: (warm.consumerCpuS / warm.wallS) * 100, steadyCpuPct, sustainedCpuPct };
+    const eventBytes = s.client.received > 0 ? s.client.bytes / s.client.received : undefined;
+    return { ...result, idleCpuPct, warmCpuPct: (warm.consumerCpuS / warm.wallS) * 100, steadyCpuPct, sustainedCpuPct, eventBytes };
   }, extraArgs);
 }
 
