@@ -14,7 +14,7 @@ import { decodeGenericRecord, genericAgentEvent, genericEvent, OP_KPROBE, type H
 import { OP_CLONE, OP_EXEC, OP_EXIT, type CloneRecord, type ExecRecord, type ExitRecord } from "../src/decode/process";
 import { compileFilters } from "../src/filters/index";
 import { ARG_HDR, GenType, RECORD } from "../src/decode/generic-layout";
-import { bootNsPlusOffset } from "../src/bpf/clock";
+import { bootNsPlusOffset, bootNsToWall } from "../src/bpf/clock";
 import { fmt, type Section } from "./lib/report";
 
 const N = 200_000;
@@ -106,7 +106,8 @@ export async function stagesBenchmark(): Promise<Section> {
   const cache = new ProcessCache({ nodeName: "bench-node", clock: { bootNsToTimestamp }, hostNamespaces: execRecord().ns });
   cache.onExec(execRecord());
   const hook: HookDescription = { kind: "kprobe", functionName: "__x64_sys_write", subsystem: "", event: "", policyName: "bench-write-all", message: "", tags: [], labels: [] };
-  const ctx = { nodeName: "bench-node", bootNsToTimestamp, hook: () => hook, describe: (tgid: number) => cache.describe(tgid) };
+  const bootNsToWallTime = (ns: bigint) => bootNsToWall(ns, 1_764_600_000, 123_456_789);
+  const ctx = { nodeName: "bench-node", bootNsToWallTime, hook: () => hook, describe: (tgid: number) => cache.describe(tgid) };
   const records = inOneBuffer(Array.from({ length: N }, (_, i) => writeRecord(2_000_000n + BigInt(i))));
   const predicate = compileFilters(create(GetEventsRequestSchema, { allowList: [{ binaryRegex: ["write_loop$"] }] }), {});
   const rows: [string, number][] = [];

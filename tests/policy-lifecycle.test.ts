@@ -205,7 +205,7 @@ describe("the agent-facing engine", () => {
     const sensors = new SensorManager();
     const engine = createPolicyEngine({
       images: bpfObjectImages(), sharedMaps: h.manager.sharedMaps(), sensors, log: createLogger({ write() {} }), kernel: tracepointOnlyKernel(),
-      nodeName: "n1", bootNsToTimestamp: () => ({ seconds: 1n, nanos: 0 }), describe: () => undefined,
+      nodeName: "n1", bootNsToWallTime: () => ({ seconds: 1, nanos: 0 }), describe: () => undefined,
     });
     const code = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as ConnectError | undefined)?.code;
     expect(await code(engine.service.add("kind: nope"))).toBe(Code.InvalidArgument);

@@ -149,7 +149,7 @@ function buildPolicyEngine(images: ObjectImages, options: AgentOptions, log: Log
     log,
     kernel,
     nodeName: cache.nodeName,
-    bootNsToTimestamp: clock.bootNsToTimestamp,
+    bootNsToWallTime: clock.bootNsToWallTime,
     describe: (tgid) => cache.describe(tgid),
     allowedMechanisms: options.hookMechanisms,
   });

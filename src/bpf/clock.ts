@@ -1,9 +1,18 @@
 import { libbpf } from "./libbpf";
 
+/** Wall-clock time as whole seconds since the epoch (a Number: exact for any
+ * real clock) and nanoseconds [0, 1e9): what the event encoder writes, with no
+ * BigInt per event. */
+export interface WallTime {
+  seconds: number;
+  nanos: number;
+}
+
 /** Converts kernel boot-clock nanoseconds (bpf_ktime_get_boot_ns) to wall-clock time. */
 export interface Clock {
   bootNsToDate(ns: bigint): Date;
   bootNsToTimestamp(ns: bigint): { seconds: bigint; nanos: number };
+  bootNsToWallTime(ns: bigint): WallTime;
   nowBootNs(): bigint;
 }
 
@@ -14,10 +23,16 @@ const NUMBER_PATH_LIMIT = 2n ** 53n - 2n ** 31n;
 
 /** ns + offset as a Timestamp; offset given as whole seconds and nanoseconds [0, 1e9). */
 export function bootNsPlusOffset(ns: bigint, offsetSeconds: number, offsetNanos: number): { seconds: bigint; nanos: number } {
+  const t = bootNsToWall(ns, offsetSeconds, offsetNanos);
+  return { seconds: BigInt(t.seconds), nanos: t.nanos };
+}
+
+/** The same as a WallTime. */
+export function bootNsToWall(ns: bigint, offsetSeconds: number, offsetNanos: number): WallTime {
   if (ns < 0n || ns >= NUMBER_PATH_LIMIT) {
     const wall = ns + BigInt(offsetSeconds) * BigInt(NS) + BigInt(offsetNanos);
     const seconds = wall >= 0n ? wall / BigInt(NS) : (wall - BigInt(NS - 1)) / BigInt(NS);
-    return { seconds, nanos: Number(wall - seconds * BigInt(NS)) };
+    return { seconds: Number(seconds), nanos: Number(wall - seconds * BigInt(NS)) };
   }
   // Per event: no BigInt arithmetic (each BigInt operation allocates).
   const n = Number(ns);
@@ -28,7 +43,7 @@ export function bootNsPlusOffset(ns: bigint, offsetSeconds: number, offsetNanos:
   seconds += offsetSeconds;
   nanos += offsetNanos;
   if (nanos >= NS) [seconds, nanos] = [seconds + 1, nanos - NS];
-  return { seconds: BigInt(seconds), nanos };
+  return { seconds, nanos };
 }
 
 export function systemClock(): Clock {
@@ -38,6 +53,7 @@ export function systemClock(): Clock {
   const offsetNanos = Number(offset - offsetSeconds * big);
   return {
     bootNsToTimestamp: (ns) => bootNsPlusOffset(ns, Number(offsetSeconds), offsetNanos),
+    bootNsToWallTime: (ns) => bootNsToWall(ns, Number(offsetSeconds), offsetNanos),
     bootNsToDate: (ns) => new Date(Number((ns + offset) / 1_000_000n)),
     nowBootNs: () => BigInt(libbpf().fgs_boottime_ns()),
   };

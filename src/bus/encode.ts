@@ -223,7 +223,7 @@ export function encodeEvent<T>(
   body: (w: WireWriter, of: T) => void,
   of: T,
   nodeName: string,
-  time: { seconds: bigint; nanos: number } | undefined,
+  time: EventTime | undefined,
   output: Output = "copy",
 ): Uint8Array {
   w.reset();
@@ -239,13 +239,26 @@ export function encodeEvent<T>(
 
 const NODE_NAME_FIELD = 1000;
 
-function nodeAndTime(nodeName: string, time: { seconds: bigint; nanos: number } | undefined): void {
+/** A Timestamp message's fields (seconds as the message has it, or as a
+ * Number from the kernel record's clock, which costs no BigInt). */
+type EventTime = { seconds: bigint; nanos: number } | { seconds: number; nanos: number };
+
+function nodeAndTime(nodeName: string, time: EventTime | undefined): void {
   w.stringIfSet(NODE_NAME_FIELD, nodeName);
   if (!time) return;
   const t = w.fork(1001);
-  if (time.seconds !== 0n) {
+  const s = time.seconds;
+  if (typeof s === "number") {
+    if (s > 0) {
+      w.tag(1, VARINT);
+      w.varint(s);
+    } else if (s < 0) {
+      w.tag(1, VARINT);
+      w.varint64(BigInt(s));
+    }
+  } else if (s !== 0n) {
     w.tag(1, VARINT);
-    w.varint64(time.seconds);
+    w.varint64(s);
   }
   if (time.nanos !== 0) {
     w.tag(2, VARINT);

@@ -8,6 +8,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { KprobeArgumentSchema, type Process } from "../../gen/tetragon/tetragon_pb";
 import { encodeEvent, writeProcess, type Output } from "../bus/encode";
 import { VARINT, type WireWriter } from "../common/wire-writer";
+import type { WallTime } from "../bpf/clock";
 import { ArgHdrFlag, GenType } from "./generic-layout";
 import { toKprobeArgument, type GenericRecord, type HookDescription, type RawArg } from "./generic";
 
@@ -22,7 +23,7 @@ export interface GenericWireParts {
   readonly process: Process;
   readonly parent: Process | undefined;
   readonly nodeName: string;
-  readonly time: { seconds: bigint; nanos: number };
+  readonly time: WallTime;
 }
 
 /** Whether an argument becomes long_arg (the fgs edition then differs). */

@@ -2,7 +2,7 @@
  * and ProcessTracepoint events. Offsets come from ./generic-layout.ts,
  * which tests/btf-layout.test.ts checks against the compiled BTF. */
 import { create } from "@bufbuild/protobuf";
-import { TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   GetEventsResponseSchema, KprobeArgumentSchema, KprobeCredSchema, KprobeFileSchema, KprobePathSchema,
   KprobeSkbSchema, KprobeSockSchema, KprobeTruncatedBytesSchema, KprobeSockaddrSchema, KprobeCapabilitySchema,
@@ -15,6 +15,7 @@ import type { Output } from "../bus/encode";
 import { encodeGenericRecord, hasLongArgType, type GenericWireParts } from "./generic-wire";
 import { ARG_HDR, ArgHdrFlag, BPF_ATTR, BPF_MAP, CRED, GEN, GenType, KSYM_NAME, PERF_EVENT, RECORD, RecordFlag, SKB, SOCK, SOCKADDR, USER_NS } from "./generic-layout";
 import { u16, u32, u64, u8 } from "./bytes";
+import type { WallTime } from "../bpf/clock";
 import { FAMILY_NUMBERS, TCP_STATE_NUMBERS, nameOf } from "./net-names";
 import { OP_KPROBE, OP_TRACEPOINT } from "./records";
 
@@ -444,7 +445,7 @@ export interface HookDescription {
 
 export interface GenericEventContext {
   readonly nodeName: string;
-  bootNsToTimestamp(ns: bigint): { seconds: bigint; nanos: number };
+  bootNsToWallTime(ns: bigint): WallTime;
   hook(id: number): HookDescription | undefined;
   /** The process and its parent from the process cache. */
   describe(tgid: number): { process: Process; parent: Process | undefined } | undefined;
@@ -500,7 +501,7 @@ export function genericEvent(bytes: Uint8Array, ctx: GenericEventContext): GetEv
   return create(GetEventsResponseSchema, {
     event: eventOf(rec, hook, ctx),
     nodeName: ctx.nodeName,
-    time: create(TimestampSchema, ctx.bootNsToTimestamp(rec.ktime)),
+    time: timestamp(ctx.bootNsToWallTime(rec.ktime)),
   });
 }
 
@@ -533,7 +534,7 @@ export function genericAgentEvent(bytes: Uint8Array, ctx: GenericEventContext): 
   if (!hook) return undefined;
   const rec = detached(decoded);
   const { process, parent } = processOf(rec, ctx);
-  return new AgentEvent(new RecordEventSource(rec, hook, process, parent, ctx.nodeName, ctx.bootNsToTimestamp(rec.ktime)));
+  return new AgentEvent(new RecordEventSource(rec, hook, process, parent, ctx.nodeName, ctx.bootNsToWallTime(rec.ktime)));
 }
 
 /** A policy event as its record and what enriches it: the wire writer's
@@ -549,17 +550,21 @@ class RecordEventSource implements LazyEventSource, GenericWireParts {
     readonly process: Process,
     readonly parent: Process | undefined,
     readonly nodeName: string,
-    readonly time: { seconds: bigint; nanos: number },
+    readonly time: WallTime,
   ) {
     this.eventCase = EVENT_CASES[hook.kind];
     this.hasLongArg = hasLongArgType(rec);
   }
 
   build(): GetEventsResponse {
-    return create(GetEventsResponseSchema, { event: eventFrom(this.rec, this.hook, this.process, this.parent), nodeName: this.nodeName, time: create(TimestampSchema, this.time) });
+    return create(GetEventsResponseSchema, { event: eventFrom(this.rec, this.hook, this.process, this.parent), nodeName: this.nodeName, time: timestamp(this.time) });
   }
 
   encode(output: Output): Uint8Array {
     return encodeGenericRecord(this, output);
   }
+}
+
+function timestamp(t: WallTime): Timestamp {
+  return create(TimestampSchema, { seconds: BigInt(t.seconds), nanos: t.nanos });
 }

@@ -1,7 +1,7 @@
 // Boot-clock nanoseconds to wall-clock Timestamps: the per-event Number
 // arithmetic against BigInt arithmetic, around its limits.
 import { expect, test } from "bun:test";
-import { bootNsPlusOffset } from "../../src/bpf/clock";
+import { bootNsPlusOffset, bootNsToWall } from "../../src/bpf/clock";
 
 const NS = 1_000_000_000n;
 
@@ -24,4 +24,12 @@ test("random boot times of the Number path convert exactly", () => {
     const ns = BigInt(Math.floor(Math.random() * 2 ** 52)) * 2n + BigInt(i % 2);
     expect(bootNsPlusOffset(ns, 1_764_612_345, 678_901_234)).toEqual(reference(ns, 1_764_612_345, 678_901_234));
   }
+});
+
+test("the encoder's wall time (seconds as a Number) is the same time", () => {
+  for (const ns of BOOT_TIMES)
+    for (const [s, n] of OFFSETS) {
+      const r = reference(ns, s, n);
+      expect([ns, s, n, bootNsToWall(ns, s, n)]).toEqual([ns, s, n, { seconds: Number(r.seconds), nanos: r.nanos }]);
+    }
 });

@@ -38,7 +38,7 @@ import {
   type Process,
 } from "../../gen/tetragon/tetragon_pb";
 import { AgentEvent } from "../../src/bus/event";
-import { encodeResponse, HAND_WRITER_COVERS_SCHEMA, HAND_WRITTEN } from "../../src/bus/encode";
+import { encodeEvent, encodeResponse, HAND_WRITER_COVERS_SCHEMA, HAND_WRITTEN } from "../../src/bus/encode";
 import { processTemplate, processWithRefcnt } from "../../src/cache/process-message";
 
 const long = "x".repeat(300);
@@ -152,5 +152,17 @@ describe("event encoder", () => {
     expect(b).not.toBe(a);
     expect(a.refcnt).toBe(2);
     expect(b.refcnt).toBe(3);
+  });
+
+  test("a time given with Number seconds (policy events) is written as the Timestamp with BigInt seconds", () => {
+    const body = (): void => {};
+    for (const seconds of [0, 1, 1_764_612_345, 2 ** 40, -1, -62_135_596_800])
+      for (const nanos of [0, 1, 999_999_999]) {
+        const asNumber = encodeEvent(9, body, undefined, "n", { seconds, nanos });
+        const asBigInt = encodeEvent(9, body, undefined, "n", { seconds: BigInt(seconds), nanos });
+        expect([seconds, nanos, asNumber]).toEqual([seconds, nanos, asBigInt]);
+        const time = fromBinary(GetEventsResponseSchema, asNumber).time;
+        expect([time?.seconds, time?.nanos]).toEqual([BigInt(seconds), nanos]);
+      }
   });
 });

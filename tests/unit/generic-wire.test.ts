@@ -68,7 +68,7 @@ const parent = processWithRefcnt(processTemplate(create(ProcessSchema, { execId:
 function ctx(hook: HookDescription, withParent = true): GenericEventContext {
   return {
     nodeName: "node-ü",
-    bootNsToTimestamp: (ns) => ({ seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) }),
+    bootNsToWallTime: (ns) => ({ seconds: Number(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) }),
     hook: (id) => (id === 7 ? hook : undefined),
     describe: (tgid) => (tgid === 42 ? { process, parent: withParent ? parent : undefined } : undefined),
   };

@@ -1,6 +1,7 @@
 /** Everything the agent needs of tracing policies, built from its parts:
  * the manager, the API service, and the record handler for the pipeline. */
 import type { GetEventsResponse, Process } from "../../../gen/tetragon/tetragon_pb";
+import type { WallTime } from "../../bpf/clock";
 import type { ObjectImages } from "../../bpf/objects";
 import type { AgentEvent } from "../../bus/event";
 import { genericAgentEvent, genericEvent, OP_KPROBE, OP_TRACEPOINT } from "../../decode/generic";
@@ -29,7 +30,7 @@ export interface PolicyEngineParts {
   readonly log: Logger;
   readonly kernel: KernelEnvironment;
   readonly nodeName: string;
-  bootNsToTimestamp(ns: bigint): { seconds: bigint; nanos: number };
+  bootNsToWallTime(ns: bigint): WallTime;
   /** ProcessCache.describe */
   describe(tgid: number): { process: Process; parent: Process | undefined } | undefined;
   readonly allowedMechanisms?: readonly Mechanism[];
@@ -55,7 +56,7 @@ export function createPolicyEngine(parts: PolicyEngineParts): PolicyEngine {
   });
   const ctx = {
     nodeName: parts.nodeName,
-    bootNsToTimestamp: parts.bootNsToTimestamp,
+    bootNsToWallTime: parts.bootNsToWallTime,
     hook: (id: number) => manager.hook(id),
     describe: parts.describe,
   };
