@@ -31,9 +31,14 @@ const FLOOR_SECONDS = 6;
 const WIDE_WINDOW = 16 << 20;
 
 /** The operator's longest batching wait, when a kind names one (ms). */
-function batchArgs(k: Kind): string[] {
+function batchDelayMs(k: Kind): number | undefined {
   const m = /--event-batch-max-delay (\d+)$/.exec(k);
-  return m ? ["--event-batch-max-delay", m[1] as string] : [];
+  return m ? Number(m[1]) : undefined;
+}
+
+function batchArgs(k: Kind): string[] {
+  const ms = batchDelayMs(k);
+  return ms === undefined ? [] : ["--event-batch-max-delay", String(ms)];
 }
 
 type Kind =
@@ -154,13 +159,6 @@ export async function filteringBenchmark(o: Options): Promise<Section> {
   return { title: "In-kernel filtering (0.1% of writes pass)", rows, notes };
 }
 
-/** The agent kinds that batch at a steady 0.1% load, with their longest wait (ms). */
-const BATCHING: readonly [Kind, number][] = [
-  ["agent", DEFAULT_LINGER_MAX_MS],
-  ["agent, --event-batch-max-delay 100", 100],
-  ["agent, --event-batch-max-delay 1000", 1000],
-];
-
 function floorText(f: BatchFloor): string {
   return `${fmt(f.cpuPct, 2)}% of one core (${fmt(f.usPerBatch)} µs per batch)`;
 }
@@ -170,7 +168,9 @@ function floorText(f: BatchFloor): string {
  * grpc-js client (lib/batch-floor.ts). The agent's CPU above it is its own work. */
 async function runtimeFloors(runs: Map<Kind, WriteRun[]>, notes: string[]): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const [k, ms] of BATCHING) {
+  // The agent kinds at the steady 0.1% load batch at their longest wait; the sparse ones do not batch.
+  for (const k of KINDS.filter((x) => x.startsWith("agent") && !isSparse(x))) {
+    const ms = batchDelayMs(k) ?? DEFAULT_LINGER_MAX_MS;
     const xs = runs.get(k) ?? [];
     const bytes = median(xs.map((r) => r.eventBytes ?? Number.NaN));
     // The rate the events were produced at (a long batching wait delays the last ones, not the rate).

@@ -13,8 +13,8 @@
 import * as grpc from "@grpc/grpc-js";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { cpuSeconds } from "./proc";
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -36,19 +36,6 @@ export interface BatchFloor {
 }
 
 const WARM_MS = 2000;
-
-/** CPU ns of every thread of this process (schedstat). */
-function ownCpuNs(): number {
-  let ns = 0;
-  for (const t of readdirSync("/proc/self/task")) {
-    try {
-      ns += Number(readFileSync(`/proc/self/task/${t}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return ns;
-}
 
 /** `count` gRPC messages of `size` bytes each, framed ([0][u32 length][bytes]). */
 function framedBatch(count: number, size: number): Buffer {
@@ -81,15 +68,15 @@ async function serve(intervalMs: number, messages: number, size: number, seconds
   };
   let timer = setTimeout(tick, intervalMs);
   await Bun.sleep(WARM_MS);
-  const [c0, b0] = [ownCpuNs(), batches];
+  const [c0, b0] = [cpuSeconds(process.pid), batches];
   await Bun.sleep(seconds * 1000);
-  const [c1, b1] = [ownCpuNs(), batches];
+  const [c1, b1] = [cpuSeconds(process.pid), batches];
   clearTimeout(timer);
   client.kill();
   server.close();
-  const cpuNs = c1 - c0;
+  const cpuS = c1 - c0;
   const n = b1 - b0;
-  return { cpuPct: (cpuNs / (seconds * 1e9)) * 100, batches: n, usPerBatch: n > 0 ? cpuNs / 1e3 / n : Number.NaN };
+  return { cpuPct: (cpuS / seconds) * 100, batches: n, usPerBatch: n > 0 ? (cpuS * 1e6) / n : Number.NaN };
 }
 
 /** The client: reads the stream's messages and drops them. */

@@ -248,17 +248,13 @@ function nodeAndTime(nodeName: string, time: EventTime | undefined): void {
   if (!time) return;
   const t = w.fork(1001);
   const s = time.seconds;
-  if (typeof s === "number") {
-    if (s > 0) {
-      w.tag(1, VARINT);
-      w.varint(s);
-    } else if (s < 0) {
-      w.tag(1, VARINT);
-      w.varint64(BigInt(s));
-    }
-  } else if (s !== 0n) {
+  if (typeof s === "number" && s > 0) {
     w.tag(1, VARINT);
-    w.varint64(s);
+    w.varint(s);
+  } else if (s !== 0 && s !== 0n) {
+    // A BigInt, or a Number before 1970 (its two's complement).
+    w.tag(1, VARINT);
+    w.varint64(BigInt(s));
   }
   if (time.nanos !== 0) {
     w.tag(2, VARINT);
