@@ -542,7 +542,6 @@ export function genericAgentEvent(bytes: Uint8Array, ctx: GenericEventContext): 
  * allocations per event). */
 class RecordEventSource implements LazyEventSource, GenericWireParts {
   readonly eventCase: EventCase;
-  readonly hasLongArg: boolean;
 
   constructor(
     readonly rec: GenericRecord,
@@ -553,7 +552,11 @@ class RecordEventSource implements LazyEventSource, GenericWireParts {
     readonly time: WallTime,
   ) {
     this.eventCase = EVENT_CASES[hook.kind];
-    this.hasLongArg = hasLongArgType(rec);
+  }
+
+  /** Asked only for a stream of the fgs edition, so not worked out per event. */
+  get hasLongArg(): boolean {
+    return hasLongArgType(this.rec);
   }
 
   build(): GetEventsResponse {
